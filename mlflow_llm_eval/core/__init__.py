@@ -1,0 +1,1 @@
+"""Metric types, per-row text checks, aggregation, the scoring engine and the metric registry."""

@@ -1,0 +1,103 @@
+"""Metrics by name: the builtin modules, judges from the pack, and outside packages' entry points.
+
+Each builtin module exports ``METRICS: dict[str, Callable[..., Metric]]`` (name -> factory).
+Outside packages register factories under the entry-point group ``mlflow_llm_eval.metrics``.
+
+    >>> get_metric("exact_match").key
+    'exact_match/v1'
+    >>> "rougeL" in available_metrics()
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from mlflow_llm_eval.core.types import Metric
+
+#: Modules that define builtin metrics. Add a module here to make its METRICS known by name.
+BUILTIN_MODULES: tuple[str, ...] = (
+    "mlflow_llm_eval.function_metrics.exact_match",
+    "mlflow_llm_eval.function_metrics.rouge",
+    "mlflow_llm_eval.function_metrics.readability",
+    "mlflow_llm_eval.function_metrics.token_count",
+    "mlflow_llm_eval.function_metrics.latency",
+)
+
+#: Optional modules: known by name even when their heavy dependencies are missing.
+OPTIONAL_MODULES: tuple[str, ...] = ()
+
+ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
+
+#: MLflow's default LLM metrics per model type (its builtin defaults), by our metric names.
+PRESETS: dict[str, tuple[str, ...]] = {
+    "question-answering": (
+        "exact_match", "toxicity", "ari_grade_level", "flesch_kincaid_grade_level", "token_count",
+    ),
+    "text-summarization": (
+        "rouge1", "rouge2", "rougeL", "rougeLsum", "toxicity", "ari_grade_level",
+        "flesch_kincaid_grade_level", "token_count",
+    ),
+    "text": ("toxicity", "ari_grade_level", "flesch_kincaid_grade_level", "token_count"),
+}
+
+_user_registry: dict[str, Callable[..., Metric]] = {}
+
+
+def register_metric(name: str, factory: Callable[..., Metric]) -> None:
+    """Make ``factory`` available by ``name`` (in presets, configs and ``get_metric``)."""
+    _user_registry[name] = factory
+
+
+@functools.cache
+def _builtin_factories() -> dict[str, Callable[..., Metric]]:
+    factories: dict[str, Callable[..., Metric]] = {}
+    for module_name in BUILTIN_MODULES + OPTIONAL_MODULES:
+        module = importlib.import_module(module_name)
+        factories.update(module.METRICS)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        factories.setdefault(entry_point.name, entry_point.load())
+    return factories
+
+
+def _all_factories() -> dict[str, Callable[..., Metric]]:
+    return {**_builtin_factories(), **_user_registry}
+
+
+def available_metrics() -> list[str]:
+    """Names accepted by :func:`get_metric`, sorted."""
+    return sorted(_all_factories())
+
+
+#: Metrics of the presets whose implementation is not installed: they stay visible per row.
+_NOT_INSTALLED: dict[str, str] = {
+    "toxicity": "toxicity is not available: install mlflow-llm-eval[toxicity] (torch, transformers)",
+}
+
+
+def get_metric(name: str, **options: Any) -> Metric:
+    """Build the metric registered as ``name`` with its options (validated by the factory)."""
+    factories = _all_factories()
+    if name not in factories and name in _NOT_INSTALLED and not options:
+        from mlflow_llm_eval.core.unavailable import UnavailableMetric
+
+        return UnavailableMetric(name, _NOT_INSTALLED[name])
+    if name not in factories:
+        raise KeyError(f"unknown metric '{name}'; known metrics: {sorted(factories)}")
+    return factories[name](**options)
+
+
+def preset_metrics(model_type: str | None) -> list[Metric]:
+    """The default metrics of an LLM model type; ``None`` -> none (only extra_metrics)."""
+    if model_type is None:
+        return []
+    if model_type not in PRESETS:
+        raise ValueError(
+            f"model_type '{model_type}' has no llm_eval preset; use one of {sorted(PRESETS)} "
+            "or model_type=None with extra_metrics"
+        )
+    return [get_metric(name) for name in PRESETS[model_type]]

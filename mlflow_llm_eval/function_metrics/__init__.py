@@ -1,0 +1,1 @@
+"""Offline function metrics: one small module per metric family, each a pure batch function."""

@@ -1,0 +1,76 @@
+"""Write a scored frame to an MLflow run: the per-row table and the aggregates.
+
+The table goes through ``mlflow.log_table`` (pyarrow underneath), so cells pyarrow cannot encode
+are made safe first, without losing what the user gave: lone surrogates are written as
+backslash escapes, dicts/lists/other objects in a mixed column as their JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+import pandas as pd
+
+from mlflow_llm_eval.core.engine import ScoredFrame
+
+TABLE_NAME = "eval_results_table"
+TABLE_FILE = f"{TABLE_NAME}.json"
+METADATA_FILE = "llm_eval/metrics.json"
+
+
+def _safe_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _safe_cell(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, str):
+        return _safe_text(value)
+    try:
+        return _safe_text(json.dumps(value, ensure_ascii=False, default=repr))
+    except (TypeError, ValueError):
+        return _safe_text(repr(value))
+
+
+def loggable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the table whose object columns hold only str/None (or one scalar type)."""
+    safe = table.copy()
+    safe.columns = [str(c) for c in safe.columns]
+    for column in safe.columns:
+        series = safe[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = [_safe_cell(v) for v in series.tolist()]
+        kinds = {type(v) for v in values if v is not None}
+        if len(kinds) > 1 or kinds - {str}:
+            values = [v if v is None or isinstance(v, str) else _safe_cell(str(v)) for v in values]
+        safe[column] = pd.Series(values, index=safe.index, dtype=object)
+    return safe
+
+
+def log_scored_frame(run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]]) -> str:
+    """Log aggregates, the table and metric metadata to ``run_id``; return the table's URI."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric as MlflowMetricEntity
+
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    entities = [
+        MlflowMetricEntity(key, float(value), now, 0) for key, value in scored.aggregates.items()
+    ]
+    for start in range(0, len(entities), 1000):
+        client.log_batch(run_id, metrics=entities[start : start + 1000])
+    client.log_table(run_id, data=loggable_table(scored.table), artifact_file=TABLE_FILE)
+    client.log_dict(run_id, {"metrics": metadata, "seconds": scored.seconds}, METADATA_FILE)
+    artifact_uri = client.get_run(run_id).info.artifact_uri.rstrip("/")
+    return f"{artifact_uri}/{TABLE_FILE}"
