@@ -97,6 +97,18 @@ def check_source(source: str) -> str:
     return source
 
 
+def check_quantize(quantize: str | None, device: str, precision: str) -> str | None:
+    """Validate a quantisation mode against device and precision (int8 is CPU + fp32 only)."""
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize is not None and (
+        validate_device(device) not in ("auto", "cpu") or precision not in ("auto", "fp32")
+    ):
+        raise ValueError("quantize='int8' runs on CPU in fp32: use device='cpu' (or 'auto') "
+                         "and precision='auto' or 'fp32'")
+    return quantize
+
+
 def _has_weights_config(path: Path) -> bool:
     return (path / "config.json").is_file()
 
@@ -208,12 +220,7 @@ def load_model(
     (source, task, device, dtype, quantize).
     """
     check_source(source)
-    if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
-    if quantize is not None:
-        if validate_device(device) not in ("auto", "cpu") or precision not in ("auto", "fp32"):
-            raise ValueError("quantize='int8' runs on CPU in fp32: use device='cpu' (or 'auto') "
-                             "and precision='auto' or 'fp32'")
+    if check_quantize(quantize, device, precision) is not None:
         device = "cpu"
     torch_device = select_device(device)
     dtype = resolve_dtype(torch_device, precision)

@@ -99,3 +99,26 @@ def save_encoder(path: str | Path, *, kind: str = "roberta", seed: int = 0,
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+# Session fixtures: import them into a conftest.py (``from support.tiny_models import ...``).
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A RoBERTa hate/nothate classifier directory (single-label, softmax)."""
+    return save_classifier(tmp_path_factory.mktemp("tiny") / "classifier")
+
+
+@pytest.fixture(scope="session")
+def tiny_multilabel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BERT classifier with toxic-bert's six labels (multi-label, sigmoid)."""
+    return save_classifier(tmp_path_factory.mktemp("tiny") / "multilabel",
+                           labels=TOXIC_BERT_LABELS, multi_label=True, kind="bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An encoder-only RoBERTa directory (AutoModel), e.g. for BERTScore."""
+    return save_encoder(tmp_path_factory.mktemp("tiny") / "encoder")
