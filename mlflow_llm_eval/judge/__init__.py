@@ -1,0 +1,39 @@
+"""LLM-as-judge metrics: the judge pack, ``make_genai_metric`` and the engine underneath.
+
+    >>> from mlflow_llm_eval.judge import pack_names
+    >>> pack_names()[:2]
+    ['answer_correctness', 'answer_relevance']
+"""
+
+from mlflow_llm_eval.judge.builtin import (
+    answer_correctness,
+    answer_relevance,
+    answer_similarity,
+    coherence,
+    faithfulness,
+    fluency,
+    groundedness,
+    relevance,
+)
+from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
+from mlflow_llm_eval.judge.metric import GenAIMetric, make_genai_metric
+from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
+
+__all__ = [
+    "EvaluationExample",
+    "GenAIMetric",
+    "JudgeCache",
+    "JudgeSpec",
+    "answer_correctness",
+    "answer_relevance",
+    "answer_similarity",
+    "coherence",
+    "default_cache_path",
+    "faithfulness",
+    "fluency",
+    "groundedness",
+    "load_judge",
+    "make_genai_metric",
+    "pack_names",
+    "relevance",
+]

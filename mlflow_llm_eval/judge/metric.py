@@ -1,0 +1,266 @@
+"""LLM-as-judge metrics: :class:`GenAIMetric` and ``make_genai_metric`` (MLflow's signature).
+
+``make_genai_metric`` takes the arguments of ``mlflow.metrics.genai.make_genai_metric`` in the
+same order with the same meaning, plus keyword-only extras (``scale``, ``cache``, ``timeout``,
+``price``, ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget``). Our engine
+runs underneath (:mod:`.engine`): adaptive concurrency, retries, an on-disk cache, strict answers.
+
+    >>> import os; os.environ.setdefault("OPENAI_API_KEY", "sk-doc")  # doctest: +ELLIPSIS
+    '...'
+    >>> tone = make_genai_metric(
+    ...     name="professionalism", definition="How formal and business-like the output is.",
+    ...     grading_prompt="- Score 1: slang, casual\\n- Score 5: formal, polished",
+    ...     model="openai:/gpt-4o-mini", parameters={"temperature": 0.0})
+    >>> tone.key, tone.requires, tone.spec.scale
+    ('professionalism/v1', ('predictions', 'inputs'), (1, 5))
+
+Per row: score (NaN when the judge failed), justification (the judge's), status (``ok``,
+``rate_limited``, ``timeout``, ``server_error``, ``request_error``, ``parse_error``, or a text
+check's status) and reason. Run-level accounting is returned as extra aggregates, logged as
+``<name>/<version>/<key>``: ``judge_requests``, ``judge_retries``, ``judge_repairs``,
+``judge_cache_hits``, ``prompt_tokens``, ``completion_tokens`` and, with ``price``, ``cost_usd``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlflow_llm_eval.core.aggregate import validate_aggregations
+from mlflow_llm_eval.core.text import score_text_rows
+from mlflow_llm_eval.core.types import DEFAULT_AGGREGATIONS, Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.judge.cache import CachedAnswer, cache_key, resolve_cache
+from mlflow_llm_eval.judge.endpoints import Completion, make_client
+from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
+from mlflow_llm_eval.judge.pack import JudgeSpec, as_example, infer_scale, validate_scale
+from mlflow_llm_eval.judge.parse import AnswerError, parse_answer
+from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
+
+_logger = logging.getLogger(__name__)
+
+#: MLflow's default judge parameters (prompts/v1.py).
+DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 200, "top_p": 1.0}
+MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
+#: Default adaptive concurrency: start with 8 requests in flight, grow up to 64 (see README).
+DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY = 8, 64
+JUDGE_STATUSES = ("rate_limited", "timeout", "server_error", "request_error", "parse_error")
+
+
+def resolve_model(model: str | None, name: str) -> str:
+    """The judge model URI: the argument, else ``$MLFLOW_LLM_EVAL_JUDGE_MODEL``, else an error."""
+    model = model or os.environ.get(MODEL_ENV)
+    if not model:
+        raise ValueError(
+            f"judge metric '{name}' needs a judge model: pass model='openai:/gpt-4o-mini' (or "
+            f"'azure:/<deployment>', 'endpoints:/<name>'), or set {MODEL_ENV}"
+        )
+    return str(model)
+
+
+def _validate_price(price: Mapping[str, float] | None) -> dict[str, float] | None:
+    if price is None:
+        return None
+    if not isinstance(price, Mapping) or set(price) != {"prompt", "completion"} or not all(
+            isinstance(v, (int, float)) and v >= 0 for v in price.values()):
+        raise ValueError("price must be {'prompt': USD per 1M prompt tokens, 'completion': USD per "
+                         f"1M completion tokens}} with non-negative numbers, got {price!r}")
+    return {k: float(v) for k, v in price.items()}
+
+
+def _context_text(value: Any) -> Any:
+    """A context cell as text: lists of passages joined by blank lines; other values unchanged."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "\n\n".join(value)
+    return value
+
+
+class GenAIMetric(Metric):
+    """A judge metric: a :class:`JudgeSpec` (what to ask) plus an endpoint and engine settings."""
+
+    def __init__(
+        self,
+        spec: JudgeSpec,
+        *,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        aggregations: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        metric_metadata: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        proxy_url: str | None = None,
+        cache: bool | str | os.PathLike[str] = True,
+        timeout: float = 60.0,
+        price: Mapping[str, float] | None = None,
+        progress: bool | None = None,
+        initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY,
+        max_attempts: int = 6,
+        retry_budget: float = 0.5,
+    ) -> None:
+        self.spec = spec
+        self.name, self.version = spec.name, spec.version
+        self.greater_is_better = spec.greater_is_better
+        self.requires = (("predictions",) + (("inputs",) if spec.include_input else ())
+                         + tuple(spec.grading_context_columns))
+        self.aggregations = validate_aggregations(aggregations or DEFAULT_AGGREGATIONS)
+        self.description = spec.description or spec.definition.split(". ")[0][:150]
+        self.model = resolve_model(model, spec.name)
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.max_concurrency = DEFAULT_MAX_CONCURRENCY if max_workers is None else int(max_workers)
+        if self.max_concurrency < 1 or initial_concurrency < 1 or max_attempts < 1:
+            raise ValueError("max_workers, initial_concurrency and max_attempts must be >= 1")
+        self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
+        self.max_attempts, self.retry_budget = int(max_attempts), float(retry_budget)
+        self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
+        self.metric_metadata = dict(metric_metadata or {})
+        self.price = _validate_price(price)
+        self.cache, self.timeout, self.progress = cache, float(timeout), progress
+        self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
+        self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
+                                  proxy_url=proxy_url)
+
+    def metadata(self) -> dict[str, Any]:
+        """What the run records about this judge (no secret: header values are left out)."""
+        return {
+            **super().metadata(),
+            "judge_model": self.model,
+            "parameters": self.parameters,
+            "scale": list(self.spec.scale),
+            "grading_context_columns": list(self.spec.grading_context_columns),
+            "include_input": self.spec.include_input,
+            "prompt_format": PROMPT_FORMAT_VERSION,
+            "extra_header_names": self._header_names,
+            "metric_metadata": self.metric_metadata,
+            "counterpart": self.spec.counterpart,
+        }
+
+    def render(self, output: str, input: str | None = None,
+               context: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """The messages this judge sends for one row (to inspect or snapshot the prompt)."""
+        return render_messages(self.spec, output=output, input=input, context=context)
+
+    def score_batch(self, rows: RowBatch) -> MetricResult:
+        columns = [("predictions", rows["predictions"])]
+        if self.spec.include_input:
+            columns.append(("inputs", rows["inputs"]))
+        columns += [(c, [_context_text(v) for v in rows[c]]) for c in self.spec.grading_context_columns]
+        accounting: dict[str, float] = {}
+        result = score_text_rows(columns, lambda valid: self._judge(valid, accounting),
+                                 allow_empty=True)
+        result.extra_aggregates.update(accounting)
+        return result
+
+    def _judge(self, valid: list[tuple[str, ...]], accounting: dict[str, float]) -> list[RowScore]:
+        context_columns = self.spec.grading_context_columns
+        requests = []
+        for row in valid:
+            output, rest = row[0], row[1:]
+            input = rest[0] if self.spec.include_input else None
+            context = dict(zip(context_columns, rest[1:] if self.spec.include_input else rest))
+            requests.append(self.render(output, input, context))
+        cache = resolve_cache(self.cache)
+        keys = [cache_key(self.client.identity, m, self.parameters, self.client.json_mode,
+                          PROMPT_FORMAT_VERSION) for m in requests]
+        outcomes: list[Outcome | None] = [None] * len(valid)
+        hits = cache.get_many(keys) if cache is not None else {}
+        for i, key in enumerate(keys):
+            if key in hits:
+                try:
+                    verdict = parse_answer(hits[key].text, self.spec.scale)
+                    outcomes[i] = Outcome(verdict=verdict, raw=hits[key].text)
+                except AnswerError:  # stored under another scale: ask again
+                    pass
+        todo = [i for i, o in enumerate(outcomes) if o is None]
+
+        def store(j: int, completion: Completion) -> None:
+            if cache is not None and completion.text is not None:
+                cache.put(keys[todo[j]], CachedAnswer(completion.text, completion.prompt_tokens,
+                                                      completion.completion_tokens))
+
+        engine = JudgeEngine(
+            self.client, max_concurrency=self.max_concurrency,
+            initial_concurrency=self.initial_concurrency, max_attempts=self.max_attempts,
+            retry_budget=self.retry_budget, progress=self.progress,
+            description=f"judge {self.key}", on_answer=store)
+        if todo:
+            fresh = engine.run([requests[i] for i in todo], self.parameters, self.spec.scale,
+                               lambda m, text, why: repair_messages(m, text, why, self.spec))
+            for i, outcome in zip(todo, fresh):
+                outcomes[i] = outcome
+        stats = engine.stats
+        accounting.update({
+            "judge_requests": stats.requests, "judge_retries": stats.retries,
+            "judge_repairs": stats.repairs, "judge_cache_hits": len(valid) - len(todo),
+            "prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
+        })
+        if self.price is not None:
+            accounting["cost_usd"] = (stats.prompt_tokens * self.price["prompt"]
+                                      + stats.completion_tokens * self.price["completion"]) / 1e6
+        failed = sum(o is not None and o.verdict is None for o in outcomes)
+        _logger.info("judge %s: %d rows, %d requests, %d retries, %d cache hits, %d unscored",
+                     self.key, len(valid), stats.requests, stats.retries, len(valid) - len(todo),
+                     failed)
+        return [_row_score(o) for o in outcomes]
+
+
+def _row_score(outcome: Outcome | None) -> RowScore:
+    if outcome is None:
+        return RowScore.unscored("error", "no outcome")
+    if outcome.verdict is not None:
+        return RowScore.ok(outcome.verdict.score, outcome.verdict.justification)
+    return RowScore.unscored(outcome.status, outcome.reason or outcome.status, outcome.raw)
+
+
+def make_genai_metric(
+    name: str,
+    definition: str,
+    grading_prompt: str,
+    examples: Sequence[Any] | None = None,
+    version: str | None = "v1",
+    model: str | None = None,
+    grading_context_columns: str | Sequence[str] | None = None,
+    include_input: bool = True,
+    parameters: dict[str, Any] | None = None,
+    aggregations: list[str] | None = None,
+    greater_is_better: bool = True,
+    max_workers: int | None = None,
+    metric_metadata: dict[str, Any] | None = None,
+    extra_headers: dict[str, str] | None = None,
+    proxy_url: str | None = None,
+    *,
+    scale: Sequence[float] | None = None,
+    **engine_options: Any,
+) -> GenAIMetric:
+    """Build a judge metric; MLflow's ``make_genai_metric`` signature, our engine.
+
+    ``examples`` are ``mlflow.metrics.genai.EvaluationExample`` objects, our
+    :class:`~mlflow_llm_eval.judge.pack.EvaluationExample` or dicts. ``scale`` is the score range;
+    by default it is read from the rubric's ``Score N`` lines. ``max_workers`` caps the adaptive
+    concurrency (default 64). ``engine_options``: ``cache``, ``timeout``, ``price``,
+    ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget`` (see
+    :class:`GenAIMetric`).
+    """
+    for label, value in (("name", name), ("definition", definition),
+                         ("grading_prompt", grading_prompt)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"make_genai_metric: {label} must be a non-empty string")
+    columns = ([grading_context_columns] if isinstance(grading_context_columns, str)
+               else list(grading_context_columns or []))
+    if scale is None:
+        scale = infer_scale(grading_prompt)
+        if scale is None:
+            raise ValueError(f"make_genai_metric('{name}'): cannot read the score scale from "
+                             "grading_prompt (no 'Score N' lines); pass scale=(low, high)")
+    spec = JudgeSpec(
+        name=name, definition=definition.strip(), grading_prompt=grading_prompt.strip(),
+        version=version or "v1", scale=validate_scale(scale),
+        examples=tuple(as_example(e, columns) for e in examples or ()),
+        grading_context_columns=tuple(columns), include_input=bool(include_input),
+        greater_is_better=bool(greater_is_better),
+    )
+    return GenAIMetric(spec, model=model, parameters=parameters, aggregations=aggregations,
+                       max_workers=max_workers, metric_metadata=metric_metadata,
+                       extra_headers=extra_headers, proxy_url=proxy_url, **engine_options)
+

@@ -1,0 +1,349 @@
+"""A local HTTP server speaking the OpenAI chat-completions protocol, for tests and benchmarks.
+
+It listens on ``127.0.0.1`` on a free port, in a background thread (``ThreadingHTTPServer``),
+and answers ``POST .../chat/completions`` (any prefix: ``/v1``, Azure's
+``/openai/deployments/<name>``) and MLflow deployments' ``POST /endpoints/<name>/invocations``.
+The real ``openai`` client (or MLflow's ``requests`` calls) talk to it over HTTP.
+
+    >>> import openai
+    >>> with FakeOpenAI(scorer=lambda prompt: 4) as server:
+    ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    ...     answer = client.chat.completions.create(
+    ...         model="gpt-4o-mini", messages=[{"role": "user", "content": "grade this"}])
+    ...     server.stats()["requests"], answer.choices[0].message.content
+    (1, '{"score": 4, "justification": "scripted score 4"}')
+
+What it can do (all settable at construction, and as attributes while it runs):
+
+- ``scorer(prompt) -> score`` sets the score of a well-formed JSON answer (default: a stable
+  hash of the prompt mapped to 1..5); ``responder(prompt) -> str`` replaces the whole answer
+  text (e.g. to script a malformed or out-of-scale answer). ``prompt`` is the concatenated text
+  of every message of the request.
+- ``latency``: seconds slept before answering each request.
+- ``faults``: a :class:`Faults` plan, fractions of requests answered with HTTP 429 (with a
+  ``Retry-After`` header), HTTP 500, a garbage (non-JSON) answer, or a hang longer than the
+  client's timeout. By default the fractions are exact over every 100 requests (the order
+  within each block of 100 is shuffled with ``seed``): 10% 429 means 10 of each 100 requests.
+- ``max_concurrency``: requests beyond this many in flight get HTTP 429 (a provider's cap).
+- a request log (:attr:`requests`: one :class:`LoggedRequest` per request, with the parsed
+  body, headers, status and fault) and counters (:meth:`stats`: requests, peak concurrency,
+  statuses); :meth:`reset` clears them.
+- control over HTTP, for a server run in another process (``python tests/support/fake_openai.py
+  --latency 0.2 --rate-limit 0.1``, see :func:`main`): ``GET /_stats`` returns :meth:`stats`,
+  ``POST /_reset`` (optional JSON body: :class:`Faults` fields) calls :meth:`reset`.
+- ``usage`` in every answer: prompt tokens = words of the prompt, completion tokens = words of
+  the answer, so token accounting can be checked exactly (:func:`word_count`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+GARBAGE_ANSWER = "I am sorry, as a large language model I cannot grade this. <|endoftext|> ##"
+
+
+def word_count(text: str) -> int:
+    """The token count the server reports in ``usage`` for a text: its whitespace-split words."""
+    return len(text.split())
+
+
+def hashed_score(prompt: str, low: int = 1, high: int = 5) -> int:
+    """The default scorer: a stable score in ``low..high`` derived from the prompt text."""
+    digest = hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).digest()
+    return low + digest[0] % (high - low + 1)
+
+
+@dataclass
+class Faults:
+    """Fractions of requests that fail, by kind; ``exact=True`` makes them exact per 100 requests."""
+
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    garbage: float = 0.0
+    timeout: float = 0.0
+    retry_after: float = 0.05  # seconds, sent as Retry-After on 429
+    hang_seconds: float = 5.0  # how long a "timeout" request sleeps before answering
+    exact: bool = True
+    seed: int = 0
+
+    def schedule(self) -> Callable[[int], str | None]:
+        """A function: request number -> fault kind (or None for a normal answer)."""
+        kinds = [("rate_limit", self.rate_limit), ("server_error", self.server_error),
+                 ("garbage", self.garbage), ("timeout", self.timeout)]
+        if sum(rate for _, rate in kinds) > 1.0:
+            raise ValueError("fault fractions add up to more than 1")
+        rng = random.Random(self.seed)
+        if not self.exact:
+            def draw(_: int) -> str | None:
+                x = rng.random()
+                for kind, rate in kinds:
+                    if x < rate:
+                        return kind
+                    x -= rate
+                return None
+            return draw
+        blocks: dict[int, list[str | None]] = {}
+
+        def exact(n: int) -> str | None:
+            block = blocks.get(n // 100)
+            if block is None:
+                block = [kind for kind, rate in kinds for _ in range(round(rate * 100))]
+                block += [None] * (100 - len(block))
+                rng.shuffle(block)
+                blocks[n // 100] = block
+            return block[n % 100]
+        return exact
+
+
+@dataclass
+class LoggedRequest:
+    """One request the server received."""
+
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 0
+    fault: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def prompt(self) -> str:
+        """All message contents joined with blank lines (what the scorer sees)."""
+        return prompt_text(self.body)
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages") or []
+    if not messages and "prompt" in body:
+        return str(body["prompt"])
+    return "\n\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+
+
+@dataclass
+class FakeOpenAI:
+    """The server; use as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    scorer: Callable[[str], Any] = hashed_score
+    responder: Callable[[str], str] | None = None
+    latency: float = 0.0
+    faults: Faults = field(default_factory=Faults)
+    max_concurrency: int | None = None
+    model: str = "fake-judge"
+
+    def __post_init__(self) -> None:
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._peak = 0
+        self._count = 0
+        self._fault_of = self.faults.schedule()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> FakeOpenAI:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="fake-openai")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (the MLflow deployments target)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/v1``: the OpenAI base URL (OPENAI_BASE_URL / OPENAI_API_BASE)."""
+        return f"{self.url}/v1"
+
+    # -- observation ---------------------------------------------------------------------------
+    def reset(self, faults: Faults | None = None) -> None:
+        """Clear the log and counters (and optionally install a new fault plan)."""
+        with self._lock:
+            self.requests.clear()
+            self._count = 0
+            self._peak = self._in_flight
+            if faults is not None:
+                self.faults = faults
+            self._fault_of = self.faults.schedule()
+
+    def stats(self) -> dict[str, Any]:
+        """``requests``, ``peak_concurrency``, ``statuses`` (HTTP status -> count), ``faults``."""
+        with self._lock:
+            return {
+                "requests": len(self.requests),
+                "peak_concurrency": self._peak,
+                "statuses": dict(Counter(r.status for r in self.requests)),
+                "faults": dict(Counter(r.fault for r in self.requests if r.fault)),
+            }
+
+    # -- behaviour -----------------------------------------------------------------------------
+    def _answer_text(self, prompt: str) -> str:
+        if self.responder is not None:
+            return self.responder(prompt)
+        score = self.scorer(prompt)
+        return json.dumps({"score": score, "justification": f"scripted score {score}"})
+
+    def _begin(self, log: LoggedRequest) -> tuple[str | None, bool]:
+        with self._lock:
+            fault = self._fault_of(self._count)
+            self._count += 1
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+            over_cap = self.max_concurrency is not None and self._in_flight > self.max_concurrency
+            self.requests.append(log)
+        return fault, over_cap
+
+    def _end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeOpenAI
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write (buffered file, flushed per request) and Nagle is off:
+    # separate small writes would stall on delayed ACKs (~40 ms per keep-alive request).
+    wbufsize = -1
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        if self.path.split("?", 1)[0] == "/_stats":
+            self._send(200, self.fake.stats())
+        else:
+            self._send(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._send(400, {"error": {"message": "body is not JSON"}})
+            return
+        path = self.path.split("?", 1)[0]
+        if path == "/_reset":
+            self.fake.reset(Faults(**body) if body else None)
+            self._send(200, self.fake.stats())
+            return
+        if not (path.endswith("/chat/completions") or path.endswith("/invocations")):
+            self._send(404, {"error": {"message": f"unknown path {path}"}})
+            return
+        fake = self.fake
+        log = LoggedRequest(path=self.path, body=body, headers=dict(self.headers.items()),
+                            started=time.perf_counter())
+        fault, over_cap = fake._begin(log)
+        try:
+            self._respond(fake, log, body, "rate_limit" if over_cap else fault)
+        finally:
+            log.finished = time.perf_counter()
+            fake._end()
+
+    def _respond(self, fake: FakeOpenAI, log: LoggedRequest, body: dict, fault: str | None) -> None:
+        log.fault = fault
+        if fault == "timeout":
+            time.sleep(fake.faults.hang_seconds)
+        elif fake.latency:
+            time.sleep(fake.latency)
+        if fault == "rate_limit":
+            log.status = 429
+            self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
+                                       "code": "rate_limit_exceeded"}},
+                       {"Retry-After": f"{fake.faults.retry_after:g}"})
+            return
+        if fault == "server_error":
+            log.status = 500
+            self._send(500, {"error": {"message": "The server had an error", "type": "server_error"}})
+            return
+        prompt = prompt_text(body)
+        content = GARBAGE_ANSWER if fault == "garbage" else fake._answer_text(prompt)
+        log.status = 200
+        self._send(200, {
+            "id": f"chatcmpl-{len(fake.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", fake.model),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": word_count(prompt), "completion_tokens": word_count(content),
+                      "total_tokens": word_count(prompt) + word_count(content)},
+        })
+
+    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # client gave up (its timeout)
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the server in the foreground; prints ``base_url`` on its first line of stdout."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=float, default=0.0)
+    parser.add_argument("--server-error", type=float, default=0.0)
+    parser.add_argument("--garbage", type=float, default=0.0)
+    parser.add_argument("--timeout", type=float, default=0.0)
+    parser.add_argument("--retry-after", type=float, default=0.05)
+    parser.add_argument("--max-concurrency", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
+                    garbage=args.garbage, timeout=args.timeout, retry_after=args.retry_after,
+                    seed=args.seed)
+    server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency)
+    server.start()
+    print(server.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
