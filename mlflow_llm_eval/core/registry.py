@@ -27,6 +27,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.function_metrics.token_count",
     "mlflow_llm_eval.function_metrics.latency",
     "mlflow_llm_eval.judge.builtin",
+    "mlflow_llm_eval.toxicity",
 )
 
 #: Optional modules: known by name even when their heavy dependencies are missing.
