@@ -1,0 +1,310 @@
+"""semantic_robustness_*: how much the model's output changes when its input is perturbed.
+
+FMEval's ``GeneralSemanticRobustness``: each input is perturbed ``num_perturbations`` times
+(butter-finger typos, random upper case, or whitespace added/removed; see
+:mod:`~mlflow_llm_eval.fmeval.perturbations`), the model is re-run on every perturbed input,
+and the outputs are compared with the output for the original input:
+
+- ``semantic_robustness_wer``: word error rate of the perturbed outputs against the original
+  output, pooled over the perturbations as HF ``evaluate``'s ``wer`` does (FMEval's
+  ``word_error_rate``): ``sum(word edits) / sum(words of the original output)``. Words are
+  jiwer's (runs of whitespace collapsed, split on single spaces).
+- ``semantic_robustness_delta_<metric>``: the mean absolute change of an accuracy metric
+  (``qa_f1``, ``factual_knowledge``, ``meteor``, ...) between the original output and each
+  perturbed output, scored against the row's target (FMEval's ``delta_<score>`` of the
+  QA/summarization/classification robustness algorithms).
+
+A model whose output changes on the *same* input is non-deterministic; like FMEval, it is
+detected by calling the model twice on the first 5 inputs, and then the WER is reported as
+``max(0, WER - baseline WER)``, where the baseline is the WER between ``num_baseline_samples``
+outputs for the unchanged input (all pairs). ``deterministic=True/False`` skips the check.
+
+The model is given at construction (a callable, a pyfunc model, or an endpoint URI; see
+:mod:`~mlflow_llm_eval.fmeval.models`). The original output is the row's prediction when the
+data has one, else the model is called. Several metrics can share one :class:`PerturbedRuns`
+(pass it as ``model``) so the model runs once per perturbed input.
+
+    >>> echo = lambda prompts: [p.lower() for p in prompts]
+    >>> wer = semantic_robustness_wer(echo, perturbation_type="random_upper_case")
+    >>> wer.score_batch({"inputs": ["Hello there world"]}).scores
+    [0.0]
+    >>> word_error_rate(["a b d"], ["a b c"])
+    0.3333333333333333
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlflow_llm_eval.core.text import check_text
+from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.fmeval.models import as_text_model
+from mlflow_llm_eval.fmeval.perturbations import Perturbation
+
+MODEL_INPUT = "$model_input"
+NUM_ROWS_DETERMINISTIC = 5
+_SPACES = re.compile(r"\s\s+")
+
+
+def words(text: str) -> list[str]:
+    """jiwer's default WER words: whitespace runs collapsed, stripped, split on single spaces."""
+    return [w for w in _SPACES.sub(" ", text).strip().split(" ") if w]
+
+
+def word_error_rate(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Pooled WER, ``evaluate.load("wer")`` semantics: total edits / total reference words.
+
+    Word-level Levenshtein distance by rapidfuzz (hand-wired here instead of jiwer, which is not
+    a dependency; the edit count S+D+I equals jiwer's alignment cost). Raises ValueError for an
+    empty reference, as jiwer does.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    edits = total = 0
+    for prediction, reference in zip(predictions, references, strict=True):
+        ref = words(reference)
+        if not ref:
+            raise ValueError("a reference output is empty: word error rate is undefined")
+        edits += Levenshtein.distance(words(prediction), ref)
+        total += len(ref)
+    return edits / total
+
+
+@dataclass(frozen=True)
+class PerturbedRun:
+    """One row: the original output, the perturbed inputs and outputs, and baseline outputs."""
+
+    original: Any
+    perturbed_inputs: list[str]
+    perturbed_outputs: list[Any]
+    baseline_outputs: list[Any]
+
+
+class PerturbedRuns:
+    """Runs a model on perturbed inputs, once per input (cached), with FMEval's call order."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        perturbation_type: str = "butter_finger",
+        num_perturbations: int = 5,
+        seed: int = 5,
+        num_baseline_samples: int = 4,
+        deterministic: bool | None = None,
+        prompt_template: str = MODEL_INPUT,
+        input_column: str = "inputs",
+        **perturbation_parameters: float,
+    ) -> None:
+        self.perturbation = Perturbation(perturbation_type, num_perturbations, seed,
+                                         dict(perturbation_parameters))
+        if not isinstance(num_baseline_samples, int) or num_baseline_samples < 2:
+            raise ValueError(f"num_baseline_samples must be an integer >= 2, got {num_baseline_samples!r}")
+        if not isinstance(prompt_template, str) or MODEL_INPUT not in prompt_template:
+            raise ValueError(f"prompt_template must contain {MODEL_INPUT!r}, got {prompt_template!r}")
+        self.model = as_text_model(model, input_column=input_column)
+        self.num_baseline_samples = num_baseline_samples
+        self.deterministic = deterministic
+        self.prompt_template = prompt_template
+        self._cache: dict[tuple[str, Any], PerturbedRun] = {}
+
+    def prompt(self, text: str) -> str:
+        return self.prompt_template.replace(MODEL_INPUT, text)
+
+    def describe(self) -> str:
+        return self.perturbation.describe()
+
+    def runs(self, inputs: Sequence[Any], originals: Sequence[Any] | None) -> list[PerturbedRun | RowScore]:
+        """One :class:`PerturbedRun` per valid input, or the RowScore saying why not."""
+        out: list[PerturbedRun | RowScore | None] = []
+        todo: list[tuple[int, str, Any]] = []
+        for i, value in enumerate(inputs):
+            checked = check_text(value, column="inputs")
+            original = originals[i] if originals is not None else None
+            if checked.unscored is not None:
+                out.append(checked.unscored)
+            elif (checked.text, original) in self._cache:
+                out.append(self._cache[(checked.text, original)])
+            else:
+                out.append(None)
+                todo.append((i, checked.text, original))
+        if todo:
+            for (i, text, original), run in zip(todo, self._run([t[1:] for t in todo]), strict=True):
+                self._cache[(text, original)] = run
+                out[i] = run
+        return out  # type: ignore[return-value]
+
+    def _run(self, rows: list[tuple[str, Any]]) -> list[PerturbedRun]:
+        prompts = [self.prompt(text) for text, _ in rows]
+        computed = [original is None for _, original in rows]
+        if any(computed):
+            fresh = iter(self.model([p for p, c in zip(prompts, computed) if c]))
+            originals = [next(fresh) if c else original for (_, original), c in zip(rows, computed)]
+        else:
+            originals = [original for _, original in rows]
+        if self.deterministic is None:
+            self.deterministic = self._check_determinism(prompts, originals, computed)
+        perturbed_inputs = [self.perturbation.perturb(text) for text, _ in rows]
+        flat = [self.prompt(p) for inputs in perturbed_inputs for p in inputs]
+        outputs = self.model(flat)
+        n = self.perturbation.num_perturbations
+        baseline: list[list[Any]] = [[] for _ in rows]
+        if not self.deterministic:
+            k = self.num_baseline_samples - 1
+            extra = self.model([p for _ in range(k) for p in prompts])
+            baseline = [[extra[j * len(rows) + r] for j in range(k)] for r in range(len(rows))]
+        return [
+            PerturbedRun(originals[r], perturbed_inputs[r], outputs[r * n:(r + 1) * n], baseline[r])
+            for r in range(len(rows))
+        ]
+
+    def _check_determinism(self, prompts: list[str], originals: list[Any], computed: list[bool]) -> bool:
+        """FMEval's heuristic: two calls on each of the first 5 inputs give the same output."""
+        head = list(range(min(NUM_ROWS_DETERMINISTIC, len(prompts))))
+        first = [originals[i] if computed[i] else None for i in head]
+        need_first = [i for i in head if not computed[i]]
+        if need_first:
+            fresh = iter(self.model([prompts[i] for i in need_first]))
+            first = [f if computed[i] else next(fresh) for i, f in zip(head, first)]
+        second = self.model([prompts[i] for i in head])
+        return all(a == b for a, b in zip(first, second))
+
+
+def _outputs_text(values: Sequence[Any], what: str) -> tuple[list[str], RowScore | None]:
+    texts = []
+    for value in values:
+        checked = check_text(value, column=what, allow_empty=True)
+        if checked.unscored is not None:
+            return [], RowScore.unscored(checked.unscored.status, f"the model's {what}: "
+                                         f"{checked.unscored.reason}")
+        texts.append(checked.text)
+    return texts, None
+
+
+class _Robustness(Metric):
+    """Shared wiring: the runs, the row loop, and the per-run measure of a subclass."""
+
+    version = "v1"
+    requires: tuple[str, ...] = ("inputs",)
+    optional: tuple[str, ...] = ("predictions",)
+
+    def __init__(self, model: Any, **options: Any) -> None:
+        self.runs = model if isinstance(model, PerturbedRuns) else PerturbedRuns(model, **options)
+        if isinstance(model, PerturbedRuns) and options:
+            raise ValueError(f"options {sorted(options)} belong to the PerturbedRuns given as model")
+
+    def score_batch(self, rows: RowBatch) -> MetricResult:
+        runs = self.runs.runs(rows["inputs"], rows.get("predictions"))
+        return MetricResult.from_rows(self.measure(runs, rows))
+
+    def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
+        raise NotImplementedError
+
+
+class SemanticRobustnessWER(_Robustness):
+    name = "semantic_robustness_wer"
+    greater_is_better = False
+
+    def __init__(self, model: Any, **options: Any) -> None:
+        super().__init__(model, **options)
+        self.description = (f"word error rate of outputs for perturbed inputs vs the original "
+                            f"output ({self.runs.describe()}), minus the non-determinism baseline "
+                            "(FMEval GeneralSemanticRobustness word_error_rate)")
+
+    def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
+        return [run if isinstance(run, RowScore) else self._wer(run) for run in runs]
+
+    def _wer(self, run: PerturbedRun) -> RowScore:
+        texts: dict[str, list[str]] = {}
+        for what, values in (("original output", [run.original]),
+                             ("perturbed output", run.perturbed_outputs),
+                             ("baseline output", run.baseline_outputs)):
+            texts[what], bad = _outputs_text(values, what)
+            if bad is not None:
+                return bad
+        (original,), perturbed = texts["original output"], texts["perturbed output"]
+        if not words(original):
+            return RowScore.unscored("empty", "the model's original output is empty: WER is undefined")
+        wer = word_error_rate(perturbed, [original] * len(perturbed))
+        note = f"WER {wer:.4g} over {len(perturbed)} perturbations"
+        if not texts["baseline output"]:
+            return RowScore.ok(wer, note)
+        pairs = list(itertools.combinations(texts["baseline output"] + [original], 2))
+        try:
+            base = word_error_rate([a for a, _ in pairs], [b for _, b in pairs])
+        except ValueError as exc:
+            return RowScore.unscored("empty", f"baseline: {exc}")
+        return RowScore.ok(max(0.0, wer - base), f"{note}, minus baseline WER {base:.4g}")
+
+
+class SemanticRobustnessDelta(_Robustness):
+    greater_is_better = False
+
+    def __init__(self, model: Any, metric: Metric | str, **options: Any) -> None:
+        if isinstance(metric, str):
+            from mlflow_llm_eval.core.registry import get_metric
+
+            metric = get_metric(metric)
+        if not isinstance(metric, Metric) or "predictions" not in metric.requires:
+            raise ValueError(f"metric must be a Metric (or name) that scores predictions, got {metric!r}")
+        super().__init__(model, **options)
+        self.metric = metric
+        self.name = f"semantic_robustness_delta_{metric.name}"
+        self.requires = ("inputs",) + tuple(c for c in metric.requires if c != "predictions")
+        self.description = (f"mean |{metric.name}(original output) - {metric.name}(perturbed output)|"
+                            f" ({self.runs.describe()}) (FMEval delta_<score>)")
+
+    def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
+        extra = [c for c in self.metric.requires if c != "predictions"]
+        batch: dict[str, list[Any]] = {"predictions": [], **{c: [] for c in extra}}
+        spans: list[tuple[int, int] | None] = []
+        for i, run in enumerate(runs):
+            if isinstance(run, RowScore):
+                spans.append(None)
+                continue
+            outputs = [run.original, *run.perturbed_outputs]
+            spans.append((len(batch["predictions"]), len(outputs)))
+            batch["predictions"].extend(outputs)
+            for c in extra:
+                batch[c].extend([rows[c][i]] * len(outputs))
+        scored = self.metric.score_batch(batch) if batch["predictions"] else None
+        result: list[RowScore] = []
+        for run, span in zip(runs, spans, strict=True):
+            if span is None:
+                result.append(run)  # type: ignore[arg-type]
+                continue
+            start, n = span
+            values = scored.scores[start:start + n]  # type: ignore[union-attr]
+            bad = next((j for j, v in enumerate(values) if v != v), None)
+            if bad is not None:
+                which = "original output" if bad == 0 else f"perturbed output {bad}"
+                result.append(RowScore.unscored(scored.statuses[start + bad],  # type: ignore[union-attr]
+                                                f"{self.metric.name} of the {which}: "
+                                                f"{scored.reasons[start + bad]}"))  # type: ignore[union-attr]
+                continue
+            deltas = [abs(values[0] - v) for v in values[1:]]
+            result.append(RowScore.ok(sum(deltas) / len(deltas),
+                                      f"{self.metric.name}: original {values[0]:.4g}, perturbed "
+                                      + ", ".join(f"{v:.4g}" for v in values[1:])))
+        return result
+
+
+def semantic_robustness_wer(model: Any = None, **options: Any) -> SemanticRobustnessWER:
+    """FMEval general semantic robustness word error rate (needs the model; see module doc)."""
+    return SemanticRobustnessWER(model, **options)
+
+
+def semantic_robustness_delta(model: Any = None, metric: Metric | str = "qa_f1",
+                              **options: Any) -> SemanticRobustnessDelta:
+    """Mean absolute change of ``metric`` under perturbation (FMEval ``delta_<score>``)."""
+    return SemanticRobustnessDelta(model, metric, **options)
+
+
+METRICS = {
+    "semantic_robustness_wer": semantic_robustness_wer,
+    "semantic_robustness_delta": semantic_robustness_delta,
+}
