@@ -28,6 +28,12 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.function_metrics.latency",
     "mlflow_llm_eval.judge.builtin",
     "mlflow_llm_eval.toxicity",
+    "mlflow_llm_eval.fmeval.factual_knowledge",
+    "mlflow_llm_eval.fmeval.qa_accuracy",
+    "mlflow_llm_eval.fmeval.summarization_accuracy",
+    "mlflow_llm_eval.fmeval.bertscore",
+    "mlflow_llm_eval.fmeval.classification_accuracy",
+    "mlflow_llm_eval.fmeval.semantic_robustness",
 )
 
 #: Optional modules: known by name even when their heavy dependencies are missing.
