@@ -1,17 +1,18 @@
 """The judge engine: every row gets an answer or a status, with bounded effort.
 
 - **Adaptive concurrency** (AIMD, as TCP): start at ``initial_concurrency`` requests in flight;
-  each answered request adds one (slow start) until the first 429, then ``2/limit`` (additive
-  increase); a 429 multiplies the limit by 0.7 (at most once per second), never below 1 and
-  never above ``max_concurrency``.
+  each answered request adds one (slow start) until the first 429, then one per round trip
+  (additive increase); a 429 multiplies the limit by 0.7 (at most once per round trip), never
+  below 1 and never above ``max_concurrency``.
 - **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried with
   exponential backoff and full jitter (``base * 2**n``, capped), never sooner than the server's
   ``Retry-After``; at most ``max_attempts`` requests per row and a total retry budget per run
   (``retry_budget`` x rows, at least 10). Other 4xx errors are not retried; after three rows
   fail with the same 4xx error (bad key, unknown model) the remaining rows are not sent.
 - **Answers**: parsed strictly (see :mod:`.parse`); an unusable answer gets one repair request
-  (the conversation continued with the reason); if that also fails, the row is ``parse_error``
-  and keeps the raw text.
+  (the conversation continued with the reason). If the repair answer is unusable too, the row
+  is retried like a failed request (same attempt limit and retry budget); when those run out
+  it is ``parse_error`` and keeps the raw answers.
 - A tqdm progress bar (shown on a terminal or in a notebook; ``progress=False`` hides it).
 
     >>> from mlflow_llm_eval.judge.endpoints import Completion
@@ -68,14 +69,20 @@ class Stats:
 
 
 class AdaptiveLimit:
-    """How many requests may be in flight; grows while answers come, shrinks on 429."""
+    """How many requests may be in flight; grows while answers come, shrinks on 429.
 
-    def __init__(self, initial: int, maximum: int, decrease: float = 0.7, cooldown: float = 1.0):
+    Slow start (+1 per answer) until the first 429, then +1 per round trip (``1/limit`` per
+    answer); a 429 multiplies the limit by ``decrease``, at most once per round trip (a smoothed
+    request duration), so one burst of 429s counts as one signal.
+    """
+
+    def __init__(self, initial: int, maximum: int, decrease: float = 0.7):
         self.maximum = max(1, int(maximum))
         self.limit = float(min(max(1, int(initial)), self.maximum))
-        self.decrease, self.cooldown = decrease, cooldown
+        self.decrease = decrease
         self.in_flight = 0
         self.peak = 0
+        self.round_trip = 0.0
         self._slow_start = True
         self._last_cut = -float("inf")
         self._cond = threading.Condition()
@@ -87,17 +94,20 @@ class AdaptiveLimit:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
 
-    def release(self, throttled: bool, answered: bool) -> None:
+    def release(self, throttled: bool, answered: bool, seconds: float) -> None:
         with self._cond:
             self.in_flight -= 1
+            if answered:
+                self.round_trip = seconds if not self.round_trip else \
+                    0.8 * self.round_trip + 0.2 * seconds
             if throttled:
                 self._slow_start = False
                 now = time.monotonic()
-                if now - self._last_cut >= self.cooldown:
+                if now - self._last_cut >= max(self.round_trip, 0.02):
                     self.limit = max(1.0, self.limit * self.decrease)
                     self._last_cut = now
             elif answered:
-                step = 1.0 if self._slow_start else 2.0 / self.limit
+                step = 1.0 if self._slow_start else 1.0 / self.limit
                 self.limit = min(float(self.maximum), self.limit + step)
             self._cond.notify_all()
 
@@ -167,52 +177,67 @@ class JudgeEngine:
               parameters: Mapping[str, Any], repair: bool) -> Completion:
         limit.acquire()
         throttled = answered = False
+        started = time.monotonic()
         try:
-            completion = self.client.complete(messages, parameters)
+            if self._abort is not None:  # checked once a slot is free: nothing more is sent
+                raise JudgeCallError("request_error", f"not sent: {self._abort}", retryable=False)
+            try:
+                completion = self.client.complete(messages, parameters)
+            except JudgeCallError as exc:
+                throttled = exc.kind == "rate_limited"
+                self._count(None, repair)
+                raise
             answered = True
             self._count(completion, repair)
             return completion
-        except JudgeCallError as exc:
-            throttled = exc.kind == "rate_limited"
-            self._count(None, repair)
-            raise
         finally:
-            limit.release(throttled, answered)
+            limit.release(throttled, answered, time.monotonic() - started)
 
     def _judge_row(self, index: int, messages: Messages, parameters: Mapping[str, Any],
                    scale: tuple[float, float],
                    repair: Callable[[Messages, str, str], Messages]) -> Outcome:
         attempt, repaired, current = 0, False, messages
-        first_raw: str | None = None
+        unusable: list[str] = []
         while True:
-            if self._abort is not None:
-                return Outcome(status="request_error", reason=f"not sent: {self._abort}")
             attempt += 1
             try:
-                completion = self._call(self._limit, current, parameters, repaired)
+                completion = self._call(self._limit, current, parameters,
+                                        repair=current is not messages)
             except JudgeCallError as exc:
                 if not exc.retryable:
-                    self._note_client_error(exc)
-                    return Outcome(status=exc.kind, reason=str(exc), raw=first_raw)
-                if attempt >= self.max_attempts or not self._take_retry():
-                    why = "attempts" if attempt >= self.max_attempts else "the run's retry budget"
-                    return Outcome(status=exc.kind, raw=first_raw,
-                                   reason=f"{exc} (gave up after {attempt} attempts: {why} spent)")
+                    if not str(exc).startswith("not sent"):
+                        self._note_client_error(exc)
+                    return Outcome(status=exc.kind, reason=str(exc))
+                if not self._may_retry(attempt):
+                    return Outcome(status=exc.kind, reason=f"{exc} ({self._gave_up(attempt)})")
                 time.sleep(self._delay(attempt, exc.retry_after))
+                current = messages
                 continue
             try:
                 verdict = parse_answer(completion.text, scale)
             except AnswerError as problem:
-                if repaired:
-                    return Outcome(status="parse_error", raw=completion.text,
-                                   reason=f"{problem} (after one repair request); raw answers: "
-                                          f"{first_raw!r} then {completion.text!r}"[:4000])
-                repaired, first_raw = True, completion.text
-                current = repair(messages, completion.text or "", str(problem))
-                continue
+                unusable.append(repr(completion.text))
+                if not repaired:  # one repair request: the conversation continued with the reason
+                    repaired = True
+                    current = repair(messages, completion.text or "", str(problem))
+                    continue
+                if self._may_retry(attempt):  # the repair failed too: a fresh attempt
+                    current = messages
+                    continue
+                return Outcome(status="parse_error", raw=completion.text,
+                               reason=f"{problem} (after one repair request; "
+                                      f"{self._gave_up(attempt)}); raw answers: "
+                                      + " then ".join(unusable)[:4000])
             if self.on_answer is not None:
                 self.on_answer(index, completion)
             return Outcome(verdict=verdict, raw=completion.text, completion=completion)
+
+    def _may_retry(self, attempt: int) -> bool:
+        return attempt < self.max_attempts and self._take_retry()
+
+    def _gave_up(self, attempt: int) -> str:
+        why = "attempts" if attempt >= self.max_attempts else "the run's retry budget"
+        return f"gave up after {attempt} attempts: {why} spent"
 
     # -- a run ------------------------------------------------------------------------------
     def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],

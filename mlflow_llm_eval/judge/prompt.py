@@ -104,7 +104,7 @@ def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str) -> str:
     """The row's data in tagged blocks, then a reminder of the task."""
     blocks = [_block(label, text, tag) for label, text in values.items()]
     reminder = (
-        f"Grade the output inside <output-{tag}> for {spec.name} with the rubric of the system "
+        f"Grade the output (the output-{tag} block) for {spec.name} with the rubric of the system "
         f"message. Answer with only the JSON object: {answer_format(spec)}"
     )
     return "\n\n".join(blocks + [reminder])

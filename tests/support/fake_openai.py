@@ -24,6 +24,7 @@ What it can do (all settable at construction, and as attributes while it runs):
   ``Retry-After`` header), HTTP 500, a garbage (non-JSON) answer, or a hang longer than the
   client's timeout. By default the fractions are exact over every 100 requests (the order
   within each block of 100 is shuffled with ``seed``): 10% 429 means 10 of each 100 requests.
+- ``api_key``: when set, a request without that key gets HTTP 401.
 - ``max_concurrency``: requests beyond this many in flight get HTTP 429 (a provider's cap).
 - a request log (:attr:`requests`: one :class:`LoggedRequest` per request, with the parsed
   body, headers, status and fault) and counters (:meth:`stats`: requests, peak concurrency,
@@ -139,6 +140,8 @@ class FakeOpenAI:
     faults: Faults = field(default_factory=Faults)
     max_concurrency: int | None = None
     model: str = "fake-judge"
+    #: If set, requests must carry ``Authorization: Bearer <api_key>`` (or Azure's ``api-key``).
+    api_key: str | None = None
 
     def __post_init__(self) -> None:
         self.requests: list[LoggedRequest] = []
@@ -275,6 +278,13 @@ class _Handler(BaseHTTPRequestHandler):
             fake._end()
 
     def _respond(self, fake: FakeOpenAI, log: LoggedRequest, body: dict, fault: str | None) -> None:
+        if fake.api_key is not None and fake.api_key not in (
+                self.headers.get("Authorization", "").removeprefix("Bearer "),
+                self.headers.get("api-key")):
+            log.status = 401
+            self._send(401, {"error": {"message": "Incorrect API key provided",
+                                       "type": "invalid_request_error", "code": "invalid_api_key"}})
+            return
         log.fault = fault
         if fault == "timeout":
             time.sleep(fake.faults.hang_seconds)

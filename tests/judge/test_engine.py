@@ -1,0 +1,150 @@
+"""The judge engine against a real HTTP server via the real openai client: no row lost, bounded effort."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter, defaultdict
+
+import pytest
+from support.fake_openai import FakeOpenAI, Faults, hashed_score, prompt_text, word_count
+
+from mlflow_llm_eval.judge import answer_similarity, fluency
+
+
+def _metric(**options):
+    options.setdefault("cache", False)
+    options.setdefault("progress", False)
+    return answer_similarity(model="openai:/gpt-4o-mini", **options)
+
+
+def test_scores_justifications_and_accounting(judge_env: FakeOpenAI, rows):
+    data = rows(30)
+    metric = _metric(price={"prompt": 0.15, "completion": 0.60})
+    result = metric.score_batch(data)
+    expected = [hashed_score(prompt_text({"messages": metric.render(p, i, {"targets": t})}))
+                for p, i, t in zip(data["predictions"], data["inputs"], data["targets"])]
+    assert result.scores == [float(s) for s in expected]
+    assert result.justifications == [f"scripted score {s}" for s in expected]
+    assert set(result.statuses) == {"ok"}
+    log = judge_env.requests
+    prompt_tokens = sum(word_count(r.prompt) for r in log)
+    completion_tokens = sum(word_count(json.dumps({"score": hashed_score(r.prompt), "justification":
+                                                   f"scripted score {hashed_score(r.prompt)}"}))
+                            for r in log)
+    extra = result.extra_aggregates
+    assert extra["judge_requests"] == len(log) == 30
+    assert (extra["judge_retries"], extra["judge_repairs"], extra["judge_cache_hits"]) == (0, 0, 0)
+    assert extra["prompt_tokens"] == prompt_tokens
+    assert extra["completion_tokens"] == completion_tokens
+    assert extra["cost_usd"] == pytest.approx((prompt_tokens * 0.15 + completion_tokens * 0.60) / 1e6)
+
+
+def test_no_row_lost_under_faults(judge_env: FakeOpenAI, rows):
+    """10% HTTP 429 (Retry-After 0.1 s) + 5% HTTP 500 + 5% garbage answers over 200 rows."""
+    judge_env.reset(Faults(rate_limit=0.10, server_error=0.05, garbage=0.05, retry_after=0.1))
+    result = _metric().score_batch(rows(200))
+    assert Counter(result.statuses) == {"ok": 200}
+    stats = judge_env.stats()
+    assert stats["requests"] <= 1.3 * 200
+    faults = stats["faults"]  # exact per 100 requests: at least 20/10/10 over 200+ requests
+    assert faults["rate_limit"] >= 20 and faults["server_error"] >= 10 and faults["garbage"] >= 10
+    extra = result.extra_aggregates
+    assert extra["judge_requests"] == stats["requests"]
+    assert extra["judge_retries"] == stats["statuses"].get(429, 0) + stats["statuses"].get(500, 0)
+    assert extra["judge_repairs"] == stats["faults"]["garbage"]
+    # Retry-After is honoured: a row's next request starts >= 0.1 s after its 429 answer
+    by_row = defaultdict(list)
+    for request in judge_env.requests:
+        by_row[request.body["messages"][1]["content"]].append(request)
+    waits = [later.started - earlier.finished for attempts in by_row.values()
+             for earlier, later in zip(attempts, attempts[1:]) if earlier.status == 429]
+    assert waits and min(waits) >= 0.1
+
+
+def test_repair_request_fixes_an_unparseable_answer(judge_env: FakeOpenAI, rows):
+    def responder(prompt: str) -> str:
+        if "could not be used" in prompt:
+            return '{"justification": "repaired", "score": 3}'
+        return "The score is three out of five."
+
+    judge_env.responder = responder
+    result = _metric().score_batch(rows(5))
+    assert result.scores == [3.0] * 5 and result.justifications == ["repaired"] * 5
+    assert result.extra_aggregates["judge_repairs"] == 5 and len(judge_env.requests) == 10
+    repair = next(r for r in judge_env.requests if len(r.body["messages"]) == 4)
+    assert repair.body["messages"][2] == {"role": "assistant",
+                                          "content": "The score is three out of five."}
+
+
+def test_unusable_answers_end_as_parse_error_with_raw_text(judge_env: FakeOpenAI, rows):
+    judge_env.responder = lambda prompt: "no json, sorry"
+    result = _metric(max_attempts=3).score_batch(rows(4))
+    assert all(math.isnan(s) for s in result.scores)
+    assert set(result.statuses) == {"parse_error"}
+    assert all("no json, sorry" in j for j in result.justifications)
+    assert all("after one repair request" in r and "gave up after 3 attempts" in r
+               for r in result.reasons)
+    # per row: the answer, one repair request, one fresh attempt (max_attempts=3)
+    assert len(judge_env.requests) == 12
+    assert result.extra_aggregates["judge_repairs"] == 4
+
+
+def test_score_outside_scale_is_a_failure_not_clipped(judge_env: FakeOpenAI, rows):
+    judge_env.responder = lambda prompt: json.dumps({"score": 7, "justification": "great"})
+    result = _metric().score_batch(rows(3))
+    assert all(math.isnan(s) for s in result.scores) and set(result.statuses) == {"parse_error"}
+    assert all("score 7 is outside the scale 1 to 5" in r for r in result.reasons)
+
+
+def test_bad_cells_are_not_sent(judge_env: FakeOpenAI):
+    result = fluency(model="openai:/m", cache=False, progress=False).score_batch(
+        {"predictions": [None, 3, "A fluent sentence.", ""]})
+    assert result.statuses == ["missing", "not_text", "ok", "ok"]
+    assert len(judge_env.requests) == 2  # an empty answer is still judged (it is a bad answer)
+
+
+def test_concurrency_grows_from_8_up_to_the_cap(judge_env: FakeOpenAI, rows):
+    judge_env.latency = 0.05
+    _metric().score_batch(rows(240))
+    assert 8 < judge_env.stats()["peak_concurrency"] <= 64
+    judge_env.reset()
+    _metric(max_workers=5).score_batch(rows(40, "capped"))
+    assert judge_env.stats()["peak_concurrency"] <= 5
+
+
+def test_backs_off_under_a_provider_concurrency_cap(judge_env: FakeOpenAI, rows):
+    judge_env.latency, judge_env.max_concurrency = 0.05, 6
+    result = _metric().score_batch(rows(150))
+    assert Counter(result.statuses) == {"ok": 150}
+    throttled = judge_env.stats()["statuses"].get(429, 0)
+    assert throttled <= 0.35 * 150, throttled
+
+
+def test_timeouts_become_a_status(judge_env: FakeOpenAI, rows):
+    judge_env.latency = 1.5
+    started = time.perf_counter()
+    result = _metric(timeout=0.2, max_attempts=2).score_batch(rows(3))
+    assert time.perf_counter() - started < 1.4
+    assert set(result.statuses) == {"timeout"}
+    assert all("no answer within 0.2 s" in r and "gave up after 2 attempts" in r
+               for r in result.reasons)
+
+
+def test_retries_are_bounded_by_the_run_budget(judge_env: FakeOpenAI, rows):
+    judge_env.reset(Faults(server_error=1.0))
+    result = _metric(retry_budget=0.5).score_batch(rows(20))
+    assert set(result.statuses) == {"server_error"}
+    assert len(judge_env.requests) == 20 + 10  # every row once + the budget of max(10, 0.5 x 20)
+    assert result.extra_aggregates["judge_retries"] == 10
+    assert any("retry budget" in r for r in result.reasons)
+
+
+def test_a_rejected_key_stops_the_run_early(judge_env: FakeOpenAI, rows):
+    judge_env.api_key = "sk-the-right-one"
+    result = _metric().score_batch(rows(60))
+    assert set(result.statuses) == {"request_error"}
+    assert len(judge_env.requests) <= 8 + 3  # the first window in flight, then nothing more
+    assert all("401" in r for r in result.reasons)
+    assert sum("not sent" in r for r in result.reasons) >= 60 - 11
