@@ -50,15 +50,18 @@ def dataset_scores(
     """balanced accuracy, precision and recall with scikit-learn, as FMEval computes them."""
     from sklearn.metrics import balanced_accuracy_score, precision_score, recall_score
 
-    options: dict[str, Any] = {"average": average}
-    if average == "binary":
-        options["pos_label"] = pos_label
+    # "binary" is the positive class's own precision/recall; asked as average=None over that one
+    # label, it also works when "unknown" makes a third class (where average="binary" raises).
+    options: dict[str, Any] = (
+        {"average": None, "labels": [pos_label]} if average == "binary" else {"average": average})
     with warnings.catch_warnings():  # ill-defined precision/recall -> 0.0, as FMEval gets
         warnings.simplefilter("ignore")
+        precision = precision_score(y_true, y_pred, **options)
+        recall = recall_score(y_true, y_pred, **options)
         return {
             "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
-            "precision": float(precision_score(y_true, y_pred, **options)),
-            "recall": float(recall_score(y_true, y_pred, **options)),
+            "precision": float(precision[0] if average == "binary" else precision),
+            "recall": float(recall[0] if average == "binary" else recall),
         }
 
 
