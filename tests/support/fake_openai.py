@@ -111,7 +111,7 @@ class LoggedRequest:
 
     path: str
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     status: int = 0
     fault: str | None = None
     started: float = 0.0
@@ -268,7 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": f"unknown path {path}"}})
             return
         fake = self.fake
-        log = LoggedRequest(path=self.path, body=body, headers=dict(self.headers.items()),
+        log = LoggedRequest(path=self.path, body=body,
+                            headers={k.lower(): v for k, v in self.headers.items()},
                             started=time.perf_counter())
         fault, over_cap = fake._begin(log)
         try:
