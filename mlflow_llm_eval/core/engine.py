@@ -170,7 +170,8 @@ def score_frame(
         seconds[metric.key] = time.perf_counter() - started
         results[metric.key] = result
         for name, values in metric_columns(metric, result).items():
-            table[name] = values
+            dtype = float if name.endswith("/score") else object  # keep None as None
+            table[name] = pd.Series(values, index=table.index, dtype=dtype)
         aggregates.update(metric_aggregates(metric, result))
     return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
 

@@ -23,7 +23,7 @@ from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 from mlflow_llm_eval.core.engine import score_frame
 from mlflow_llm_eval.core.registry import PRESETS, preset_metrics
 from mlflow_llm_eval.core.types import OK, Metric
-from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN, latency
+from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME, log_scored_frame
 from mlflow_llm_eval.mlflow_adapter.predictions import MODEL_INPUTS, pick_input_column, predict
 from mlflow_llm_eval.sample import as_metric
@@ -74,12 +74,17 @@ class EvaluatorConfig:
 
 
 def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
-    """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's)."""
-    metrics = preset_metrics(model_type) + [as_metric(m) for m in (extra_metrics or [])]
+    """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's).
+
+    An extra metric with the same ``<name>/<version>`` as a preset one replaces it (the user's
+    configured instance wins, e.g. ``toxicity(model=...)``).
+    """
+    extras = [as_metric(m) for m in (extra_metrics or [])]
+    extra_keys = {m.key for m in extras}
+    metrics = [m for m in preset_metrics(model_type) if m.key not in extra_keys] + extras
     if not metrics:
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
-    # MLflow's mlflow.metrics.latency() is a placeholder its evaluator fills in: use ours.
-    return [latency() if m.name == "latency" and m.key == "latency/v1" else m for m in metrics]
+    return metrics
 
 
 class LLMEvaluator(ModelEvaluator):

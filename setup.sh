@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with everything mlflow-llm-eval and its tests need.
+# On a CPU machine torch is pinned to the CPU build first (an unpinned torch pulls a multi-GB
+# CUDA build); on a GPU machine set TORCH_SPEC to the build you want, e.g. TORCH_SPEC=torch.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
+.venv/bin/python -m pip install --quiet -e ".[all,test]"
+echo "mlflow-llm-eval is installed in $(pwd)/.venv"

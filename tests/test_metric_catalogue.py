@@ -1,0 +1,93 @@
+"""One parameterised test over every registered metric: declared metadata and docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+import math
+
+import pytest
+
+from mlflow_llm_eval.core.registry import (
+    BUILTIN_MODULES, OPTIONAL_MODULES, PRESETS, available_metrics, get_metric,
+)
+from mlflow_llm_eval.core.types import Metric
+
+DOCTEST_MODULES = BUILTIN_MODULES + OPTIONAL_MODULES + (
+    "mlflow_llm_eval",
+    "mlflow_llm_eval.core.types",
+    "mlflow_llm_eval.core.text",
+    "mlflow_llm_eval.core.aggregate",
+    "mlflow_llm_eval.core.engine",
+    "mlflow_llm_eval.core.registry",
+    "mlflow_llm_eval.core.unavailable",
+    "mlflow_llm_eval.custom",
+    "mlflow_llm_eval.sample",
+)
+
+
+def _build(name: str) -> Metric:
+    """Build with defaults; metrics that need a judge or the model under test get one."""
+    try:
+        return get_metric(name)
+    except (TypeError, ValueError) as first_error:
+        for options in ({"model": "openai:/catalogue-test"}, {"model": lambda texts: list(texts)}):
+            try:
+                return get_metric(name, **options)
+            except (TypeError, ValueError):
+                continue
+        raise first_error
+
+
+@pytest.fixture(autouse=True)
+def _dummy_judge_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judges check for a key at construction; no request is sent by these tests."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-catalogue-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+
+
+@pytest.mark.parametrize("name", available_metrics())
+def test_declared_metadata(name: str) -> None:
+    metric = _build(name)
+    assert isinstance(metric, Metric)
+    assert metric.name and "/" not in metric.name
+    assert metric.version.startswith("v")
+    assert isinstance(metric.greater_is_better, bool)
+    assert metric.requires and all(isinstance(c, str) for c in metric.requires)
+    assert metric.description, f"{name} has no one-line description"
+    meta = metric.metadata()
+    assert meta["name"] == metric.name and meta["version"] == metric.version
+
+
+@pytest.mark.parametrize("name", available_metrics())
+def test_scores_a_missing_row_as_nan_with_status(name: str) -> None:
+    metric = _build(name)
+    rows = {column: [None] for column in metric.requires}
+    result = metric.score_batch(rows)
+    assert len(result) == 1
+    assert math.isnan(result.scores[0])
+    assert result.statuses[0] != "ok" and result.reasons[0]
+
+
+@pytest.mark.parametrize("module_name", DOCTEST_MODULES)
+def test_docstring_examples_run(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert module.__doc__, f"{module_name} has no module docstring"
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+
+
+@pytest.mark.parametrize("model_type", sorted(PRESETS))
+def test_presets_resolve(model_type: str) -> None:
+    for name in PRESETS[model_type]:
+        assert get_metric(name).name == name
+
+
+def test_every_public_factory_has_a_docstring() -> None:
+    import mlflow_llm_eval as le
+
+    for name in le.__all__:
+        obj = getattr(le, name)
+        if inspect.isfunction(obj):
+            assert obj.__doc__, name
