@@ -98,10 +98,19 @@ class PerturbedRuns:
         deterministic: bool | None = None,
         prompt_template: str = MODEL_INPUT,
         input_column: str = "inputs",
-        **perturbation_parameters: float,
+        butter_finger_perturbation_prob: float = 0.1,
+        random_uppercase_corrupt_proportion: float = 0.1,
+        whitespace_add_prob: float = 0.05,
+        whitespace_remove_prob: float = 0.1,
     ) -> None:
+        parameters = {  # FMEval's config names -> the perturbation's parameters
+            "butter_finger": {"perturbation_prob": butter_finger_perturbation_prob},
+            "random_upper_case": {"uppercase_fraction": random_uppercase_corrupt_proportion},
+            "whitespace_add_remove": {"add_prob": whitespace_add_prob,
+                                      "remove_prob": whitespace_remove_prob},
+        }
         self.perturbation = Perturbation(perturbation_type, num_perturbations, seed,
-                                         dict(perturbation_parameters))
+                                         parameters.get(perturbation_type, {}))
         if not isinstance(num_baseline_samples, int) or num_baseline_samples < 2:
             raise ValueError(f"num_baseline_samples must be an integer >= 2, got {num_baseline_samples!r}")
         if not isinstance(prompt_template, str) or MODEL_INPUT not in prompt_template:
