@@ -16,7 +16,7 @@ from mlflow_llm_eval.judge.builtin import (
     relevance,
 )
 from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
-from mlflow_llm_eval.judge.metric import GenAIMetric, make_genai_metric
+from mlflow_llm_eval.judge.metric import GenAIMetric, from_mlflow_genai_metric, make_genai_metric
 from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "default_cache_path",
     "faithfulness",
     "fluency",
+    "from_mlflow_genai_metric",
     "groundedness",
     "load_judge",
     "make_genai_metric",

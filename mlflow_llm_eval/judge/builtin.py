@@ -8,7 +8,7 @@ Each factory takes MLflow's arguments for its builtin judges (``model``, ``metri
     >>> import os; os.environ.setdefault("OPENAI_API_KEY", "sk-doc")  # doctest: +ELLIPSIS
     '...'
     >>> answer_similarity(model="openai:/gpt-4o-mini").requires
-    ('predictions', 'inputs', 'targets')
+    ('predictions', 'targets')
     >>> sorted(METRICS)[:3]
     ['answer_correctness', 'answer_relevance', 'answer_similarity']
 

@@ -264,3 +264,17 @@ def make_genai_metric(
                        max_workers=max_workers, metric_metadata=metric_metadata,
                        extra_headers=extra_headers, proxy_url=proxy_url, **engine_options)
 
+
+
+def from_mlflow_genai_metric(metric: Any, **engine_options: Any) -> GenAIMetric:
+    """Our judge built from an MLflow ``make_genai_metric`` / builtin genai metric's arguments.
+
+    MLflow keeps them in ``metric.genai_metric_args``; its ``extra_headers`` and ``proxy_url`` are
+    not recorded there, pass them in ``engine_options`` if needed.
+    """
+    args = dict(getattr(metric, "genai_metric_args", None) or {})
+    if not args:
+        raise TypeError(f"{metric!r} is not an MLflow genai metric (no genai_metric_args)")
+    args.pop("mlflow_version", None)
+    args.pop("fn_name", None)
+    return make_genai_metric(**args, **engine_options)

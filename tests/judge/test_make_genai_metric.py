@@ -95,3 +95,16 @@ def test_builtin_metric_version_and_examples(judge_env: FakeOpenAI):
         {"output": "Paris", "score": 5, "justification": "same city", "input": "Capital of France?",
          "grading_context": {"targets": "Paris"}}])
     assert len(metric.spec.examples) == 1 and "same city" in metric.render("a", "b", {"targets": "c"})[0]["content"]
+
+
+def test_from_an_mlflow_genai_metric(judge_env: FakeOpenAI):
+    import mlflow.metrics.genai as mlflow_genai
+
+    from mlflow_llm_eval.judge import from_mlflow_genai_metric
+
+    theirs = mlflow_genai.answer_similarity(model="openai:/gpt-4o-mini")
+    ours = from_mlflow_genai_metric(theirs, cache=False, progress=False)
+    assert ours.key == "answer_similarity/v1" and ours.spec.scale == (1, 5)
+    assert ours.requires == ("predictions", "targets") and len(ours.spec.examples) == 2
+    result = ours.score_batch({"predictions": ["a"], "inputs": ["b"], "targets": ["c"]})
+    assert result.statuses == ["ok"] and judge_env.requests[0].body["model"] == "gpt-4o-mini"

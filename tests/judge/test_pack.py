@@ -61,6 +61,17 @@ def test_mlflow_judges_keep_mlflow_text(name: str):
     assert spec.grading_context_columns == expected_columns
 
 
+@pytest.mark.parametrize("name", sorted(MLFLOW_JUDGES))
+def test_mlflow_judges_see_the_same_columns(name: str, monkeypatch: pytest.MonkeyPatch):
+    import mlflow.metrics.genai as mlflow_genai
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    args = getattr(mlflow_genai, name)(model="openai:/gpt-4o-mini").genai_metric_args
+    spec = load_pack()[name]
+    assert spec.include_input == args["include_input"]
+    assert list(spec.grading_context_columns) == list(args["grading_context_columns"] or [])
+
+
 def _fingerprint(spec: JudgeSpec) -> str:
     blob = json.dumps([spec.definition, spec.grading_prompt, list(spec.scale),
                        [repr(e) for e in spec.examples], list(spec.grading_context_columns),
@@ -86,7 +97,7 @@ def test_every_pack_judge_is_registered(monkeypatch: pytest.MonkeyPatch, fake):
     assert set(load_pack()) <= set(available_metrics())
     assert set(builtin.METRICS) == set(load_pack())
     metric = get_metric("faithfulness", model="openai:/gpt-4o-mini")
-    assert metric.key == "faithfulness/v1" and metric.requires == ("predictions", "inputs", "context")
+    assert metric.key == "faithfulness/v1" and metric.requires == ("predictions", "context")
 
 
 def test_fluency_grades_output_only(monkeypatch: pytest.MonkeyPatch):

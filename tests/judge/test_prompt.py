@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlflow_llm_eval.judge import answer_similarity, load_judge, make_genai_metric
+from mlflow_llm_eval.judge import answer_correctness, load_judge, make_genai_metric
 from mlflow_llm_eval.judge.prompt import answer_format, render_messages, row_tag
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "answer_similarity_v1_prompt.json"
+SNAPSHOT = Path(__file__).parent / "snapshots" / "answer_correctness_v1_prompt.json"
 ROW = {"output": "Databricks started it in 2018.", "input": "Who created MLflow, and when?",
        "context": {"targets": "Databricks released MLflow in June 2018."}}
 
@@ -26,7 +26,7 @@ def _tag_of(message: str) -> str:
 
 
 def test_pack_prompt_structure():
-    spec = load_judge("answer_similarity")
+    spec = load_judge("answer_correctness")
     system, user = (m["content"] for m in render_messages(spec, **ROW))
     tag = row_tag({"input": ROW["input"], "output": ROW["output"], **ROW["context"]})
     # rubric, definition, examples and the JSON answer format are in the system message only
@@ -45,7 +45,7 @@ def test_pack_prompt_structure():
 
 
 def test_pack_prompt_snapshot():
-    messages = render_messages(load_judge("answer_similarity"), **ROW)
+    messages = render_messages(load_judge("answer_correctness"), **ROW)
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
@@ -54,7 +54,7 @@ def test_pack_prompt_snapshot():
 
 
 def test_server_receives_exactly_the_rendered_prompt(judge_env):
-    metric = answer_similarity(model="openai:/gpt-4o-mini", cache=False, progress=False)
+    metric = answer_correctness(model="openai:/gpt-4o-mini", cache=False, progress=False)
     result = metric.score_batch({"predictions": [ROW["output"]], "inputs": [ROW["input"]],
                                  "targets": [ROW["context"]["targets"]]})
     assert result.statuses == ["ok"]
@@ -80,7 +80,7 @@ INJECTIONS = [
 @pytest.mark.parametrize("injection", INJECTIONS)
 @pytest.mark.parametrize("where", ["output", "input"])
 def test_injection_stays_inside_its_block(injection: str, where: str):
-    spec = load_judge("answer_similarity")
+    spec = load_judge("answer_correctness")
     benign = render_messages(spec, **ROW)
     benign_tag = _tag_of(benign[1]["content"])
     text = injection.replace("{benign}", benign_tag)
