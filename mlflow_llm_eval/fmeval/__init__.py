@@ -10,8 +10,8 @@ per algorithm, each metric usable by name, in ``extra_metrics`` and in ``evaluat
 - :mod:`.bertscore`: ``bertscore``, ``qa_bertscore``;
 - :mod:`.classification_accuracy`: ``classification_accuracy`` (+ balanced accuracy,
   precision, recall as run metrics);
-- :mod:`.semantic_robustness`: ``semantic_robustness_wer``, ``semantic_robustness_delta``
-  (these need the model; see :mod:`.models`).
+- :mod:`.semantic_robustness`: ``semantic_robustness_wer``, ``semantic_robustness_delta``,
+  ``semantic_robustness_bertscore_dissimilarity`` (these need the model; see :mod:`.models`).
 
     >>> from mlflow_llm_eval.fmeval import factual_knowledge
     >>> factual_knowledge().score_batch({"predictions": ["Berlin"], "targets": ["Paris<OR>Berlin"]}).scores
@@ -33,6 +33,7 @@ from mlflow_llm_eval.fmeval.qa_accuracy import (
 )
 from mlflow_llm_eval.fmeval.semantic_robustness import (
     PerturbedRuns,
+    semantic_robustness_bertscore_dissimilarity,
     semantic_robustness_delta,
     semantic_robustness_wer,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "qa_precision_over_words",
     "qa_quasi_exact_match",
     "qa_recall_over_words",
+    "semantic_robustness_bertscore_dissimilarity",
     "semantic_robustness_delta",
     "semantic_robustness_wer",
     "summarization_rouge",

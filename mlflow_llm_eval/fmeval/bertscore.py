@@ -158,6 +158,11 @@ class BERTScore(Metric):
             cut.append(truncated[index[hyp]] or truncated[index[ref]])
         return scores, cut, limit
 
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the model cannot run here (missing torch/transformers, model not loadable)."""
+        return self._unavailable
+
     def _unavailable_rows(self, n: int) -> MetricResult:
         return MetricResult.all_failed(n, "unavailable", self._unavailable or "")
 

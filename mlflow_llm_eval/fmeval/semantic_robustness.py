@@ -9,6 +9,9 @@ and the outputs are compared with the output for the original input:
   output, pooled over the perturbations as HF ``evaluate``'s ``wer`` does (FMEval's
   ``word_error_rate``): ``sum(word edits) / sum(words of the original output)``. Words are
   jiwer's (runs of whitespace collapsed, split on single spaces).
+- ``semantic_robustness_bertscore_dissimilarity``: ``1 - mean BERTScore`` of the perturbed
+  outputs against the original output (FMEval's ``bertscore_dissimilarity``; default model
+  microsoft/deberta-xlarge-mnli, see :mod:`~mlflow_llm_eval.fmeval.bertscore`);
 - ``semantic_robustness_delta_<metric>``: the mean absolute change of an accuracy metric
   (``qa_f1``, ``factual_knowledge``, ``meteor``, ...) between the original output and each
   perturbed output, scored against the row's target (FMEval's ``delta_<score>`` of the
@@ -17,7 +20,9 @@ and the outputs are compared with the output for the original input:
 A model whose output changes on the *same* input is non-deterministic; like FMEval, it is
 detected by calling the model twice on the first 5 inputs, and then the WER is reported as
 ``max(0, WER - baseline WER)``, where the baseline is the WER between ``num_baseline_samples``
-outputs for the unchanged input (all pairs). ``deterministic=True/False`` skips the check.
+outputs for the unchanged input (all pairs); the same for the dissimilarity, whose baseline
+follows FMEval's construction exactly (each pair's second output is scored against the best of
+all the pairs' first outputs). ``deterministic=True/False`` skips the check.
 
 The model is given at construction (a callable, a pyfunc model, or an endpoint URI; see
 :mod:`~mlflow_llm_eval.fmeval.models`). The original output is the row's prediction when the
@@ -183,15 +188,23 @@ class PerturbedRuns:
         return all(a == b for a, b in zip(first, second))
 
 
-def _outputs_text(values: Sequence[Any], what: str) -> tuple[list[str], RowScore | None]:
-    texts = []
-    for value in values:
-        checked = check_text(value, column=what, allow_empty=True)
-        if checked.unscored is not None:
-            return [], RowScore.unscored(checked.unscored.status, f"the model's {what}: "
-                                         f"{checked.unscored.reason}")
-        texts.append(checked.text)
-    return texts, None
+def _run_texts(run: PerturbedRun | RowScore) -> tuple[str, list[str], list[str]] | RowScore:
+    """The original, perturbed and baseline outputs as text, or why the row cannot be scored."""
+    if isinstance(run, RowScore):
+        return run
+    groups: list[list[str]] = []
+    for what, values in (("original output", [run.original]),
+                         ("perturbed output", run.perturbed_outputs),
+                         ("baseline output", run.baseline_outputs)):
+        texts = []
+        for value in values:
+            checked = check_text(value, column=what, allow_empty=True)
+            if checked.unscored is not None:
+                return RowScore.unscored(checked.unscored.status,
+                                         f"the model's {what}: {checked.unscored.reason}")
+            texts.append(checked.text)
+        groups.append(texts)  # type: ignore[arg-type]
+    return groups[0][0], groups[1], groups[2]
 
 
 class _Robustness(Metric):
@@ -225,24 +238,19 @@ class SemanticRobustnessWER(_Robustness):
                             "(FMEval GeneralSemanticRobustness word_error_rate)")
 
     def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
-        return [run if isinstance(run, RowScore) else self._wer(run) for run in runs]
+        return [self._wer(texts) if isinstance(texts, tuple) else texts
+                for texts in map(_run_texts, runs)]
 
-    def _wer(self, run: PerturbedRun) -> RowScore:
-        texts: dict[str, list[str]] = {}
-        for what, values in (("original output", [run.original]),
-                             ("perturbed output", run.perturbed_outputs),
-                             ("baseline output", run.baseline_outputs)):
-            texts[what], bad = _outputs_text(values, what)
-            if bad is not None:
-                return bad
-        (original,), perturbed = texts["original output"], texts["perturbed output"]
+    @staticmethod
+    def _wer(texts: tuple[str, list[str], list[str]]) -> RowScore:
+        original, perturbed, baseline = texts
         if not words(original):
             return RowScore.unscored("empty", "the model's original output is empty: WER is undefined")
         wer = word_error_rate(perturbed, [original] * len(perturbed))
         note = f"WER {wer:.4g} over {len(perturbed)} perturbations"
-        if not texts["baseline output"]:
+        if not baseline:
             return RowScore.ok(wer, note)
-        pairs = list(itertools.combinations(texts["baseline output"] + [original], 2))
+        pairs = list(itertools.combinations(baseline + [original], 2))
         try:
             base = word_error_rate([a for a, _ in pairs], [b for _, b in pairs])
         except ValueError as exc:
@@ -302,6 +310,72 @@ class SemanticRobustnessDelta(_Robustness):
         return result
 
 
+class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
+    """1 - mean BERTScore of the perturbed outputs against the original output."""
+
+    name = "semantic_robustness_bertscore_dissimilarity"
+    greater_is_better = False
+
+    def __init__(self, model: Any, *, bertscore_model: str | None = None, num_layers: int | None = None,
+                 device: str = "auto", precision: str = "auto", **options: Any) -> None:
+        from mlflow_llm_eval.fmeval.bertscore import BERTScore
+
+        super().__init__(model, **options)
+        self.scorer = BERTScore(model=bertscore_model, num_layers=num_layers, device=device,
+                                precision=precision)
+        self.description = (f"1 - mean BERTScore ({self.scorer.model_source}) of outputs for "
+                            f"perturbed inputs vs the original output ({self.runs.describe()}), "
+                            "minus the non-determinism baseline (FMEval GeneralSemanticRobustness "
+                            "bertscore_dissimilarity)")
+
+    def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
+        # Pairs are (hypothesis, reference). Baseline as FMEval builds it: for every pair of
+        # outputs to the unchanged input, the second output's best BERTScore against all the
+        # pairs' first outputs.
+        plans: list[RowScore | tuple[list[tuple[str, str]], list[list[tuple[str, str]]]]] = []
+        for texts in map(_run_texts, runs):
+            if isinstance(texts, RowScore):
+                plans.append(texts)
+                continue
+            original, perturbed, baseline = texts
+            pairs = list(itertools.combinations(baseline + [original], 2))
+            firsts = [a for a, _ in pairs]
+            plans.append(([(p, original) for p in perturbed], [[(b, a) for a in firsts] for _, b in pairs]))
+        wanted = list(dict.fromkeys(pair for plan in plans if not isinstance(plan, RowScore)
+                                    for pair in plan[0] + [p for group in plan[1] for p in group]))
+        if self.scorer.unavailable_reason is None and wanted:
+            from mlflow_llm_eval.hf import ModelUnavailableError
+
+            try:
+                scores = dict(zip(wanted, self.scorer.score_pairs(wanted)[0]))
+            except ModelUnavailableError as exc:
+                self.scorer._unavailable = str(exc)
+        if self.scorer.unavailable_reason is not None:
+            return [plan if isinstance(plan, RowScore)
+                    else RowScore.unscored("unavailable", self.scorer.unavailable_reason) for plan in plans]
+        result = []
+        for plan in plans:
+            if isinstance(plan, RowScore):
+                result.append(plan)
+                continue
+            perturbed, baseline = plan
+            dissimilarity = 1 - sum(scores[p] for p in perturbed) / len(perturbed)
+            note = f"dissimilarity {dissimilarity:.4g} over {len(perturbed)} perturbations"
+            if not baseline:
+                result.append(RowScore.ok(dissimilarity, note))
+                continue
+            base = 1 - sum(max(scores[p] for p in group) for group in baseline) / len(baseline)
+            result.append(RowScore.ok(max(0.0, dissimilarity - base), f"{note}, minus baseline {base:.4g}"))
+        return result
+
+
+def semantic_robustness_bertscore_dissimilarity(
+    model: Any = None, **options: Any
+) -> SemanticRobustnessBERTScoreDissimilarity:
+    """FMEval general semantic robustness BERTScore dissimilarity (needs the model)."""
+    return SemanticRobustnessBERTScoreDissimilarity(model, **options)
+
+
 def semantic_robustness_wer(model: Any = None, **options: Any) -> SemanticRobustnessWER:
     """FMEval general semantic robustness word error rate (needs the model; see module doc)."""
     return SemanticRobustnessWER(model, **options)
@@ -316,4 +390,5 @@ def semantic_robustness_delta(model: Any = None, metric: Metric | str = "qa_f1",
 METRICS = {
     "semantic_robustness_wer": semantic_robustness_wer,
     "semantic_robustness_delta": semantic_robustness_delta,
+    "semantic_robustness_bertscore_dissimilarity": semantic_robustness_bertscore_dissimilarity,
 }

@@ -18,7 +18,8 @@ from mlflow_llm_eval.sample import evaluate_sample
 NAMES = ["factual_knowledge", "factual_knowledge_quasi_exact", "qa_exact_match", "qa_quasi_exact_match",
          "qa_f1", "qa_precision_over_words", "qa_recall_over_words", "summarization_rouge",
          "meteor", "meteor_exact_stem", "bertscore", "qa_bertscore", "classification_accuracy",
-         "semantic_robustness_wer", "semantic_robustness_delta"]
+         "semantic_robustness_wer", "semantic_robustness_delta",
+         "semantic_robustness_bertscore_dissimilarity"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -192,3 +192,59 @@ def test_endpoint_model_uses_the_judge_client(monkeypatch):
     run = as_text_model("openai:/gpt-4o-mini")
     assert run(["hi", "yo"]) == ["HI", "YO"]
     assert client.messages[0] == ([{"role": "user", "content": "hi"}], {"temperature": 0.0})
+
+
+def _f1(scorer, pairs):
+    return scorer.score_pairs(pairs)[0]
+
+
+def test_bertscore_dissimilarity_deterministic(tiny_encoder_dir):
+    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+
+    echo = Counting(lambda p: " ".join(w[::-1] for w in p.split()))
+    metric = semantic_robustness_bertscore_dissimilarity(
+        echo, bertscore_model=str(tiny_encoder_dir), deterministic=True, num_perturbations=3)
+    text = "The quick brown fox jumps over the lazy dog"
+    result = metric.score_batch({"inputs": [text]})
+    run = metric.runs.runs([text], None)[0]
+    f1 = _f1(metric.scorer, [(p, run.original) for p in run.perturbed_outputs])
+    assert result.scores[0] == pytest.approx(1 - sum(f1) / 3, abs=1e-9)
+    assert 0 < result.scores[0] < 1
+    assert metric.key == "semantic_robustness_bertscore_dissimilarity/v1" and not metric.greater_is_better
+
+
+def test_bertscore_dissimilarity_baseline_as_fmeval_builds_it(tiny_encoder_dir):
+    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+
+    calls = {}
+
+    def flaky(prompts):
+        out = []
+        for p in prompts:
+            calls[p] = calls.get(p, 0) + 1
+            out.append(p.lower() + (" again and again" if calls[p] % 2 == 0 else ""))
+        return out
+
+    metric = semantic_robustness_bertscore_dissimilarity(
+        flaky, bertscore_model=str(tiny_encoder_dir), num_perturbations=2, num_baseline_samples=3)
+    result = metric.score_batch({"inputs": ["Paris is the capital of France"]})
+    run = metric.runs.runs(["Paris is the capital of France"], None)[0]
+    assert metric.runs.deterministic is False and len(run.baseline_outputs) == 2
+    # FMEval: pairs of (b0, b1, original); each pair's second output vs ALL first outputs, best
+    b0, b1, o = run.baseline_outputs[0], run.baseline_outputs[1], run.original
+    firsts, seconds = [b0, b0, b1], [b1, o, o]
+    base = 1 - sum(max(_f1(metric.scorer, [(s, f) for f in firsts])) for s in seconds) / 3
+    d = 1 - sum(_f1(metric.scorer, [(p, o) for p in run.perturbed_outputs])) / 2
+    assert result.scores[0] == pytest.approx(max(0.0, d - base), abs=1e-9)
+    assert "baseline" in result.justifications[0]
+
+
+def test_bertscore_dissimilarity_default_model_offline(monkeypatch):
+    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    metric = semantic_robustness_bertscore_dissimilarity(lambda ps: list(ps), deterministic=True,
+                                                         num_perturbations=1)
+    result = metric.score_batch({"inputs": ["hello", None]})
+    assert result.statuses == ["unavailable", "missing"]
+    assert "deberta-xlarge-mnli" in result.reasons[0]
