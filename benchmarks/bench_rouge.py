@@ -91,13 +91,16 @@ def synthetic_rows(n: int, seed: int, one_per_line: bool) -> list[tuple[str, str
     return rows
 
 
-def best_seconds(run: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
+def best_seconds(runs: list[Callable[[], object]], repeat: int) -> list[tuple[float, object]]:
+    """Best wall time of each run over ``repeat`` rounds, the runs interleaved in each round
+    (so a busy spell on a shared machine slows both sides alike), with the last output."""
+    best: list[tuple[float, object]] = [(float("inf"), None)] * len(runs)
     for _ in range(repeat):
-        started = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - started)
-    return best, out
+        for i, run in enumerate(runs):
+            started = time.perf_counter()
+            out = run()
+            best[i] = (min(best[i][0], time.perf_counter() - started), out)
+    return best
 
 
 def compare(rows: list[tuple[str, str]], repeat: int, use_stemmer: bool) -> dict[str, object]:
@@ -119,8 +122,7 @@ def compare(rows: list[tuple[str, str]], repeat: int, use_stemmer: bool) -> dict
         rouge._porter.cache_clear()
         return {m.name: m.score_batch(batch).scores for m in metrics}
 
-    ref_s, ref = best_seconds(reference, repeat)
-    our_s, got = best_seconds(ours, repeat)
+    (ref_s, ref), (our_s, got) = best_seconds([reference, ours], repeat)
     assert isinstance(ref, dict) and isinstance(got, dict)
     n_values = len(rows) * len(types)
     equal = sum(a == b for k in types for a, b in zip(ref[k], got[k]))
