@@ -1,0 +1,306 @@
+"""Evaluate several models from one config: parallel child runs, a comparison, a chosen winner.
+
+Flow: validate the config and the data (errors name the key and line, before any run) ->
+create the parent run -> evaluate every model in a bounded thread pool, each in its own child
+run through ``mlflow.evaluate(..., evaluators="llm_eval")`` -> apply the selection rule ->
+optionally register the winner -> log the comparison table and HTML reports.
+
+A model whose evaluation raises (model not loadable, endpoint key missing, predictions file
+misaligned, ...) gets its child run marked FAILED with the reason in the ``llm_eval.failure``
+tag; the other models finish and the comparison goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mlflow_llm_eval.config.loader import LoadedConfig, load_config
+from mlflow_llm_eval.config.schema import EvalConfig, ModelSpec
+from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
+from mlflow_llm_eval.report.comparison import comparison_frame, comparison_report
+from mlflow_llm_eval.report.evaluation import evaluation_report
+from mlflow_llm_eval.runner import tracking
+from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
+from mlflow_llm_eval.runner.endpoint import EndpointModel
+from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome, Registration
+from mlflow_llm_eval.select import Candidate, Selection, select_winner
+
+_logger = logging.getLogger(__name__)
+TAG = tracking.TAG_PREFIX
+REPORT_FILE = "llm_eval/report.html"
+COMPARISON_REPORT_FILE = "llm_eval/comparison.html"
+COMPARISON_TABLE_FILE = "llm_eval/comparison_table.json"
+CONFIG_FILE = "llm_eval/config.yaml"
+
+
+@dataclass
+class _Context:
+    loaded: LoadedConfig
+    data: EvalData
+    experiment_id: str
+    parent_run_id: str
+
+    @property
+    def config(self) -> EvalConfig:
+        return self.loaded.config
+
+
+def evaluate_models(
+    config: str | Path | Mapping[str, Any] | EvalConfig | LoadedConfig,
+    *,
+    data: pd.DataFrame | None = None,
+    base_dir: str | Path | None = None,
+    max_workers: int | None = None,
+    register: bool = True,
+) -> ComparisonResult:
+    """Evaluate every model of ``config`` (a YAML path, a dict or an ``EvalConfig``).
+
+    ``data`` replaces ``dataset.path`` (a DataFrame built in a notebook); ``max_workers``
+    overrides the config's bound on models evaluated at once; ``register=False`` skips the
+    registry even when the config has ``register:``. MLflow's current tracking URI is used.
+    """
+    loaded = load_config(config, base_dir=base_dir)
+    cfg = loaded.config
+    eval_data = load_data(loaded, data)
+    exp = tracking.experiment_id(cfg.experiment)
+    parent = tracking.create_run(exp, cfg.run_name or f"compare-{len(cfg.models)}-models",
+                                 {f"{TAG}role": "comparison"})
+    ctx = _Context(loaded, eval_data, exp, parent)
+    try:
+        tracking.log_params(parent, _parent_params(ctx))
+        tracking.log_text(parent, yaml.safe_dump(cfg.model_dump(mode="json", by_alias=True,
+                                                                exclude_none=True), sort_keys=False),
+                          CONFIG_FILE)
+        started = [_start_model(ctx, spec) for spec in cfg.models]
+        tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
+        workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
+            outcomes = list(pool.map(lambda item: _evaluate_model(ctx, item[0], *item[1]),
+                                     zip(cfg.models, started)))
+        result = _compare(ctx, outcomes, register)
+    except BaseException as exc:
+        tracking.fail_run(parent, tracking.redact(f"{type(exc).__name__}: {exc}"))
+        raise
+    tracking.end_run(parent, "FINISHED")
+    return result
+
+
+def _parent_params(ctx: _Context) -> dict[str, Any]:
+    cfg, plan = ctx.config, ctx.loaded.metrics
+    return {
+        "config_file": ctx.loaded.source.name,
+        "dataset_path": ctx.data.path,
+        "dataset_sha256": ctx.data.sha256,
+        "dataset_rows": len(ctx.data.frame),
+        "models": ",".join(m.name for m in cfg.models),
+        "metrics": ",".join(plan.keys),
+        "select": _rule_text(ctx),
+        "judge_model": cfg.judge.model if cfg.judge else None,
+    }
+
+
+def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
+    cfg = ctx.config
+    params: dict[str, Any] = {
+        "model_name": spec.name,
+        "model_kind": spec.kind,
+        "model_uri": spec.source,
+        "prompt_template": spec.prompt_template,
+        "dataset_path": ctx.data.path,
+        "dataset_sha256": ctx.data.sha256,
+        "dataset_rows": len(ctx.data.frame),
+        "inputs": ",".join(cfg.dataset.inputs),
+        "targets": cfg.dataset.targets,
+        "judge_model": cfg.judge.model if cfg.judge else None,
+    }
+    params.update({f"metric.{m.name}": m.version for m in ctx.loaded.metrics.metrics})
+    params.update({f"param.{k}": v for k, v in spec.params.items()})
+    return params
+
+
+def _frame_for(ctx: _Context, spec: ModelSpec) -> pd.DataFrame:
+    """The dataset columns this model's evaluation needs, in a stable order."""
+    ds = ctx.config.dataset
+    wanted = list(ds.inputs)
+    wanted += template_fields(spec.prompt_template) if spec.prompt_template else []
+    wanted += list(ds.col_mapping.values()) + ([ds.targets] if ds.targets else [])
+    if spec.key:
+        wanted.append(spec.key)
+    return ctx.data.frame[list(dict.fromkeys(wanted))].copy()
+
+
+def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
+    """Arguments of ``mlflow.evaluate`` for one model (this is where the model kinds differ)."""
+    ds = ctx.config.dataset
+    col_mapping = dict(ds.col_mapping)
+    if len(ds.inputs) == 1:
+        col_mapping.setdefault("inputs", ds.inputs[0])
+    frame = _frame_for(ctx, spec)
+    kwargs: dict[str, Any] = {"model_type": None, "extra_metrics": metrics,
+                              "evaluator_config": {"col_mapping": col_mapping}}
+    predictions = None
+    if spec.kind == "predictions":
+        values, seconds = static_predictions(spec, ctx.data.frame)
+        predictions = "predictions" if "predictions" not in frame.columns else "model_predictions"
+        frame[predictions] = values
+        if seconds is not None:
+            frame[LATENCY_COLUMN] = pd.to_numeric(pd.Series(seconds), errors="coerce").tolist()
+        elif any(m.name == LATENCY_COLUMN for m in metrics):
+            frame[LATENCY_COLUMN] = [None] * len(frame)  # not measured: rows unscored, not a crash
+    elif spec.kind == "uri":
+        kwargs["model"], kwargs["predictions"] = spec.uri, spec.output_column
+    elif spec.kind == "python":
+        kwargs["model"] = ctx.loaded.metrics.callables[spec.name]
+        kwargs["predictions"] = spec.output_column
+    else:
+        kwargs["model"] = EndpointModel.from_uri(str(spec.endpoint), spec.prompt_template,
+                                                 spec.params, concurrency=spec.concurrency)
+    name = Path(ctx.data.path).stem if ctx.data.path != "<DataFrame>" else "dataset"
+    source = ctx.data.path if ctx.data.path != "<DataFrame>" else None
+    kwargs["data"] = tracking.make_dataset(frame, targets=ds.targets, predictions=predictions,
+                                           name=name, source=source)
+    return kwargs
+
+
+def _fail(outcome: ModelOutcome, exc: Exception) -> None:
+    outcome.failure = tracking.redact(f"{type(exc).__name__}: {exc}")[:2000]
+    _logger.warning("model %s failed: %s", outcome.name, outcome.failure)
+    _logger.debug("model %s failed", outcome.name, exc_info=True)
+    if outcome.run_id is not None:
+        tracking.fail_run(outcome.run_id, outcome.failure)
+
+
+def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str, Any] | None]:
+    """Create the child run and everything the evaluation needs (main thread); never raises."""
+    outcome = ModelOutcome(spec.name, spec.kind, spec.source, None, None)
+    try:
+        outcome.run_id = tracking.create_run(
+            ctx.experiment_id, spec.name,
+            {f"{TAG}role": "model", f"{TAG}model": spec.name, f"{TAG}kind": spec.kind},
+            parent_run_id=ctx.parent_run_id)
+        tracking.log_params(outcome.run_id, _model_params(ctx, spec))
+        metrics = ctx.loaded.metrics.fresh_metrics()
+        return outcome, _evaluate_kwargs(ctx, spec, metrics)
+    except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
+        _fail(outcome, exc)
+        return outcome, None
+
+
+def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
+                    kwargs: dict[str, Any] | None) -> ModelOutcome:
+    """Evaluate one model in its child run (in a worker thread); never raises."""
+    if kwargs is None or outcome.run_id is None:
+        return outcome
+    started = time.perf_counter()
+    try:
+        with tracking.active_run(outcome.run_id):
+            evaluation = tracking.evaluate(**kwargs)
+            outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
+            _log_model_report(ctx, spec, outcome, kwargs["extra_metrics"])
+    except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
+        _fail(outcome, exc)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, metrics: list[Any]) -> None:
+    report = ctx.config.report
+    if not report.enabled or outcome.table is None or outcome.run_id is None:
+        return
+    try:
+        html = evaluation_report(
+            title=f"{spec.name}: {ctx.config.experiment}", table=outcome.table,
+            aggregates=outcome.metrics, metrics=metrics,
+            details={"model": spec.name, "kind": spec.kind, "source": spec.source,
+                     "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
+                     "run id": outcome.run_id, "parent run id": ctx.parent_run_id},
+            columns={"inputs": ctx.config.dataset.inputs, "targets": ctx.config.dataset.targets},
+            worst_rows=report.worst_rows, bins=report.bins)
+        tracking.log_text(outcome.run_id, html, REPORT_FILE)
+    except Exception as exc:  # noqa: BLE001 - a report problem must not fail the evaluation
+        _logger.warning("report for %s not written: %s", spec.name, exc, exc_info=True)
+        tracking.set_tags(outcome.run_id, {f"{TAG}report_error": f"{type(exc).__name__}: {exc}"})
+
+
+def _rule_text(ctx: _Context) -> str | None:
+    plan, select = ctx.loaded.metrics, ctx.config.select
+    if select is None or plan.objective is None:
+        return None
+    parts = [str(plan.objective)]
+    parts += [f"subject to {c}" for c in select.constraints]
+    if plan.tie_breakers:
+        parts.append("ties: " + ", then ".join(str(t) for t in plan.tie_breakers) + ", then model order")
+    return "; ".join(parts)
+
+
+def _select(ctx: _Context, outcomes: list[ModelOutcome]) -> Selection | None:
+    plan, select = ctx.loaded.metrics, ctx.config.select
+    if select is None or plan.objective is None:
+        return None
+    candidates = [Candidate(o.name, o.metrics, o.failure) for o in outcomes]
+    return select_winner(candidates, plan.objective, select.constraints, plan.tie_breakers,
+                         select.tolerance)
+
+
+def _register(ctx: _Context, selection: Selection | None, outcomes: list[ModelOutcome]) -> Registration | None:
+    spec_cfg = ctx.config.registry
+    if spec_cfg is None:
+        return None
+    if selection is None or selection.winner is None:
+        return Registration(spec_cfg.name, note="no winner was chosen")
+    spec = next(m for m in ctx.config.models if m.name == selection.winner)
+    if not spec.registrable:
+        return Registration(spec_cfg.name, note=(
+            f"the winner '{spec.name}' is a {spec.kind} model ({spec.source}); only logged MLflow "
+            "models (models:/ or runs:/ URIs) can be registered"))
+    winner = next(o for o in outcomes if o.name == spec.name)
+    tags = {f"{TAG}parent_run_id": ctx.parent_run_id, f"{TAG}eval_run_id": winner.run_id or "",
+            f"{TAG}selection": selection.reason, **spec_cfg.tags}
+    try:
+        version = tracking.register(str(spec.uri), spec_cfg.name, alias=spec_cfg.alias, tags=tags)
+    except Exception as exc:  # noqa: BLE001 - the comparison stays valid; the note says why
+        return Registration(spec_cfg.name, source=spec.uri,
+                            note=tracking.redact(f"registration failed: {type(exc).__name__}: {exc}"))
+    return Registration(version.name, version.version, version.source)
+
+
+def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> ComparisonResult:
+    cfg, plan = ctx.config, ctx.loaded.metrics
+    selection = _select(ctx, outcomes)
+    registration = _register(ctx, selection, outcomes) if register else None
+    constraints = cfg.select.constraints if cfg.select else []
+    frame = comparison_frame(outcomes, plan.metrics, selection, plan.objective, constraints)
+    parent = ctx.parent_run_id
+    tracking.log_table(parent, frame, COMPARISON_TABLE_FILE)
+    tags: dict[str, Any] = {f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None}
+    if selection is not None:
+        tags.update({f"{TAG}winner": selection.winner, f"{TAG}selection_reason": selection.reason,
+                     f"{TAG}rule": _rule_text(ctx)})
+        winner = next((o for o in outcomes if o.name == selection.winner), None)
+        if winner is not None and winner.run_id:
+            tracking.set_tags(winner.run_id, {f"{TAG}winner": "true"})
+    if registration is not None:
+        key = "registered_model" if registration.version else "registration"
+        tags[f"{TAG}{key}"] = (f"{registration.name}/{registration.version}"
+                               if registration.version else registration.note)
+    tracking.set_tags(parent, tags)
+    if cfg.report.enabled:
+        html = comparison_report(
+            title=f"Model comparison: {cfg.experiment}", models=outcomes, metrics=plan.metrics,
+            selection=selection, objective=plan.objective, constraints=constraints,
+            rule=_rule_text(ctx), registration=str(registration) if registration else None,
+            details={"experiment": cfg.experiment, "parent run id": parent,
+                     "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
+                     "rows": len(ctx.data.frame)})
+        tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
+    return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,
+                            _rule_text(ctx), registration, tracking.tracking_uri())
