@@ -40,18 +40,15 @@ data has one, else the model is called. Several metrics can share one :class:`Pe
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mlflow_llm_eval.core.text import check_text
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
-from mlflow_llm_eval.fmeval.models import as_text_model
-from mlflow_llm_eval.fmeval.perturbations import Perturbation
+from mlflow_llm_eval.fmeval.perturbed_runs import PerturbedRun, PerturbedRuns
 
-MODEL_INPUT = "$model_input"
-NUM_ROWS_DETERMINISTIC = 5
 _SPACES = re.compile(r"\s\s+")
 
 
@@ -77,115 +74,6 @@ def word_error_rate(predictions: Sequence[str], references: Sequence[str]) -> fl
         edits += Levenshtein.distance(words(prediction), ref)
         total += len(ref)
     return edits / total
-
-
-@dataclass(frozen=True)
-class PerturbedRun:
-    """One row: the original output, the perturbed inputs and outputs, and baseline outputs."""
-
-    original: Any
-    perturbed_inputs: list[str]
-    perturbed_outputs: list[Any]
-    baseline_outputs: list[Any]
-
-
-class PerturbedRuns:
-    """Runs a model on perturbed inputs, once per input (cached), with FMEval's call order."""
-
-    def __init__(
-        self,
-        model: Any,
-        *,
-        perturbation_type: str = "butter_finger",
-        num_perturbations: int = 5,
-        seed: int = 5,
-        num_baseline_samples: int = 4,
-        deterministic: bool | None = None,
-        prompt_template: str = MODEL_INPUT,
-        input_column: str = "inputs",
-        butter_finger_perturbation_prob: float = 0.1,
-        random_uppercase_corrupt_proportion: float = 0.1,
-        whitespace_add_prob: float = 0.05,
-        whitespace_remove_prob: float = 0.1,
-    ) -> None:
-        parameters = {  # FMEval's config names -> the perturbation's parameters
-            "butter_finger": {"perturbation_prob": butter_finger_perturbation_prob},
-            "random_upper_case": {"uppercase_fraction": random_uppercase_corrupt_proportion},
-            "whitespace_add_remove": {"add_prob": whitespace_add_prob,
-                                      "remove_prob": whitespace_remove_prob},
-        }
-        self.perturbation = Perturbation(perturbation_type, num_perturbations, seed,
-                                         parameters.get(perturbation_type, {}))
-        if not isinstance(num_baseline_samples, int) or num_baseline_samples < 2:
-            raise ValueError(f"num_baseline_samples must be an integer >= 2, got {num_baseline_samples!r}")
-        if not isinstance(prompt_template, str) or MODEL_INPUT not in prompt_template:
-            raise ValueError(f"prompt_template must contain {MODEL_INPUT!r}, got {prompt_template!r}")
-        self.model = as_text_model(model, input_column=input_column)
-        self.num_baseline_samples = num_baseline_samples
-        self.deterministic = deterministic
-        self.prompt_template = prompt_template
-        self._cache: dict[tuple[str, Any], PerturbedRun] = {}
-
-    def prompt(self, text: str) -> str:
-        return self.prompt_template.replace(MODEL_INPUT, text)
-
-    def describe(self) -> str:
-        return self.perturbation.describe()
-
-    def runs(self, inputs: Sequence[Any], originals: Sequence[Any] | None) -> list[PerturbedRun | RowScore]:
-        """One :class:`PerturbedRun` per valid input, or the RowScore saying why not."""
-        out: list[PerturbedRun | RowScore | None] = []
-        todo: list[tuple[int, str, Any]] = []
-        for i, value in enumerate(inputs):
-            checked = check_text(value, column="inputs")
-            original = originals[i] if originals is not None else None
-            if checked.unscored is not None:
-                out.append(checked.unscored)
-            elif (checked.text, original) in self._cache:
-                out.append(self._cache[(checked.text, original)])
-            else:
-                out.append(None)
-                todo.append((i, checked.text, original))
-        if todo:
-            for (i, text, original), run in zip(todo, self._run([t[1:] for t in todo]), strict=True):
-                self._cache[(text, original)] = run
-                out[i] = run
-        return out  # type: ignore[return-value]
-
-    def _run(self, rows: list[tuple[str, Any]]) -> list[PerturbedRun]:
-        prompts = [self.prompt(text) for text, _ in rows]
-        computed = [original is None for _, original in rows]
-        if any(computed):
-            fresh = iter(self.model([p for p, c in zip(prompts, computed) if c]))
-            originals = [next(fresh) if c else original for (_, original), c in zip(rows, computed)]
-        else:
-            originals = [original for _, original in rows]
-        if self.deterministic is None:
-            self.deterministic = self._check_determinism(prompts, originals, computed)
-        perturbed_inputs = [self.perturbation.perturb(text) for text, _ in rows]
-        flat = [self.prompt(p) for inputs in perturbed_inputs for p in inputs]
-        outputs = self.model(flat)
-        n = self.perturbation.num_perturbations
-        baseline: list[list[Any]] = [[] for _ in rows]
-        if not self.deterministic:
-            k = self.num_baseline_samples - 1
-            extra = self.model([p for _ in range(k) for p in prompts])
-            baseline = [[extra[j * len(rows) + r] for j in range(k)] for r in range(len(rows))]
-        return [
-            PerturbedRun(originals[r], perturbed_inputs[r], outputs[r * n:(r + 1) * n], baseline[r])
-            for r in range(len(rows))
-        ]
-
-    def _check_determinism(self, prompts: list[str], originals: list[Any], computed: list[bool]) -> bool:
-        """FMEval's heuristic: two calls on each of the first 5 inputs give the same output."""
-        head = list(range(min(NUM_ROWS_DETERMINISTIC, len(prompts))))
-        first = [originals[i] if computed[i] else None for i in head]
-        need_first = [i for i in head if not computed[i]]
-        if need_first:
-            fresh = iter(self.model([prompts[i] for i in need_first]))
-            first = [f if computed[i] else next(fresh) for i, f in zip(head, first)]
-        second = self.model([prompts[i] for i in head])
-        return all(a == b for a, b in zip(first, second))
 
 
 def _run_texts(run: PerturbedRun | RowScore) -> tuple[str, list[str], list[str]] | RowScore:
@@ -225,6 +113,12 @@ class _Robustness(Metric):
 
     def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
         raise NotImplementedError
+
+    def metadata(self) -> dict[str, Any]:
+        return {**super().metadata(), "options": {
+            "perturbation": self.runs.describe(), "deterministic": self.runs.deterministic,
+            "num_baseline_samples": self.runs.num_baseline_samples,
+            "prompt_template": self.runs.prompt_template}}
 
 
 class SemanticRobustnessWER(_Robustness):
@@ -296,7 +190,7 @@ class SemanticRobustnessDelta(_Robustness):
                 continue
             start, n = span
             values = scored.scores[start:start + n]  # type: ignore[union-attr]
-            bad = next((j for j, v in enumerate(values) if v != v), None)
+            bad = next((j for j, v in enumerate(values) if math.isnan(v)), None)
             if bad is not None:
                 which = "original output" if bad == 0 else f"perturbed output {bad}"
                 result.append(RowScore.unscored(scored.statuses[start + bad],  # type: ignore[union-attr]
