@@ -14,14 +14,14 @@ rouge_score does (so ties between several LCS resolve identically).
 
 Tokenisation, ``tokenizer="default"`` (rouge_score's, identical numbers): the text is lower-cased
 with ``str.lower``; tokens are the maximal runs of ``[a-z0-9]``; everything else separates tokens
-and is dropped. Accents, CJK, Cyrillic, ... are therefore separators: ``"café"`` -> ``caf``,
-Chinese, Japanese and Korean text has no tokens at all, and a row whose text has no token scores
-0.0 (as in rouge_score). ``use_stemmer=True`` applies nltk's Porter stemmer to tokens longer than
+and is dropped. Accents, CJK, Cyrillic, ... are therefore separators: ``"über"`` -> ``ber``,
+``"café"`` -> ``caf``, Chinese, Japanese and Korean text has no tokens at all, and a row whose
+text has no token scores 0.0 (as in rouge_score). ``use_stemmer=True`` applies nltk's Porter stemmer to tokens longer than
 3 characters, as rouge_score does.
 
     >>> score = lambda metric, p, t: metric.score_batch({"predictions": [p], "targets": [t]}).scores[0]
-    >>> score(rouge1(), "我爱北京", "我爱上海"), score(rouge1(), "café noir", "café au lait")
-    (0.0, 0.4)
+    >>> score(rouge1(), "我爱北京", "我爱上海"), score(rouge1(), "über alles", "ber alles")
+    (0.0, 1.0)
 
 ``tokenizer="unicode"`` (not rouge_score's; for non-English text): the text is NFKC-normalised and
 case-folded; then, left to right, every letter or number of the Han script, or whose script
@@ -35,8 +35,8 @@ token per space-separated phrase. Punctuation, symbols and ``_`` separate tokens
 tokenizers give the same tokens.
 
     >>> uni = dict(tokenizer="unicode")
-    >>> score(rouge1(**uni), "我爱北京", "我爱上海"), score(rouge1(**uni), "café noir", "café au lait")
-    (0.5, 0.4)
+    >>> score(rouge1(**uni), "我爱北京", "我爱上海"), score(rouge1(**uni), "über alles", "ber alles")
+    (0.5, 0.5)
     >>> score(rouge1(**uni), "コーヒーを飲む", "コーヒーを飲みます")  # 6 of 7 and of 9 tokens
     0.75
 
