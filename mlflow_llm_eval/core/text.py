@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from mlflow_llm_eval.core.types import MetricResult, RowScore
 
 #: Default ceiling on text length for metrics that do not truncate themselves (characters).
@@ -35,14 +37,9 @@ def is_missing(value: Any) -> bool:
     """None, float NaN, pandas NA/NaT."""
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        import pandas as pd
-
-        return value is pd.NA or value is pd.NaT
-    except ImportError:  # pragma: no cover
-        return False
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is pd.NA or value is pd.NaT
 
 
 def check_text(
@@ -53,7 +50,7 @@ def check_text(
     max_chars: int | None = DEFAULT_MAX_CHARS,
 ) -> CheckedText:
     """Validate one cell: a ``str`` that encodes as UTF-8, non-empty unless allowed, not too long."""
-    if is_missing(value):
+    if type(value) is not str and is_missing(value):
         return CheckedText(None, RowScore.unscored("missing", f"{column} is missing (None/NaN)"))
     if not isinstance(value, str):
         kind = type(value).__name__
