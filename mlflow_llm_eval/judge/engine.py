@@ -1,9 +1,10 @@
 """The judge engine: every row gets an answer or a status, with bounded effort.
 
-- **Adaptive concurrency** (AIMD, as TCP): start at ``initial_concurrency`` requests in flight;
-  each answered request adds one (slow start) until the first 429, then one per round trip
-  (additive increase); a 429 multiplies the limit by 0.7 (at most once per round trip), never
-  below 1 and never above ``max_concurrency``.
+- **Adaptive concurrency** (AIMD, as TCP; see :class:`AdaptiveLimit`): start at
+  ``initial_concurrency`` requests in flight; each answered request adds one (slow start) until
+  the first overload signal (429, 503, 529, timeout, or latency growing from queueing), then one
+  per round trip; an overload signal multiplies the limit by 0.7 (at most once per round trip),
+  never below 1 and never above ``max_concurrency``.
 - **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried with
   exponential backoff and full jitter (``base * 2**n``, capped), never sooner than the server's
   ``Retry-After``; at most ``max_attempts`` requests per row and a total retry budget per run
@@ -69,20 +70,25 @@ class Stats:
 
 
 class AdaptiveLimit:
-    """How many requests may be in flight; grows while answers come, shrinks on 429.
+    """How many requests may be in flight: grows while answers come back fast, shrinks on overload.
 
-    Slow start (+1 per answer) until the first 429, then +1 per round trip (``1/limit`` per
-    answer); a 429 multiplies the limit by ``decrease``, at most once per round trip (a smoothed
-    request duration), so one burst of 429s counts as one signal.
+    Slow start (+1 per answer, doubling per round trip) until the first overload signal or the
+    first answer 1.5 times slower than usual, then +1 per round trip. An overload signal (429, 503, 529, timeout) multiplies the limit by
+    ``decrease``, at most once per round trip, so one burst counts once. A server that queues
+    instead of refusing shows it in latency: the limit stops growing while the smoothed round
+    trip exceeds 1.5 times its lowest value so far (+50 ms), and shrinks past twice (+0.1 s).
     """
 
     def __init__(self, initial: int, maximum: int, decrease: float = 0.7):
         self.maximum = max(1, int(maximum))
-        self.limit = float(min(max(1, int(initial)), self.maximum))
+        self.initial = min(max(1, int(initial)), self.maximum)
+        self.limit = float(self.initial)
         self.decrease = decrease
         self.in_flight = 0
         self.peak = 0
         self.round_trip = 0.0
+        self.baseline: float | None = None
+        self._answers = 0
         self._slow_start = True
         self._last_cut = -float("inf")
         self._cond = threading.Condition()
@@ -94,18 +100,29 @@ class AdaptiveLimit:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
 
-    def release(self, throttled: bool, answered: bool, seconds: float) -> None:
+    def _cut(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cut >= max(self.round_trip, 0.02):
+            self.limit = max(1.0, self.limit * self.decrease)
+            self._last_cut = now
+        self._slow_start = False
+
+    def release(self, overloaded: bool, answered: bool, seconds: float) -> None:
         with self._cond:
             self.in_flight -= 1
             if answered:
                 self.round_trip = seconds if not self.round_trip else \
                     0.8 * self.round_trip + 0.2 * seconds
-            if throttled:
-                self._slow_start = False
-                now = time.monotonic()
-                if now - self._last_cut >= max(self.round_trip, 0.02):
-                    self.limit = max(1.0, self.limit * self.decrease)
-                    self._last_cut = now
+                self._answers += 1
+                if self._answers >= self.initial:  # lowest smoothed round trip: no queueing
+                    self.baseline = min(self.baseline or self.round_trip, self.round_trip)
+            baseline = self.baseline
+            if overloaded or (baseline is not None and self.round_trip > 2 * baseline + 0.1):
+                self._cut()
+            elif answered and baseline is not None and (
+                    self.round_trip > 1.5 * baseline + 0.05
+                    or (self._slow_start and seconds > 1.5 * baseline + 0.05)):
+                self._slow_start = False  # queueing: hold the limit
             elif answered:
                 step = 1.0 if self._slow_start else 1.0 / self.limit
                 self.limit = min(float(self.maximum), self.limit + step)
@@ -184,7 +201,7 @@ class JudgeEngine:
             try:
                 completion = self.client.complete(messages, parameters)
             except JudgeCallError as exc:
-                throttled = exc.kind == "rate_limited"
+                throttled = exc.overloaded
                 self._count(None, repair)
                 raise
             answered = True

@@ -11,6 +11,7 @@ import pytest
 from support.fake_openai import FakeOpenAI, Faults, hashed_score, prompt_text, word_count
 
 from mlflow_llm_eval.judge import answer_similarity, fluency
+from mlflow_llm_eval.judge.engine import AdaptiveLimit
 
 
 def _metric(**options):
@@ -52,7 +53,9 @@ def test_no_row_lost_under_faults(judge_env: FakeOpenAI, rows):
     assert faults["rate_limit"] >= 20 and faults["server_error"] >= 10 and faults["garbage"] >= 10
     extra = result.extra_aggregates
     assert extra["judge_requests"] == stats["requests"]
-    assert extra["judge_retries"] == stats["statuses"].get(429, 0) + stats["statuses"].get(500, 0)
+    failed_requests = stats["statuses"].get(429, 0) + stats["statuses"].get(500, 0)
+    # retried: every 429/500, and a row whose repair answer was garbage too
+    assert failed_requests <= extra["judge_retries"] <= failed_requests + faults["garbage"]
     assert extra["judge_repairs"] == stats["faults"]["garbage"]
     # Retry-After is honoured: a row's next request starts >= 0.1 s after its 429 answer
     by_row = defaultdict(list)
@@ -120,6 +123,39 @@ def test_backs_off_under_a_provider_concurrency_cap(judge_env: FakeOpenAI, rows)
     assert Counter(result.statuses) == {"ok": 150}
     throttled = judge_env.stats()["statuses"].get(429, 0)
     assert throttled <= 0.35 * 150, throttled
+
+
+def test_stops_growing_when_a_server_queues(judge_env: FakeOpenAI, rows):
+    """No 429 ever: latency grows 20 ms per request in flight (a self-hosted server's queue)."""
+    judge_env.latency, judge_env.latency_per_request_in_flight = 0.02, 0.02
+    result = _metric().score_batch(rows(300))
+    assert set(result.statuses) == {"ok"}
+    delays = sorted(r.delay for r in judge_env.requests[150:])
+    # settled near 1.5-2x the unloaded latency: ~25 in flight, not the cap of 64 (1.3 s each)
+    assert delays[len(delays) // 2] <= 0.65
+    assert judge_env.stats()["peak_concurrency"] < 60
+
+
+def test_adaptive_limit_policy():
+    limit = AdaptiveLimit(initial=4, maximum=64)
+    for _ in range(8):  # slow start: +1 per answer
+        limit.acquire()
+        limit.release(overloaded=False, answered=True, seconds=0.1)
+    assert limit.limit == 12 and limit.baseline == pytest.approx(0.1)
+    limit.acquire()
+    limit.release(overloaded=True, answered=False, seconds=0.1)  # 429: x0.7, slow start over
+    assert limit.limit == pytest.approx(8.4)
+    limit.acquire()
+    limit.release(overloaded=True, answered=False, seconds=0.1)  # same round trip: no 2nd cut
+    assert limit.limit == pytest.approx(8.4)
+    limit.acquire()
+    limit.release(overloaded=False, answered=True, seconds=0.1)  # additive: +1/limit
+    assert limit.limit == pytest.approx(8.4 + 1 / 8.4)
+    slow = AdaptiveLimit(initial=4, maximum=64)
+    for seconds in [0.1] * 4 + [1.0] * 20:  # answers slow down to 10x the baseline: queueing
+        slow.acquire()
+        slow.release(overloaded=False, answered=True, seconds=seconds)
+    assert slow.baseline == pytest.approx(0.1) and slow.limit < 8
 
 
 def test_timeouts_become_a_status(judge_env: FakeOpenAI, rows):

@@ -19,7 +19,8 @@ What it can do (all settable at construction, and as attributes while it runs):
   hash of the prompt mapped to 1..5); ``responder(prompt) -> str`` replaces the whole answer
   text (e.g. to script a malformed or out-of-scale answer). ``prompt`` is the concatenated text
   of every message of the request.
-- ``latency``: seconds slept before answering each request.
+- ``latency``: seconds slept before answering each request; ``latency_per_request_in_flight``
+  adds that many seconds per other request in flight (a server that queues instead of refusing).
 - ``faults``: a :class:`Faults` plan, fractions of requests answered with HTTP 429 (with a
   ``Retry-After`` header), HTTP 500, a garbage (non-JSON) answer, or a hang longer than the
   client's timeout. By default the fractions are exact over every 100 requests (the order
@@ -116,6 +117,7 @@ class LoggedRequest:
     fault: str | None = None
     started: float = 0.0
     finished: float = 0.0
+    delay: float = 0.0  # latency the server applied
 
     @property
     def prompt(self) -> str:
@@ -137,6 +139,8 @@ class FakeOpenAI:
     scorer: Callable[[str], Any] = hashed_score
     responder: Callable[[str], str] | None = None
     latency: float = 0.0
+    #: A server that queues: each other request in flight adds this many seconds of latency.
+    latency_per_request_in_flight: float = 0.0
     faults: Faults = field(default_factory=Faults)
     max_concurrency: int | None = None
     model: str = "fake-judge"
@@ -223,6 +227,7 @@ class FakeOpenAI:
         with self._lock:
             fault = self._fault_of(self._count)
             self._count += 1
+            log.delay = self.latency + self.latency_per_request_in_flight * self._in_flight
             self._in_flight += 1
             self._peak = max(self._peak, self._in_flight)
             over_cap = self.max_concurrency is not None and self._in_flight > self.max_concurrency
@@ -272,13 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
                             headers={k.lower(): v for k, v in self.headers.items()},
                             started=time.perf_counter())
         fault, over_cap = fake._begin(log)
-        try:
-            self._respond(fake, log, body, "rate_limit" if over_cap else fault)
-        finally:
-            log.finished = time.perf_counter()
-            fake._end()
+        self._respond(fake, log, body, "rate_limit" if over_cap else fault)
 
     def _respond(self, fake: FakeOpenAI, log: LoggedRequest, body: dict, fault: str | None) -> None:
+        self._log = log
         if fake.api_key is not None and fake.api_key not in (
                 self.headers.get("Authorization", "").removeprefix("Bearer "),
                 self.headers.get("api-key")):
@@ -289,8 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.fault = fault
         if fault == "timeout":
             time.sleep(fake.faults.hang_seconds)
-        elif fake.latency:
-            time.sleep(fake.latency)
+        elif log.delay:
+            time.sleep(log.delay)
         if fault == "rate_limit":
             log.status = 429
             self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
@@ -317,6 +319,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
+        log = getattr(self, "_log", None)
+        if log is not None:  # done before the answer leaves: the client may send again at once
+            log.finished = time.perf_counter()
+            self._log = None
+            self.fake._end()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -335,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--latency-per-request-in-flight", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0)
     parser.add_argument("--server-error", type=float, default=0.0)
     parser.add_argument("--garbage", type=float, default=0.0)
@@ -346,7 +354,8 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
                     garbage=args.garbage, timeout=args.timeout, retry_after=args.retry_after,
                     seed=args.seed)
-    server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency)
+    server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
+                        latency_per_request_in_flight=args.latency_per_request_in_flight)
     server.start()
     print(server.base_url, flush=True)
     try:
