@@ -1,6 +1,6 @@
 """LLM-as-judge: MLflow's answer_similarity vs ours, both through mlflow.evaluate, same server.
 
-    .venv/bin/python benchmarks/bench_judge.py [--rows 300] > benchmarks/results/judge.md
+    .venv/bin/python benchmarks/bench_judge.py [--rows 200 1000] > benchmarks/results/judge.md
 
 The judge is tests/support/fake_openai.py run as a separate process (so it does not share a GIL
 with either side): OpenAI chat-completions protocol, 200 ms latency per request. MLflow reaches
@@ -93,7 +93,7 @@ def run(side: str, server: Server, data, cache_file: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=300)
+    parser.add_argument("--rows", type=int, nargs="+", default=[200, 1000])
     args = parser.parse_args()
     import logging
     import warnings
@@ -111,22 +111,30 @@ def main() -> None:
     clean = Server("--latency", "0.2")
     faulty = Server("--latency", "0.2", "--rate-limit", "0.1", "--server-error", "0.05",
                     "--garbage", "0.05", "--retry-after", "0.05")
+    print("Command: `.venv/bin/python benchmarks/bench_judge.py --rows "
+          + " ".join(map(str, args.rows)) + " > benchmarks/results/judge.md`\n")
     try:
-        data = frame(args.rows, "")
         for side in ("mlflow", "ours"):  # warm-up: imports, first connections
             run(side, clean, frame(5, f"warm-{side}-"), work / "warm.sqlite")
-        results = {
-            ("mlflow", "speed"): run("mlflow", clean, data, work / "unused.sqlite"),
-            ("ours", "speed"): run("ours", clean, data, work / "speed.sqlite"),
-            ("mlflow", "faults"): run("mlflow", faulty, data, work / "unused.sqlite"),
-            ("ours", "faults"): run("ours", faulty, data, work / "faults.sqlite"),
-            ("mlflow", "rerun"): run("mlflow", clean, data, work / "unused.sqlite"),
-            ("ours", "rerun"): run("ours", clean, data, work / "speed.sqlite"),
-        }
+        for rows in args.rows:
+            data = frame(rows, f"n{rows}-")
+            results = {
+                ("mlflow", "speed"): run("mlflow", clean, data, work / "unused.sqlite"),
+                ("ours", "speed"): run("ours", clean, data, work / f"speed{rows}.sqlite"),
+                ("mlflow", "faults"): run("mlflow", faulty, data, work / "unused.sqlite"),
+                ("ours", "faults"): run("ours", faulty, data, work / f"faults{rows}.sqlite"),
+                ("mlflow", "rerun"): run("mlflow", clean, data, work / "unused.sqlite"),
+                ("ours", "rerun"): run("ours", clean, data, work / f"speed{rows}.sqlite"),
+            }
+            report(rows, results)
     finally:
         clean.stop()
         faulty.stop()
-    report(args.rows, results)
+    print("\nMLflow's request counts include the one row its default evaluator scores first "
+          "(\"Testing metrics on first row\"). Wall-clock times include all of `mlflow.evaluate` "
+          "(dataset hashing, logging the table and metrics to a sqlite store). Ours runs with "
+          "its defaults: adaptive concurrency from 8 up to 64 requests in flight, a fresh cache "
+          "file per case (the re-run reuses the first run's).")
 
 
 def report(rows: int, r: dict) -> None:
@@ -138,8 +146,7 @@ def report(rows: int, r: dict) -> None:
                 f"{x['requests']} requests ({x['requests'] / x['rows']:.2f}/row)")
 
     speed = r[("ours", "speed")]["rows_per_s"] / r[("mlflow", "speed")]["rows_per_s"]
-    print("Command: `.venv/bin/python benchmarks/bench_judge.py"
-          + (f" --rows {rows}" if rows != 300 else "") + " > benchmarks/results/judge.md`\n")
+    print(f"### {rows} rows\n")
     print(f"answer_similarity over {rows} rows through `mlflow.evaluate`, judge = local "
           f"OpenAI-compatible server (separate process) with 200 ms latency per request. "
           f"MLflow {mlflow.__version__}, Python {platform.python_version()}, "
@@ -159,9 +166,6 @@ def report(rows: int, r: dict) -> None:
           f"{r[('mlflow', 'faults')]['lost']}. Identical re-run: ours sent "
           f"{r[('ours', 'rerun')]['requests']} requests (on-disk cache), MLflow "
           f"{r[('mlflow', 'rerun')]['requests']}.")
-    print("\nMLflow's request counts include the one row its default evaluator scores first "
-          "(\"Testing metrics on first row\"). Wall-clock times include all of `mlflow.evaluate` "
-          "(dataset hashing, logging the table and metrics to a sqlite store).")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,17 @@ DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 200, "to
 MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
 #: Default adaptive concurrency: start with 8 requests in flight, grow up to 64 (see README).
 DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY = 8, 64
-JUDGE_STATUSES = ("rate_limited", "timeout", "server_error", "request_error", "parse_error")
+#: Row statuses a judge adds to core.types.STATUSES (the reason column says more).
+JUDGE_STATUSES: dict[str, str] = {
+    "rate_limited": "the endpoint kept answering HTTP 429 until the row's attempts or the run's "
+                    "retry budget ran out",
+    "timeout": "no answer within the per-request timeout, on every attempt",
+    "server_error": "HTTP 5xx or a connection error, on every attempt",
+    "request_error": "HTTP 4xx other than 429 (bad key, unknown model, prompt too long); not "
+                     "retried, and after three identical ones the remaining rows are not sent",
+    "parse_error": "the answer was not the JSON object asked for, or its score was outside the "
+                   "scale, even after one repair request; the raw answers are kept",
+}
 
 
 def resolve_model(model: str | None, name: str) -> str:
