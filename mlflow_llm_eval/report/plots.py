@@ -26,12 +26,16 @@ def _render(figure: object) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float) -> object | None:
+def _figure(width: float, height: float, left: float = 0.16) -> object | None:
+    """A figure with fixed margins (a tight layout costs more than drawing the plot)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    return Figure(figsize=(width, height), dpi=90, layout="tight")
+    figure = Figure(figsize=(width, height), dpi=90)
+    bottom = min(0.45, 0.55 / height)
+    figure.subplots_adjust(left=left, right=0.97, top=1 - 0.3 / height, bottom=bottom)
+    return figure
 
 
 def histogram_png(values: Sequence[float], title: str, bins: int = 20) -> str | None:
@@ -56,7 +60,8 @@ def means_png(names: Sequence[str], means: Sequence[float], lows: Sequence[float
     """Per-model means with their 95% intervals as horizontal bars; None if nothing to plot."""
     rows = [(n, m, lo, hi) for n, m, lo, hi in zip(names, means, lows, highs)
             if m is not None and math.isfinite(m)]
-    figure = _figure(4.6, 0.5 + 0.35 * max(1, len(rows)))
+    longest = max((len(n) for n, *_ in rows), default=1)
+    figure = _figure(4.8, 1.0 + 0.35 * max(1, len(rows)), left=min(0.45, 0.05 + 0.018 * longest))
     if not rows or figure is None:
         return None
     axes = figure.add_subplot()

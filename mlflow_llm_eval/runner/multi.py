@@ -77,9 +77,7 @@ def evaluate_models(
     ctx = _Context(loaded, eval_data, exp, parent)
     try:
         tracking.log_params(parent, _parent_params(ctx))
-        tracking.log_text(parent, yaml.safe_dump(cfg.model_dump(mode="json", by_alias=True,
-                                                                exclude_none=True), sort_keys=False),
-                          CONFIG_FILE)
+        tracking.log_text(parent, _config_text(loaded), CONFIG_FILE)
         started = [_start_model(ctx, spec) for spec in cfg.models]
         tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
@@ -92,6 +90,31 @@ def evaluate_models(
         raise
     tracking.end_run(parent, "FINISHED")
     return result
+
+
+def _plain(value: Any) -> Any:
+    """Config data as YAML-safe values (paths as text, callables as ``module:name``)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}:{getattr(value, '__qualname__', type(value).__name__)}"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _config_text(loaded: LoadedConfig) -> str:
+    """The config as logged to the parent run: the YAML file as written, or the dict as YAML.
+
+    It holds no secret: the loader refuses secrets in the config.
+    """
+    path = Path(loaded.source.name)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    dumped = loaded.config.model_dump(mode="python", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(_plain(dumped), sort_keys=False)
 
 
 def _parent_params(ctx: _Context) -> dict[str, Any]:
@@ -268,7 +291,7 @@ def _register(ctx: _Context, selection: Selection | None, outcomes: list[ModelOu
     try:
         version = tracking.register(str(spec.uri), spec_cfg.name, alias=spec_cfg.alias, tags=tags)
     except Exception as exc:  # noqa: BLE001 - the comparison stays valid; the note says why
-        return Registration(spec_cfg.name, source=spec.uri,
+        return Registration(spec_cfg.name, source=spec.uri, failed=True,
                             note=tracking.redact(f"registration failed: {type(exc).__name__}: {exc}"))
     return Registration(version.name, version.version, version.source)
 
@@ -302,5 +325,6 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
                      "rows": len(ctx.data.frame)})
         tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
+    report_uri = tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
     return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,
-                            _rule_text(ctx), registration, tracking.tracking_uri())
+                            _rule_text(ctx), registration, tracking.tracking_uri(), report_uri)

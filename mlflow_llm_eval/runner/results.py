@@ -44,6 +44,8 @@ class Registration:
     version: str | None = None
     source: str | None = None
     note: str | None = None
+    #: True when registering raised an error (not when the winner cannot be registered).
+    failed: bool = False
 
     def __str__(self) -> str:
         if self.version is not None:
@@ -64,6 +66,8 @@ class ComparisonResult:
     rule: str | None = None
     registration: Registration | None = None
     tracking_uri: str = ""
+    #: Artifact URI of the comparison HTML report (None when reports are off).
+    report_uri: str | None = None
 
     @property
     def winner(self) -> ModelOutcome | None:

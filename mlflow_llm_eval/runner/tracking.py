@@ -139,10 +139,14 @@ def fail_run(run_id: str, reason: str) -> None:
 def make_dataset(frame: pd.DataFrame, *, targets: str | None, predictions: str | None,
                  name: str, source: str | None) -> Any:
     """An MLflow dataset (``mlflow.data.from_pandas``) for one model's evaluation."""
+    import warnings
+
     import mlflow.data
 
-    return mlflow.data.from_pandas(frame, source=source, targets=targets,
-                                   predictions=predictions, name=name)
+    with warnings.catch_warnings():  # a local path matches two equivalent source types
+        warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
+        return mlflow.data.from_pandas(frame, source=source, targets=targets,
+                                       predictions=predictions, name=name)
 
 
 def log_datasets(run_id: str, datasets: list[Any]) -> None:
@@ -221,3 +225,9 @@ def tracking_uri() -> str:
     import mlflow
 
     return mlflow.get_tracking_uri()
+
+
+def artifact_uri(run_id: str, artifact_file: str) -> str:
+    from mlflow import MlflowClient
+
+    return f"{MlflowClient().get_run(run_id).info.artifact_uri.rstrip('/')}/{artifact_file}"
