@@ -5,9 +5,9 @@
   the first overload signal (429, 503, 529, timeout, or latency growing from queueing), then one
   per round trip; an overload signal multiplies the limit by 0.7 (at most once per round trip),
   never below 1 and never above ``max_concurrency``.
-- **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried with
-  exponential backoff and full jitter (``base * 2**n``, capped), never sooner than the server's
-  ``Retry-After``; at most ``max_attempts`` requests per row and a total retry budget per run
+- **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried after the
+  server's ``Retry-After`` (+0-20% jitter) when it sends one, else with exponential backoff and
+  full jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row and a total retry budget per run
   (``retry_budget`` x rows, at least 10). Other 4xx errors are not retried; after three rows
   fail with the same 4xx error (bad key, unknown model) the remaining rows are not sent.
 - **Answers**: parsed strictly (see :mod:`.parse`); an unusable answer gets one repair request
@@ -184,10 +184,10 @@ class JudgeEngine:
                 self._abort = text
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+        """The server's Retry-After (plus up to 20% jitter) if given, else exponential backoff."""
         if retry_after is not None:
-            return max(retry_after * random.uniform(1.0, 1.2), backoff)
-        return backoff
+            return min(retry_after, self.backoff_max * 3) * random.uniform(1.0, 1.2)
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
 
     # -- one row ----------------------------------------------------------------------------
     def _call(self, limit: AdaptiveLimit, messages: Messages,
