@@ -14,7 +14,8 @@ per algorithm, each metric usable by name, in ``extra_metrics`` and in ``evaluat
   ``semantic_robustness_bertscore_dissimilarity`` (these need the model; see :mod:`.models`).
 
     >>> from mlflow_llm_eval.fmeval import factual_knowledge
-    >>> factual_knowledge().score_batch({"predictions": ["Berlin"], "targets": ["Paris<OR>Berlin"]}).scores
+    >>> rows = {"predictions": ["Berlin"], "targets": ["Paris<OR>Berlin"]}
+    >>> factual_knowledge().score_batch(rows).scores
     [1.0]
 """
 
@@ -23,7 +24,10 @@ from mlflow_llm_eval.fmeval.classification_accuracy import (
     classification_accuracy,
     convert_model_output_to_label,
 )
-from mlflow_llm_eval.fmeval.factual_knowledge import factual_knowledge, factual_knowledge_quasi_exact
+from mlflow_llm_eval.fmeval.factual_knowledge import (
+    factual_knowledge,
+    factual_knowledge_quasi_exact,
+)
 from mlflow_llm_eval.fmeval.qa_accuracy import (
     qa_exact_match,
     qa_f1,
@@ -37,7 +41,11 @@ from mlflow_llm_eval.fmeval.semantic_robustness import (
     semantic_robustness_delta,
     semantic_robustness_wer,
 )
-from mlflow_llm_eval.fmeval.summarization_accuracy import meteor, meteor_exact_stem, summarization_rouge
+from mlflow_llm_eval.fmeval.summarization_accuracy import (
+    meteor,
+    meteor_exact_stem,
+    summarization_rouge,
+)
 
 __all__ = [
     "PerturbedRuns",

@@ -81,8 +81,11 @@ def score_against_targets(
             continue
         pieces = split_targets(checked_target.text, delimiter)
         if not pieces:
-            rows.append(RowScore.unscored(
-                "empty", f"targets holds only empty answers between {delimiter!r} delimiters"))
+            rows.append(
+                RowScore.unscored(
+                    "empty", f"targets holds only empty answers between {delimiter!r} delimiters"
+                )
+            )
             continue
         rows.append(score_pair(checked_prediction.text, pieces))
     return rows

@@ -94,8 +94,10 @@ class BERTScore(Metric):
         self.device, self.precision = validate_device(device), validate_precision(precision)
         self.batch_size, self.name = batch_size, name
         over = f"; best over targets split on {self.delimiter!r}" if self.delimiter else ""
-        self.description = (f"BERTScore F1 with {self.model_source}{over} "
-                            "(FMEval SummarizationAccuracy/QAAccuracy bertscore)")
+        self.description = (
+            f"BERTScore F1 with {self.model_source}{over} "
+            "(FMEval SummarizationAccuracy/QAAccuracy bertscore)"
+        )
         self._unavailable = dependencies_missing()
         if self._unavailable is None and self.device != "auto":
             select_device(self.device)
@@ -103,13 +105,22 @@ class BERTScore(Metric):
             self._load()  # a model the user named: any problem raises at construction
 
     def _load(self) -> Any:
-        return load_model(self.model_source, task="feature-extraction", device=self.device,
-                          precision=self.precision)
+        return load_model(
+            self.model_source,
+            task="feature-extraction",
+            device=self.device,
+            precision=self.precision,
+        )
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "options": {
-            "model": self.model_source, "num_layers": self.num_layers,
-            "target_output_delimiter": self.delimiter}}
+        return {
+            **super().metadata(),
+            "options": {
+                "model": self.model_source,
+                "num_layers": self.num_layers,
+                "target_output_delimiter": self.delimiter,
+            },
+        }
 
     def embed(self, texts: Sequence[str]) -> tuple[list[tuple[Any, Any]], list[bool], int]:
         """Per text (unit token embeddings, CLS/SEP-free weights), truncated flags, max length."""
@@ -120,25 +131,33 @@ class BERTScore(Metric):
         encoded = encode_texts(tokenizer, [t.strip() for t in texts], limit)
         layer = self.num_layers or loaded.config.num_hidden_layers
         if layer > loaded.config.num_hidden_layers:
-            raise ValueError(f"num_layers={layer} but {self.model_source} has "
-                             f"{loaded.config.num_hidden_layers} layers")
+            raise ValueError(
+                f"num_layers={layer} but {self.model_source} has "
+                f"{loaded.config.num_hidden_layers} layers"
+            )
         special = {tokenizer.cls_token_id, tokenizer.sep_token_id} - {None}
 
         def run(batch: list[Any]) -> list[tuple[Any, Any]]:
             ids = [e.features["input_ids"] for e in batch]
             width = max(len(i) for i in ids)
             pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-            input_ids = torch.tensor([i + [pad] * (width - len(i)) for i in ids], device=loaded.device)
-            mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids], device=loaded.device)
+            input_ids = torch.tensor(
+                [i + [pad] * (width - len(i)) for i in ids], device=loaded.device
+            )
+            mask = torch.tensor(
+                [[1] * len(i) + [0] * (width - len(i)) for i in ids], device=loaded.device
+            )
             with torch.inference_mode():
-                states = loaded.model(input_ids=input_ids, attention_mask=mask,
-                                      output_hidden_states=True).hidden_states[layer]
+                states = loaded.model(
+                    input_ids=input_ids, attention_mask=mask, output_hidden_states=True
+                ).hidden_states[layer]
             out = []
             for row, token_ids in zip(states.float(), ids):
                 vectors = row[: len(token_ids)]
                 vectors = vectors / vectors.norm(dim=-1, keepdim=True)
-                weights = torch.tensor([0.0 if t in special else 1.0 for t in token_ids],
-                                       device=vectors.device)
+                weights = torch.tensor(
+                    [0.0 if t in special else 1.0 for t in token_ids], device=vectors.device
+                )
                 out.append((vectors, weights))
             return out
 
@@ -172,13 +191,18 @@ class BERTScore(Metric):
             return self._unavailable_rows(n)
         results: list[RowScore | None] = []
         pairs: list[tuple[int, str, str]] = []
-        for i, (prediction, target) in enumerate(zip(rows["predictions"], rows["targets"], strict=True)):
+        for i, (prediction, target) in enumerate(
+            zip(rows["predictions"], rows["targets"], strict=True)
+        ):
             p = check_text(prediction, column="predictions", allow_empty=True)
             t = check_text(target, column="targets")
             pieces = split_targets(t.text, self.delimiter) if t.text is not None else []
             if p.unscored or t.unscored or not pieces:
-                results.append(p.unscored or t.unscored
-                               or RowScore.unscored("empty", "targets holds only empty answers"))
+                results.append(
+                    p.unscored
+                    or t.unscored
+                    or RowScore.unscored("empty", "targets holds only empty answers")
+                )
                 continue
             results.append(None)
             pairs.extend((i, p.text, piece) for piece in pieces)  # type: ignore[misc]
@@ -199,21 +223,45 @@ class BERTScore(Metric):
         return MetricResult.from_rows(results)  # type: ignore[arg-type]
 
 
-def bertscore(*, model: str | None = None, num_layers: int | None = None,
-              target_output_delimiter: str | None = None, device: str = "auto",
-              precision: str = "auto", batch_size: int | None = None) -> BERTScore:
+def bertscore(
+    *,
+    model: str | None = None,
+    num_layers: int | None = None,
+    target_output_delimiter: str | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+) -> BERTScore:
     """BERTScore F1 (default model microsoft/deberta-xlarge-mnli, layer 40, as FMEval)."""
-    return BERTScore(model=model, num_layers=num_layers, device=device, precision=precision,
-                     target_output_delimiter=target_output_delimiter, batch_size=batch_size)
+    return BERTScore(
+        model=model,
+        num_layers=num_layers,
+        device=device,
+        precision=precision,
+        target_output_delimiter=target_output_delimiter,
+        batch_size=batch_size,
+    )
 
 
-def qa_bertscore(*, model: str | None = None, num_layers: int | None = None,
-                 target_output_delimiter: str | None = DEFAULT_DELIMITER, device: str = "auto",
-                 precision: str = "auto", batch_size: int | None = None) -> BERTScore:
+def qa_bertscore(
+    *,
+    model: str | None = None,
+    num_layers: int | None = None,
+    target_output_delimiter: str | None = DEFAULT_DELIMITER,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+) -> BERTScore:
     """FMEval QAAccuracy's bertscore: the best BERTScore F1 over ``<OR>``-separated targets."""
-    return BERTScore(model=model, num_layers=num_layers, device=device, precision=precision,
-                     target_output_delimiter=target_output_delimiter, batch_size=batch_size,
-                     name="qa_bertscore")
+    return BERTScore(
+        model=model,
+        num_layers=num_layers,
+        device=device,
+        precision=precision,
+        target_output_delimiter=target_output_delimiter,
+        batch_size=batch_size,
+        name="qa_bertscore",
+    )
 
 
 METRICS = {"bertscore": bertscore, "qa_bertscore": qa_bertscore}

@@ -53,7 +53,8 @@ def dataset_scores(
     # "binary" is the positive class's own precision/recall; asked as average=None over that one
     # label, it also works when "unknown" makes a third class (where average="binary" raises).
     options: dict[str, Any] = (
-        {"average": None, "labels": [pos_label]} if average == "binary" else {"average": average})
+        {"average": None, "labels": [pos_label]} if average == "binary" else {"average": average}
+    )
     with warnings.catch_warnings():  # ill-defined precision/recall -> 0.0, as FMEval gets
         warnings.simplefilter("ignore")
         precision = precision_score(y_true, y_pred, **options)
@@ -87,17 +88,23 @@ class ClassificationAccuracy(Metric):
             labels = [label_text(v) for v in valid_labels]
             if not labels or any(v is None for v in labels):
                 raise ValueError(
-                    f"valid_labels must be a non-empty list of strings or integers, got {valid_labels!r}")
+                    f"valid_labels must be a non-empty list of strings or integers, "
+                    f"got {valid_labels!r}"
+                )
             self.valid_labels: list[str] | None = labels  # type: ignore[assignment]
         else:
             self.valid_labels = None
         if not callable(converter_fn):
             raise TypeError("converter_fn must be a callable (model_output, valid_labels) -> label")
         if multiclass_average_strategy not in AVERAGES:
-            raise ValueError(f"multiclass_average_strategy must be one of {AVERAGES}, "
-                             f"got {multiclass_average_strategy!r}")
+            raise ValueError(
+                f"multiclass_average_strategy must be one of {AVERAGES}, "
+                f"got {multiclass_average_strategy!r}"
+            )
         if multiclass_average_strategy == "binary" and label_text(pos_label) is None:
-            raise ValueError("multiclass_average_strategy='binary' needs pos_label (the positive class)")
+            raise ValueError(
+                "multiclass_average_strategy='binary' needs pos_label (the positive class)"
+            )
         self.converter_fn = converter_fn
         self.average = multiclass_average_strategy
         self.pos_label = label_text(pos_label) if pos_label is not None else None
@@ -132,8 +139,11 @@ class ClassificationAccuracy(Metric):
             label = str(self.converter_fn(checked.text, list(labels)))  # type: ignore[arg-type]
             y_true.append(target)  # type: ignore[arg-type]
             y_pred.append(label)
-            results.append(RowScore.ok(float(label == target),
-                                       f"predicted label {label!r} (target {target!r})"))
+            results.append(
+                RowScore.ok(
+                    float(label == target), f"predicted label {label!r} (target {target!r})"
+                )
+            )
         extra = dataset_scores(y_true, y_pred, self.average, self.pos_label) if y_true else {}
         return MetricResult.from_rows(results, extra)
 
@@ -148,9 +158,12 @@ def classification_accuracy(
 ) -> ClassificationAccuracy:
     """FMEval classification accuracy (+ balanced accuracy, precision, recall aggregates)."""
     return ClassificationAccuracy(
-        valid_labels=valid_labels, converter_fn=converter_fn,
-        multiclass_average_strategy=multiclass_average_strategy, pos_label=pos_label,
-        ignore_target_case=ignore_target_case)
+        valid_labels=valid_labels,
+        converter_fn=converter_fn,
+        multiclass_average_strategy=multiclass_average_strategy,
+        pos_label=pos_label,
+        ignore_target_case=ignore_target_case,
+    )
 
 
 METRICS = {"classification_accuracy": classification_accuracy}

@@ -70,12 +70,14 @@ class FactualKnowledge(Metric):
         if self.delimiter in ("<OR>", "<AND>") and self.delimiter != f"<{logical_operator}>":
             _logger.warning(  # FMEval warns about the same inconsistency
                 "target_output_delimiter %r and logical_operator %r are not consistent",
-                self.delimiter, logical_operator)
+                self.delimiter,
+                logical_operator,
+            )
         self.quasi_exact = bool(quasi_exact)
         self.logical_operator = logical_operator
         self.name = "factual_knowledge_quasi_exact" if self.quasi_exact else "factual_knowledge"
         self._include = quasi_exact_inclusion if self.quasi_exact else exact_inclusion
-        matching = ("after QuAC normalisation" if self.quasi_exact else "ignoring case")
+        matching = "after QuAC normalisation" if self.quasi_exact else "ignoring case"
         need = "any" if logical_operator == "OR" else "every"
         self.description = (
             f"1 if {need} target (split on {self.delimiter!r}) is contained in the output "
@@ -87,24 +89,29 @@ class FactualKnowledge(Metric):
         return RowScore.ok(max(hits) if self.logical_operator == "OR" else min(hits))
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
-        return MetricResult.from_rows(score_against_targets(
-            rows["predictions"], rows["targets"], self.delimiter, self._score))
+        return MetricResult.from_rows(
+            score_against_targets(rows["predictions"], rows["targets"], self.delimiter, self._score)
+        )
 
 
 def factual_knowledge(
     *, target_output_delimiter: str | None = DEFAULT_DELIMITER, logical_operator: str = "OR"
 ) -> FactualKnowledge:
     """FMEval's ``factual_knowledge`` score: case-insensitive inclusion of a target."""
-    return FactualKnowledge(target_output_delimiter=target_output_delimiter,
-                            logical_operator=logical_operator)
+    return FactualKnowledge(
+        target_output_delimiter=target_output_delimiter, logical_operator=logical_operator
+    )
 
 
 def factual_knowledge_quasi_exact(
     *, target_output_delimiter: str | None = DEFAULT_DELIMITER, logical_operator: str = "OR"
 ) -> FactualKnowledge:
     """FMEval's ``factual_knowledge_quasi_exact`` score: inclusion after QuAC normalisation."""
-    return FactualKnowledge(quasi_exact=True, target_output_delimiter=target_output_delimiter,
-                            logical_operator=logical_operator)
+    return FactualKnowledge(
+        quasi_exact=True,
+        target_output_delimiter=target_output_delimiter,
+        logical_operator=logical_operator,
+    )
 
 
 METRICS = {

@@ -47,7 +47,9 @@ def _as_list(output: Any, n: int) -> list[Any]:
     if hasattr(output, "tolist"):
         output = output.tolist()
     if isinstance(output, str) or not isinstance(output, Sequence):
-        raise TypeError(f"the model returned {type(output).__name__}; expected one output per prompt")
+        raise TypeError(
+            f"the model returned {type(output).__name__}; expected one output per prompt"
+        )
     if len(output) != n:
         raise ValueError(f"the model returned {len(output)} outputs for {n} prompts")
     return list(output)
@@ -82,7 +84,7 @@ def _endpoint_model(uri: str, timeout: float, retries: int) -> TextModel:
             except JudgeCallError as exc:
                 if not exc.retryable or attempt == retries:
                     raise
-                time.sleep(exc.retry_after if exc.retry_after is not None else 2.0 ** attempt)
+                time.sleep(exc.retry_after if exc.retry_after is not None else 2.0**attempt)
         return None  # pragma: no cover - the loop returns or raises
 
     def run(prompts: list[str]) -> list[Any]:
@@ -99,12 +101,16 @@ def as_text_model(
         raise ValueError(NO_MODEL)
     if isinstance(model, str):
         if not model.startswith(ENDPOINT_SCHEMES):
-            raise ValueError(f"model {model!r} is not an endpoint URI ({', '.join(ENDPOINT_SCHEMES)}"
-                             "<name>); for a saved MLflow model pass mlflow.pyfunc.load_model(uri)")
+            raise ValueError(
+                f"model {model!r} is not an endpoint URI ({', '.join(ENDPOINT_SCHEMES)}"
+                "<name>); for a saved MLflow model pass mlflow.pyfunc.load_model(uri)"
+            )
         return _endpoint_model(model, timeout, retries)
     if hasattr(model, "predict"):
         return _predict_model(model, input_column)
     if callable(model):
         return _callable_model(model)
-    raise TypeError(f"model must be a callable, a model with predict() or an endpoint URI, "
-                    f"got {type(model).__name__}. {NO_MODEL}")
+    raise TypeError(
+        f"model must be a callable, a model with predict() or an endpoint URI, "
+        f"got {type(model).__name__}. {NO_MODEL}"
+    )

@@ -26,12 +26,33 @@ from dataclasses import dataclass, field
 
 #: Neighbouring keys on a QWERTY keyboard (FMEval's ``ButterFinger.QUERTY_KEY_APPROX``).
 QWERTY_NEIGHBOURS: dict[str, str] = {
-    "q": "qwasedzx", "w": "wqesadrfcx", "e": "ewrsfdqazxcvgt", "r": "retdgfwsxcvgt",
-    "t": "tryfhgedcvbnju", "y": "ytugjhrfvbnji", "u": "uyihkjtgbnmlo", "i": "iuojlkyhnmlp",
-    "o": "oipklujm", "p": "plo['ik", "a": "aqszwxwdce", "s": "swxadrfv", "d": "decsfaqgbv",
-    "f": "fdgrvwsxyhn", "g": "gtbfhedcyjn", "h": "hyngjfrvkim", "j": "jhknugtblom",
-    "k": "kjlinyhn", "l": "lokmpujn", "z": "zaxsvde", "x": "xzcsdbvfrewq", "c": "cxvdfzswergb",
-    "v": "vcfbgxdertyn", "b": "bvnghcftyun", "n": "nbmhjvgtuik", "m": "mnkjloik", " ": " ",
+    "q": "qwasedzx",
+    "w": "wqesadrfcx",
+    "e": "ewrsfdqazxcvgt",
+    "r": "retdgfwsxcvgt",
+    "t": "tryfhgedcvbnju",
+    "y": "ytugjhrfvbnji",
+    "u": "uyihkjtgbnmlo",
+    "i": "iuojlkyhnmlp",
+    "o": "oipklujm",
+    "p": "plo['ik",
+    "a": "aqszwxwdce",
+    "s": "swxadrfv",
+    "d": "decsfaqgbv",
+    "f": "fdgrvwsxyhn",
+    "g": "gtbfhedcyjn",
+    "h": "hyngjfrvkim",
+    "j": "jhknugtblom",
+    "k": "kjlinyhn",
+    "l": "lokmpujn",
+    "z": "zaxsvde",
+    "x": "xzcsdbvfrewq",
+    "c": "cxvdfzswergb",
+    "v": "vcfbgxdertyn",
+    "b": "bvnghcftyun",
+    "n": "nbmhjvgtuik",
+    "m": "mnkjloik",
+    " ": " ",
 }
 
 #: FMEval's ``SemanticRobustnessConfig`` defaults per perturbation type.
@@ -55,7 +76,9 @@ def _butter_finger(text: str, rng, perturbation_prob: float) -> str:
 
 
 def _random_upper_case(text: str, rng, uppercase_fraction: float) -> str:
-    positions = set(rng.choice(range(len(text)), int(len(text) * uppercase_fraction), False).tolist())
+    positions = set(
+        rng.choice(range(len(text)), int(len(text) * uppercase_fraction), False).tolist()
+    )
     return "".join(ch.upper() if i in positions else ch for i, ch in enumerate(text))
 
 
@@ -81,7 +104,7 @@ _FUNCTIONS = {
 
 @dataclass(frozen=True)
 class Perturbation:
-    """A perturbation type with its parameters; :meth:`perturb` gives ``num_perturbations`` texts."""
+    """A perturbation type and its parameters; :meth:`perturb` gives the perturbed texts."""
 
     kind: str = "butter_finger"
     num_perturbations: int = 5
@@ -91,13 +114,18 @@ class Perturbation:
     def __post_init__(self) -> None:
         if self.kind not in DEFAULT_PARAMETERS:
             raise ValueError(
-                f"unknown perturbation type {self.kind!r}; choose from {PERTURBATION_TYPES}")
+                f"unknown perturbation type {self.kind!r}; choose from {PERTURBATION_TYPES}"
+            )
         if not isinstance(self.num_perturbations, int) or self.num_perturbations < 1:
-            raise ValueError(f"num_perturbations must be a positive integer, got {self.num_perturbations!r}")
+            raise ValueError(
+                f"num_perturbations must be a positive integer, got {self.num_perturbations!r}"
+            )
         allowed = DEFAULT_PARAMETERS[self.kind]
         unknown = set(self.parameters) - set(allowed)
         if unknown:
-            raise ValueError(f"{self.kind} takes parameters {sorted(allowed)}, not {sorted(unknown)}")
+            raise ValueError(
+                f"{self.kind} takes parameters {sorted(allowed)}, not {sorted(unknown)}"
+            )
         merged = {**allowed, **self.parameters}
         for key, value in merged.items():
             if not 0.0 <= float(value) <= 1.0:

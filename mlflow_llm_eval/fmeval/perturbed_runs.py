@@ -61,15 +61,22 @@ class PerturbedRuns:
         parameters = {  # FMEval's config names -> the perturbation's parameters
             "butter_finger": {"perturbation_prob": butter_finger_perturbation_prob},
             "random_upper_case": {"uppercase_fraction": random_uppercase_corrupt_proportion},
-            "whitespace_add_remove": {"add_prob": whitespace_add_prob,
-                                      "remove_prob": whitespace_remove_prob},
+            "whitespace_add_remove": {
+                "add_prob": whitespace_add_prob,
+                "remove_prob": whitespace_remove_prob,
+            },
         }
-        self.perturbation = Perturbation(perturbation_type, num_perturbations, seed,
-                                         parameters.get(perturbation_type, {}))
+        self.perturbation = Perturbation(
+            perturbation_type, num_perturbations, seed, parameters.get(perturbation_type, {})
+        )
         if not isinstance(num_baseline_samples, int) or num_baseline_samples < 2:
-            raise ValueError(f"num_baseline_samples must be an integer >= 2, got {num_baseline_samples!r}")
+            raise ValueError(
+                f"num_baseline_samples must be an integer >= 2, got {num_baseline_samples!r}"
+            )
         if not isinstance(prompt_template, str) or MODEL_INPUT not in prompt_template:
-            raise ValueError(f"prompt_template must contain {MODEL_INPUT!r}, got {prompt_template!r}")
+            raise ValueError(
+                f"prompt_template must contain {MODEL_INPUT!r}, got {prompt_template!r}"
+            )
         self.model = as_text_model(model, input_column=input_column)
         self.num_baseline_samples = num_baseline_samples
         self.deterministic = deterministic
@@ -82,7 +89,9 @@ class PerturbedRuns:
     def describe(self) -> str:
         return self.perturbation.describe()
 
-    def runs(self, inputs: Sequence[Any], originals: Sequence[Any] | None) -> list[PerturbedRun | RowScore]:
+    def runs(
+        self, inputs: Sequence[Any], originals: Sequence[Any] | None
+    ) -> list[PerturbedRun | RowScore]:
         """One :class:`PerturbedRun` per valid input, or the RowScore saying why not."""
         out: list[PerturbedRun | RowScore | None] = []
         todo: list[tuple[int, str, Any]] = []
@@ -97,7 +106,9 @@ class PerturbedRuns:
                 out.append(None)
                 todo.append((i, checked.text, original))
         if todo:
-            for (i, text, original), run in zip(todo, self._run([t[1:] for t in todo]), strict=True):
+            for (i, text, original), run in zip(
+                todo, self._run([t[1:] for t in todo]), strict=True
+            ):
                 self._cache[(text, original)] = run
                 out[i] = run
         return out  # type: ignore[return-value]
@@ -122,11 +133,15 @@ class PerturbedRuns:
             extra = self.model([p for _ in range(k) for p in prompts])
             baseline = [[extra[j * len(rows) + r] for j in range(k)] for r in range(len(rows))]
         return [
-            PerturbedRun(originals[r], perturbed_inputs[r], outputs[r * n:(r + 1) * n], baseline[r])
+            PerturbedRun(
+                originals[r], perturbed_inputs[r], outputs[r * n : (r + 1) * n], baseline[r]
+            )
             for r in range(len(rows))
         ]
 
-    def _check_determinism(self, prompts: list[str], originals: list[Any], computed: list[bool]) -> bool:
+    def _check_determinism(
+        self, prompts: list[str], originals: list[Any], computed: list[bool]
+    ) -> bool:
         """FMEval's heuristic: two calls on each of the first 5 inputs give the same output."""
         head = list(range(min(NUM_ROWS_DETERMINISTIC, len(prompts))))
         first = [originals[i] if computed[i] else None for i in head]

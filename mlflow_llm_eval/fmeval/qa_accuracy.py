@@ -17,7 +17,8 @@ qa_recall_over_words       recall_over_words            share of target words fo
 Word scores use nltk's set ``precision``/``recall``/``f_measure`` (as FMEval does) on the
 stripped, normalised texts split on whitespace; an empty word set scores 0.
 
-    >>> rows = {"predictions": ["The Eiffel tower.", "Paris"], "targets": ["eiffel tower", "France<OR>Paris"]}
+    >>> rows = {"predictions": ["The Eiffel tower.", "Paris"],
+    ...         "targets": ["eiffel tower", "France<OR>Paris"]}
     >>> qa_exact_match().score_batch(rows).scores
     [0.0, 1.0]
     >>> qa_quasi_exact_match().score_batch(rows).scores
@@ -66,16 +67,31 @@ def _word_score(kind: str) -> Callable[[str, str], float]:
 
 #: name -> (FMEval score name, per-target function, description)
 SCORES: dict[str, tuple[str, Callable[[str, str], float], str]] = {
-    "qa_exact_match": ("exact_match_score", exact_match_score,
-                       "1 if the stripped output equals a target, else 0"),
-    "qa_quasi_exact_match": ("quasi_exact_match_score", quasi_exact_match_score,
-                             "1 if the output equals a target after QuAC normalisation"),
-    "qa_f1": ("f1_score", _word_score("f_measure"),
-              "F1 over the normalised word sets of output and target"),
-    "qa_precision_over_words": ("precision_over_words", _word_score("precision"),
-                                "fraction of the output's words found in the target"),
-    "qa_recall_over_words": ("recall_over_words", _word_score("recall"),
-                             "fraction of the target's words found in the output"),
+    "qa_exact_match": (
+        "exact_match_score",
+        exact_match_score,
+        "1 if the stripped output equals a target, else 0",
+    ),
+    "qa_quasi_exact_match": (
+        "quasi_exact_match_score",
+        quasi_exact_match_score,
+        "1 if the output equals a target after QuAC normalisation",
+    ),
+    "qa_f1": (
+        "f1_score",
+        _word_score("f_measure"),
+        "F1 over the normalised word sets of output and target",
+    ),
+    "qa_precision_over_words": (
+        "precision_over_words",
+        _word_score("precision"),
+        "fraction of the output's words found in the target",
+    ),
+    "qa_recall_over_words": (
+        "recall_over_words",
+        _word_score("recall"),
+        "fraction of the target's words found in the output",
+    ),
 }
 
 
@@ -87,21 +103,26 @@ class QAAccuracy(Metric):
     requires = ("predictions", "targets")
     headline_aggregation = "mean"
 
-    def __init__(self, score: str, *, target_output_delimiter: str | None = DEFAULT_DELIMITER) -> None:
+    def __init__(
+        self, score: str, *, target_output_delimiter: str | None = DEFAULT_DELIMITER
+    ) -> None:
         if score not in SCORES:
             raise ValueError(f"unknown QA accuracy score {score!r}; choose from {sorted(SCORES)}")
         self.name = score
         self.fmeval_name, self._fn, what = SCORES[score]
         self.delimiter = validate_delimiter(target_output_delimiter)
-        self.description = (f"{what}; best over targets split on {self.delimiter!r} "
-                            f"(FMEval QAAccuracy {self.fmeval_name})")
+        self.description = (
+            f"{what}; best over targets split on {self.delimiter!r} "
+            f"(FMEval QAAccuracy {self.fmeval_name})"
+        )
 
     def _score(self, output: str, targets: list[str]) -> RowScore:
         return RowScore.ok(max(self._fn(output, target) for target in targets))
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
-        return MetricResult.from_rows(score_against_targets(
-            rows["predictions"], rows["targets"], self.delimiter, self._score))
+        return MetricResult.from_rows(
+            score_against_targets(rows["predictions"], rows["targets"], self.delimiter, self._score)
+        )
 
 
 def qa_exact_match(*, target_output_delimiter: str | None = DEFAULT_DELIMITER) -> QAAccuracy:

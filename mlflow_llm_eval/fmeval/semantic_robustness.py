@@ -81,15 +81,18 @@ def _run_texts(run: PerturbedRun | RowScore) -> tuple[str, list[str], list[str]]
     if isinstance(run, RowScore):
         return run
     groups: list[list[str]] = []
-    for what, values in (("original output", [run.original]),
-                         ("perturbed output", run.perturbed_outputs),
-                         ("baseline output", run.baseline_outputs)):
+    for what, values in (
+        ("original output", [run.original]),
+        ("perturbed output", run.perturbed_outputs),
+        ("baseline output", run.baseline_outputs),
+    ):
         texts = []
         for value in values:
             checked = check_text(value, column=what, allow_empty=True)
             if checked.unscored is not None:
-                return RowScore.unscored(checked.unscored.status,
-                                         f"the model's {what}: {checked.unscored.reason}")
+                return RowScore.unscored(
+                    checked.unscored.status, f"the model's {what}: {checked.unscored.reason}"
+                )
             texts.append(checked.text)
         groups.append(texts)  # type: ignore[arg-type]
     return groups[0][0], groups[1], groups[2]
@@ -105,7 +108,9 @@ class _Robustness(Metric):
     def __init__(self, model: Any, **options: Any) -> None:
         self.runs = model if isinstance(model, PerturbedRuns) else PerturbedRuns(model, **options)
         if isinstance(model, PerturbedRuns) and options:
-            raise ValueError(f"options {sorted(options)} belong to the PerturbedRuns given as model")
+            raise ValueError(
+                f"options {sorted(options)} belong to the PerturbedRuns given as model"
+            )
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         runs = self.runs.runs(rows["inputs"], rows.get("predictions"))
@@ -115,10 +120,15 @@ class _Robustness(Metric):
         raise NotImplementedError
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "options": {
-            "perturbation": self.runs.describe(), "deterministic": self.runs.deterministic,
-            "num_baseline_samples": self.runs.num_baseline_samples,
-            "prompt_template": self.runs.prompt_template}}
+        return {
+            **super().metadata(),
+            "options": {
+                "perturbation": self.runs.describe(),
+                "deterministic": self.runs.deterministic,
+                "num_baseline_samples": self.runs.num_baseline_samples,
+                "prompt_template": self.runs.prompt_template,
+            },
+        }
 
 
 class SemanticRobustnessWER(_Robustness):
@@ -127,19 +137,25 @@ class SemanticRobustnessWER(_Robustness):
 
     def __init__(self, model: Any, **options: Any) -> None:
         super().__init__(model, **options)
-        self.description = (f"word error rate of outputs for perturbed inputs vs the original "
-                            f"output ({self.runs.describe()}), minus the non-determinism baseline "
-                            "(FMEval GeneralSemanticRobustness word_error_rate)")
+        self.description = (
+            f"word error rate of outputs for perturbed inputs vs the original "
+            f"output ({self.runs.describe()}), minus the non-determinism baseline "
+            "(FMEval GeneralSemanticRobustness word_error_rate)"
+        )
 
     def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
-        return [self._wer(texts) if isinstance(texts, tuple) else texts
-                for texts in map(_run_texts, runs)]
+        return [
+            self._wer(texts) if isinstance(texts, tuple) else texts
+            for texts in map(_run_texts, runs)
+        ]
 
     @staticmethod
     def _wer(texts: tuple[str, list[str], list[str]]) -> RowScore:
         original, perturbed, baseline = texts
         if not words(original):
-            return RowScore.unscored("empty", "the model's original output is empty: WER is undefined")
+            return RowScore.unscored(
+                "empty", "the model's original output is empty: WER is undefined"
+            )
         wer = word_error_rate(perturbed, [original] * len(perturbed))
         note = f"WER {wer:.4g} over {len(perturbed)} perturbations"
         if not baseline:
@@ -161,13 +177,17 @@ class SemanticRobustnessDelta(_Robustness):
 
             metric = get_metric(metric)
         if not isinstance(metric, Metric) or "predictions" not in metric.requires:
-            raise ValueError(f"metric must be a Metric (or name) that scores predictions, got {metric!r}")
+            raise ValueError(
+                f"metric must be a Metric (or name) that scores predictions, got {metric!r}"
+            )
         super().__init__(model, **options)
         self.metric = metric
         self.name = f"semantic_robustness_delta_{metric.name}"
         self.requires = ("inputs",) + tuple(c for c in metric.requires if c != "predictions")
-        self.description = (f"mean |{metric.name}(original output) - {metric.name}(perturbed output)|"
-                            f" ({self.runs.describe()}) (FMEval delta_<score>)")
+        self.description = (
+            f"mean |{metric.name}(original output) - {metric.name}(perturbed output)|"
+            f" ({self.runs.describe()}) (FMEval delta_<score>)"
+        )
 
     def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
         extra = [c for c in self.metric.requires if c != "predictions"]
@@ -189,18 +209,25 @@ class SemanticRobustnessDelta(_Robustness):
                 result.append(run)  # type: ignore[arg-type]
                 continue
             start, n = span
-            values = scored.scores[start:start + n]  # type: ignore[union-attr]
+            values = scored.scores[start : start + n]  # type: ignore[union-attr]
             bad = next((j for j, v in enumerate(values) if math.isnan(v)), None)
             if bad is not None:
                 which = "original output" if bad == 0 else f"perturbed output {bad}"
-                result.append(RowScore.unscored(scored.statuses[start + bad],  # type: ignore[union-attr]
-                                                f"{self.metric.name} of the {which}: "
-                                                f"{scored.reasons[start + bad]}"))  # type: ignore[union-attr]
+                result.append(
+                    RowScore.unscored(
+                        scored.statuses[start + bad],  # type: ignore[union-attr]
+                        f"{self.metric.name} of the {which}: {scored.reasons[start + bad]}",
+                    )
+                )  # type: ignore[union-attr]
                 continue
             deltas = [abs(values[0] - v) for v in values[1:]]
-            result.append(RowScore.ok(sum(deltas) / len(deltas),
-                                      f"{self.metric.name}: original {values[0]:.4g}, perturbed "
-                                      + ", ".join(f"{v:.4g}" for v in values[1:])))
+            result.append(
+                RowScore.ok(
+                    sum(deltas) / len(deltas),
+                    f"{self.metric.name}: original {values[0]:.4g}, perturbed "
+                    + ", ".join(f"{v:.4g}" for v in values[1:]),
+                )
+            )
         return result
 
 
@@ -210,17 +237,28 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
     name = "semantic_robustness_bertscore_dissimilarity"
     greater_is_better = False
 
-    def __init__(self, model: Any, *, bertscore_model: str | None = None, num_layers: int | None = None,
-                 device: str = "auto", precision: str = "auto", **options: Any) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        bertscore_model: str | None = None,
+        num_layers: int | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+        **options: Any,
+    ) -> None:
         from mlflow_llm_eval.fmeval.bertscore import BERTScore
 
         super().__init__(model, **options)
-        self.scorer = BERTScore(model=bertscore_model, num_layers=num_layers, device=device,
-                                precision=precision)
-        self.description = (f"1 - mean BERTScore ({self.scorer.model_source}) of outputs for "
-                            f"perturbed inputs vs the original output ({self.runs.describe()}), "
-                            "minus the non-determinism baseline (FMEval GeneralSemanticRobustness "
-                            "bertscore_dissimilarity)")
+        self.scorer = BERTScore(
+            model=bertscore_model, num_layers=num_layers, device=device, precision=precision
+        )
+        self.description = (
+            f"1 - mean BERTScore ({self.scorer.model_source}) of outputs for "
+            f"perturbed inputs vs the original output ({self.runs.describe()}), "
+            "minus the non-determinism baseline (FMEval GeneralSemanticRobustness "
+            "bertscore_dissimilarity)"
+        )
 
     def measure(self, runs: list[PerturbedRun | RowScore], rows: RowBatch) -> list[RowScore]:
         # Pairs are (hypothesis, reference). Baseline as FMEval builds it: for every pair of
@@ -234,9 +272,17 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
             original, perturbed, baseline = texts
             pairs = list(itertools.combinations(baseline + [original], 2))
             firsts = [a for a, _ in pairs]
-            plans.append(([(p, original) for p in perturbed], [[(b, a) for a in firsts] for _, b in pairs]))
-        wanted = list(dict.fromkeys(pair for plan in plans if not isinstance(plan, RowScore)
-                                    for pair in plan[0] + [p for group in plan[1] for p in group]))
+            plans.append(
+                ([(p, original) for p in perturbed], [[(b, a) for a in firsts] for _, b in pairs])
+            )
+        wanted = list(
+            dict.fromkeys(
+                pair
+                for plan in plans
+                if not isinstance(plan, RowScore)
+                for pair in plan[0] + [p for group in plan[1] for p in group]
+            )
+        )
         if self.scorer.unavailable_reason is None and wanted:
             from mlflow_llm_eval.hf import ModelUnavailableError
 
@@ -245,8 +291,12 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
             except ModelUnavailableError as exc:
                 self.scorer._unavailable = str(exc)
         if self.scorer.unavailable_reason is not None:
-            return [plan if isinstance(plan, RowScore)
-                    else RowScore.unscored("unavailable", self.scorer.unavailable_reason) for plan in plans]
+            return [
+                plan
+                if isinstance(plan, RowScore)
+                else RowScore.unscored("unavailable", self.scorer.unavailable_reason)
+                for plan in plans
+            ]
         result = []
         for plan in plans:
             if isinstance(plan, RowScore):
@@ -259,7 +309,9 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
                 result.append(RowScore.ok(dissimilarity, note))
                 continue
             base = 1 - sum(max(scores[p] for p in group) for group in baseline) / len(baseline)
-            result.append(RowScore.ok(max(0.0, dissimilarity - base), f"{note}, minus baseline {base:.4g}"))
+            result.append(
+                RowScore.ok(max(0.0, dissimilarity - base), f"{note}, minus baseline {base:.4g}")
+            )
         return result
 
 
@@ -275,8 +327,9 @@ def semantic_robustness_wer(model: Any = None, **options: Any) -> SemanticRobust
     return SemanticRobustnessWER(model, **options)
 
 
-def semantic_robustness_delta(model: Any = None, metric: Metric | str = "qa_f1",
-                              **options: Any) -> SemanticRobustnessDelta:
+def semantic_robustness_delta(
+    model: Any = None, metric: Metric | str = "qa_f1", **options: Any
+) -> SemanticRobustnessDelta:
     """Mean absolute change of ``metric`` under perturbation (FMEval ``delta_<score>``)."""
     return SemanticRobustnessDelta(model, metric, **options)
 

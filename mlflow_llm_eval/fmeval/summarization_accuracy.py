@@ -21,12 +21,13 @@ untrained Punkt (it does not know abbreviations) before the same Treebank word t
 ``metadata()["options"]["sentence_splitter"]`` says which was used.
 
     >>> m = meteor(wordnet=False)
-    >>> m.name, round(m.score_batch({"predictions": ["the cat sat"], "targets": ["the cat sat"]}).scores[0], 4)
+    >>> one = lambda m, p, t: m.score_batch({"predictions": [p], "targets": [t]}).scores[0]
+    >>> m.name, round(one(m, "the cat sat", "the cat sat"), 4)
     ('meteor_exact_stem', 0.9815)
-    >>> round(m.score_batch({"predictions": ["cats running"], "targets": ["cat runs"]}).scores[0], 4)
+    >>> round(one(m, "cats running", "cat runs"), 4)
     0.9375
-    >>> summarization_rouge().score_batch({"predictions": ["cats are running"], "targets": ["cat is run"]}).scores
-    [0.0]
+    >>> one(summarization_rouge(), "cats are running", "cat is run")
+    0.0
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class SummarizationRouge(Metric):
 
         self.rouge = Rouge(rouge_type, use_stemmer=use_stemmer_for_rouge)
         stem = "with" if use_stemmer_for_rouge else "without"
-        self.description = (f"{rouge_type} F-measure {stem} Porter stemming "
-                            "(FMEval SummarizationAccuracy rouge)")
+        self.description = (
+            f"{rouge_type} F-measure {stem} Porter stemming (FMEval SummarizationAccuracy rouge)"
+        )
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         return self.rouge.score_batch(rows)
@@ -97,7 +99,11 @@ def word_tokenize(text: str) -> list[str]:
     from nltk.tokenize import NLTKWordTokenizer
 
     tokenizer = NLTKWordTokenizer()
-    return [token for sentence in _sentence_splitter()[1](text) for token in tokenizer.tokenize(sentence)]
+    return [
+        token
+        for sentence in _sentence_splitter()[1](text)
+        for token in tokenizer.tokenize(sentence)
+    ]
 
 
 class _NoSynonyms:
@@ -115,21 +121,29 @@ class Meteor(Metric):
     requires = ("predictions", "targets")
     headline_aggregation = "mean"
 
-    def __init__(self, *, wordnet: bool | None = None, alpha: float = 0.9, beta: float = 3.0,
-                 gamma: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        wordnet: bool | None = None,
+        alpha: float = 0.9,
+        beta: float = 3.0,
+        gamma: float = 0.5,
+    ) -> None:
         available = wordnet_available()
         if wordnet is True and not available:
             raise ValueError(
                 "wordnet=True but nltk's WordNet data is not installed here: install it where "
                 "there is network access (python -m nltk.downloader wordnet) or point NLTK_DATA "
-                "at a copy; or use wordnet=None/False for meteor_exact_stem")
+                "at a copy; or use wordnet=None/False for meteor_exact_stem"
+            )
         self.use_wordnet = available if wordnet is None else bool(wordnet)
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
         self.name = "meteor" if self.use_wordnet else "meteor_exact_stem"
         stages = "exact, stem and WordNet synonym" if self.use_wordnet else "exact and stem"
-        self.description = (f"METEOR with {stages} matches, nltk (FMEval SummarizationAccuracy "
-                            "meteor" + ("" if self.use_wordnet else "; no WordNet data: no synonyms")
-                            + ")")
+        self.description = (
+            f"METEOR with {stages} matches, nltk (FMEval SummarizationAccuracy "
+            "meteor" + ("" if self.use_wordnet else "; no WordNet data: no synonyms") + ")"
+        )
 
     def _score(self, prediction: str, target: str) -> float:
         from nltk.translate.meteor_score import single_meteor_score
@@ -137,7 +151,9 @@ class Meteor(Metric):
         options: dict[str, Any] = {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
         if not self.use_wordnet:
             options["wordnet"] = _NoSynonyms()
-        return float(single_meteor_score(word_tokenize(target), word_tokenize(prediction), **options))
+        return float(
+            single_meteor_score(word_tokenize(target), word_tokenize(prediction), **options)
+        )
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         results = []
@@ -149,13 +165,21 @@ class Meteor(Metric):
         return MetricResult.from_rows(results)
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "options": {
-            "wordnet": self.use_wordnet, "sentence_splitter": _sentence_splitter()[0],
-            "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}}
+        return {
+            **super().metadata(),
+            "options": {
+                "wordnet": self.use_wordnet,
+                "sentence_splitter": _sentence_splitter()[0],
+                "alpha": self.alpha,
+                "beta": self.beta,
+                "gamma": self.gamma,
+            },
+        }
 
 
-def summarization_rouge(*, rouge_type: str = "rouge2",
-                        use_stemmer_for_rouge: bool = True) -> SummarizationRouge:
+def summarization_rouge(
+    *, rouge_type: str = "rouge2", use_stemmer_for_rouge: bool = True
+) -> SummarizationRouge:
     """FMEval's summarization ROUGE: rouge2 with the Porter stemmer by default."""
     return SummarizationRouge(rouge_type=rouge_type, use_stemmer_for_rouge=use_stemmer_for_rouge)
 

@@ -153,20 +153,33 @@ def main() -> None:
         row["factual_knowledge_and"] = record["factual_knowledge"]
         row["factual_knowledge_quasi_exact_and"] = record["factual_knowledge_quasi_exact"]
         record = qa({"target_output": target, "model_output": prediction})
-        for key in ("exact_match_score", "quasi_exact_match_score", "f1_score",
-                    "precision_over_words", "recall_over_words"):
+        for key in (
+            "exact_match_score",
+            "quasi_exact_match_score",
+            "f1_score",
+            "precision_over_words",
+            "recall_over_words",
+        ):
             row[key] = record[key]
         out["qa_rows"].append(row)
 
-    algorithm = ClassificationAccuracy(ClassificationAccuracyConfig(valid_labels=CLASSIFICATION_LABELS))
-    predicted = [convert_model_output_to_label(p, CLASSIFICATION_LABELS) for p, _ in CLASSIFICATION_ROWS]
+    algorithm = ClassificationAccuracy(
+        ClassificationAccuracyConfig(valid_labels=CLASSIFICATION_LABELS)
+    )
+    predicted = [
+        convert_model_output_to_label(p, CLASSIFICATION_LABELS) for p, _ in CLASSIFICATION_ROWS
+    ]
     targets = [t for _, t in CLASSIFICATION_ROWS]
     out["classification"] = {
         "valid_labels": CLASSIFICATION_LABELS,
-        "rows": [{"prediction": p, "target": t, "label": label, "score": int(label == str(t))}
-                 for (p, t), label in zip(CLASSIFICATION_ROWS, predicted)],
-        "dataset": {name: float(algorithm._get_score(targets, predicted, fn))
-                    for name, fn in CLASSIFICATION_ACCURACY_SCORES_TO_FUNCS.items()},
+        "rows": [
+            {"prediction": p, "target": t, "label": label, "score": int(label == str(t))}
+            for (p, t), label in zip(CLASSIFICATION_ROWS, predicted)
+        ],
+        "dataset": {
+            name: float(algorithm._get_score(targets, predicted, fn))
+            for name, fn in CLASSIFICATION_ACCURACY_SCORES_TO_FUNCS.items()
+        },
     }
 
     transforms = {
@@ -174,8 +187,10 @@ def main() -> None:
         "random_upper_case": lambda: RandomUppercase("text", [f"p{i}" for i in range(5)]),
         "whitespace_add_remove": lambda: AddRemoveWhitespace("text", [f"p{i}" for i in range(5)]),
     }
-    out["perturbations"] = {kind: {text: make().perturb(text) for text in PERTURBATION_TEXTS}
-                            for kind, make in transforms.items()}
+    out["perturbations"] = {
+        kind: {text: make().perturb(text) for text in PERTURBATION_TEXTS}
+        for kind, make in transforms.items()
+    }
 
     class Deterministic(ModelRunner):
         def __init__(self):
@@ -196,10 +211,15 @@ def main() -> None:
 
     out["robustness"] = {}
     for kind in transforms:
-        for model_name, make_model in (("deterministic", Deterministic), ("alternating", Alternating)):
+        for model_name, make_model in (
+            ("deterministic", Deterministic),
+            ("alternating", Alternating),
+        ):
             values = []
             for text in ROBUSTNESS_INPUTS:  # a fresh algorithm per row: perturbation seed 5 each
-                gsr = GeneralSemanticRobustness(GeneralSemanticRobustnessConfig(perturbation_type=kind))
+                gsr = GeneralSemanticRobustness(
+                    GeneralSemanticRobustnessConfig(perturbation_type=kind)
+                )
                 scores = gsr.evaluate_sample(text, make_model())
                 values.append({s.name: s.value for s in scores}["word_error_rate"])
             out["robustness"][f"{kind}/{model_name}"] = dict(zip(ROBUSTNESS_INPUTS, values))

@@ -12,7 +12,10 @@ from mlflow_llm_eval.fmeval.classification_accuracy import (
     classification_accuracy,
     convert_model_output_to_label,
 )
-from mlflow_llm_eval.fmeval.factual_knowledge import factual_knowledge, factual_knowledge_quasi_exact
+from mlflow_llm_eval.fmeval.factual_knowledge import (
+    factual_knowledge,
+    factual_knowledge_quasi_exact,
+)
 from mlflow_llm_eval.fmeval.qa_accuracy import (
     qa_exact_match,
     qa_f1,
@@ -21,8 +24,13 @@ from mlflow_llm_eval.fmeval.qa_accuracy import (
     qa_recall_over_words,
 )
 
-BAD_VALUES = [(None, "missing"), (float("nan"), "missing"), ({"a": 1}, "not_text"),
-              (["x"], "not_text"), ("\ud800", "invalid_unicode")]
+BAD_VALUES = [
+    (None, "missing"),
+    (float("nan"), "missing"),
+    ({"a": 1}, "not_text"),
+    (["x"], "not_text"),
+    ("\ud800", "invalid_unicode"),
+]
 
 
 def score(metric, prediction, target):
@@ -41,13 +49,16 @@ def test_targets_split_and_empty_pieces_dropped():
     assert split_targets("a b", None) == ["a b"]
 
 
-@pytest.mark.parametrize(("prediction", "target", "exact", "quasi"), [
-    ("Germany is the answer", "germany", 1.0, 1.0),
-    ("The U.S.A.", "usa", 0.0, 1.0),
-    ("France", "Germany<OR>Berlin", 0.0, 0.0),
-    ("I live in Berlin", "Germany<OR>Berlin", 1.0, 1.0),
-    ("", "Berlin", 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    ("prediction", "target", "exact", "quasi"),
+    [
+        ("Germany is the answer", "germany", 1.0, 1.0),
+        ("The U.S.A.", "usa", 0.0, 1.0),
+        ("France", "Germany<OR>Berlin", 0.0, 0.0),
+        ("I live in Berlin", "Germany<OR>Berlin", 1.0, 1.0),
+        ("", "Berlin", 0.0, 0.0),
+    ],
+)
 def test_factual_knowledge_cases(prediction, target, exact, quasi):
     assert score(factual_knowledge(), prediction, target).value == exact
     assert score(factual_knowledge_quasi_exact(), prediction, target).value == quasi
@@ -76,13 +87,25 @@ def test_qa_scores_by_hand():
     assert score(qa_f1(), "", "iron").value == 0.0
 
 
-@pytest.mark.parametrize("factory", [factual_knowledge, factual_knowledge_quasi_exact, qa_exact_match,
-                                     qa_quasi_exact_match, qa_f1, qa_precision_over_words,
-                                     qa_recall_over_words])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        factual_knowledge,
+        factual_knowledge_quasi_exact,
+        qa_exact_match,
+        qa_quasi_exact_match,
+        qa_f1,
+        qa_precision_over_words,
+        qa_recall_over_words,
+    ],
+)
 def test_bad_rows_are_nan_with_status(factory):
     metric = factory()
     for value, status in BAD_VALUES:
-        for row in ({"predictions": [value], "targets": ["x"]}, {"predictions": ["x"], "targets": [value]}):
+        for row in (
+            {"predictions": [value], "targets": ["x"]},
+            {"predictions": ["x"], "targets": [value]},
+        ):
             result = metric.score_batch(row)
             assert math.isnan(result.scores[0]) and result.statuses[0] == status, (value, row)
             assert result.reasons[0]
@@ -92,10 +115,13 @@ def test_bad_rows_are_nan_with_status(factory):
     assert only_delimiters.status == "empty"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"target_output_delimiter": ""}, "non-empty"),
-    ({"logical_operator": "XOR"}, "logical_operator"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target_output_delimiter": ""}, "non-empty"),
+        ({"logical_operator": "XOR"}, "logical_operator"),
+    ],
+)
 def test_factual_knowledge_validates_options(options, message):
     with pytest.raises(ValueError, match=message):
         factual_knowledge(**options)
@@ -107,8 +133,18 @@ def test_qa_rejects_empty_delimiter():
 
 
 def test_names_do_not_clash_with_mlflow_exact_match():
-    keys = {m().key for m in (qa_exact_match, qa_quasi_exact_match, qa_f1, qa_precision_over_words,
-                              qa_recall_over_words, factual_knowledge, factual_knowledge_quasi_exact)}
+    keys = {
+        m().key
+        for m in (
+            qa_exact_match,
+            qa_quasi_exact_match,
+            qa_f1,
+            qa_precision_over_words,
+            qa_recall_over_words,
+            factual_knowledge,
+            factual_knowledge_quasi_exact,
+        )
+    }
     assert "exact_match/v1" not in keys and len(keys) == 7
 
 
@@ -121,7 +157,10 @@ def test_converter_is_fmevals():
 
 
 def test_classification_by_hand():
-    rows = {"predictions": ["yes", "no", "yes", "maybe", "no"], "targets": ["yes", "yes", "yes", "no", "no"]}
+    rows = {
+        "predictions": ["yes", "no", "yes", "maybe", "no"],
+        "targets": ["yes", "yes", "yes", "no", "no"],
+    }
     result = classification_accuracy().score_batch(rows)  # labels = the targets {no, yes}
     assert result.scores == [1.0, 0.0, 1.0, 0.0, 1.0]
     # recall: yes 2/3, no 1/2 -> balanced 7/12; micro precision = recall = accuracy 3/5
@@ -131,8 +170,9 @@ def test_classification_by_hand():
     macro = classification_accuracy(multiclass_average_strategy="macro").score_batch(rows)
     # predicted classes: yes (2 of 2 right), no (1 of 2 right), unknown (0 of 1) -> macro P = 1/2
     assert macro.extra_aggregates["precision"] == pytest.approx((1 + 0.5 + 0) / 3)
-    binary = classification_accuracy(multiclass_average_strategy="binary", pos_label="yes",
-                                     valid_labels=["yes", "no"]).score_batch(rows)
+    binary = classification_accuracy(
+        multiclass_average_strategy="binary", pos_label="yes", valid_labels=["yes", "no"]
+    ).score_batch(rows)
     assert binary.extra_aggregates["precision"] == 1.0
     assert binary.extra_aggregates["recall"] == pytest.approx(2 / 3)
 
@@ -146,20 +186,26 @@ def test_classification_targets_case_and_numbers():
 
 
 def test_classification_bad_rows_and_aggregates_skip_them():
-    rows = {"predictions": ["yes", None, "no", "yes"], "targets": ["yes", "yes", float("nan"), {"x": 1}]}
+    rows = {
+        "predictions": ["yes", None, "no", "yes"],
+        "targets": ["yes", "yes", float("nan"), {"x": 1}],
+    }
     result = classification_accuracy().score_batch(rows)
     assert result.scores[0] == 1.0 and all(math.isnan(s) for s in result.scores[1:])
     assert result.statuses == ["ok", "missing", "missing", "not_text"]
     assert result.extra_aggregates["balanced_accuracy"] == 1.0
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"multiclass_average_strategy": "samples"}, ValueError),
-    ({"multiclass_average_strategy": "binary"}, ValueError),
-    ({"valid_labels": []}, ValueError),
-    ({"valid_labels": [{"a": 1}]}, ValueError),
-    ({"converter_fn": "first"}, TypeError),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"multiclass_average_strategy": "samples"}, ValueError),
+        ({"multiclass_average_strategy": "binary"}, ValueError),
+        ({"valid_labels": []}, ValueError),
+        ({"valid_labels": [{"a": 1}]}, ValueError),
+        ({"converter_fn": "first"}, TypeError),
+    ],
+)
 def test_classification_validates_options(options, error):
     with pytest.raises(error):
         classification_accuracy(**options)
@@ -174,4 +220,7 @@ def test_dataset_level_scores_become_run_metrics():
     assert out.aggregates["classification_accuracy/v1/balanced_accuracy"] == pytest.approx(0.75)
     assert out.aggregates["classification_accuracy/v1/count"] == 3
     assert "classification_accuracy/v1/mean_ci_low" in out.aggregates
-    assert out.table["classification_accuracy/v1/justification"][1] == "predicted label 'no' (target 'yes')"
+    assert (
+        out.table["classification_accuracy/v1/justification"][1]
+        == "predicted label 'no' (target 'yes')"
+    )

@@ -1,4 +1,4 @@
-"""Docstring examples of the fmeval helper modules (the metric modules run in the catalogue test)."""
+"""Docstring examples of the fmeval helper modules (the catalogue test runs the metric ones)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import importlib
 
 import pytest
 
-HELPERS = ["mlflow_llm_eval.fmeval", "mlflow_llm_eval.fmeval._common", "mlflow_llm_eval.fmeval.models",
-           "mlflow_llm_eval.fmeval.perturbations", "mlflow_llm_eval.fmeval.perturbed_runs"]
+HELPERS = [
+    "mlflow_llm_eval.fmeval",
+    "mlflow_llm_eval.fmeval._common",
+    "mlflow_llm_eval.fmeval.models",
+    "mlflow_llm_eval.fmeval.perturbations",
+    "mlflow_llm_eval.fmeval.perturbed_runs",
+]
 
 
 @pytest.mark.parametrize("module_name", HELPERS)
@@ -21,6 +26,8 @@ def test_docstring_examples_run(module_name):
 def test_robustness_metadata_names_the_perturbation():
     from mlflow_llm_eval.fmeval import semantic_robustness_wer
 
-    options = semantic_robustness_wer(str.upper, perturbation_type="random_upper_case").metadata()["options"]
+    options = semantic_robustness_wer(str.upper, perturbation_type="random_upper_case").metadata()[
+        "options"
+    ]
     assert options["perturbation"] == "5 x random_upper_case(uppercase_fraction=0.1, seed=5)"
     assert options["prompt_template"] == "$model_input"

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from mlflow_llm_eval.fmeval.classification_accuracy import classification_accuracy
-from mlflow_llm_eval.fmeval.factual_knowledge import factual_knowledge, factual_knowledge_quasi_exact
+from mlflow_llm_eval.fmeval.factual_knowledge import (
+    factual_knowledge,
+    factual_knowledge_quasi_exact,
+)
 from mlflow_llm_eval.fmeval.perturbations import Perturbation
 from mlflow_llm_eval.fmeval.qa_accuracy import METRICS as QA_METRICS
 from mlflow_llm_eval.fmeval.qa_accuracy import SCORES
@@ -35,17 +38,28 @@ def test_reference_was_made_by_fmeval():
 def test_qa_accuracy_equals_fmeval(name):
     # The empty prediction is scored by FMEval; ours scores it too (an empty answer is wrong).
     expected = [r[SCORES[name][0]] for r in QA_ROWS]
-    assert QA_METRICS[name]().score_batch(_batch(QA_ROWS)).scores == pytest.approx(expected, abs=1e-12)
+    assert QA_METRICS[name]().score_batch(_batch(QA_ROWS)).scores == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
-@pytest.mark.parametrize(("factory", "key", "options"), [
-    (factual_knowledge, "factual_knowledge", {}),
-    (factual_knowledge_quasi_exact, "factual_knowledge_quasi_exact", {}),
-    (factual_knowledge, "factual_knowledge_and",
-     {"target_output_delimiter": "<AND>", "logical_operator": "AND"}),
-    (factual_knowledge_quasi_exact, "factual_knowledge_quasi_exact_and",
-     {"target_output_delimiter": "<AND>", "logical_operator": "AND"}),
-])
+@pytest.mark.parametrize(
+    ("factory", "key", "options"),
+    [
+        (factual_knowledge, "factual_knowledge", {}),
+        (factual_knowledge_quasi_exact, "factual_knowledge_quasi_exact", {}),
+        (
+            factual_knowledge,
+            "factual_knowledge_and",
+            {"target_output_delimiter": "<AND>", "logical_operator": "AND"},
+        ),
+        (
+            factual_knowledge_quasi_exact,
+            "factual_knowledge_quasi_exact_and",
+            {"target_output_delimiter": "<AND>", "logical_operator": "AND"},
+        ),
+    ],
+)
 def test_factual_knowledge_equals_fmeval(factory, key, options):
     scores = factory(**options).score_batch(_batch(QA_ROWS)).scores
     assert scores == [r[key] for r in QA_ROWS]
@@ -58,11 +72,16 @@ def test_classification_equals_fmeval():
     result = metric.score_batch(_batch(ref["rows"]))
     assert result.scores == [float(r["score"]) for r in ref["rows"]]
     assert result.justifications == [
-        f"predicted label {r['label']!r} (target {r['target']!r})" for r in ref["rows"]]
-    assert result.extra_aggregates == pytest.approx({
-        "balanced_accuracy": ref["dataset"]["balanced_accuracy_score"],
-        "precision": ref["dataset"]["precision_score"],
-        "recall": ref["dataset"]["recall_score"]}, abs=1e-12)
+        f"predicted label {r['label']!r} (target {r['target']!r})" for r in ref["rows"]
+    ]
+    assert result.extra_aggregates == pytest.approx(
+        {
+            "balanced_accuracy": ref["dataset"]["balanced_accuracy_score"],
+            "precision": ref["dataset"]["precision_score"],
+            "recall": ref["dataset"]["recall_score"],
+        },
+        abs=1e-12,
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(REFERENCE["perturbations"]))

@@ -43,14 +43,23 @@ def test_word_error_rate_by_hand():
 
 def test_perturbation_parameters_and_validation():
     text = "The quick brown fox"
-    assert Perturbation("butter_finger", parameters={"perturbation_prob": 0.0}).perturb(text) == [text] * 5
+    assert (
+        Perturbation("butter_finger", parameters={"perturbation_prob": 0.0}).perturb(text)
+        == [text] * 5
+    )
     upper = Perturbation("random_upper_case", parameters={"uppercase_fraction": 1.0}).perturb(text)
     assert upper == [text.upper()] * 5
     spaces = Perturbation("whitespace_add_remove", parameters={"add_prob": 0.0, "remove_prob": 1.0})
     assert spaces.perturb(text) == ["Thequickbrownfox"] * 5
-    assert Perturbation("butter_finger", seed=1).perturb(text) != Perturbation("butter_finger").perturb(text)
-    for bad in ({"kind": "emoji"}, {"num_perturbations": 0},
-                {"parameters": {"perturbation_prob": 2.0}}, {"parameters": {"add_prob": 0.1}}):
+    assert Perturbation("butter_finger", seed=1).perturb(text) != Perturbation(
+        "butter_finger"
+    ).perturb(text)
+    for bad in (
+        {"kind": "emoji"},
+        {"num_perturbations": 0},
+        {"parameters": {"perturbation_prob": 2.0}},
+        {"parameters": {"add_prob": 0.1}},
+    ):
         with pytest.raises(ValueError):
             Perturbation(**bad)
 
@@ -58,18 +67,24 @@ def test_perturbation_parameters_and_validation():
 def test_deterministic_model_wer_by_hand():
     # upper-casing every character: a case-insensitive model does not change -> WER 0;
     # a case-sensitive echo changes every word whose letters were changed
-    options = dict(perturbation_type="random_upper_case", random_uppercase_corrupt_proportion=1.0,
-                   num_perturbations=2)
+    options = dict(
+        perturbation_type="random_upper_case",
+        random_uppercase_corrupt_proportion=1.0,
+        num_perturbations=2,
+    )
     assert semantic_robustness_wer(lambda ps: [p.lower() for p in ps], **options).score_batch(
-        {"inputs": ["ab cd"]}).scores == [0.0]
+        {"inputs": ["ab cd"]}
+    ).scores == [0.0]
     assert semantic_robustness_wer(lambda ps: list(ps), **options).score_batch(
-        {"inputs": ["ab cd 12"]}).scores == [pytest.approx(2 / 3)]
+        {"inputs": ["ab cd 12"]}
+    ).scores == [pytest.approx(2 / 3)]
 
 
 def test_original_output_from_predictions_and_call_order():
     model = Counting()
-    metric = semantic_robustness_wer(model, num_perturbations=2, deterministic=True,
-                                     butter_finger_perturbation_prob=0.0)
+    metric = semantic_robustness_wer(
+        model, num_perturbations=2, deterministic=True, butter_finger_perturbation_prob=0.0
+    )
     result = metric.score_batch({"inputs": ["Hello World"], "predictions": ["hello there world"]})
     assert model.prompts == ["Hello World"] * 2  # only perturbed inputs: the original is the data's
     # the model says "hello world" to the unchanged input: 1 deletion of 3 words, twice
@@ -86,8 +101,12 @@ def test_non_determinism_is_detected_and_baselined():
             out.append("same answer" if calls[p] % 2 else "other answer")
         return out
 
-    metric = semantic_robustness_wer(flaky, perturbation_type="butter_finger",
-                                     butter_finger_perturbation_prob=0.0, num_perturbations=3)
+    metric = semantic_robustness_wer(
+        flaky,
+        perturbation_type="butter_finger",
+        butter_finger_perturbation_prob=0.0,
+        num_perturbations=3,
+    )
     result = metric.score_batch({"inputs": ["question one"]})
     assert metric.runs.deterministic is False
     assert "baseline" in result.justifications[0]
@@ -99,8 +118,10 @@ def test_shared_runs_call_the_model_once_per_perturbed_input():
     model = Counting()
     runs = PerturbedRuns(model, num_perturbations=3, deterministic=True)
     wer, delta = semantic_robustness_wer(runs), semantic_robustness_delta(runs, "qa_f1")
-    rows = {"inputs": ["What is the capital of France?", "Name a colour"],
-            "targets": ["what is the capital of france?", "blue"]}
+    rows = {
+        "inputs": ["What is the capital of France?", "Name a colour"],
+        "targets": ["what is the capital of france?", "blue"],
+    }
     assert delta.requires == ("inputs", "targets")
     wer.score_batch(rows)
     n = len(model.prompts)
@@ -115,8 +136,14 @@ def test_shared_runs_call_the_model_once_per_perturbed_input():
 def test_delta_by_hand():
     # perturbed inputs all become "" -> model answers "" -> qa_exact_match drops from 1 to 0
     metric = semantic_robustness_delta(
-        lambda ps: [p.strip() for p in ps], "qa_exact_match", perturbation_type="whitespace_add_remove",
-        whitespace_remove_prob=0.0, whitespace_add_prob=1.0, num_perturbations=2, deterministic=True)
+        lambda ps: [p.strip() for p in ps],
+        "qa_exact_match",
+        perturbation_type="whitespace_add_remove",
+        whitespace_remove_prob=0.0,
+        whitespace_add_prob=1.0,
+        num_perturbations=2,
+        deterministic=True,
+    )
     result = metric.score_batch({"inputs": ["ab"], "targets": ["ab"]})
     assert result.scores == [1.0]  # |1 - 0| for both perturbations ("a b " != "ab")
     assert "original 1" in result.justifications[0]
@@ -168,8 +195,13 @@ def test_pyfunc_style_model_and_prompt_template():
             return pd.Series([q.lower() for q in frame["question"]])
 
     model = PredictModel()
-    metric = semantic_robustness_wer(model, input_column="question", deterministic=True,
-                                     prompt_template="Q: $model_input", num_perturbations=2)
+    metric = semantic_robustness_wer(
+        model,
+        input_column="question",
+        deterministic=True,
+        prompt_template="Q: $model_input",
+        num_perturbations=2,
+    )
     result = metric.score_batch({"inputs": ["Hi There"]})
     assert result.statuses == ["ok"]
     assert list(model.frames[0].columns) == ["question"]
@@ -199,22 +231,30 @@ def _f1(scorer, pairs):
 
 
 def test_bertscore_dissimilarity_deterministic(tiny_encoder_dir):
-    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+    from mlflow_llm_eval.fmeval.semantic_robustness import (
+        semantic_robustness_bertscore_dissimilarity,
+    )
 
     echo = Counting(lambda p: " ".join(w[::-1] for w in p.split()))
     metric = semantic_robustness_bertscore_dissimilarity(
-        echo, bertscore_model=str(tiny_encoder_dir), deterministic=True, num_perturbations=3)
+        echo, bertscore_model=str(tiny_encoder_dir), deterministic=True, num_perturbations=3
+    )
     text = "The quick brown fox jumps over the lazy dog"
     result = metric.score_batch({"inputs": [text]})
     run = metric.runs.runs([text], None)[0]
     f1 = _f1(metric.scorer, [(p, run.original) for p in run.perturbed_outputs])
     assert result.scores[0] == pytest.approx(1 - sum(f1) / 3, abs=1e-9)
     assert 0 < result.scores[0] < 1
-    assert metric.key == "semantic_robustness_bertscore_dissimilarity/v1" and not metric.greater_is_better
+    assert (
+        metric.key == "semantic_robustness_bertscore_dissimilarity/v1"
+        and not metric.greater_is_better
+    )
 
 
 def test_bertscore_dissimilarity_baseline_as_fmeval_builds_it(tiny_encoder_dir):
-    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+    from mlflow_llm_eval.fmeval.semantic_robustness import (
+        semantic_robustness_bertscore_dissimilarity,
+    )
 
     calls = {}
 
@@ -226,7 +266,8 @@ def test_bertscore_dissimilarity_baseline_as_fmeval_builds_it(tiny_encoder_dir):
         return out
 
     metric = semantic_robustness_bertscore_dissimilarity(
-        flaky, bertscore_model=str(tiny_encoder_dir), num_perturbations=2, num_baseline_samples=3)
+        flaky, bertscore_model=str(tiny_encoder_dir), num_perturbations=2, num_baseline_samples=3
+    )
     result = metric.score_batch({"inputs": ["Paris is the capital of France"]})
     run = metric.runs.runs(["Paris is the capital of France"], None)[0]
     assert metric.runs.deterministic is False and len(run.baseline_outputs) == 2
@@ -240,11 +281,14 @@ def test_bertscore_dissimilarity_baseline_as_fmeval_builds_it(tiny_encoder_dir):
 
 
 def test_bertscore_dissimilarity_default_model_offline(monkeypatch):
-    from mlflow_llm_eval.fmeval.semantic_robustness import semantic_robustness_bertscore_dissimilarity
+    from mlflow_llm_eval.fmeval.semantic_robustness import (
+        semantic_robustness_bertscore_dissimilarity,
+    )
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    metric = semantic_robustness_bertscore_dissimilarity(lambda ps: list(ps), deterministic=True,
-                                                         num_perturbations=1)
+    metric = semantic_robustness_bertscore_dissimilarity(
+        lambda ps: list(ps), deterministic=True, num_perturbations=1
+    )
     result = metric.score_batch({"inputs": ["hello", None]})
     assert result.statuses == ["unavailable", "missing"]
     assert "deberta-xlarge-mnli" in result.reasons[0]

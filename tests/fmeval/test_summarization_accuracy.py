@@ -13,7 +13,11 @@ import pytest
 
 from mlflow_llm_eval.fmeval import summarization_accuracy as sa
 from mlflow_llm_eval.fmeval.bertscore import FMEVAL_MODEL_LAYERS, bertscore, qa_bertscore
-from mlflow_llm_eval.fmeval.summarization_accuracy import meteor, meteor_exact_stem, summarization_rouge
+from mlflow_llm_eval.fmeval.summarization_accuracy import (
+    meteor,
+    meteor_exact_stem,
+    summarization_rouge,
+)
 
 PREDICTIONS = [
     "The cat sat on the mat.",
@@ -39,14 +43,22 @@ def test_summarization_rouge_is_rouge2_with_stemmer():
 
     scorer = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=True)
     result = summarization_rouge().score_batch(ROWS)
-    expected = [scorer.score(t, p)["rouge2"].fmeasure for p, t in zip(PREDICTIONS[:-1], TARGETS[:-1])]
+    expected = [
+        scorer.score(t, p)["rouge2"].fmeasure for p, t in zip(PREDICTIONS[:-1], TARGETS[:-1])
+    ]
     assert result.scores[:-1] == pytest.approx(expected, abs=1e-12)
     assert result.statuses[-1] == "empty"  # our ROUGE's rule for an empty prediction
     assert summarization_rouge().key == "summarization_rouge/v1"
-    stemmed = summarization_rouge(rouge_type="rouge1").score_batch(
-        {"predictions": ["cats running"], "targets": ["cat runs"]}).scores[0]
-    plain = summarization_rouge(rouge_type="rouge1", use_stemmer_for_rouge=False).score_batch(
-        {"predictions": ["cats running"], "targets": ["cat runs"]}).scores[0]
+    stemmed = (
+        summarization_rouge(rouge_type="rouge1")
+        .score_batch({"predictions": ["cats running"], "targets": ["cat runs"]})
+        .scores[0]
+    )
+    plain = (
+        summarization_rouge(rouge_type="rouge1", use_stemmer_for_rouge=False)
+        .score_batch({"predictions": ["cats running"], "targets": ["cat runs"]})
+        .scores[0]
+    )
     assert (stemmed, plain) == (1.0, 0.0)
     with pytest.raises(ValueError, match="rouge_type"):
         summarization_rouge(rouge_type="rougeLsum")
@@ -60,8 +72,10 @@ def test_meteor_exact_stem_equals_nltk_without_synonyms():
             return []
 
     result = meteor_exact_stem().score_batch(ROWS)
-    expected = [single_meteor_score(sa.word_tokenize(t), sa.word_tokenize(p), wordnet=NoWordNet())
-                for p, t in zip(PREDICTIONS, TARGETS)]
+    expected = [
+        single_meteor_score(sa.word_tokenize(t), sa.word_tokenize(p), wordnet=NoWordNet())
+        for p, t in zip(PREDICTIONS, TARGETS)
+    ]
     assert result.scores == pytest.approx(expected, abs=1e-12)
     assert result.scores[-1] == 0.0 and result.statuses[-1] == "ok"  # empty answer: 0, as FMEval
     assert 0.0 < min(result.scores[:-2])
@@ -89,13 +103,22 @@ def test_meteor_naming_follows_wordnet(monkeypatch):
 
 
 def test_meteor_word_tokenize_matches_nltk_treebank():
-    assert sa.word_tokenize("Hello, world. It's done!") == ["Hello", ",", "world", ".", "It", "'s",
-                                                            "done", "!"]
+    assert sa.word_tokenize("Hello, world. It's done!") == [
+        "Hello",
+        ",",
+        "world",
+        ".",
+        "It",
+        "'s",
+        "done",
+        "!",
+    ]
 
 
 def test_meteor_bad_rows():
     result = meteor_exact_stem().score_batch(
-        {"predictions": [None, "a", 3, "a"], "targets": ["a", "", "a", float("nan")]})
+        {"predictions": [None, "a", 3, "a"], "targets": ["a", "", "a", float("nan")]}
+    )
     assert all(math.isnan(s) for s in result.scores)
     assert result.statuses == ["missing", "empty", "not_text", "missing"]
 
@@ -109,8 +132,9 @@ def _bert_score_f1(model_dir, predictions, targets, num_layers):
     import bert_score
 
     bert_score.utils.model2layers.setdefault(model_dir, num_layers)
-    _, _, f1 = bert_score.score(predictions, targets, model_type=model_dir, num_layers=num_layers,
-                                batch_size=1)  # one pair per batch, as FMEval calls it
+    _, _, f1 = bert_score.score(
+        predictions, targets, model_type=model_dir, num_layers=num_layers, batch_size=1
+    )  # one pair per batch, as FMEval calls it
     return f1.tolist()
 
 
@@ -119,7 +143,8 @@ def test_bertscore_equals_bert_score(encoder):
     predictions, targets = PREDICTIONS[:-1], TARGETS[:-1]
     for layers in (1, 2):
         result = bertscore(model=encoder, num_layers=layers, device="cpu").score_batch(
-            {"predictions": predictions, "targets": targets})
+            {"predictions": predictions, "targets": targets}
+        )
         expected = _bert_score_f1(encoder, predictions, targets, layers)
         assert result.scores == pytest.approx(expected, abs=1e-5)
         assert set(result.statuses) == {"ok"}
@@ -135,7 +160,8 @@ def test_bertscore_default_is_fmevals():
 
 def test_bertscore_identical_texts_and_empty_prediction(encoder):
     result = bertscore(model=encoder).score_batch(
-        {"predictions": ["same words here", "", None], "targets": ["same words here", "x", "x"]})
+        {"predictions": ["same words here", "", None], "targets": ["same words here", "x", "x"]}
+    )
     assert result.scores[0] == pytest.approx(1.0, abs=1e-6)
     assert result.scores[1] == 0.0  # bert_score: no token besides CLS/SEP -> 0
     assert math.isnan(result.scores[2]) and result.statuses[2] == "missing"
@@ -145,7 +171,8 @@ def test_qa_bertscore_is_best_over_targets(encoder):
     pytest.importorskip("bert_score")
     prediction, pieces = "Paris is the capital", ["Berlin", "the capital is Paris", "nothing"]
     result = qa_bertscore(model=encoder).score_batch(
-        {"predictions": [prediction], "targets": ["<OR>".join(pieces)]})
+        {"predictions": [prediction], "targets": ["<OR>".join(pieces)]}
+    )
     expected = _bert_score_f1(encoder, [prediction] * 3, pieces, 2)
     assert result.scores[0] == pytest.approx(max(expected), abs=1e-5)
     assert qa_bertscore(model=encoder).key == "qa_bertscore/v1"
