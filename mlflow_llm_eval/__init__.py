@@ -3,36 +3,107 @@
     >>> import mlflow_llm_eval as le
     >>> le.evaluate_sample(le.exact_match(), prediction="Paris", target="Paris").value
     1.0
+    >>> le.evaluate_sample("rougeL", prediction="the cat sat", target="the cat sat down").value
+    0.8571428571428571
 """
+
+from typing import Any
 
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore
 from mlflow_llm_eval.custom import make_row_metric
+from mlflow_llm_eval.fmeval import (
+    PerturbedRuns,
+    bertscore,
+    classification_accuracy,
+    factual_knowledge,
+    factual_knowledge_quasi_exact,
+    meteor,
+    qa_bertscore,
+    qa_exact_match,
+    qa_f1,
+    qa_precision_over_words,
+    qa_quasi_exact_match,
+    qa_recall_over_words,
+    semantic_robustness_bertscore_dissimilarity,
+    semantic_robustness_delta,
+    semantic_robustness_wer,
+    summarization_rouge,
+)
 from mlflow_llm_eval.function_metrics.exact_match import exact_match
 from mlflow_llm_eval.function_metrics.latency import latency
 from mlflow_llm_eval.function_metrics.readability import ari_grade_level, flesch_kincaid_grade_level
 from mlflow_llm_eval.function_metrics.rouge import rouge1, rouge2, rougeL, rougeLsum
 from mlflow_llm_eval.function_metrics.token_count import token_count
+from mlflow_llm_eval.judge import (
+    answer_correctness,
+    answer_relevance,
+    answer_similarity,
+    coherence,
+    faithfulness,
+    fluency,
+    groundedness,
+    make_genai_metric,
+    relevance,
+)
 from mlflow_llm_eval.sample import evaluate_sample
+from mlflow_llm_eval.toxicity import toxicity
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``evaluate_models`` imports MLflow: loaded on first use, not on ``import mlflow_llm_eval``."""
+    if name == "evaluate_models":
+        from mlflow_llm_eval.runner import evaluate_models
+
+        return evaluate_models
+    raise AttributeError(f"module 'mlflow_llm_eval' has no attribute {name!r}")
+
 
 __all__ = [
     "Metric",
     "MetricResult",
+    "PerturbedRuns",
     "RowScore",
+    "answer_correctness",
+    "answer_relevance",
+    "answer_similarity",
     "ari_grade_level",
     "available_metrics",
+    "bertscore",
+    "classification_accuracy",
+    "coherence",
+    "evaluate_models",
     "evaluate_sample",
     "exact_match",
+    "factual_knowledge",
+    "factual_knowledge_quasi_exact",
+    "faithfulness",
     "flesch_kincaid_grade_level",
+    "fluency",
     "get_metric",
+    "groundedness",
     "latency",
+    "make_genai_metric",
     "make_row_metric",
+    "meteor",
+    "qa_bertscore",
+    "qa_exact_match",
+    "qa_f1",
+    "qa_precision_over_words",
+    "qa_quasi_exact_match",
+    "qa_recall_over_words",
     "register_metric",
+    "relevance",
     "rouge1",
     "rouge2",
     "rougeL",
     "rougeLsum",
+    "semantic_robustness_bertscore_dissimilarity",
+    "semantic_robustness_delta",
+    "semantic_robustness_wer",
+    "summarization_rouge",
     "token_count",
+    "toxicity",
 ]
