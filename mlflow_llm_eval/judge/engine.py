@@ -14,7 +14,8 @@
   (the conversation continued with the reason). If the repair answer is unusable too, the row
   is retried like a failed request (same attempt limit and retry budget); when those run out
   it is ``parse_error`` and keeps the raw answers.
-- A tqdm progress bar (shown on a terminal or in a notebook; ``progress=False`` hides it).
+- A tqdm progress bar: by default for runs of 100+ rows on a terminal or in a notebook (not in
+  CI logs); ``progress=True``/``False`` forces it on/off.
 
     >>> from mlflow_llm_eval.judge.endpoints import Completion
     >>> class Echo:
@@ -67,6 +68,13 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     peak_concurrency: int = 0
+
+
+def _interactive(rows: int) -> bool:
+    """Show a progress bar by default: a long run on a terminal or in a Jupyter kernel."""
+    import sys
+
+    return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
 class AdaptiveLimit:
@@ -267,7 +275,7 @@ class JudgeEngine:
         self._budget_left = max(10, int(self.retry_budget * n))
         self._limit = AdaptiveLimit(self.initial_concurrency, self.max_concurrency)
         outcomes: list[Outcome | None] = [None] * n
-        disable = None if self.progress is None else not self.progress
+        disable = not (_interactive(n) if self.progress is None else self.progress)
         workers = min(self.max_concurrency, max(1, n))
         with tqdm(total=n, desc=self.description, disable=disable, leave=False) as bar, \
                 ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:

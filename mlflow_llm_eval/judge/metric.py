@@ -87,7 +87,17 @@ def _context_text(value: Any) -> Any:
 
 
 class GenAIMetric(Metric):
-    """A judge metric: a :class:`JudgeSpec` (what to ask) plus an endpoint and engine settings."""
+    """A judge metric: a :class:`JudgeSpec` (what to ask) plus an endpoint and engine settings.
+
+    ``model``: ``openai:/<model>``, ``azure:/<deployment>`` or ``endpoints:/<name>`` (default
+    ``$MLFLOW_LLM_EVAL_JUDGE_MODEL``). ``parameters``: sent with every request (default MLflow's
+    temperature 0, max_tokens 200, top_p 1). ``max_workers``: ceiling of the adaptive concurrency
+    (default 64; it starts at ``initial_concurrency``, 8). ``cache``: True (default file), False,
+    or a file path. ``timeout``: seconds per request. ``price``: ``{"prompt": usd, "completion":
+    usd}`` per 1M tokens, adds ``cost_usd``. ``max_attempts``: requests per row; ``retry_budget``:
+    retries per run as a fraction of rows (at least 10). ``progress``: tqdm bar on/off (default:
+    runs of 100+ rows on a terminal or in a notebook).
+    """
 
     def __init__(
         self,

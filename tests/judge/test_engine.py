@@ -184,3 +184,10 @@ def test_a_rejected_key_stops_the_run_early(judge_env: FakeOpenAI, rows):
     assert len(judge_env.requests) <= 8 + 3  # the first window in flight, then nothing more
     assert all("401" in r for r in result.reasons)
     assert sum("not sent" in r for r in result.reasons) >= 60 - 11
+
+
+def test_progress_bar(judge_env: FakeOpenAI, rows, capsys: pytest.CaptureFixture):
+    _metric(progress=True).score_batch(rows(3))
+    assert "judge answer_similarity/v1" in capsys.readouterr().err
+    _metric().score_batch(rows(3, "quiet"))  # short run, not a terminal: no bar by default
+    assert "judge answer_similarity/v1" not in capsys.readouterr().err
