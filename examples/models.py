@@ -5,9 +5,9 @@ DataFrame (here the ``question`` and ``context`` columns) and returns one answer
 
     >>> import pandas as pd
     >>> rows = pd.DataFrame({"question": ["What is the capital of Canada?"],
-    ...                      "context": ["Canada is large. Its capital is Ottawa. Toronto is big."]})
+    ...                      "context": ["Canada is large. The capital of Canada is Ottawa."]})
     >>> best_sentence(rows), first_sentence(rows)
-    (['Its capital is Ottawa.'], ['Canada is large.'])
+    (['The capital of Canada is Ottawa.'], ['Canada is large.'])
 """
 
 from __future__ import annotations
