@@ -89,6 +89,8 @@ class ComparisonResult:
         if self.selection is not None:
             lines.append(f"rule:   {self.rule}")
             lines.append(f"winner: {self.selection.winner or '(none)'}  ({self.selection.reason})")
+            lines += [f"not eligible: {name}: {why}" for name, why in self.selection.rejected.items()
+                      if not self.outcome(name).failure]
         if self.registration is not None:
             lines.append(f"registry: {self.registration}")
         for outcome in self.failed:
