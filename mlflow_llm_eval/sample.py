@@ -32,13 +32,19 @@ def as_metric(metric: Metric | str | Any) -> Metric:
     """Accept a Metric, a registered metric name, or an MLflow ``EvaluationMetric``.
 
     MLflow's own builtin LLM metrics (``mlflow.metrics.rouge1()``, ``toxicity()``, ...) are
-    replaced by ours of the same name, which compute the same numbers offline.
+    replaced by ours of the same name, which compute the same numbers offline; MLflow's genai
+    judges (``make_genai_metric``, ``mlflow.metrics.genai.answer_similarity(...)``) run on our
+    judge engine with the same definition, rubric, examples, model and parameters.
     """
     if isinstance(metric, Metric):
         return metric
     if isinstance(metric, str):
         return get_metric(metric)
     if hasattr(metric, "eval_fn") and hasattr(metric, "greater_is_better"):
+        if getattr(metric, "genai_metric_args", None):
+            from mlflow_llm_eval.judge import from_mlflow_genai_metric
+
+            return from_mlflow_genai_metric(metric)
         if _is_mlflow_builtin(metric):
             return get_metric(metric.name)
         from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
