@@ -81,7 +81,8 @@ def evaluate_models(
         started = [_start_model(ctx, spec) for spec in cfg.models]
         tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
+        with tracking.experiment_in_use(exp), \
+                ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
             outcomes = list(pool.map(lambda item: _evaluate_model(ctx, item[0], *item[1]),
                                      zip(cfg.models, started)))
         result = _compare(ctx, outcomes, register)

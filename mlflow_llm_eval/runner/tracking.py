@@ -13,7 +13,8 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +174,27 @@ class Evaluation:
 
     metrics: dict[str, float]
     table: pd.DataFrame | None
+
+
+@contextmanager
+def experiment_in_use(experiment_id: str) -> Iterator[None]:
+    """Make ``experiment_id`` the active experiment for a while, then put the user's back.
+
+    ``mlflow.start_run(run_id=...)`` refuses a run of another experiment than the one chosen
+    with ``mlflow.set_experiment`` (a process-wide setting, also in ``MLFLOW_EXPERIMENT_ID``);
+    a notebook that set its own experiment would see every child run refused.
+    """
+    import mlflow
+
+    previous = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    if not previous or previous == experiment_id:
+        yield
+        return
+    mlflow.set_experiment(experiment_id=experiment_id)
+    try:
+        yield
+    finally:
+        mlflow.set_experiment(experiment_id=previous)
 
 
 def active_run(run_id: str) -> Any:

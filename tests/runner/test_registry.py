@@ -66,8 +66,12 @@ def test_the_winning_logged_model_is_registered(mlflow_store, folder: Path) -> N
 
 def test_a_winner_that_is_not_a_logged_model_says_it_cannot_be_registered(mlflow_store, folder) -> None:
     name = f"qa-none-{folder.name}"
-    cfg = config(folder, "runs:/0123456789abcdef/model", name, mlflow_store.name)  # does not load
+    # another experiment than the notebook's active one (set by the fixture): still works, and
+    # the active experiment is the user's again afterwards
+    cfg = config(folder, "runs:/0123456789abcdef/model", name, f"other-{folder.name}")
     result = evaluate_models(cfg)
+    assert mlflow.tracking.fluent._get_experiment_id() == mlflow_store.experiment_id
+    assert MlflowClient().get_experiment(result.experiment_id).name == f"other-{folder.name}"
     assert [o.name for o in result.failed] == ["logged"]
     assert result.selection.winner == "weak"
     assert result.registration.version is None and not result.registration.failed
