@@ -9,15 +9,18 @@ layers, hidden 768, random seeded weights, labels nothate/hate) and a byte-level
 
 Each variant runs in its own child process (peak RSS from ``resource.getrusage``; on CUDA also
 ``torch.cuda.max_memory_allocated``); load time is reported apart, the timed part is scoring
-only, after a 2-row warm-up:
+only, after a 2-row warm-up. The variants run in ``--rounds`` interleaved rounds and the best
+round of each is reported, so load from other processes on a shared machine distorts less:
 
 - ours: ``toxicity(model=..., device=...)`` default settings (fp32 on CPU, batch 8; on CUDA
   bf16/fp16, batch 64), one pass;
 - ours int8 (CPU only): ``quantize="int8"``;
+- ours bf16 (CPU only): ``precision="bf16"`` (fast on CPUs with AVX512-BF16/AMX, slow without);
 - pipeline: ``pipeline("text-classification", top_k=None)(texts, truncation=True)`` with its
   default batching (batch_size=1), what HF ``evaluate``'s toxicity measurement calls;
-- MLflow's way: that pipeline call twice (MLflow's toxicity calls ``compute`` for the scores and
-  again with ``aggregation="ratio"``).
+- MLflow's way: that pipeline call twice in one process (MLflow's toxicity calls ``compute``
+  for the scores and again with ``aggregation="ratio"``); measured in the pipeline's child: its
+  two passes' sum, while "one pipeline pass" is the faster of the two.
 
 On a GPU run ``--device cuda:0``: both ours and the pipeline then use that GPU.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -111,7 +115,8 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
         from mlflow_llm_eval.toxicity import toxicity
 
         metric = toxicity(model=model, device=device, toxic_label="hate",
-                          quantize="int8" if variant == "ours_int8" else None)
+                          quantize="int8" if variant == "ours_int8" else None,
+                          precision="bf16" if variant == "ours_bf16" else "auto")
         metric.score_batch({"predictions": texts[:2]})  # warm-up (model already loaded)
         loaded_at = time.perf_counter()
 
@@ -128,13 +133,12 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
             out = pipe(texts, truncation=True)
             return [next(d["score"] for d in row if d["label"] == "hate") for row in out]
 
-    t0 = time.perf_counter()
-    scores = run()
-    if variant == "mlflow_two_passes":
-        ratio_scores = run()  # MLflow's second compute(aggregation="ratio") call
-        assert ratio_scores == scores
-    seconds = time.perf_counter() - t0
-    result = {"variant": variant, "seconds": seconds, "load_seconds": loaded_at - started,
+    passes = []
+    for _ in range(2 if variant == "pipeline" else 1):  # MLflow: scores, then ratio
+        t0 = time.perf_counter()
+        scores = run()
+        passes.append(time.perf_counter() - t0)
+    result = {"variant": variant, "passes": passes, "load_seconds": loaded_at - started,
               "scores": scores, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if torch.cuda.is_available() and device.startswith("cuda"):
         result["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -144,8 +148,9 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
 LABELS = {
     "ours": "ours, default (fp32 on CPU, length-sorted batches of 8)",
     "ours_int8": "ours, quantize='int8' (dynamic int8 Linear layers)",
+    "ours_bf16": "ours, precision='bf16' (CPU bf16)",
     "pipeline": "transformers pipeline, one pass (default batch_size=1)",
-    "mlflow_two_passes": "MLflow's way: the pipeline twice (scores + ratio)",
+    "mlflow": "MLflow's way: the pipeline twice (scores + ratio)",
 }
 
 
@@ -154,26 +159,35 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=240)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default=None, help="a model dir/hub name (default: build one)")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     model = args.model or str(build_model(OUT / "roberta-base-random"))
     if args.child:
         print(json.dumps(child(args.child, model, args.device, args.rows)))
         return
-    variants = ["ours", "pipeline", "mlflow_two_passes"]
+    variants = ["ours", "pipeline"]
     if args.device == "cpu":
-        variants.insert(1, "ours_int8")
+        variants[1:1] = ["ours_int8", "ours_bf16"]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    load_before = os.getloadavg()[0]
+    for _ in range(args.rounds):
+        for variant in variants:
+            command = [sys.executable, __file__, "--child", variant, "--rows", str(args.rows),
+                       "--device", args.device, "--model", model]
+            out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+            runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
     results = {}
-    for variant in variants:
-        command = [sys.executable, __file__, "--child", variant, "--rows", str(args.rows),
-                   "--device", args.device, "--model", model]
-        out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
-        results[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-    report(results, args, model)
+    for variant, children in runs.items():  # best round: the fastest single pass
+        best = min(children, key=lambda x: min(x["passes"]))
+        results[variant] = best | {"seconds": min(best["passes"])}
+    best = min(runs["pipeline"], key=lambda x: sum(x["passes"]))  # both passes of one process
+    results["mlflow"] = best | {"seconds": sum(best["passes"])}
+    report(results, args, model, load_before)
 
 
-def report(results: dict, args: argparse.Namespace, model: str) -> None:
+def report(results: dict, args: argparse.Namespace, model: str, load_before: float) -> None:
     import torch
     import transformers
 
@@ -181,15 +195,17 @@ def report(results: dict, args: argparse.Namespace, model: str) -> None:
     reference = results["pipeline"]["scores"]
     base = args.rows / results["pipeline"]["seconds"]
     command = " ".join(["python benchmarks/bench_toxicity.py", f"--rows {args.rows}",
-                        f"--device {args.device}"] + ([f"--model {args.model}"] if args.model else []))
+                        f"--device {args.device}", f"--rounds {args.rounds}"] + ([f"--model {args.model}"] if args.model else []))
     print(f"Command: `.venv/bin/{command}`\n")
     words = sum(len(t.split()) for t in from_texts) / len(from_texts)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores (torch threads "
-          f"{torch.get_num_threads()}), load average at the end {os.getloadavg()[0]:.1f}; "
+          f"{torch.get_num_threads()}), 1-min load average {load_before:.1f} at the start and "
+          f"{os.getloadavg()[0]:.1f} at the end (other jobs share these cores); "
           f"Python {platform.python_version()}, torch {torch.__version__}, transformers "
           f"{transformers.__version__}. Model: "
           f"{'roberta-base-sized, random weights' if not args.model else model}; {args.rows} texts, "
-          f"{words:.0f} words on average; device {args.device}.\n")
+          f"{words:.0f} words on average; device {args.device}; best of {args.rounds} interleaved "
+          "rounds.\n")
     print("| variant | rows/s | vs one pipeline pass | max abs score deviation vs pipeline "
           "| peak RSS (MB) | load (s) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -201,6 +217,46 @@ def report(results: dict, args: argparse.Namespace, model: str) -> None:
             memory += f" (CUDA {result['peak_cuda_mb']:,.0f})"
         print(f"| {LABELS[variant]} | {rate:.1f} | {rate / base:.2f}x | {deviation:.1e} "
               f"| {memory} | {result['load_seconds']:.1f} |")
+    print(ceiling(model, from_texts))
+    print(NOTES)
+
+
+def ceiling(model: str, texts: list[str]) -> str:
+    """The fp32 rows/s this CPU allows: Linear-layer FLOPs per row over measured GEMM speed."""
+    import torch
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(model)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model)
+    tokens = sum(len(tokenizer(t, truncation=True)["input_ids"]) for t in texts) / len(texts)
+    h, i = config.hidden_size, config.intermediate_size
+    flops = 2 * config.num_hidden_layers * (4 * h * h + 2 * h * i) * tokens
+    a, b = torch.randn(8 * int(tokens), h), torch.randn(h, i)
+    best = math.inf
+    for _ in range(20):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    gemm = 2 * a.shape[0] * h * i / best
+    return (f"\nCompute bound: {tokens:.0f} tokens per row on average, {flops / 1e9:.1f} GFLOP of "
+            f"Linear layers per row; this CPU's best fp32 GEMM of that shape ran at "
+            f"{gemm / 1e9:.0f} GFLOP/s, i.e. at most ~{gemm / flops:.1f} rows/s in fp32 whatever "
+            "the batching (attention, GELU and layer norms come on top).")
+
+
+NOTES = """
+Rows/s count scoring only (model loaded and warmed up on 2 rows); MLflow's way is rows divided
+by the time of both passes of one process. Peak RSS is the child process's ``ru_maxrss``
+(model, tokenizer, Python and torch included). The deviation column is the largest absolute difference from the
+one-pass pipeline's probability of the ``hate`` label on the same rows.
+
+On a GPU (``--device cuda:0``): ours defaults to batches of 64 rows in bf16 (fp16 on GPUs
+without bf16, e.g. T4/V100), ``precision="fp32"`` keeps full precision; a batch that runs out
+of memory is halved and retried, so the run finishes. Expect half-precision scores within
+about 1e-3..1e-2 of fp32 (the deviation column shows it) and the gap to the batch-1 pipeline
+to widen well beyond the CPU figure, since a GPU is idle between single-row calls. The int8
+and bf16-on-CPU variants are skipped there; CUDA peak memory is shown beside the RSS.
+"""
 
 
 if __name__ == "__main__":

@@ -46,9 +46,9 @@ def free_accelerator_memory() -> None:
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    mps = getattr(torch, "mps", None)
-    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        mps.empty_cache()
+    mps_backend = getattr(torch.backends, "mps", None)
+    if mps_backend is not None and mps_backend.is_available():
+        torch.mps.empty_cache()
 
 
 def run_sorted_batches(

@@ -65,7 +65,7 @@ def select_device(device: str = "auto") -> torch.device:
         return torch.device("cpu")
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but CUDA is not available in this torch build/machine")
+            raise ValueError(f"device={device!r} but CUDA is not available (torch build/machine)")
         index = int(spec.split(":")[1]) if ":" in spec else torch.cuda.current_device()
         if index >= torch.cuda.device_count():
             raise ValueError(

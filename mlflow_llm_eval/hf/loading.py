@@ -114,7 +114,8 @@ def _has_weights_config(path: Path) -> bool:
 
 
 def _has_tokenizer(path: Path) -> bool:
-    return any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"))
+    names = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
+    return any((path / name).is_file() for name in names)
 
 
 def component_dirs(root: str | os.PathLike[str]) -> tuple[Path, Path] | None:
@@ -167,7 +168,9 @@ def _locate(source: str) -> tuple[str, str, str | None]:
     raise ModelUnavailableError(source, f"no config.json found in {root} or {root / 'model'}")
 
 
-def _load_uncached(source: str, task: Task, device: Any, dtype: Any, quantize: str | None) -> LoadedModel:
+def _load_uncached(
+    source: str, task: Task, device: Any, dtype: Any, quantize: str | None
+) -> LoadedModel:
     import torch
     import transformers
 
@@ -226,7 +229,8 @@ def load_model(
         device = "cpu"
     torch_device = select_device(device)
     dtype = resolve_dtype(torch_device, precision)
-    location = os.path.realpath(os.path.expanduser(source)) if source_kind(source) == "local" else source
+    local = source_kind(source) == "local"
+    location = os.path.realpath(os.path.expanduser(source)) if local else source
     key = (location, task, str(torch_device), str(dtype), quantize)
     with _lock:
         if key not in _cache:

@@ -220,7 +220,7 @@ def test_registered_by_name_and_in_presets():
 
 
 def test_import_does_not_load_torch_or_transformers():
-    code = ("import sys, mlflow_llm_eval.toxicity as t; t.toxicity(); "
+    code = ("import sys; from mlflow_llm_eval.toxicity import toxicity; toxicity(); "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
