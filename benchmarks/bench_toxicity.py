@@ -112,7 +112,7 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
     started = time.perf_counter()
     if variant.startswith("ours"):
         sys.path.insert(0, str(ROOT))
-        from mlflow_llm_eval.toxicity import toxicity
+        from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
         metric = toxicity(model=model, device=device, toxic_label="hate",
                           quantize="int8" if variant == "ours_int8" else None,

@@ -47,7 +47,7 @@ from mlflow_llm_eval.judge import (
     relevance,
 )
 from mlflow_llm_eval.sample import evaluate_sample
-from mlflow_llm_eval.toxicity import toxicity
+from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
 __version__ = "0.1.0"
 

@@ -33,7 +33,10 @@ def mlflow_store(sqlite_tracking_uri: str, tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_tracking_uri)
     mlflow.set_tracking_uri(sqlite_tracking_uri)
-    experiment = mlflow.set_experiment(f"test-{tmp_path.name}")
+    name = f"test-{tmp_path.name}"
+    if mlflow.get_experiment_by_name(name) is None:  # artifacts under tmp, never in the checkout
+        mlflow.create_experiment(name, artifact_location=(tmp_path / "artifacts").as_uri())
+    experiment = mlflow.set_experiment(name)
     yield experiment
     while mlflow.active_run() is not None:
         mlflow.end_run()

@@ -27,7 +27,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.function_metrics.token_count",
     "mlflow_llm_eval.function_metrics.latency",
     "mlflow_llm_eval.judge.builtin",
-    "mlflow_llm_eval.toxicity",
+    "mlflow_llm_eval.function_metrics.toxicity",
     "mlflow_llm_eval.fmeval.factual_knowledge",
     "mlflow_llm_eval.fmeval.qa_accuracy",
     "mlflow_llm_eval.fmeval.summarization_accuracy",

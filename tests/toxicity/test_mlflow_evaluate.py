@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from mlflow_llm_eval.toxicity import toxicity
+from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
 
 def test_evaluate_logs_scores_ratio_and_truncation(mlflow_store, tmp_path, tiny_classifier_dir):

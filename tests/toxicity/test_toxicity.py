@@ -14,7 +14,7 @@ import torch
 
 from mlflow_llm_eval.core.engine import score_frame
 from mlflow_llm_eval.hf import HOW_TO_PROVIDE, ModelUnavailableError, load_model
-from mlflow_llm_eval.toxicity import DEFAULT_MODEL, Toxicity, classify, toxicity
+from mlflow_llm_eval.function_metrics.toxicity import DEFAULT_MODEL, Toxicity, classify, toxicity
 
 TEXTS = [
     "I hate you, you are awful and stupid.",
@@ -138,7 +138,7 @@ def test_default_model_offline_leaves_rows_unscored_and_warns_once(monkeypatch, 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     metric = toxicity()  # nothing is loaded yet: construction cannot fail offline
     assert metric.model_source == DEFAULT_MODEL and metric.toxic_label == "hate"
-    with caplog.at_level(logging.WARNING, logger="mlflow_llm_eval.toxicity"):
+    with caplog.at_level(logging.WARNING, logger="mlflow_llm_eval.function_metrics.toxicity"):
         first = metric.score_batch({"predictions": ["a", "b"]})
         second = metric.score_batch({"predictions": ["c"]})
     assert first.statuses == ["unavailable"] * 2 and second.statuses == ["unavailable"]
@@ -220,7 +220,7 @@ def test_registered_by_name_and_in_presets():
 
 
 def test_import_does_not_load_torch_or_transformers():
-    code = ("import sys; from mlflow_llm_eval.toxicity import toxicity; toxicity(); "
+    code = ("import sys; from mlflow_llm_eval.function_metrics.toxicity import toxicity; toxicity(); "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
