@@ -188,6 +188,9 @@ def _load_uncached(
         except OSError:
             if _hub_offline() or os.path.isdir(model_location):
                 raise
+            unreachable = _hub_unreachable()
+            if unreachable:  # fail in seconds, not after the Hub client's minute of retries
+                raise OSError(unreachable) from None
             tokenizer, model = from_pretrained(local_files_only=False)
     except Exception as exc:  # noqa: BLE001 - hub/offline/format errors all mean "not loadable"
         raise ModelUnavailableError(source, f"{type(exc).__name__}: {str(exc)[:500]}") from exc
@@ -199,6 +202,22 @@ def _load_uncached(
     model.to(device)
     return LoadedModel(model, tokenizer, device, dtype, source,
                        max_input_length(tokenizer, model.config), quantize)
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub ($HF_ENDPOINT) cannot be reached, or None: one TCP connect, no request."""
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return (f"the model is not in the local Hugging Face cache and the Hub ({endpoint}) is "
+                f"unreachable: {exc}")
 
 
 def _hub_offline() -> bool:

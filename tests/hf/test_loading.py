@@ -57,6 +57,24 @@ def test_offline_hub_name_names_the_three_ways(monkeypatch):
         assert way in message
 
 
+def test_unreachable_hub_fails_fast_not_after_retries(monkeypatch):
+    """Not offline by configuration, but no network: one connect attempt, then the clear error."""
+    import socket
+    import time
+
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match="unreachable") as info:
+        load_model("no-such-org/not-cached-model", device="cpu")
+    assert time.monotonic() - started < 10
+    assert HOW_TO_PROVIDE in str(info.value)
+
+
 def test_directory_without_a_model(tmp_path):
     with pytest.raises(ModelUnavailableError, match="no config.json"):
         load_model(str(tmp_path), device="cpu")
