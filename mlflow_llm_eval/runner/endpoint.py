@@ -45,7 +45,7 @@ class EndpointModel:
         parameters: Mapping[str, Any] | None = None,
         *,
         concurrency: int = 4,
-        max_attempts: int = 4,
+        max_attempts: int = 6,
         backoff: float = 0.5,
     ) -> None:
         self.client, self.prompt_template = client, prompt_template
@@ -57,11 +57,12 @@ class EndpointModel:
     @classmethod
     def from_uri(cls, uri: str, prompt_template: str | None = None,
                  parameters: Mapping[str, Any] | None = None, *, timeout: float = 60.0,
-                 concurrency: int = 4) -> EndpointModel:
+                 concurrency: int = 4, max_attempts: int = 6) -> EndpointModel:
         """Build the endpoint client (checks the environment's keys now, before any row)."""
         client = make_client(uri, timeout=timeout)
         client.json_mode = False  # the model under test answers in free text
-        return cls(client, prompt_template, parameters, concurrency=concurrency)
+        return cls(client, prompt_template, parameters, concurrency=concurrency,
+                   max_attempts=max_attempts)
 
     def prompt(self, row: Mapping[str, Any]) -> str:
         if self.prompt_template is None:

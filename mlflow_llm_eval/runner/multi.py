@@ -1,9 +1,11 @@
 """Evaluate several models from one config: parallel child runs, a comparison, a chosen winner.
 
 Flow: validate the config and the data (errors name the key and line, before any run) ->
-create the parent run -> evaluate every model in a bounded thread pool, each in its own child
-run through ``mlflow.evaluate(..., evaluators="llm_eval")`` -> apply the selection rule ->
-optionally register the winner -> log the comparison table and HTML reports.
+create the parent run and one child run per model (params, dataset input) -> evaluate every
+model in a bounded thread pool with the ``llm_eval`` evaluator, logging to its child run as
+``mlflow.evaluate(..., evaluators="llm_eval")`` would (see ``tracking.evaluate`` for why not
+through ``mlflow.evaluate`` itself) -> apply the selection rule -> optionally register the
+winner -> log the comparison table and HTML reports.
 
 A model whose evaluation raises (model not loadable, endpoint key missing, predictions file
 misaligned, ...) gets its child run marked FAILED with the reason in the ``llm_eval.failure``
@@ -81,8 +83,7 @@ def evaluate_models(
         started = [_start_model(ctx, spec) for spec in cfg.models]
         tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
-        with tracking.experiment_in_use(exp), \
-                ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
+        with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
             outcomes = list(pool.map(lambda item: _evaluate_model(ctx, item[0], *item[1]),
                                      zip(cfg.models, started)))
         result = _compare(ctx, outcomes, register)
@@ -163,14 +164,13 @@ def _frame_for(ctx: _Context, spec: ModelSpec) -> pd.DataFrame:
 
 
 def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
-    """Arguments of ``mlflow.evaluate`` for one model (this is where the model kinds differ)."""
+    """What the evaluation of one model needs (this is where the model kinds differ)."""
     ds = ctx.config.dataset
     col_mapping = dict(ds.col_mapping)
     if len(ds.inputs) == 1:
         col_mapping.setdefault("inputs", ds.inputs[0])
     frame = _frame_for(ctx, spec)
-    kwargs: dict[str, Any] = {"model_type": None, "extra_metrics": metrics,
-                              "evaluator_config": {"col_mapping": col_mapping}}
+    kwargs: dict[str, Any] = {"extra_metrics": metrics, "evaluator_config": {"col_mapping": col_mapping}}
     predictions = None
     if spec.kind == "predictions":
         values, seconds = static_predictions(spec, ctx.data.frame)
@@ -213,7 +213,9 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
             parent_run_id=ctx.parent_run_id)
         tracking.log_params(outcome.run_id, _model_params(ctx, spec))
         metrics = ctx.loaded.metrics.fresh_metrics()
-        return outcome, _evaluate_kwargs(ctx, spec, metrics)
+        kwargs = _evaluate_kwargs(ctx, spec, metrics)
+        tracking.log_datasets(outcome.run_id, [kwargs["data"]])
+        return outcome, kwargs
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
         return outcome, None
@@ -226,10 +228,10 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
         return outcome
     started = time.perf_counter()
     try:
-        with tracking.active_run(outcome.run_id):
-            evaluation = tracking.evaluate(**kwargs)
-            outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
-            _log_model_report(ctx, spec, outcome, kwargs["extra_metrics"])
+        evaluation = tracking.evaluate(outcome.run_id, **kwargs)
+        outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
+        _log_model_report(ctx, spec, outcome, kwargs["extra_metrics"])
+        tracking.end_run(outcome.run_id, "FINISHED")
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
     outcome.seconds = time.perf_counter() - started

@@ -1,10 +1,10 @@
 """Every MLflow call of the multi-model runner, in one place (MLflow is imported lazily).
 
-Runs are created with ``MlflowClient`` (the parent, then one child per model tagged with
-``mlflow.parentRunId``); each model's evaluation makes its child run active *in its own worker
-thread* (MLflow keeps the active run per thread) and calls ``mlflow.evaluate(...,
-evaluators="llm_eval")``, so the table and aggregates are logged by the plugin exactly as in a
-single evaluation.
+Runs are created with ``MlflowClient`` and addressed by id (the parent, then one child per model
+tagged with ``mlflow.parentRunId``); nothing relies on MLflow's process-wide "active run" or
+"active experiment", so models can be evaluated from several threads. Each evaluation is done
+by the ``llm_eval`` evaluator plugin, which logs the table and aggregates exactly as under
+``mlflow.evaluate`` (see :func:`evaluate` for why it is called directly).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,11 +150,11 @@ def make_dataset(frame: pd.DataFrame, *, targets: str | None, predictions: str |
 
 
 def log_datasets(run_id: str, datasets: list[Any]) -> None:
-    """Log datasets as inputs of ``run_id`` (done once on the parent, before the workers start).
+    """Log datasets as evaluation inputs of ``run_id`` (from one thread: see below).
 
     MLflow creates a dataset record on first use; two threads logging the same new dataset at
-    once both try to insert it and one fails (a UNIQUE constraint in the store). Logging each
-    distinct dataset here first makes the child runs' ``mlflow.evaluate`` find it existing.
+    once both try to insert it and one fails (a UNIQUE constraint in the store), so the runner
+    logs every run's datasets before the workers start.
     """
     from mlflow import MlflowClient
     from mlflow.entities import DatasetInput, InputTag
@@ -170,57 +169,55 @@ def log_datasets(run_id: str, datasets: list[Any]) -> None:
 
 @dataclass
 class Evaluation:
-    """What ``mlflow.evaluate`` returned for one model."""
+    """What the evaluator logged for one model: its run metrics and per-row table."""
 
     metrics: dict[str, float]
     table: pd.DataFrame | None
 
 
-@contextmanager
-def experiment_in_use(experiment_id: str) -> Iterator[None]:
-    """Make ``experiment_id`` the active experiment for a while, then put the user's back.
+class _FunctionModel:
+    """A callable (DataFrame in, one answer per row out) with the ``predict`` of a pyfunc model."""
 
-    ``mlflow.start_run(run_id=...)`` refuses a run of another experiment than the one chosen
-    with ``mlflow.set_experiment`` (a process-wide setting, also in ``MLFLOW_EXPERIMENT_ID``);
-    a notebook that set its own experiment would see every child run refused.
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def predict(self, model_input: pd.DataFrame) -> Any:
+        return self.fn(model_input)
+
+
+def evaluate(run_id: str, *, data: Any, model: Any = None, predictions: str | None = None,
+             extra_metrics: list[Any], evaluator_config: Mapping[str, Any]) -> Evaluation:
+    """Run the ``llm_eval`` evaluator on ``run_id``: what ``mlflow.evaluate`` does, thread-safe.
+
+    ``mlflow.evaluate`` is not safe to call from several threads at once: around every
+    evaluation it re-configures autologging for the whole process (post-import hooks, patches
+    it reverts afterwards), and two concurrent calls deadlock on MLflow's import-hook lock against
+    Python's import locks (seen here with the openai client imported). So the evaluator plugin
+    is called directly, with the evaluation dataset MLflow itself would build
+    (``PandasDataset.to_evaluation_dataset``); it logs the table and the aggregates to
+    ``run_id`` exactly as under ``mlflow.evaluate``. ``model`` is a model URI (loaded here with
+    ``mlflow.pyfunc.load_model``), a callable, or ``None`` for predictions held by ``data``.
     """
-    import mlflow
-
-    previous = os.environ.get("MLFLOW_EXPERIMENT_ID")
-    if not previous or previous == experiment_id:
-        yield
-        return
-    mlflow.set_experiment(experiment_id=experiment_id)
-    try:
-        yield
-    finally:
-        mlflow.set_experiment(experiment_id=previous)
-
-
-def active_run(run_id: str) -> Any:
-    """Context manager: ``run_id`` is the active run of *this thread*; ends FINISHED or FAILED."""
-    import mlflow
-
-    return mlflow.start_run(run_id=run_id)
-
-
-def evaluate(**evaluate_kwargs: Any) -> Evaluation:
-    """``mlflow.evaluate(..., evaluators="llm_eval")`` in the active run of this thread.
-
-    The table is read with the run's own experiment id: ``EvaluationResult.tables`` looks in
-    the *globally* active experiment and finds nothing when the run lives in another one.
-    """
-    import mlflow
+    import mlflow.pyfunc
     from mlflow import MlflowClient
 
-    result = mlflow.evaluate(evaluators="llm_eval", **evaluate_kwargs)
+    from mlflow_llm_eval.mlflow_adapter.evaluator import LLMEvaluator
+
+    if isinstance(model, str):
+        model = mlflow.pyfunc.load_model(model)
+    elif model is not None and not hasattr(model, "predict"):
+        model = _FunctionModel(model)
+    result = LLMEvaluator().evaluate(
+        model_type=None, dataset=data.to_evaluation_dataset(), run_id=run_id,
+        evaluator_config=dict(evaluator_config), model=model, extra_metrics=extra_metrics,
+        predictions=predictions)
     table = None
     artifact = (result.artifacts or {}).get(TABLE_NAME)
-    if artifact is not None and result.run_id is not None:
+    if artifact is not None:
         client = MlflowClient()
-        experiment = client.get_run(result.run_id).info.experiment_id
+        experiment = client.get_run(run_id).info.experiment_id
         file_name = os.path.basename(urllib.parse.urlparse(artifact.uri).path)
-        table = client.load_table(experiment, file_name, run_ids=[result.run_id])
+        table = client.load_table(experiment, file_name, run_ids=[run_id])
     return Evaluation(dict(result.metrics), table)
 
 

@@ -35,9 +35,10 @@ def test_rows_are_rendered_sent_and_answered_in_order(env) -> None:
 
 
 def test_rate_limits_are_retried_until_every_row_is_answered(env) -> None:
-    with FakeOpenAI(responder=lambda prompt: "ok", faults=Faults(rate_limit=0.3, retry_after=0.01)) as server:
+    faults = Faults(rate_limit=0.2, retry_after=0.01)
+    with FakeOpenAI(responder=lambda prompt: "ok", faults=faults) as server:
         env(server)
-        answers = EndpointModel.from_uri("openai:/small", "{question}")(ROWS)
+        answers = EndpointModel.from_uri("openai:/small", "{question}", max_attempts=20)(ROWS)
         statuses = server.stats()["statuses"]
     assert answers == ["ok"] * 20
     assert statuses.get(429, 0) > 0 and statuses[200] == 20
