@@ -59,3 +59,12 @@ def test_a_missing_key_is_reported_before_any_request(monkeypatch: pytest.Monkey
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ValueError, match="OPENAI_API_KEY"):
         EndpointModel.from_uri("openai:/small", "{question}")
+
+
+def test_an_mlflow_deployments_endpoint_works_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(responder=lambda prompt: f"answer to {prompt}") as server:
+        monkeypatch.setenv("MLFLOW_DEPLOYMENTS_TARGET", server.url)
+        answers = EndpointModel.from_uri("endpoints:/chat", "Q: {question}")(ROWS.head(3))
+        paths = {r.path for r in server.requests}
+    assert answers == ["answer to Q: q0", "answer to Q: q1", "answer to Q: q2"]
+    assert paths == {"/endpoints/chat/invocations"}
