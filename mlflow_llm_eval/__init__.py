@@ -9,6 +9,7 @@
 
 from typing import Any
 
+from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore
 from mlflow_llm_eval.custom import make_row_metric
@@ -58,10 +59,18 @@ def __getattr__(name: str) -> Any:
         from mlflow_llm_eval.runner import evaluate_models
 
         return evaluate_models
+    if name == "ComparisonResult":
+        from mlflow_llm_eval.runner.results import ComparisonResult
+
+        return ComparisonResult
     raise AttributeError(f"module 'mlflow_llm_eval' has no attribute {name!r}")
 
 
 __all__ = [
+    "ComparisonResult",
+    "ConfigError",
+    "EvalConfig",
+    "load_config",
     "Metric",
     "MetricResult",
     "PerturbedRuns",
