@@ -1,15 +1,24 @@
 """The judge engine: every row gets an answer or a status, with bounded effort.
 
 - **Adaptive concurrency** (AIMD, as TCP; see :class:`AdaptiveLimit`): start at
-  ``initial_concurrency`` requests in flight; each answered request adds one (slow start) until
-  the first overload signal (429, 503, 529, timeout, or latency growing from queueing), then one
-  per round trip; an overload signal multiplies the limit by 0.7 (at most once per round trip),
-  never below 1 and never above ``max_concurrency``.
+  ``initial_concurrency`` requests in flight and double each round trip (slow start: +1 per
+  answer) until the first congestion signal, then +1 per round trip; never above
+  ``max_concurrency``. Congestion is judged per round trip, by its share: the limit is cut when
+  more than 25% of the requests of a round trip come back overloaded (429, 503, 529, timeout),
+  to the share that was answered (at least halved). So random overload answers, unrelated to
+  our load (10% 429 while the provider is busy), do not hold the limit down, while a real cap
+  (everything above N in flight refused, or above R requests/s) still brings it back to about
+  N (about R x round trip): the limit hovers between N and N/0.75, and up to ~25% of requests
+  are refused there (each retried after its Retry-After). A server that queues instead of
+  refusing is detected by its rising latency (the limit stops growing, then is cut x0.7).
+  A refused request keeps its slot during its Retry-After / backoff wait, so instant 429s
+  cannot spin: at most ``limit`` refusals per wait.
 - **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried after the
   server's ``Retry-After`` (+0-20% jitter) when it sends one, else with exponential backoff and
-  full jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row and a total retry budget per run
-  (``retry_budget`` x rows, at least 10). Other 4xx errors are not retried; after three rows
-  fail with the same 4xx error (bad key, unknown model) the remaining rows are not sent.
+  full jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row
+  and a total retry budget per run (``retry_budget`` x rows, at least 10). Other 4xx errors
+  are not retried; after three rows fail with the same 4xx error (bad key, unknown model) the
+  remaining rows are not sent.
 - **Answers**: parsed strictly (see :mod:`.parse`); an unusable answer gets one repair request
   (the conversation continued with the reason). If the repair answer is unusable too, the row
   is retried like a failed request (same attempt limit and retry budget); when those run out
@@ -31,6 +40,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import threading
@@ -78,60 +88,99 @@ def _interactive(rows: int) -> bool:
 
 
 class AdaptiveLimit:
-    """How many requests may be in flight: grows while answers come back fast, shrinks on overload.
+    """How many requests may be in flight: grows while the endpoint answers, shrinks on overload.
 
-    Slow start (+1 per answer, doubling per round trip) until the first overload signal or the
-    first answer 1.5 times slower than usual, then +1 per round trip. An overload signal (429, 503, 529, timeout) multiplies the limit by
-    ``decrease``, at most once per round trip, so one burst counts once. A server that queues
-    instead of refusing shows it in latency: the limit stops growing while the smoothed round
-    trip exceeds 1.5 times its lowest value so far (+50 ms), and shrinks past twice (+0.1 s).
+    - Growth: +1 per answer in slow start (the limit doubles each round trip); after the first
+      cut or sign of queueing, +1/limit per answer (+1 per round trip).
+    - Overload (``release(overloaded=True)``: 429, 503, 529, timeout) is counted in blocks of
+      ``max(limit, 16)`` finished requests, about one round trip. When a block's overloaded
+      count passes ``threshold`` (25%) of that size, the limit is multiplied by the block's
+      answered share (``1 - overloaded/finished``, at least 0.5) and a new block starts;
+      requests sent before a cut are not counted after it, so one burst is judged once.
+      16 keeps small blocks from cutting on noise: with 10% random 429s, 5 or more of 16
+      happens in under 2% of blocks.
+    - Latency: the limit stops growing while the smoothed round trip exceeds 1.5 times its
+      lowest value so far (+50 ms) and is cut by ``decrease`` past twice that (+0.1 s).
+    - ``release(hold=s)`` keeps the slot taken ``s`` seconds more (a refused request waiting
+      for its retry).
+
+    >>> limit = AdaptiveLimit(initial=8, maximum=64)
+    >>> for overloaded in [False] * 8 + [True] * 2 + [False] * 6:  # 2 of 16: random faults
+    ...     generation = limit.acquire()
+    ...     limit.release(generation, overloaded, not overloaded, seconds=0.2)
+    >>> limit.limit  # slow start: +1 per answer, no cut
+    22.0
     """
 
-    def __init__(self, initial: int, maximum: int, decrease: float = 0.7):
+    block_minimum = 16
+
+    def __init__(self, initial: int, maximum: int, decrease: float = 0.7,
+                 threshold: float = 0.25):
         self.maximum = max(1, int(maximum))
         self.initial = min(max(1, int(initial)), self.maximum)
         self.limit = float(self.initial)
-        self.decrease = decrease
+        self.decrease, self.threshold = decrease, threshold
         self.in_flight = 0
         self.peak = 0
+        self.cuts = 0
+        self._held: list[float] = []  # heap: when the slots kept by refused requests free up
         self.round_trip = 0.0
         self.baseline: float | None = None
         self._answers = 0
         self._slow_start = True
-        self._last_cut = -float("inf")
+        self._done = self._overloaded = 0  # the current block
         self._cond = threading.Condition()
 
-    def acquire(self) -> None:
+    def acquire(self) -> int:
+        """Wait for a free slot; returns the cut generation to hand back to :meth:`release`."""
         with self._cond:
-            while self.in_flight >= int(self.limit):
-                self._cond.wait()
+            while True:
+                now = time.monotonic()
+                while self._held and self._held[0] <= now:
+                    heapq.heappop(self._held)
+                if self.in_flight + len(self._held) < int(self.limit):
+                    break
+                self._cond.wait(self._held[0] - now if self._held else None)
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+            return self.cuts
 
-    def _cut(self) -> None:
-        now = time.monotonic()
-        if now - self._last_cut >= max(self.round_trip, 0.02):
-            self.limit = max(1.0, self.limit * self.decrease)
-            self._last_cut = now
+    def _cut(self, factor: float) -> None:
+        self.limit = max(1.0, self.limit * factor)
+        self.cuts += 1
         self._slow_start = False
+        self._done = self._overloaded = 0
 
-    def release(self, overloaded: bool, answered: bool, seconds: float) -> None:
+    def release(self, generation: int, overloaded: bool, answered: bool, seconds: float,
+                hold: float = 0.0) -> None:
+        """Account one finished request (sent in cut ``generation``) and adjust the limit;
+        ``hold`` > 0 keeps its slot taken that many seconds more."""
         with self._cond:
             self.in_flight -= 1
+            if hold > 0:
+                heapq.heappush(self._held, time.monotonic() + hold)
             if answered:
                 self.round_trip = seconds if not self.round_trip else \
                     0.8 * self.round_trip + 0.2 * seconds
                 self._answers += 1
                 if self._answers >= self.initial:  # lowest smoothed round trip: no queueing
                     self.baseline = min(self.baseline or self.round_trip, self.round_trip)
+            block = max(self.limit, self.block_minimum)
             baseline = self.baseline
-            if overloaded or (baseline is not None and self.round_trip > 2 * baseline + 0.1):
-                self._cut()
-            elif answered and baseline is not None and (
+            if generation == self.cuts:  # sent after the last cut
+                self._done += 1
+                self._overloaded += int(overloaded)
+                if self._overloaded > self.threshold * block:
+                    self._cut(max(0.5, 1.0 - self._overloaded / self._done))
+                elif baseline is not None and self.round_trip > 2 * baseline + 0.1:
+                    self._cut(self.decrease)
+                elif self._done >= block:
+                    self._done = self._overloaded = 0
+            if answered and generation == self.cuts and baseline is not None and (
                     self.round_trip > 1.5 * baseline + 0.05
                     or (self._slow_start and seconds > 1.5 * baseline + 0.05)):
                 self._slow_start = False  # queueing: hold the limit
-            elif answered:
+            elif answered and generation == self.cuts:
                 step = 1.0 if self._slow_start else 1.0 / self.limit
                 self.limit = min(float(self.maximum), self.limit + step)
             self._cond.notify_all()
@@ -199,9 +248,12 @@ class JudgeEngine:
 
     # -- one row ----------------------------------------------------------------------------
     def _call(self, limit: AdaptiveLimit, messages: Messages,
-              parameters: Mapping[str, Any], repair: bool) -> Completion:
-        limit.acquire()
+              parameters: Mapping[str, Any], repair: bool, attempt: int) -> Completion:
+        """One request in a slot of ``limit``. A failed request's error gets ``wait``: the
+        delay before its retry; a refused one (overloaded) keeps its slot during that wait."""
+        generation = limit.acquire()
         throttled = answered = False
+        hold = 0.0
         started = time.monotonic()
         try:
             if self._abort is not None:  # checked once a slot is free: nothing more is sent
@@ -210,13 +262,15 @@ class JudgeEngine:
                 completion = self.client.complete(messages, parameters)
             except JudgeCallError as exc:
                 throttled = exc.overloaded
+                exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
+                hold = exc.wait if throttled else 0.0  # type: ignore[attr-defined]
                 self._count(None, repair)
                 raise
             answered = True
             self._count(completion, repair)
             return completion
         finally:
-            limit.release(throttled, answered, time.monotonic() - started)
+            limit.release(generation, throttled, answered, time.monotonic() - started, hold)
 
     def _judge_row(self, index: int, messages: Messages, parameters: Mapping[str, Any],
                    scale: tuple[float, float],
@@ -227,7 +281,7 @@ class JudgeEngine:
             attempt += 1
             try:
                 completion = self._call(self._limit, current, parameters,
-                                        repair=current is not messages)
+                                        repair=current is not messages, attempt=attempt)
             except JudgeCallError as exc:
                 if not exc.retryable:
                     if not str(exc).startswith("not sent"):
@@ -235,7 +289,7 @@ class JudgeEngine:
                     return Outcome(status=exc.kind, reason=str(exc))
                 if not self._may_retry(attempt):
                     return Outcome(status=exc.kind, reason=f"{exc} ({self._gave_up(attempt)})")
-                time.sleep(self._delay(attempt, exc.retry_after))
+                time.sleep(exc.wait)  # type: ignore[attr-defined]
                 current = messages
                 continue
             try:

@@ -22,10 +22,10 @@ def server() -> Iterator[FakeOpenAI]:
 def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     """The module's server, with default behaviour and an empty log for this test."""
     server.latency, server.max_concurrency, server.responder, server.api_key = 0.0, None, None, None
-    server.latency_per_request_in_flight = 0.0
+    server.latency_per_request_in_flight, server.max_requests_per_second = 0.0, None
     server.reset(Faults())
     yield server
-    server.latency_per_request_in_flight = 0.0
+    server.latency_per_request_in_flight, server.max_requests_per_second = 0.0, None
     server.latency, server.max_concurrency, server.responder, server.api_key = 0.0, None, None, None
     server.reset(Faults())
 

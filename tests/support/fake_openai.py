@@ -26,7 +26,13 @@ What it can do (all settable at construction, and as attributes while it runs):
   client's timeout. By default the fractions are exact over every 100 requests (the order
   within each block of 100 is shuffled with ``seed``): 10% 429 means 10 of each 100 requests.
 - ``api_key``: when set, a request without that key gets HTTP 401.
-- ``max_concurrency``: requests beyond this many in flight get HTTP 429 (a provider's cap).
+- ``max_concurrency``: a request arriving while this many are being served gets HTTP 429 at
+  once (a provider's concurrency cap); ``max_requests_per_second``: a request arriving when
+  that many were admitted within the last second gets HTTP 429 at once (a provider's rate
+  limit). Rejected requests take no latency and do not count as in flight; they are logged
+  with fault ``concurrency_cap`` / ``rate_cap`` and send the ``Retry-After`` of ``faults``,
+  except a ``rate_cap`` that sends the seconds until the oldest admitted request leaves the
+  one-second window.
 - a request log (:attr:`requests`: one :class:`LoggedRequest` per request, with the parsed
   body, headers, status and fault) and counters (:meth:`stats`: requests, peak concurrency,
   statuses); :meth:`reset` clears them.
@@ -44,7 +50,7 @@ import json
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -118,6 +124,8 @@ class LoggedRequest:
     started: float = 0.0
     finished: float = 0.0
     delay: float = 0.0  # latency the server applied
+    admitted: bool = False  # False: rejected by max_concurrency / max_requests_per_second
+    retry_after: float | None = None  # sent on a 429 instead of ``faults.retry_after``
 
     @property
     def prompt(self) -> str:
@@ -143,6 +151,8 @@ class FakeOpenAI:
     latency_per_request_in_flight: float = 0.0
     faults: Faults = field(default_factory=Faults)
     max_concurrency: int | None = None
+    #: A provider's rate limit: more than this many requests admitted within one second -> 429.
+    max_requests_per_second: float | None = None
     model: str = "fake-judge"
     #: If set, requests must carry ``Authorization: Bearer <api_key>`` (or Azure's ``api-key``).
     api_key: str | None = None
@@ -153,6 +163,7 @@ class FakeOpenAI:
         self._in_flight = 0
         self._peak = 0
         self._count = 0
+        self._admitted: deque[float] = deque()  # start times of admitted requests, last second
         self._fault_of = self.faults.schedule()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -207,7 +218,8 @@ class FakeOpenAI:
             self._fault_of = self.faults.schedule()
 
     def stats(self) -> dict[str, Any]:
-        """``requests``, ``peak_concurrency``, ``statuses`` (HTTP status -> count), ``faults``."""
+        """``requests``, ``peak_concurrency`` (most requests served at once), ``statuses`` (HTTP
+        status -> count), ``faults`` (fault kind -> count)."""
         with self._lock:
             return {
                 "requests": len(self.requests),
@@ -223,20 +235,30 @@ class FakeOpenAI:
         score = self.scorer(prompt)
         return json.dumps({"score": score, "justification": f"scripted score {score}"})
 
-    def _begin(self, log: LoggedRequest) -> tuple[str | None, bool]:
+    def _begin(self, log: LoggedRequest) -> str | None:
+        """Log the request; its fault kind (``concurrency_cap``/``rate_cap`` if rejected)."""
         with self._lock:
+            self.requests.append(log)
+            if self.max_concurrency is not None and self._in_flight >= self.max_concurrency:
+                return "concurrency_cap"
+            if self.max_requests_per_second is not None:
+                while self._admitted and self._admitted[0] <= log.started - 1.0:
+                    self._admitted.popleft()
+                if len(self._admitted) >= self.max_requests_per_second:
+                    log.retry_after = self._admitted[0] + 1.0 - log.started  # when one frees
+                    return "rate_cap"
+                self._admitted.append(log.started)
             fault = self._fault_of(self._count)
             self._count += 1
             log.delay = self.latency + self.latency_per_request_in_flight * self._in_flight
+            log.admitted = True
             self._in_flight += 1
             self._peak = max(self._peak, self._in_flight)
-            over_cap = self.max_concurrency is not None and self._in_flight > self.max_concurrency
-            self.requests.append(log)
-        return fault, over_cap
+        return fault
 
-    def _end(self) -> None:
+    def _end(self, log: LoggedRequest) -> None:
         with self._lock:
-            self._in_flight -= 1
+            self._in_flight -= int(log.admitted)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -276,8 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         log = LoggedRequest(path=self.path, body=body,
                             headers={k.lower(): v for k, v in self.headers.items()},
                             started=time.perf_counter())
-        fault, over_cap = fake._begin(log)
-        self._respond(fake, log, body, "rate_limit" if over_cap else fault)
+        self._respond(fake, log, body, fake._begin(log))
 
     def _respond(self, fake: FakeOpenAI, log: LoggedRequest, body: dict, fault: str | None) -> None:
         self._log = log
@@ -293,11 +314,11 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.faults.hang_seconds)
         elif log.delay:
             time.sleep(log.delay)
-        if fault == "rate_limit":
+        if fault in ("rate_limit", "concurrency_cap", "rate_cap"):
             log.status = 429
             self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
                                        "code": "rate_limit_exceeded"}},
-                       {"Retry-After": f"{fake.faults.retry_after:g}"})
+                       {"Retry-After": f"{log.retry_after or fake.faults.retry_after:.3g}"})
             return
         if fault == "server_error":
             log.status = 500
@@ -323,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         if log is not None:  # done before the answer leaves: the client may send again at once
             log.finished = time.perf_counter()
             self._log = None
-            self.fake._end()
+            self.fake._end(log)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -349,12 +370,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=0.0)
     parser.add_argument("--retry-after", type=float, default=0.05)
     parser.add_argument("--max-concurrency", type=int, default=None)
+    parser.add_argument("--max-requests-per-second", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
                     garbage=args.garbage, timeout=args.timeout, retry_after=args.retry_after,
                     seed=args.seed)
     server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
+                        max_requests_per_second=args.max_requests_per_second,
                         latency_per_request_in_flight=args.latency_per_request_in_flight)
     server.start()
     print(server.base_url, flush=True)
