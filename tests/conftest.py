@@ -19,6 +19,15 @@ os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_in_a_scratch_directory(tmp_path_factory: pytest.TempPathFactory):
+    """MLflow's sqlite store puts new experiments' artifacts under ./mlruns: keep them out of the checkout."""
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
 @pytest.fixture(scope="session")
 def sqlite_tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One sqlite MLflow store (the package's default kind of store) for the whole session."""
