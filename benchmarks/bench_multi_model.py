@@ -37,7 +37,7 @@ def main() -> None:
     from support.fake_openai import FakeOpenAI
 
     from mlflow_llm_eval.runner import evaluate_models
-    from mlflow_llm_eval.runner.endpoint import EndpointModel
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     folder = Path(tempfile.mkdtemp(prefix="bench-multi-"))

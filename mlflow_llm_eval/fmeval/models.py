@@ -25,7 +25,6 @@ from it, and the metric's constructor says so.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,23 +71,18 @@ def _callable_model(fn: Callable[[list[str]], Any]) -> TextModel:
 
 
 def _endpoint_model(uri: str, timeout: float, retries: int) -> TextModel:
-    from mlflow_llm_eval.judge.endpoints import JudgeCallError, make_client
+    """Prompts sent concurrently through the endpoint model the multi-model runner uses."""
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+    from mlflow_llm_eval.judge.endpoints import make_client
 
     client = make_client(uri, timeout=timeout)
-
-    def one(prompt: str) -> str | None:
-        for attempt in range(retries + 1):
-            try:
-                messages = [{"role": "user", "content": prompt}]
-                return client.complete(messages, {"temperature": 0.0}).text
-            except JudgeCallError as exc:
-                if not exc.retryable or attempt == retries:
-                    raise
-                time.sleep(exc.retry_after if exc.retry_after is not None else 2.0**attempt)
-        return None  # pragma: no cover - the loop returns or raises
+    client.json_mode = False  # the model under test answers in free text
+    model = EndpointModel(client, None, {"temperature": 0.0}, max_attempts=retries + 1)
 
     def run(prompts: list[str]) -> list[Any]:
-        return [one(p) for p in prompts]
+        import pandas as pd
+
+        return model(pd.DataFrame({"inputs": list(prompts)}))
 
     return run
 

@@ -32,7 +32,7 @@ from mlflow_llm_eval.report.comparison import comparison_frame, comparison_repor
 from mlflow_llm_eval.report.evaluation import evaluation_report
 from mlflow_llm_eval.runner import tracking
 from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
-from mlflow_llm_eval.runner.endpoint import EndpointModel
+from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome, Registration
 from mlflow_llm_eval.select import Candidate, Selection, select_winner
 

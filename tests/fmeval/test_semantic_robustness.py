@@ -223,7 +223,7 @@ def test_endpoint_model_uses_the_judge_client(monkeypatch):
     monkeypatch.setattr(endpoints, "make_client", lambda model, timeout: client)
     run = as_text_model("openai:/gpt-4o-mini")
     assert run(["hi", "yo"]) == ["HI", "YO"]
-    assert client.messages[0] == ([{"role": "user", "content": "hi"}], {"temperature": 0.0})
+    assert ([{"role": "user", "content": "hi"}], {"temperature": 0.0}) in client.messages
 
 
 def _f1(scorer, pairs):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from support.fake_openai import FakeOpenAI, Faults
 
-from mlflow_llm_eval.runner.endpoint import EndpointModel
+from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
 ROWS = pd.DataFrame({"question": [f"q{i}" for i in range(20)], "topic": ["t"] * 20})
 

@@ -18,7 +18,7 @@ MODULES = [
     "mlflow_llm_eval.report.evaluation",
     "mlflow_llm_eval.report.comparison",
     "mlflow_llm_eval.runner.data",
-    "mlflow_llm_eval.runner.endpoint",
+    "mlflow_llm_eval.judge.endpoint_model",
     "mlflow_llm_eval.runner.results",
     "mlflow_llm_eval.runner.tracking",
 ]
