@@ -15,10 +15,18 @@
   cannot spin: at most ``limit`` refusals per wait.
 - **Retries**: rate limits (429), timeouts, 5xx and connection errors are retried after the
   server's ``Retry-After`` (+0-20% jitter) when it sends one, else with exponential backoff and
-  full jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row
+  full jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` attempts per row
   and a total retry budget per run (``retry_budget`` x rows, at least 10). Other 4xx errors
   are not retried; after three rows fail with the same 4xx error (bad key, unknown model) the
   remaining rows are not sent.
+- **Asked to wait**: a 429 that carries ``Retry-After`` is the server saying when to come back
+  (a rate or concurrency limit), not a failed attempt: the row waits and resends without
+  spending an attempt or the retry budget. Those waits have their own bounds: at most
+  ``max_wait`` seconds of Retry-After per row (default 300) and ``wait_budget`` x rows such
+  resends per run (default 3, at least 30); past either, a 429 counts as a failed attempt
+  again. So a real limit (60 requests/s, 6 in flight) loses no row while slow start overshoots
+  it, and a run's effort stays bounded: at most ``(1 + retry_budget + wait_budget) x rows``
+  requests (at least 10 and 30 for the budgets) plus one repair request per row.
 - **Answers**: parsed strictly (see :mod:`.parse`); an unusable answer gets one repair request
   (the conversation continued with the reason). If the repair answer is unusable too, the row
   is retried like a failed request (same attempt limit and retry budget); when those run out
@@ -74,6 +82,7 @@ class Outcome:
 class Stats:
     requests: int = 0
     retries: int = 0
+    waits: int = 0  # of the retries: resends after a 429 with Retry-After (own budget)
     repairs: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -197,6 +206,8 @@ class JudgeEngine:
         initial_concurrency: int = 8,
         max_attempts: int = 6,
         retry_budget: float = 0.5,
+        wait_budget: float = 3.0,
+        max_wait: float = 300.0,
         backoff_base: float = 0.5,
         backoff_max: float = 20.0,
         progress: bool | None = None,
@@ -205,14 +216,17 @@ class JudgeEngine:
     ) -> None:
         if max_concurrency < 1 or initial_concurrency < 1 or max_attempts < 1:
             raise ValueError("max_concurrency, initial_concurrency and max_attempts must be >= 1")
+        if min(retry_budget, wait_budget, max_wait) < 0:
+            raise ValueError("retry_budget, wait_budget and max_wait must be >= 0")
         self.client = client
         self.max_concurrency, self.initial_concurrency = max_concurrency, initial_concurrency
         self.max_attempts, self.retry_budget = max_attempts, retry_budget
+        self.wait_budget, self.max_wait = wait_budget, max_wait
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.progress, self.description, self.on_answer = progress, description, on_answer
         self.stats = Stats()
         self._lock = threading.Lock()
-        self._budget_left = 0
+        self._budget_left = self._waits_left = 0
         self._client_errors: dict[str, int] = {}
         self._abort: str | None = None
 
@@ -222,6 +236,20 @@ class JudgeEngine:
             if self._budget_left <= 0:
                 return False
             self._budget_left -= 1
+            self.stats.retries += 1
+            return True
+
+    def _take_wait(self, exc: JudgeCallError, waited: float) -> bool:
+        """Whether a refused request is resent as asked (a 429 with Retry-After, within the
+        row's ``max_wait`` and the run's wait budget) rather than charged as a failed attempt."""
+        if exc.kind != "rate_limited" or exc.retry_after is None \
+                or waited + exc.wait > self.max_wait:  # type: ignore[attr-defined]
+            return False
+        with self._lock:
+            if self._waits_left <= 0:
+                return False
+            self._waits_left -= 1
+            self.stats.waits += 1
             self.stats.retries += 1
             return True
 
@@ -275,7 +303,7 @@ class JudgeEngine:
     def _judge_row(self, index: int, messages: Messages, parameters: Mapping[str, Any],
                    scale: tuple[float, float],
                    repair: Callable[[Messages, str, str], Messages]) -> Outcome:
-        attempt, repaired, current = 0, False, messages
+        attempt, repaired, current, waited = 0, False, messages, 0.0
         unusable: list[str] = []
         while True:
             attempt += 1
@@ -287,7 +315,10 @@ class JudgeEngine:
                     if not str(exc).startswith("not sent"):
                         self._note_client_error(exc)
                     return Outcome(status=exc.kind, reason=str(exc))
-                if not self._may_retry(attempt):
+                if self._take_wait(exc, waited):  # asked to wait: not a failed attempt
+                    attempt -= 1
+                    waited += exc.wait  # type: ignore[attr-defined]
+                elif not self._may_retry(attempt):
                     return Outcome(status=exc.kind, reason=f"{exc} ({self._gave_up(attempt)})")
                 time.sleep(exc.wait)  # type: ignore[attr-defined]
                 current = messages
@@ -327,6 +358,7 @@ class JudgeEngine:
 
         n = len(requests)
         self._budget_left = max(10, int(self.retry_budget * n))
+        self._waits_left = max(30, int(self.wait_budget * n))
         self._limit = AdaptiveLimit(self.initial_concurrency, self.max_concurrency)
         outcomes: list[Outcome | None] = [None] * n
         disable = not (_interactive(n) if self.progress is None else self.progress)

@@ -11,7 +11,8 @@ import pytest
 from support.fake_openai import FakeOpenAI, Faults, hashed_score, prompt_text, word_count
 
 from mlflow_llm_eval.judge import answer_similarity, fluency
-from mlflow_llm_eval.judge.engine import AdaptiveLimit
+from mlflow_llm_eval.judge.endpoints import JudgeCallError
+from mlflow_llm_eval.judge.engine import AdaptiveLimit, JudgeEngine
 
 
 def _metric(**options):
@@ -157,6 +158,69 @@ def test_backs_off_to_a_provider_cap(judge_env: FakeOpenAI, rows, cap, most_refu
     refused = judge_env.stats()["statuses"].get(429, 0)
     assert refused <= most_refused * 200, refused  # refusals do not spin (slots held)
     assert _served_concurrency(judge_env.requests) >= 0.5 * 8  # ~N busy: not backed off to 1
+
+
+@pytest.mark.parametrize(("cap", "options"), [
+    ({"max_requests_per_second": 60}, {}),
+    ({"max_concurrency": 6}, {}),
+    # refusals spend no attempt and no retry budget: 2 attempts and a budget of 10 still suffice
+    ({"max_requests_per_second": 60, "max_concurrency": 6}, {"max_attempts": 2, "retry_budget": 0})],
+    ids=["60rps", "6inflight", "both-2attempts"])
+def test_a_real_limit_loses_no_row(judge_env: FakeOpenAI, rows, cap, options):
+    """A real limit at 100 ms per answer: slow start (8 -> 16 -> 32 -> 64) overshoots it once,
+    and up to ~100 requests are refused (with Retry-After), as many as the retry budget (0.5 x
+    rows) allows. Those resends are waits, not failed attempts: every row ends ok, with bounded
+    effort."""
+    judge_env.latency = 0.1
+    for name, value in cap.items():
+        setattr(judge_env, name, value)
+    started = time.perf_counter()
+    result = _metric(**options).score_batch(rows(200))
+    elapsed = time.perf_counter() - started
+    assert Counter(result.statuses) == {"ok": 200}
+    stats = judge_env.stats()
+    # measured 1.23-1.52 requests/row (60/s), ~1.3 (6 in flight); the hard bound is 1 + 0.5 + 3
+    assert stats["requests"] <= 2.0 * 200, stats
+    assert result.extra_aggregates["judge_requests"] == stats["requests"]
+    # ideal 200 / 60 per s = 3.3 s (or 200 x 0.1 s / 6 = 3.3 s): the limit is kept busy
+    assert elapsed < 4 * 3.4, elapsed
+
+
+class _AlwaysRefused:
+    """A client whose every request gets a 429 with ``Retry-After: retry_after``."""
+
+    identity, json_mode = "refuses", False
+
+    def __init__(self, retry_after: float | None) -> None:
+        self.retry_after, self.requests = retry_after, 0
+
+    def complete(self, messages, parameters):
+        self.requests += 1
+        raise JudgeCallError("rate_limited", "429 slow down", retry_after=self.retry_after)
+
+
+def _run_refused(client: _AlwaysRefused, rows: int, **options) -> tuple[list, JudgeEngine]:
+    engine = JudgeEngine(client, progress=False, **options)
+    return engine.run([[{"role": "user", "content": str(i)}] for i in range(rows)], {}, (1, 5),
+                      repair=lambda m, text, why: m), engine
+
+
+def test_waits_asked_for_have_their_own_bounds():
+    # run-wide: 20 rows, 2 attempts each, retry budget max(10, 0.5 x 20) = 10, waits max(30, 20)
+    client = _AlwaysRefused(retry_after=0.001)
+    outcomes, engine = _run_refused(client, 20, max_attempts=2, wait_budget=1.0)
+    assert {o.status for o in outcomes} == {"rate_limited"}
+    assert client.requests == 20 + 30 + 10 == engine.stats.requests
+    assert (engine.stats.waits, engine.stats.retries) == (30, 30 + 10)
+    # per row: Retry-After 0.06 s (+0-20% jitter) fits once in max_wait=0.1 s; then attempts
+    client = _AlwaysRefused(retry_after=0.06)
+    outcomes, engine = _run_refused(client, 1, max_attempts=2, max_wait=0.1)
+    assert client.requests == 3 and engine.stats.waits == 1
+    assert "gave up after 2 attempts" in outcomes[0].reason
+    # a 429 without Retry-After (e.g. quota exhausted) is a failed attempt from the start
+    client = _AlwaysRefused(retry_after=None)
+    outcomes, engine = _run_refused(client, 1, max_attempts=3, backoff_base=0.001)
+    assert client.requests == 3 and engine.stats.waits == 0
 
 
 def test_stops_growing_when_a_server_queues(judge_env: FakeOpenAI, rows):
