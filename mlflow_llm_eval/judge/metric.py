@@ -95,8 +95,9 @@ class GenAIMetric(Metric):
     (default 64; it starts at ``initial_concurrency``, 8). ``cache``: True (default file), False,
     or a file path. ``timeout``: seconds per request. ``price``: ``{"prompt": usd, "completion":
     usd}`` per 1M tokens, adds ``cost_usd``. ``max_attempts``: requests per row; ``retry_budget``:
-    retries per run as a fraction of rows (at least 10). ``progress``: tqdm bar on/off (default:
-    runs of 100+ rows on a terminal or in a notebook).
+    retries per run as a fraction of rows (at least 10). ``wait_budget`` / ``max_wait``: resends
+    after a 429 with Retry-After per run (fraction of rows) / seconds of such waiting per row.
+    ``progress``: tqdm bar on/off (default: runs of 100+ rows on a terminal or in a notebook).
     """
 
     def __init__(
@@ -117,6 +118,8 @@ class GenAIMetric(Metric):
         initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY,
         max_attempts: int = 6,
         retry_budget: float = 0.5,
+        wait_budget: float = 3.0,
+        max_wait: float = 300.0,
     ) -> None:
         self.spec = spec
         self.name, self.version = spec.name, spec.version
@@ -133,6 +136,9 @@ class GenAIMetric(Metric):
             raise ValueError("max_workers, initial_concurrency and max_attempts must be >= 1")
         self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
         self.max_attempts, self.retry_budget = int(max_attempts), float(retry_budget)
+        if wait_budget < 0 or max_wait < 0:
+            raise ValueError("wait_budget and max_wait must be >= 0")
+        self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
         self.metric_metadata = dict(metric_metadata or {})
         self.price = _validate_price(price)
@@ -202,7 +208,8 @@ class GenAIMetric(Metric):
         engine = JudgeEngine(
             self.client, max_concurrency=self.max_concurrency,
             initial_concurrency=self.initial_concurrency, max_attempts=self.max_attempts,
-            retry_budget=self.retry_budget, progress=self.progress,
+            retry_budget=self.retry_budget, wait_budget=self.wait_budget, max_wait=self.max_wait,
+            progress=self.progress,
             description=f"judge {self.key}", on_answer=store)
         if todo:
             fresh = engine.run([requests[i] for i in todo], self.parameters, self.spec.scale,
@@ -259,7 +266,8 @@ def make_genai_metric(
     :class:`~mlflow_llm_eval.judge.pack.EvaluationExample` or dicts. ``scale`` is the score range;
     by default it is read from the rubric's ``Score N`` lines. ``max_workers`` caps the adaptive
     concurrency (default 64). ``engine_options``: ``cache``, ``timeout``, ``price``,
-    ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget`` (see
+    ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget``, ``wait_budget``,
+    ``max_wait`` (see
     :class:`GenAIMetric`).
     """
     for label, value in (("name", name), ("definition", definition),

@@ -108,3 +108,16 @@ def test_from_an_mlflow_genai_metric(judge_env: FakeOpenAI):
     assert ours.requires == ("predictions", "targets") and len(ours.spec.examples) == 2
     result = ours.score_batch({"predictions": ["a"], "inputs": ["b"], "targets": ["c"]})
     assert result.statuses == ["ok"] and judge_env.requests[0].body["model"] == "gpt-4o-mini"
+
+
+def test_wait_bounds_reach_the_engine_and_are_validated(monkeypatch):
+    """The Retry-After wait bounds are configuration like the others: passed through, checked early."""
+    import pytest
+
+    from mlflow_llm_eval.judge import answer_similarity
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    metric = answer_similarity(model="openai:/m", wait_budget=1.5, max_wait=20.0, cache=False)
+    assert (metric.wait_budget, metric.max_wait) == (1.5, 20.0)
+    with pytest.raises(ValueError, match="wait_budget"):
+        answer_similarity(model="openai:/m", wait_budget=-1, cache=False)
