@@ -48,6 +48,20 @@ def resolve_path(value: str | Path, info: ValidationInfo, *, must_exist: bool = 
     return path
 
 
+def resolve_data_file(
+    value: Any, info: ValidationInfo, *, format_given: bool = False
+) -> Path | None:
+    """A data file path (jsonl/csv/parquet by suffix unless a format is given), resolved."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)):
+        raise ValueError(f"must be a file path, got {type(value).__name__}")
+    path = resolve_path(value, info)
+    if path.suffix.lower() not in DATA_FORMATS and not format_given:
+        raise ValueError(f"cannot tell the format of {path.name}: use a .jsonl, .csv or .parquet file")
+    return path
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
@@ -71,16 +85,7 @@ class DatasetSpec(_Strict):
     @field_validator("path", mode="before")
     @classmethod
     def _resolve(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, (str, Path)):
-            raise ValueError(f"must be a file path, got {type(value).__name__}")
-        path = resolve_path(value, info)
-        if path.suffix.lower() not in DATA_FORMATS and info.data.get("format") is None:
-            raise ValueError(
-                f"cannot tell the format of {path.name}: use a .jsonl, .csv or .parquet file"
-            )
-        return path
+        return resolve_data_file(value, info, format_given=info.data.get("format") is not None)
 
     @property
     def file_format(self) -> str:
@@ -111,14 +116,7 @@ class ModelSpec(_Strict):
     @field_validator("predictions", mode="before")
     @classmethod
     def _resolve(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, (str, Path)):
-            raise ValueError(f"must be a file path, got {type(value).__name__}")
-        path = resolve_path(value, info)
-        if path.suffix.lower() not in DATA_FORMATS:
-            raise ValueError(f"cannot tell the format of {path.name}: use .jsonl, .csv or .parquet")
-        return path
+        return resolve_data_file(value, info)
 
     @field_validator("python")
     @classmethod
