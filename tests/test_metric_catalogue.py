@@ -10,18 +10,17 @@ import math
 import pytest
 
 from mlflow_llm_eval.core.registry import (
-    BUILTIN_MODULES, OPTIONAL_MODULES, PRESETS, available_metrics, get_metric,
+    BUILTIN_MODULES, PRESETS, available_metrics, get_metric,
 )
 from mlflow_llm_eval.core.types import Metric
 
-DOCTEST_MODULES = BUILTIN_MODULES + OPTIONAL_MODULES + (
+DOCTEST_MODULES = BUILTIN_MODULES + (
     "mlflow_llm_eval",
     "mlflow_llm_eval.core.types",
     "mlflow_llm_eval.core.text",
     "mlflow_llm_eval.core.aggregate",
     "mlflow_llm_eval.core.engine",
     "mlflow_llm_eval.core.registry",
-    "mlflow_llm_eval.core.unavailable",
     "mlflow_llm_eval.custom",
     "mlflow_llm_eval.sample",
 )

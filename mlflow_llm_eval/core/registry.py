@@ -36,9 +36,6 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.fmeval.semantic_robustness",
 )
 
-#: Optional modules: known by name even when their heavy dependencies are missing.
-OPTIONAL_MODULES: tuple[str, ...] = ()
-
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
 
 #: MLflow's default LLM metrics per model type (its builtin defaults), by our metric names.
@@ -64,7 +61,7 @@ def register_metric(name: str, factory: Callable[..., Metric]) -> None:
 @functools.cache
 def _builtin_factories() -> dict[str, Callable[..., Metric]]:
     factories: dict[str, Callable[..., Metric]] = {}
-    for module_name in BUILTIN_MODULES + OPTIONAL_MODULES:
+    for module_name in BUILTIN_MODULES:
         module = importlib.import_module(module_name)
         factories.update(module.METRICS)
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
@@ -81,19 +78,9 @@ def available_metrics() -> list[str]:
     return sorted(_all_factories())
 
 
-#: Metrics of the presets whose implementation is not installed: they stay visible per row.
-_NOT_INSTALLED: dict[str, str] = {
-    "toxicity": "toxicity is not available: install mlflow-llm-eval[toxicity] (torch, transformers)",
-}
-
-
 def get_metric(name: str, **options: Any) -> Metric:
     """Build the metric registered as ``name`` with its options (validated by the factory)."""
     factories = _all_factories()
-    if name not in factories and name in _NOT_INSTALLED and not options:
-        from mlflow_llm_eval.core.unavailable import UnavailableMetric
-
-        return UnavailableMetric(name, _NOT_INSTALLED[name])
     if name not in factories:
         raise KeyError(f"unknown metric '{name}'; known metrics: {sorted(factories)}")
     return factories[name](**options)
