@@ -135,7 +135,8 @@ def build_frame(
         features = pd.DataFrame(features)
     if len(features) == 0:
         raise ValueError("the evaluation data is empty: there are no rows to score")
-    frame = features.reset_index(drop=True).copy()
+    features = features.reset_index(drop=True)
+    frame = features.copy()
     defaults: dict[str, str] = {}
     input_column = pick_input_column(list(frame.columns), config.col_mapping)
     if input_column is not None:
@@ -159,7 +160,7 @@ def build_frame(
         return frame, defaults
     values, seconds = predict(
         model,
-        features.reset_index(drop=True),
+        features,
         input_column=input_column,
         model_input=config.model_input,
         predictions_column=predictions,
