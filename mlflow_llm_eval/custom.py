@@ -20,6 +20,7 @@ from numbers import Real
 from typing import Any
 
 from mlflow_llm_eval.core.aggregate import validate_aggregations
+from mlflow_llm_eval.core.intervals import check_kind
 from mlflow_llm_eval.core.types import (
     DEFAULT_AGGREGATIONS,
     Metric,
@@ -44,6 +45,8 @@ class RowMetric(Metric):
         requires: Sequence[str] = ("predictions",),
         aggregations: Sequence[str] = DEFAULT_AGGREGATIONS,
         description: str = "",
+        value_kind: str = "unbounded",
+        value_range: Sequence[float] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"make_row_metric needs a callable, got {type(fn).__name__}")
@@ -55,6 +58,9 @@ class RowMetric(Metric):
         self.greater_is_better = bool(greater_is_better)
         self.requires = tuple(requires)
         self.aggregations = validate_aggregations(aggregations)
+        check_kind(value_kind, value_range)
+        self.value_kind = value_kind
+        self.value_range = None if value_range is None else (float(value_range[0]), float(value_range[1]))
         self.description = description or (fn.__doc__ or "").strip().split("\n")[0]
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
@@ -95,8 +101,14 @@ def make_row_metric(
     requires: Sequence[str] = ("predictions",),
     aggregations: Sequence[str] = DEFAULT_AGGREGATIONS,
     description: str = "",
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
 ) -> RowMetric | Callable[[RowFunction], RowMetric]:
-    """Build a metric from a per-row function; usable directly or as a decorator."""
+    """Build a metric from a per-row function; usable directly or as a decorator.
+
+    ``value_kind`` ("binary", "bounded", "ordinal" with ``value_range=(1, 5)``, or "unbounded")
+    picks the interval of the mean (see :mod:`mlflow_llm_eval.core.intervals`).
+    """
 
     def build(function: RowFunction) -> RowMetric:
         return RowMetric(
@@ -107,6 +119,8 @@ def make_row_metric(
             requires=requires,
             aggregations=aggregations,
             description=description,
+            value_kind=value_kind,
+            value_range=value_range,
         )
 
     return build(fn) if fn is not None else build

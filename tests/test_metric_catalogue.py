@@ -12,6 +12,7 @@ import pytest
 from mlflow_llm_eval.core.registry import (
     BUILTIN_MODULES, PRESETS, available_metrics, get_metric,
 )
+from mlflow_llm_eval.core.intervals import check_kind
 from mlflow_llm_eval.core.types import Metric
 
 DOCTEST_MODULES = BUILTIN_MODULES + (
@@ -19,6 +20,7 @@ DOCTEST_MODULES = BUILTIN_MODULES + (
     "mlflow_llm_eval.core.types",
     "mlflow_llm_eval.core.text",
     "mlflow_llm_eval.core.aggregate",
+    "mlflow_llm_eval.core.intervals",
     "mlflow_llm_eval.core.engine",
     "mlflow_llm_eval.core.registry",
     "mlflow_llm_eval.custom",
@@ -57,6 +59,7 @@ def test_declared_metadata(name: str) -> None:
     assert metric.description, f"{name} has no one-line description"
     meta = metric.metadata()
     assert meta["name"] == metric.name and meta["version"] == metric.version
+    check_kind(meta["value_kind"], meta["value_range"])  # every metric declares a valid value kind
 
 
 @pytest.mark.parametrize("name", available_metrics())

@@ -2,14 +2,19 @@
 
 Names follow MLflow (``mean``, ``variance`` = population variance, ``p90``) plus what a user
 needs to trust a mean: ``count`` (rows scored), ``unscored`` (rows not scored) and a 95%
-confidence interval for the mean, ``mean_ci_low``/``mean_ci_high``: the analytic Student-t
-interval ``mean ± t(0.975, n-1) · s / sqrt(n)`` with the sample standard deviation ``s``.
-With one scored row the interval is undefined (NaN); with zero scored rows every value but the
-counts is NaN.
+confidence interval for the mean, ``mean_ci_low``/``mean_ci_high``, by the method of the
+metric's value kind (:mod:`mlflow_llm_eval.core.intervals`: Clopper–Pearson for binary, a
+seeded BCa bootstrap for the others). With zero scored rows every value but the counts is NaN.
 
-    >>> agg = aggregate([1.0, 0.0, float("nan"), 1.0], ("mean", "p90"))
-    >>> round(agg["mean"], 4), agg["count"], agg["unscored"]
-    (0.6667, 3, 1)
+The interval comes from a :class:`~mlflow_llm_eval.core.intervals.ScoreSummary` of the scored
+rows (:func:`interval_aggregates`), so an engine that merges per-partition summaries logs the
+same interval as :func:`aggregate` on one machine.
+
+    >>> agg = aggregate([1.0, 0.0, float("nan"), 1.0], ("mean", "p90"), "binary")
+    >>> round(agg["mean"], 4), agg["count"], agg["unscored"], round(agg["mean_ci_low"], 4)
+    (0.6667, 3, 1, 0.0943)
+    >>> aggregate([0.0] * 30, ("mean",), "binary")["mean_ci_high"] > 0.1   # 0 of 30 is not [0, 0]
+    True
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from mlflow_llm_eval.core.intervals import ScoreSummary, interval_from_summary
 
 AGGREGATION_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
     "mean": lambda a: float(np.mean(a)),
@@ -40,30 +47,26 @@ def validate_aggregations(aggregations: Sequence[str]) -> tuple[str, ...]:
     return tuple(aggregations)
 
 
-def mean_confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval for the mean; (NaN, NaN) with fewer than two values."""
-    n = len(values)
-    if n < 2:
-        return math.nan, math.nan
-    from scipy import stats
-
-    mean = float(np.mean(values))
-    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
-    if sem == 0.0:
-        return mean, mean
-    half = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * sem
-    return mean - half, mean + half
+def interval_aggregates(summary: ScoreSummary, value_kind: str = "unbounded",
+                        value_range: Sequence[float] | None = None) -> dict[str, float]:
+    """``mean_ci_low``/``mean_ci_high`` of a summary of the scored rows (any engine)."""
+    found = interval_from_summary(value_kind, summary, value_range=value_range)
+    return {"mean_ci_low": found.low, "mean_ci_high": found.high}
 
 
-def aggregate(scores: Sequence[float], aggregations: Sequence[str]) -> dict[str, float]:
+def aggregate(scores: Sequence[float], aggregations: Sequence[str], value_kind: str = "unbounded",
+              value_range: Sequence[float] | None = None) -> dict[str, float]:
     """Aggregates of the scored rows, plus ``count``, ``unscored`` and the mean's 95% interval."""
     array = np.asarray(scores, dtype=float)
     scored = array[~np.isnan(array)]
     result: dict[str, float] = {}
     for name in aggregations:
         result[name] = AGGREGATION_FUNCTIONS[name](scored) if len(scored) else math.nan
-    low, high = mean_confidence_interval(scored)
-    result["mean_ci_low"], result["mean_ci_high"] = low, high
+    finite = scored[np.isfinite(scored)]
+    if len(finite) == len(scored):
+        result.update(interval_aggregates(ScoreSummary.of(finite), value_kind, value_range))
+    else:  # an infinite score: the mean has no interval
+        result["mean_ci_low"] = result["mean_ci_high"] = math.nan
     result["count"] = int(len(scored))
     result["unscored"] = int(len(array) - len(scored))
     return result

@@ -136,7 +136,7 @@ def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]
 
 def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
     """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``."""
-    values = aggregate(result.scores, metric.aggregations)
+    values = aggregate(result.scores, metric.aggregations, metric.value_kind, metric.value_range)
     values.update(result.extra_aggregates)
     out = {f"{metric.key}/{name}": value for name, value in values.items()}
     if metric.headline_aggregation is not None:

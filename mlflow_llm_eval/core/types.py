@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_llm_eval.core.intervals import ci_method
+
 #: A batch of rows, column-wise: logical column name -> one value per row.
 #: Logical names are ``predictions``, ``targets``, ``inputs`` and any context column.
 RowBatch = Mapping[str, Sequence[Any]]
@@ -130,6 +132,11 @@ class Metric(ABC):
     headline_aggregation: str | None = None
     #: One line shown in README's metric table and in reports.
     description: str = ""
+    #: What the per-row values are; it picks the mean's interval (core/intervals.py):
+    #: "binary" (0/1), "bounded" (in ``value_range``, default [0, 1]), "ordinal" (a judge
+    #: scale, ``value_range`` = its ends) or "unbounded".
+    value_kind: str = "unbounded"
+    value_range: tuple[float, float] | None = None
 
     @property
     def key(self) -> str:
@@ -149,6 +156,9 @@ class Metric(ABC):
             "optional": list(self.optional),
             "aggregations": list(self.aggregations),
             "description": self.description,
+            "value_kind": self.value_kind,
+            "value_range": list(self.value_range) if self.value_range is not None else None,
+            "ci_method": ci_method(self.value_kind),
         }
 
     def __repr__(self) -> str:

@@ -69,6 +69,7 @@ class BERTScore(Metric):
     """BERTScore F1 (no IDF, no rescaling) with a transformers encoder; FMEval's settings."""
 
     version = "v1"
+    value_kind, value_range = "bounded", (-1.0, 1.0)  # F1 of cosine similarities
     greater_is_better = True
     requires = ("predictions", "targets")
     headline_aggregation = "mean"

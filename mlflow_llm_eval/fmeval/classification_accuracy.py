@@ -70,6 +70,7 @@ class ClassificationAccuracy(Metric):
     """Per-row correctness of the converted label, plus dataset-level sklearn scores."""
 
     name = "classification_accuracy"
+    value_kind = "binary"
     version = "v1"
     greater_is_better = True
     requires = ("predictions", "targets")

@@ -52,6 +52,7 @@ class FactualKnowledge(Metric):
 
     version = "v1"
     greater_is_better = True
+    value_kind = "binary"
     requires = ("predictions", "targets")
     headline_aggregation = "mean"
 

@@ -109,6 +109,7 @@ class QAAccuracy(Metric):
         if score not in SCORES:
             raise ValueError(f"unknown QA accuracy score {score!r}; choose from {sorted(SCORES)}")
         self.name = score
+        self.value_kind = "binary" if score.endswith("exact_match") else "bounded"
         self.fmeval_name, self._fn, what = SCORES[score]
         self.delimiter = validate_delimiter(target_output_delimiter)
         self.description = (

@@ -133,6 +133,7 @@ class _Robustness(Metric):
 
 class SemanticRobustnessWER(_Robustness):
     name = "semantic_robustness_wer"
+    value_kind = "unbounded"  # WER can exceed 1
     greater_is_better = False
 
     def __init__(self, model: Any, **options: Any) -> None:
@@ -169,6 +170,7 @@ class SemanticRobustnessWER(_Robustness):
 
 
 class SemanticRobustnessDelta(_Robustness):
+    value_kind = "unbounded"
     greater_is_better = False
 
     def __init__(self, model: Any, metric: Metric | str, **options: Any) -> None:
@@ -235,6 +237,7 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
     """1 - mean BERTScore of the perturbed outputs against the original output."""
 
     name = "semantic_robustness_bertscore_dissimilarity"
+    value_kind, value_range = "bounded", (0.0, 2.0)  # 1 - BERTScore
     greater_is_better = False
 
     def __init__(

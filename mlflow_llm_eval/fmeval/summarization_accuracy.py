@@ -45,6 +45,7 @@ class SummarizationRouge(Metric):
     """Our ROUGE with FMEval's defaults (rouge2, stemmer on), under its own name."""
 
     name = "summarization_rouge"
+    value_kind = "bounded"
     version = "v1"
     greater_is_better = True
     requires = ("predictions", "targets")
@@ -117,6 +118,7 @@ class Meteor(Metric):
     """nltk METEOR as FMEval computes it; named by whether WordNet synonyms were used."""
 
     version = "v1"
+    value_kind = "bounded"
     greater_is_better = True
     requires = ("predictions", "targets")
     headline_aggregation = "mean"

@@ -17,6 +17,7 @@ from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
 
 class ExactMatch(Metric):
     name = "exact_match"
+    value_kind = "binary"
     version = "v1"
     greater_is_better = True
     requires = ("predictions", "targets")

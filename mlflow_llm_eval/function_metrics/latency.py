@@ -22,6 +22,7 @@ LATENCY_COLUMN = "latency"
 
 class Latency(Metric):
     name = "latency"
+    value_kind = "unbounded"
     version = "v1"
     greater_is_better = False
     requires = (LATENCY_COLUMN,)

@@ -113,6 +113,7 @@ class TextstatGrade(Metric):
     """A textstat grade-level formula applied to each prediction (one class for both metrics)."""
 
     greater_is_better = False
+    value_kind = "unbounded"  # grade levels can be negative or above 20
     requires = ("predictions",)
 
     def __init__(

@@ -340,6 +340,7 @@ class Rouge(Metric):
 
     version = "v1"
     greater_is_better = True
+    value_kind = "bounded"  # an F-measure in [0, 1]
     requires = ("predictions", "targets")
 
     def __init__(

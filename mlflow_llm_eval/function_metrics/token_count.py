@@ -153,6 +153,7 @@ def resolve_tokenizer(encoding: str) -> Tokenizer:
 
 class TokenCount(Metric):
     name = "token_count"
+    value_kind = "unbounded"
     version = "v1"
     greater_is_better = True  # as MLflow declares it
     requires = ("predictions",)

@@ -127,6 +127,7 @@ def classify(
 
 class Toxicity(Metric):
     name = "toxicity"
+    value_kind = "bounded"  # a probability
     version = "v1"
     greater_is_better = False
     requires = ("predictions",)

@@ -124,6 +124,7 @@ class GenAIMetric(Metric):
         self.spec = spec
         self.name, self.version = spec.name, spec.version
         self.greater_is_better = spec.greater_is_better
+        self.value_kind, self.value_range = "ordinal", (float(spec.scale[0]), float(spec.scale[1]))
         self.requires = (("predictions",) + (("inputs",) if spec.include_input else ())
                          + tuple(spec.grading_context_columns))
         self.aggregations = validate_aggregations(aggregations or DEFAULT_AGGREGATIONS)
