@@ -9,7 +9,13 @@ The rule, applied to each model's aggregates (``<name>/<version>/<aggregation>``
    of the best count as a **tie**; ties are broken by each tie-breaker objective in turn
    (same tolerance; a missing value ranks last), then by **model order** (the first declared
    model wins).
-3. With no eligible model there is **no winner**, and the reason says why for every model.
+3. With ``require_significance=alpha`` (a mean objective and per-row ``scores`` on each
+   candidate), the best model must beat the runner-up in a paired test on the rows both scored
+   (:mod:`mlflow_llm_eval.core.paired`: sign-flip permutation test, Holm-adjusted over the best
+   model's comparisons with every other eligible model). Models not significantly different from
+   the best count as tied with it, and the tie-breakers (then model order) decide among them;
+   the reason says so.
+4. With no eligible model there is **no winner**, and the reason says why for every model.
 
     >>> c = [Candidate("a", {"q/v1/mean": 0.8, "latency/v1/p90": 3.0}),
     ...      Candidate("b", {"q/v1/mean": 0.7, "latency/v1/p90": 1.0}),
@@ -26,7 +32,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Direction = Literal["maximize", "minimize"]
 
@@ -121,6 +127,8 @@ class Candidate:
     name: str
     metrics: Mapping[str, float]
     failure: str | None = None
+    #: Per-row scores of the objective's metric, row-aligned across candidates (paired tests).
+    scores: Sequence[float] | None = None
 
 
 @dataclass
@@ -135,6 +143,8 @@ class Selection:
     rejected: dict[str, str] = field(default_factory=dict)
     #: What decided among tied models: a tie-breaker key, "model order", or None (no tie).
     tie_broken_by: str | None = None
+    #: The best model's paired comparisons with the other eligible models (require_significance).
+    comparisons: list[Any] = field(default_factory=list)
 
 
 def _finite(value: object) -> float | None:
@@ -167,10 +177,19 @@ def select_winner(
     constraints: Sequence[Constraint] = (),
     tie_breakers: Sequence[Objective] = (),
     tolerance: float = 0.0,
+    require_significance: float | None = None,
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
 ) -> Selection:
-    """Apply the rule described in the module docstring; candidates are in model order."""
+    """Apply the rule described in the module docstring; candidates are in model order.
+
+    ``value_kind``/``value_range`` describe the objective metric's scores (for the paired
+    difference's interval; the p-value does not depend on them).
+    """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    if require_significance is not None and not 0 < require_significance < 1:
+        raise ValueError(f"require_significance must be in (0, 1), got {require_significance}")
     rejected = {c.name: why for c in candidates
                 if (why := _eligibility(c, objective, constraints)) is not None}
     eligible = [c for c in candidates if c.name not in rejected]
@@ -180,24 +199,58 @@ def select_winner(
     ranking = [c.name for c in sorted(
         eligible, key=lambda c: tuple(-o.rank_value(c.metrics) for o in chain))]
     tied, decided_by = list(eligible), None
+    comparisons: list[Any] = []
+    significance_note = ""
+    if require_significance is not None and len(eligible) > 1:
+        best = next(c for c in eligible if c.name == ranking[0])
+        comparisons = _compare_best(best, eligible, objective, value_kind, value_range)
+        p_of = {c.model: c.p_holm for c in comparisons}
+        runner_up = ranking[1]
+        if p_of[runner_up] < require_significance:
+            tied = [best]
+            significance_note = (f"; significantly better than the runner-up {runner_up} "
+                                 f"(paired p = {_fmt(p_of[runner_up])} < {_fmt(require_significance)}"
+                                 f"{', Holm-adjusted' if len(comparisons) > 1 else ''})")
+        else:
+            tied = [c for c in eligible if c is best or not p_of[c.name] < require_significance]
+            significance_note = (
+                f"; not significantly better than {', '.join(c.name for c in tied if c is not best)} "
+                f"(paired p = {_fmt(p_of[runner_up])} >= {_fmt(require_significance)} vs the "
+                f"runner-up {runner_up}), so the tie-breakers decided")
+            chain = list(tie_breakers)  # the objective no longer separates the tied models
     for position, current in enumerate(chain):
+        if len(tied) == 1:
+            break
         values = [current.rank_value(c.metrics) for c in tied]
         keep = _within(values, max(values), tolerance)
         tied = [c for c, k in zip(tied, keep) if k]
         if len(tied) == 1:
-            decided_by = None if position == 0 else current.key
+            decided_by = None if current is objective else current.key
             break
     else:
-        decided_by = "model order"
+        decided_by = "model order" if len(tied) > 1 else decided_by
     winner = tied[0]
     # Put the winner first even when a tolerance tie reorders the strict ranking.
     ranking = [winner.name] + [n for n in ranking if n != winner.name]
     value = float(winner.metrics[objective.key])
     reason = (f"{winner.name} has the best {objective.key} ({_fmt(value)}, {objective.direction}d) "
               f"among {len(eligible)} eligible of {len(candidates)} models")
+    reason += significance_note
     if decided_by is not None:
         reason += f"; tie broken by {decided_by}"
-    return Selection(winner.name, reason, ranking, rejected, decided_by)
+    return Selection(winner.name, reason, ranking, rejected, decided_by, comparisons)
+
+
+def _compare_best(best: Candidate, eligible: Sequence[Candidate], objective: Objective,
+                  value_kind: str, value_range: Sequence[float] | None) -> list[Any]:
+    from mlflow_llm_eval.core.paired import compare_to_reference
+
+    missing = [c.name for c in eligible if c.scores is None]
+    if missing:
+        raise ValueError(f"require_significance needs each model's per-row scores of "
+                         f"{objective.key}; missing for {missing}")
+    scores = {c.name: list(c.scores or []) for c in eligible}
+    return compare_to_reference(scores, best.name, objective.key, value_kind, value_range)
 
 
 def _no_winner_reason(candidates: Sequence[Candidate], rejected: Mapping[str, str]) -> str:
