@@ -237,11 +237,20 @@ class SelectSpec(ObjectiveSpec):
     #: Objectives that break ties in order; default: the declared metrics' means.
     tie_breakers: list[ObjectiveSpec] | None = None
     tolerance: float = Field(default=0.0, ge=0.0)
+    #: The winner must beat the runner-up in a paired test at this level (else tie-breakers).
+    require_significance: float | None = Field(default=None, gt=0.0, lt=1.0)
 
     @field_validator("constraints", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _significance_needs_a_mean(self) -> SelectSpec:
+        if self.require_significance is not None and not self.objective.key.endswith("/mean"):
+            raise ValueError("require_significance compares per-row scores, so the objective must "
+                             f"be a mean ('<name>/<version>/mean'), got '{self.objective.key}'")
+        return self
 
 
 class RegisterSpec(_Strict):
@@ -278,6 +287,8 @@ class EvalConfig(_Strict):
     #: How many models are evaluated at the same time.
     max_workers: int = Field(default=4, ge=1, le=64)
     report: ReportSpec = Field(default_factory=ReportSpec)
+    #: Judge name -> dataset column of human labels on the judge's scale (judge–human agreement).
+    human_labels: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -54,7 +54,9 @@ class EvaluatorConfig:
 
     col_mapping: dict[str, Any] = field(default_factory=dict)
     model_input: str = "dataframe"
-    KEYS = ("col_mapping", "model_input")
+    #: Judge name -> column of human labels (issue 13 hook: judge–human agreement).
+    human_labels: dict[str, str] = field(default_factory=dict)
+    KEYS = ("col_mapping", "model_input", "human_labels")
 
     @classmethod
     def from_dict(cls, config: dict[str, Any] | None) -> EvaluatorConfig:
@@ -70,7 +72,13 @@ class EvaluatorConfig:
         model_input = config.get("model_input", "dataframe")
         if model_input not in MODEL_INPUTS:
             raise ValueError(f"model_input must be one of {MODEL_INPUTS}, got {model_input!r}")
-        return cls(col_mapping=dict(col_mapping), model_input=model_input)
+        human_labels = config.get("human_labels") or {}
+        if not isinstance(human_labels, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()):
+            raise ValueError("human_labels must map judge names to column names, e.g. "
+                             f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}")
+        return cls(col_mapping=dict(col_mapping), model_input=model_input,
+                   human_labels=dict(human_labels))
 
 
 def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
@@ -119,7 +127,9 @@ class LLMEvaluator(ModelEvaluator):
         metadata = [m.metadata() for m in metrics]
         table_uri = log_scored_frame(run_id, scored, metadata)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
-        return EvaluationResult(metrics=dict(scored.aggregates), artifacts=artifacts, run_id=run_id)
+        result_metrics = dict(scored.aggregates)
+        result_metrics.update(_log_human_agreement(run_id, scored.table, config.human_labels, metrics))
+        return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
 
 
 def build_frame(
@@ -183,3 +193,30 @@ def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
                 "columns of the eval_results_table)",
                 metric.key, sum(counts.values()), dict(counts), metric.key,
             )
+
+
+# --- issue 13 hook: judge–human agreement (computation in mlflow_llm_eval.agreement) ------------
+AGREEMENT_FILE = "llm_eval/judge_agreement.json"
+
+
+def _log_human_agreement(run_id: str, table: pd.DataFrame, human_labels: dict[str, str],
+                         metrics: list[Metric]) -> dict[str, float]:
+    """Log agreement per judge of ``human_labels`` (metrics + a JSON artifact); return the metrics."""
+    if not human_labels:
+        return {}
+    from mlflow import MlflowClient
+
+    from mlflow_llm_eval.agreement import agreement_metrics, agreements
+
+    found = agreements(table, human_labels, metrics)
+    values = {k: v for k, v in agreement_metrics(found).items() if v == v}  # NaN: not logged
+    client = MlflowClient()
+    if values:
+        import time
+
+        from mlflow.entities import Metric as MlflowMetricEntity
+
+        now = int(time.time() * 1000)
+        client.log_batch(run_id, metrics=[MlflowMetricEntity(k, float(v), now, 0) for k, v in values.items()])
+    client.log_dict(run_id, {k: a.as_dict() for k, a in found.items()}, AGREEMENT_FILE)
+    return values

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from mlflow_llm_eval.core.types import Metric
-from mlflow_llm_eval.report.html import details_list, esc, image, num_cell, page, row, table, text_cell
+from mlflow_llm_eval.report.html import details_list, esc, fmt, image, num_cell, page, row, table, text_cell
 from mlflow_llm_eval.report.plots import means_png
 from mlflow_llm_eval.select import Constraint, Objective, Selection
 
@@ -62,11 +62,29 @@ def comparison_keys(metrics: Sequence[Metric], objective: Objective | None = Non
     return keys
 
 
+PAIRED_COLUMNS = ("paired/diff", "paired/diff_ci_low", "paired/diff_ci_high", "paired/p_holm")
+
+
+def _objective_comparisons(comparisons: Sequence[Any], objective: Objective | None) -> dict[str, Any]:
+    """Model -> its comparison with the reference on the objective's metric (or the first metric)."""
+    if not comparisons:
+        return {}
+    key = next((c.metric for c in comparisons if objective and objective.key.startswith(f"{c.metric}/")),
+               comparisons[0].metric)
+    return {c.model: c for c in comparisons if c.metric == key}
+
+
 def comparison_frame(models: Sequence[ModelLike], metrics: Sequence[Metric],
                      selection: Selection | None = None, objective: Objective | None = None,
-                     constraints: Sequence[Constraint] = ()) -> pd.DataFrame:
-    """One row per model (config order): status, rank, winner, eligibility and aggregates."""
+                     constraints: Sequence[Constraint] = (),
+                     comparisons: Sequence[Any] = ()) -> pd.DataFrame:
+    """One row per model (config order): status, rank, winner, eligibility and aggregates.
+
+    With ``comparisons`` (:mod:`mlflow_llm_eval.runner.comparisons`), the ``paired/*`` columns
+    hold the reference minus this model on the objective's metric, its interval and Holm p-value.
+    """
     ranking = selection.ranking if selection else []
+    paired = _objective_comparisons(comparisons, objective)
     records = []
     for model in models:
         record: dict[str, Any] = {
@@ -80,6 +98,12 @@ def comparison_frame(models: Sequence[ModelLike], metrics: Sequence[Metric],
         for key in comparison_keys(metrics, objective, constraints):
             value = model.metrics.get(key)
             record[key] = float(value) if value is not None else math.nan
+        if paired:
+            c = paired.get(model.name)
+            record["paired_reference"] = next(iter(paired.values())).reference
+            record["paired_metric"] = next(iter(paired.values())).metric
+            values = (c.result.mean_diff, c.result.ci_low, c.result.ci_high, c.p_holm) if c else (math.nan,) * 4
+            record.update(dict(zip(PAIRED_COLUMNS, values)))
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     frame["rank"] = frame["rank"].astype("Int64")
@@ -140,6 +164,31 @@ def _charts(frame: pd.DataFrame, metrics: Sequence[Metric], winner: str | None) 
     return "<h2>Charts</h2><div class='plots'>" + "".join(figures) + "</div>" if figures else ""
 
 
+def _paired(comparisons: Sequence[Any]) -> str:
+    """The paired differences table (every metric) and one plot per metric."""
+    if not comparisons:
+        return ""
+    reference = comparisons[0].reference
+    rows = [row([f"<td>{esc(c.metric)}</td>", f"<td>{esc(c.model)}</td>",
+                 num_cell("n", c.result.n), num_cell("diff", c.result.mean_diff,
+                                                     note=f"[{fmt(c.result.ci_low)}, {fmt(c.result.ci_high)}]"),
+                 num_cell("p_value", c.result.p_value), num_cell("p_holm", c.p_holm)])
+            for c in comparisons]
+    figures = []
+    for metric in dict.fromkeys(c.metric for c in comparisons):
+        mine = [c for c in comparisons if c.metric == metric]
+        figures.append(image(means_png([c.model for c in mine], [c.result.mean_diff for c in mine],
+                                       [c.result.ci_low for c in mine], [c.result.ci_high for c in mine],
+                                       f"{metric}: {reference} − model", label="paired difference"),
+                             f"{metric}: paired difference, {reference} − model"))
+    return (f"<h2>Paired differences ({esc(reference)} − each model)</h2>"
+            "<p class='small muted'>Over the rows both models scored: the mean per-row difference "
+            "with its 95% interval, the two-sided sign-flip permutation p-value and the Holm-"
+            "adjusted one (over the models, per metric).</p>"
+            + table(["metric", "model", "rows", "difference [95% CI]", "p", "p (Holm)"], rows)
+            + "<div class='plots'>" + "".join(f for f in figures if f) + "</div>")
+
+
 def _failures(models: Sequence[ModelLike]) -> str:
     failed = [m for m in models if m.failure]
     if not failed:
@@ -159,14 +208,16 @@ def comparison_report(
     rule: str | None = None,
     registration: str | None = None,
     details: Mapping[str, Any] | None = None,
+    comparisons: Sequence[Any] = (),
 ) -> str:
     """A self-contained HTML page comparing the models (see the module docstring)."""
-    frame = comparison_frame(models, metrics, selection, objective, constraints)
+    frame = comparison_frame(models, metrics, selection, objective, constraints, comparisons)
     sections = [
         details_list(list((details or {}).items())),
         _decision(selection, rule, registration),
         _table(frame, metrics, objective, constraints),
         _charts(frame, metrics, selection.winner if selection else None),
+        _paired(comparisons),
         _failures(models),
     ]
     return page(title, sections)

@@ -56,8 +56,9 @@ def histogram_png(values: Sequence[float], title: str, bins: int = 20) -> str | 
 
 
 def means_png(names: Sequence[str], means: Sequence[float], lows: Sequence[float],
-              highs: Sequence[float], title: str, highlight: str | None = None) -> str | None:
-    """Per-model means with their 95% intervals as horizontal bars; None if nothing to plot."""
+              highs: Sequence[float], title: str, highlight: str | None = None,
+              label: str = "mean") -> str | None:
+    """Per-model means (or paired differences) with 95% intervals as bars; None if nothing to plot."""
     rows = [(n, m, lo, hi) for n, m, lo, hi in zip(names, means, lows, highs)
             if m is not None and math.isfinite(m)]
     longest = max((len(n) for n, *_ in rows), default=1)
@@ -71,6 +72,8 @@ def means_png(names: Sequence[str], means: Sequence[float], lows: Sequence[float
     colors = ["#55a868" if n == highlight else "#4c72b0" for n, *_ in rows]
     axes.barh(positions, [m for _, m, _, _ in rows], xerr=errors, color=colors, capsize=3)
     axes.set_yticks(positions, [n for n, *_ in rows], fontsize=8)
-    axes.set_title(f"{title}: mean, 95% CI", fontsize=9)
+    axes.set_title(f"{title}: {label}, 95% CI", fontsize=9)
+    if label != "mean":
+        axes.axvline(0.0, color="#333", linewidth=0.8)
     axes.tick_params(axis="x", labelsize=7)
     return _render(figure)

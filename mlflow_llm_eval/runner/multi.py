@@ -33,6 +33,10 @@ from mlflow_llm_eval.report.evaluation import evaluation_report
 from mlflow_llm_eval.runner import tracking
 from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
 from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+from mlflow_llm_eval.runner.comparisons import (
+    PAIRED_FILE, comparison_run_metrics, comparisons_json, metric_for_key, paired_comparisons,
+    reference_model, row_scores,
+)
 from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome, Registration
 from mlflow_llm_eval.select import Candidate, Selection, select_winner
 
@@ -158,6 +162,7 @@ def _frame_for(ctx: _Context, spec: ModelSpec) -> pd.DataFrame:
     wanted = list(ds.inputs)
     wanted += template_fields(spec.prompt_template) if spec.prompt_template else []
     wanted += list(ds.col_mapping.values()) + ([ds.targets] if ds.targets else [])
+    wanted += list(ctx.config.human_labels.values())
     if spec.key:
         wanted.append(spec.key)
     return ctx.data.frame[list(dict.fromkeys(wanted))].copy()
@@ -170,7 +175,10 @@ def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict
     if len(ds.inputs) == 1:
         col_mapping.setdefault("inputs", ds.inputs[0])
     frame = _frame_for(ctx, spec)
-    kwargs: dict[str, Any] = {"extra_metrics": metrics, "evaluator_config": {"col_mapping": col_mapping}}
+    config: dict[str, Any] = {"col_mapping": col_mapping}
+    if ctx.config.human_labels:
+        config["human_labels"] = dict(ctx.config.human_labels)
+    kwargs: dict[str, Any] = {"extra_metrics": metrics, "evaluator_config": config}
     predictions = None
     if spec.kind == "predictions":
         values, seconds = static_predictions(spec, ctx.data.frame)
@@ -262,6 +270,8 @@ def _rule_text(ctx: _Context) -> str | None:
     if select is None or plan.objective is None:
         return None
     parts = [str(plan.objective)]
+    if select.require_significance is not None:
+        parts.append(f"beating the runner-up at paired p < {select.require_significance:g}")
     parts += [f"subject to {c}" for c in select.constraints]
     if plan.tie_breakers:
         parts.append("ties: " + ", then ".join(str(t) for t in plan.tie_breakers) + ", then model order")
@@ -272,9 +282,12 @@ def _select(ctx: _Context, outcomes: list[ModelOutcome]) -> Selection | None:
     plan, select = ctx.loaded.metrics, ctx.config.select
     if select is None or plan.objective is None:
         return None
-    candidates = [Candidate(o.name, o.metrics, o.failure) for o in outcomes]
+    metric = metric_for_key(plan.metrics, plan.objective.key)
+    key = metric.key if metric is not None else plan.objective.key
+    candidates = [Candidate(o.name, o.metrics, o.failure, row_scores(o, key)) for o in outcomes]
     return select_winner(candidates, plan.objective, select.constraints, plan.tie_breakers,
-                         select.tolerance)
+                         select.tolerance, select.require_significance,
+                         metric.value_kind if metric else "unbounded", metric.value_range if metric else None)
 
 
 def _register(ctx: _Context, selection: Selection | None, outcomes: list[ModelOutcome]) -> Registration | None:
@@ -304,9 +317,14 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
     selection = _select(ctx, outcomes)
     registration = _register(ctx, selection, outcomes) if register else None
     constraints = cfg.select.constraints if cfg.select else []
-    frame = comparison_frame(outcomes, plan.metrics, selection, plan.objective, constraints)
+    paired = paired_comparisons(outcomes, plan.metrics,
+                                reference_model(outcomes, selection.winner if selection else None))
+    frame = comparison_frame(outcomes, plan.metrics, selection, plan.objective, constraints, paired)
     parent = ctx.parent_run_id
     tracking.log_table(parent, frame, COMPARISON_TABLE_FILE)
+    if paired:
+        tracking.log_metrics(parent, comparison_run_metrics(paired))
+        tracking.log_dict(parent, comparisons_json(paired), PAIRED_FILE)
     tags: dict[str, Any] = {f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None}
     if selection is not None:
         tags.update({f"{TAG}winner": selection.winner, f"{TAG}selection_reason": selection.reason,
@@ -323,11 +341,12 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
         html = comparison_report(
             title=f"Model comparison: {cfg.experiment}", models=outcomes, metrics=plan.metrics,
             selection=selection, objective=plan.objective, constraints=constraints,
-            rule=_rule_text(ctx), registration=str(registration) if registration else None,
+            rule=_rule_text(ctx), comparisons=paired, registration=str(registration) if registration else None,
             details={"experiment": cfg.experiment, "parent run id": parent,
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
                      "rows": len(ctx.data.frame)})
         tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
     report_uri = tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
     return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,
-                            _rule_text(ctx), registration, tracking.tracking_uri(), report_uri)
+                            _rule_text(ctx), registration, tracking.tracking_uri(), report_uri,
+                            paired)

@@ -68,6 +68,8 @@ class ComparisonResult:
     tracking_uri: str = ""
     #: Artifact URI of the comparison HTML report (None when reports are off).
     report_uri: str | None = None
+    #: Paired comparisons of the reference (winner) with every other model, per metric.
+    comparisons: list[Any] = field(default_factory=list)
 
     @property
     def winner(self) -> ModelOutcome | None:
@@ -111,6 +113,14 @@ def _cell(mean: Any, low: Any, high: Any) -> str:
     return f"{mean:.4g} [{low:.3g}, {high:.3g}]"
 
 
+def _paired_cell(diff: Any, low: Any, high: Any, p: Any, is_reference: bool) -> str:
+    if is_reference:
+        return "(reference)"
+    if diff is None or pd.isna(diff):
+        return "-"
+    return f"{_cell(diff, low, high)} p={p:.2g}"
+
+
 def comparison_text(frame: pd.DataFrame, metrics: Sequence[Metric]) -> str:
     """The comparison table as aligned text: one row per model, ``mean [ci_low, ci_high]``."""
     columns: dict[str, list[str]] = {
@@ -123,7 +133,14 @@ def comparison_text(frame: pd.DataFrame, metrics: Sequence[Metric]) -> str:
         if f"{k}/mean" in frame.columns:
             columns[f"{k}/mean"] = [_cell(*v) for v in zip(
                 frame[f"{k}/mean"], frame[f"{k}/mean_ci_low"], frame[f"{k}/mean_ci_high"])]
+    if "paired/diff" in frame.columns:
+        reference = frame["paired_reference"].dropna().iloc[0]
+        columns[f"{reference} - model (paired, p Holm)"] = [_paired_cell(*v) for v in zip(
+            frame["paired/diff"], frame["paired/diff_ci_low"], frame["paired/diff_ci_high"],
+            frame["paired/p_holm"], frame["model"] == reference)]
     for extra in frame.columns:
+        if extra.startswith("paired/"):
+            continue
         if "/" in extra and extra not in columns and not extra.endswith(("/mean_ci_low", "/mean_ci_high")):
             columns[extra] = [_cell(v, None, None) for v in frame[extra]]
     widths = {name: max(len(name), *(len(v) for v in values)) for name, values in columns.items()}

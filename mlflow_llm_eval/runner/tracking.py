@@ -118,6 +118,12 @@ def log_text(run_id: str, text: str, artifact_file: str) -> None:
     MlflowClient().log_text(run_id, text, artifact_file)
 
 
+def log_dict(run_id: str, data: dict[str, Any], artifact_file: str) -> None:
+    from mlflow import MlflowClient
+
+    MlflowClient().log_dict(run_id, data, artifact_file)
+
+
 def log_table(run_id: str, table: pd.DataFrame, artifact_file: str) -> None:
     from mlflow import MlflowClient
 
