@@ -1,9 +1,9 @@
 """Paired comparisons of models scored on the same rows: difference of means, interval, p-value.
 
 For two models' per-row scores ``a`` and ``b`` (NaN = unscored; only rows both scored count),
-the per-row differences ``d = a - b`` give the mean difference, its 95% interval by the method
-of the differences' kind (:mod:`.intervals`: a bounded kind's differences are bounded by the
-range's width, an unbounded kind's are unbounded), and a two-sided p-value from a **sign-flip
+the per-row differences ``d = a - b`` give the mean difference, its 95% interval (the
+small-sample BCa bootstrap of :mod:`.intervals`, without pseudo-rows: differences are centred,
+not piled against a bound), and a two-sided p-value from a **sign-flip
 permutation test** of the mean difference (``scipy.stats.permutation_test`` with paired
 samples: exact up to 2^13 distinct sign patterns, else 9,999 seeded flips). The sign-flip test
 tests exactly the quantity reported (the mean difference) and is exact with ties and zero
@@ -48,14 +48,6 @@ class PairedResult:
         return asdict(self)
 
 
-def _difference_kind(kind: str, value_range: Sequence[float] | None) -> tuple[str, tuple[float, float] | None]:
-    if kind == "unbounded":
-        return "unbounded", None
-    low, high = value_range if value_range is not None else (0.0, 1.0)
-    width = float(high) - float(low)
-    return "bounded", (-width, width)
-
-
 def sign_flip_p_value(d: np.ndarray, seed: int = SEED) -> float:
     """Two-sided p-value of the sign-flip permutation test that the mean difference is 0."""
     nonzero = d[d != 0]
@@ -80,8 +72,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float], value_kind: str = 
     d = x[both] - y[both]
     if len(d) == 0:
         return PairedResult(0, math.nan, math.nan, math.nan, math.nan, "undefined")
-    kind, bounds = _difference_kind(value_kind, value_range)
-    found = interval(kind, d, value_range=bounds, seed=seed)
+    found = interval("unbounded", d, seed=seed)  # value_kind/value_range: kept for other methods
     return PairedResult(len(d), float(d.mean()), found.low, found.high, sign_flip_p_value(d, seed),
                         found.method)
 

@@ -1,0 +1,116 @@
+"""Paired comparisons in the runner (table, report, parent run) and judge–human agreement."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+import mlflow_llm_eval as le
+from mlflow_llm_eval.agreement import judge_agreement
+from mlflow_llm_eval.runner.multi import evaluate_models
+
+N = 40
+ANSWERS = [f"a{i}" for i in range(N)]
+
+
+def _model(right: set[int]):
+    def predict(inputs: pd.DataFrame) -> list[str]:
+        return [ANSWERS[i] if i in right else "wrong" for i in range(len(inputs))]
+    return predict
+
+
+@pytest.fixture(scope="module")
+def run(sqlite_tracking_uri: str, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("paired")
+    rows = [{"question": f"q{i}", "answer": ANSWERS[i]} for i in range(N)]
+    (folder / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = {
+        "experiment": f"paired-{folder.name}",
+        "dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
+        "models": [{"name": "weak", "python": _model(set(range(8)))},
+                   {"name": "near", "python": _model(set(range(30)))},
+                   {"name": "lead", "python": _model(set(range(31)))}],
+        "metrics": ["exact_match"],
+        "select": {"maximize": "exact_match/v1/mean", "require_significance": 0.05},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", sqlite_tracking_uri)
+        mlflow.set_tracking_uri(sqlite_tracking_uri)
+        result = evaluate_models(config, base_dir=folder)
+    return result
+
+
+def test_an_insignificant_lead_does_not_decide_and_the_reason_says_so(run) -> None:
+    assert run.selection.winner == "near"  # lead is 1 row ahead: tied, model order decides
+    assert "not significantly better than near" in run.selection.reason
+    assert run.selection.tie_broken_by == "model order"
+
+
+def test_paired_differences_are_in_the_table_the_parent_run_and_the_report(run) -> None:
+    by = {(c.model, c.metric): c for c in run.comparisons}
+    weak = by[("weak", "exact_match/v1")]
+    assert weak.reference == "near" and weak.result.mean_diff == pytest.approx((30 - 8) / N)
+    assert weak.p_holm < 0.001 and weak.result.ci_low > 0
+    assert by[("lead", "exact_match/v1")].result.p_value == 1.0  # one differing row
+    text = run.summary()
+    assert "near - model (paired, p Holm)" in text and "(reference)" in text
+    client = mlflow.MlflowClient()
+    logged = client.get_run(run.parent_run_id).data.metrics
+    assert logged["paired/near-vs-weak/exact_match/v1/diff"] == pytest.approx(weak.result.mean_diff)
+    assert logged["paired/near-vs-weak/exact_match/v1/p_holm"] == pytest.approx(weak.p_holm)
+    path = client.download_artifacts(run.parent_run_id, "llm_eval/paired_comparisons.json")
+    artifact = json.loads(open(path).read())
+    assert "sign-flip" in artifact["test"] and len(artifact["comparisons"]) == 2
+    html = open(client.download_artifacts(run.parent_run_id, "llm_eval/comparison.html")).read()
+    assert "Paired differences (near − each model)" in html and "data:image/png" in html
+
+
+def test_zero_right_is_not_reported_as_a_zero_width_interval(run) -> None:
+    metrics = run.outcome("weak").metrics
+    assert metrics["exact_match/v1/mean_ci_high"] > metrics["exact_match/v1/mean"] > 0
+
+
+def test_judge_agreement_matches_sklearn_and_scipy() -> None:
+    rng = np.random.default_rng(2)
+    human = rng.integers(1, 6, 60)
+    judge = np.clip(human + rng.integers(-1, 2, 60), 1, 5).astype(float)
+    judge[[3, 9]] = np.nan
+    frame = pd.DataFrame({"j": judge, "h": human})
+    found = judge_agreement(frame, "j", "h", labels=(1, 5))
+    keep = ~np.isnan(judge)
+    h, j = human[keep], judge[keep].astype(int)
+    assert (found.n, found.skipped) == (58, 2)
+    assert found.exact == pytest.approx(np.mean(h == j))
+    assert found.kappa_quadratic == pytest.approx(cohen_kappa_score(h, j, weights="quadratic"))
+    assert found.spearman == pytest.approx(stats.spearmanr(h, j).statistic)
+    assert found.confusion == confusion_matrix(h, j, labels=[1, 2, 3, 4, 5]).tolist()
+
+
+def test_bad_human_labels_name_the_column_and_row() -> None:
+    frame = pd.DataFrame({"j": [1.0, 2.0], "h": [1, "good"]})
+    with pytest.raises(ValueError, match=r"column 'h' holds a non-numeric label at row 1"):
+        judge_agreement(frame, "j", "h")
+    with pytest.raises(KeyError, match="human_score"):
+        judge_agreement(frame, "j", "human_score")
+
+
+def test_human_labels_in_evaluator_config_log_agreement(sqlite_tracking_uri: str) -> None:
+    mlflow.set_tracking_uri(sqlite_tracking_uri)
+    grader = le.make_row_metric(lambda p: float(len(p) % 5 + 1), name="grader",
+                                value_kind="ordinal", value_range=(1, 5))
+    df = pd.DataFrame({"inputs": ["x"] * 6, "predictions": ["a", "bb", "ccc", "dddd", "eeeee", "ff"],
+                       "human_score": [2, 3, 4, 5, 1, 3]})
+    with mlflow.start_run() as active:
+        result = mlflow.evaluate(data=df, predictions="predictions", model_type=None,
+                                 evaluators="llm_eval", extra_metrics=[grader],
+                                 evaluator_config={"human_labels": {"grader": "human_score"}})
+    assert result.metrics["grader/v1/human_exact_agreement"] == 1.0
+    assert result.metrics["grader/v1/human_kappa"] == pytest.approx(1.0)
+    path = mlflow.MlflowClient().download_artifacts(active.info.run_id, "llm_eval/judge_agreement.json")
+    assert json.loads(open(path).read())["grader/v1"]["confusion"][0] == [1, 0, 0, 0, 0]
