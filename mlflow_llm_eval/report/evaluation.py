@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlflow_llm_eval.core.intervals import ci_method
 from mlflow_llm_eval.core.types import OK, Metric
 from mlflow_llm_eval.report.html import (
     details_list,
@@ -32,6 +33,7 @@ from mlflow_llm_eval.report.html import (
     text_cell,
 )
 from mlflow_llm_eval.report.html import table as html_table
+from mlflow_llm_eval.report.agreement import agreement_section
 from mlflow_llm_eval.report.plots import histogram_png
 
 #: Aggregates shown as their own columns, in this order.
@@ -61,7 +63,7 @@ def guess_columns(table_frame: pd.DataFrame, columns: Mapping[str, Any] | None) 
 
 def aggregate_section(metrics: Sequence[Metric], aggregates: Mapping[str, float]) -> str:
     headers = ["metric", "better", "mean", "95% CI low", "95% CI high", "p90", "variance",
-               "scored rows", "unscored rows", "other aggregates", "description"]
+               "scored rows", "unscored rows", "interval", "other aggregates", "description"]
     rows = []
     for metric in metrics:
         values = metric_aggregates(metric, aggregates)
@@ -70,7 +72,9 @@ def aggregate_section(metrics: Sequence[Metric], aggregates: Mapping[str, float]
         cells = [f"<td>{esc(metric.key)}</td>",
                  f"<td>{'higher' if metric.greater_is_better else 'lower'}</td>"]
         cells += [num_cell(f"{metric.key}/{name}", values.get(name)) for name in SHOWN]
-        cells += [f"<td class='small'>{others}</td>", f"<td class='small'>{esc(metric.description)}</td>"]
+        kind = metric.value_kind + (f" {list(metric.value_range)}" if metric.value_range else "")
+        cells += [f"<td class='small'>{esc(ci_method(metric.value_kind))} ({esc(kind)})</td>",
+                  f"<td class='small'>{others}</td>", f"<td class='small'>{esc(metric.description)}</td>"]
         rows.append(row(cells))
     return "<h2>Aggregates</h2>" + html_table(headers, rows)
 
@@ -170,8 +174,12 @@ def evaluation_report(
     columns: Mapping[str, Any] | None = None,
     worst_rows: int = 5,
     bins: int = 20,
+    human_labels: Mapping[str, str] | None = None,
 ) -> str:
-    """A self-contained HTML page for one evaluation (see the module docstring)."""
+    """A self-contained HTML page for one evaluation (see the module docstring).
+
+    ``human_labels`` (judge name -> column of the table) adds the judge–human agreement section.
+    """
     frame = table.reset_index(drop=True)
     roles = guess_columns(frame, columns)
     summary = details_list([("rows", len(frame)), *(details or {}).items()])
@@ -180,6 +188,7 @@ def evaluation_report(
         aggregate_section(metrics, aggregates),
         status_section(metrics, frame),
         distribution_section(metrics, frame, bins),
+        agreement_section(metrics, frame, human_labels),
         worst_section(metrics, frame, roles, worst_rows),
     ]
     return page(title, sections)

@@ -77,3 +77,25 @@ def means_png(names: Sequence[str], means: Sequence[float], lows: Sequence[float
         axes.axvline(0.0, color="#333", linewidth=0.8)
     axes.tick_params(axis="x", labelsize=7)
     return _render(figure)
+
+
+def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[int], title: str) -> str | None:
+    """A confusion matrix as a heatmap with counts (rows: human label, columns: judge score)."""
+    size = 1.6 + 0.45 * len(labels)
+    figure = _figure(size + 0.6, size, left=0.2)
+    if figure is None or not labels:
+        return None
+    axes = figure.add_subplot()
+    axes.imshow(matrix, cmap="Blues")
+    top = max((max(r) for r in matrix), default=0)
+    for i, counts in enumerate(matrix):
+        for j, count in enumerate(counts):
+            axes.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if top and count > top / 2 else "#123")
+    ticks = list(range(len(labels)))
+    axes.set_xticks(ticks, [str(v) for v in labels], fontsize=7)
+    axes.set_yticks(ticks, [str(v) for v in labels], fontsize=7)
+    axes.set_xlabel("judge", fontsize=8)
+    axes.set_ylabel("human", fontsize=8)
+    axes.set_title(title, fontsize=9)
+    return _render(figure)

@@ -93,6 +93,11 @@ def _check_columns(loaded: LoadedConfig, frame: pd.DataFrame) -> None:
     if spec.targets is not None:
         named.append((("dataset", "targets"), spec.targets))
     named += [(("dataset", "col_mapping", k), v) for k, v in spec.col_mapping.items()]
+    named += [(("human_labels", k), v) for k, v in loaded.config.human_labels.items()]
+    metric_names = [m.name for m in loaded.metrics.metrics]
+    for judge in loaded.config.human_labels:
+        if judge not in metric_names:
+            raise loaded.error(("human_labels", judge), f"'{judge}' is not one of the metrics {metric_names}")
     for index, model in enumerate(loaded.config.models):
         if model.prompt_template is not None:
             named += [(("models", index, "prompt_template"), f) for f in template_fields(model.prompt_template)]

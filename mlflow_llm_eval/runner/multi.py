@@ -87,6 +87,7 @@ def evaluate_models(
         started = [_start_model(ctx, spec) for spec in cfg.models]
         tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
+        tracking.import_spark_modules_once()
         with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
             outcomes = list(pool.map(lambda item: _evaluate_model(ctx, item[0], *item[1]),
                                      zip(cfg.models, started)))
@@ -258,7 +259,7 @@ def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, met
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
                      "run id": outcome.run_id, "parent run id": ctx.parent_run_id},
             columns={"inputs": ctx.config.dataset.inputs, "targets": ctx.config.dataset.targets},
-            worst_rows=report.worst_rows, bins=report.bins)
+            worst_rows=report.worst_rows, bins=report.bins, human_labels=ctx.config.human_labels)
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
     except Exception as exc:  # noqa: BLE001 - a report problem must not fail the evaluation
         _logger.warning("report for %s not written: %s", spec.name, exc, exc_info=True)

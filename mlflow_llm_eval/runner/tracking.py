@@ -173,6 +173,25 @@ def log_datasets(run_id: str, datasets: list[Any]) -> None:
         MlflowClient().log_inputs(run_id, inputs)
 
 
+def import_spark_modules_once() -> None:
+    """Finish MLflow's lazy ``pyspark.ml`` imports in this thread, before worker threads start.
+
+    When pyspark is installed MLflow imports it (``mlflow.types.schema``); then building an
+    evaluation dataset imports ``pyspark.ml.linalg`` while ``mlflow.entities.Param`` reads
+    ``pyspark.ml.param`` whenever ``pyspark.ml`` is in ``sys.modules``. Done by two threads at
+    once, one sees the half-imported package and raises "cannot access submodule 'ml' of module
+    'pyspark'" (seen here with pyspark 4.3 and MLflow 3.17).
+    """
+    import sys
+
+    if "pyspark" in sys.modules:
+        try:
+            import pyspark.ml.linalg  # noqa: F401
+            import pyspark.ml.param  # noqa: F401
+        except Exception:  # noqa: BLE001 - a broken pyspark is MLflow's problem, not ours
+            pass
+
+
 @dataclass
 class Evaluation:
     """What the evaluator logged for one model: its run metrics and per-row table."""

@@ -114,3 +114,28 @@ def test_human_labels_in_evaluator_config_log_agreement(sqlite_tracking_uri: str
     assert result.metrics["grader/v1/human_kappa"] == pytest.approx(1.0)
     path = mlflow.MlflowClient().download_artifacts(active.info.run_id, "llm_eval/judge_agreement.json")
     assert json.loads(open(path).read())["grader/v1"]["confusion"][0] == [1, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("labels,message", [
+    ({"exact_match": "no_such_column"}, "human_labels.exact_match: column 'no_such_column' is not in the dataset"),
+    ({"answer_correctness": "answer"}, "human_labels.answer_correctness: 'answer_correctness' is not one of the metrics"),
+])
+def test_human_labels_in_the_config_are_checked_before_any_run(tmp_path, labels, message) -> None:
+    from mlflow_llm_eval.config.loader import ConfigError, load_config
+    from mlflow_llm_eval.runner.data import load_data
+
+    (tmp_path / "qa.jsonl").write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
+    config = {"dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
+              "models": [{"name": "m", "python": "builtins:list"}], "metrics": ["exact_match"],
+              "human_labels": labels}
+    with pytest.raises(ConfigError, match=message):
+        load_data(load_config(config, base_dir=tmp_path))
+
+
+def test_require_significance_needs_a_mean_objective() -> None:
+    from mlflow_llm_eval.config.schema import SelectSpec
+
+    with pytest.raises(ValueError, match="must be a mean"):
+        SelectSpec.model_validate({"maximize": "latency/v1/p90", "require_significance": 0.05})
+    assert SelectSpec.model_validate({"maximize": "x/v1/mean", "require_significance": 0.01}
+                                     ).require_significance == 0.01
