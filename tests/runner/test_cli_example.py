@@ -65,7 +65,15 @@ def test_the_printed_table_and_winner_match_the_store(example_run) -> None:
                key=lambda n: children[n].data.metrics["rougeL/v1/mean"])
     assert winner == best
     artifacts = [a.path for a in client.list_artifacts(parent.info.run_id, "llm_eval")]
-    assert "llm_eval/comparison.html" in artifacts
+    assert "llm_eval/comparison.html" in artifacts and "llm_eval/paired_comparisons.json" in artifacts
+
+
+def test_zero_of_thirty_is_printed_with_its_clopper_pearson_bound(example_run) -> None:
+    done, _ = example_run
+    assert "[0, 0]" not in done.stdout
+    lines = [row for row in done.stdout.splitlines() if row[2:].startswith(("best-sentence ", "first-sentence "))]
+    assert len(lines) == 2 and all(" 0 [0, 0.116] " in row for row in lines)  # 0 of 30 exact matches
+    assert "best-sentence - model (paired, p Holm)" in done.stdout
 
 
 def test_an_invalid_config_exits_2_and_names_key_and_line(tmp_path: Path) -> None:

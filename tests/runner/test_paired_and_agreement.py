@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import mlflow
 import numpy as np
@@ -139,3 +140,51 @@ def test_require_significance_needs_a_mean_objective() -> None:
         SelectSpec.model_validate({"maximize": "latency/v1/p90", "require_significance": 0.05})
     assert SelectSpec.model_validate({"maximize": "x/v1/mean", "require_significance": 0.01}
                                      ).require_significance == 0.01
+
+
+def test_a_judge_against_the_fake_server_logs_its_agreement_with_human_labels(
+        sqlite_tracking_uri: str, tmp_path) -> None:
+    from support.fake_openai import FakeOpenAI
+
+    # The fake judge gives 5 when the answer holds "Paris", else 2; humans gave 5/1/2 labels.
+    rows = [{"question": f"capital {i}?", "answer": "Paris", "human_score": h}
+            for i, h in enumerate([5, 5, 5, 1, 2, 2, 5, 2])]
+    (tmp_path / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answers = ["Paris", "Paris", "Paris", "Rome", "Rome", "Rome", "Paris", "Paris"]
+    config = {
+        "experiment": f"agree-{tmp_path.name}",
+        "dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
+        "models": [{"name": "m", "python": lambda frame: answers[: len(frame)]}],
+        "metrics": ["answer_correctness"],
+        "judge": {"model": "openai:/fake-judge", "cache": False},
+        "human_labels": {"answer_correctness": "human_score"},
+    }
+    def scorer(prompt: str) -> int:  # the text of the <output-...> block
+        output = re.search(r"<output-\w+>\n(.*?)\n</output-", prompt, re.S)
+        return 5 if output and "Paris" in output.group(1) else 2
+
+    server = FakeOpenAI(scorer=scorer).start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("MLFLOW_TRACKING_URI", sqlite_tracking_uri)
+            patch.setenv("OPENAI_API_KEY", "sk-agreement-test")
+            patch.setenv("OPENAI_BASE_URL", server.base_url)
+            mlflow.set_tracking_uri(sqlite_tracking_uri)
+            result = evaluate_models(config, base_dir=tmp_path)
+    finally:
+        server.stop()
+    outcome = result.outcome("m")
+    judge = outcome.table["answer_correctness/v1/score"].tolist()
+    human = [r["human_score"] for r in rows]
+    assert set(judge) == {2.0, 5.0}  # the judge saw each answer
+    assert outcome.metrics["answer_correctness/v1/human_exact_agreement"] == pytest.approx(
+        np.mean([j == h for j, h in zip(judge, human)]))
+    assert outcome.metrics["answer_correctness/v1/human_kappa"] == pytest.approx(
+        cohen_kappa_score(human, [int(j) for j in judge], weights="quadratic", labels=[1, 2, 3, 4, 5]))
+    # (the scale's labels matter: sklearn's quadratic weights use label positions, so without
+    # them 2 and 5 would be one step apart when 3 and 4 are never used)
+    client = mlflow.MlflowClient()
+    html = open(client.download_artifacts(outcome.run_id, "llm_eval/report.html")).read()
+    assert "Judge–human agreement" in html and "confusion matrix" in html
+    logged = json.loads(open(client.download_artifacts(outcome.run_id, "llm_eval/judge_agreement.json")).read())
+    assert logged["answer_correctness/v1"]["labels"] == [1, 2, 3, 4, 5]
