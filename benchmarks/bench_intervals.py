@@ -44,15 +44,17 @@ def main() -> None:
         f"Monte-Carlo s.e. {100 * se:.2f} points; {args.large_reps} for the large-n rows). "
         "'test' marks the cases tests/core/test_intervals.py holds to >= 93%.",
         "",
-        "| case | method | coverage (new) | old Student-t | test |",
-        "|---|---|---:|---:|:---:|",
+        "| case | method | coverage (new) | old Student-t | mean width new / old | test |",
+        "|---|---|---:|---:|---:|:---:|",
     ]
     started = time.perf_counter()
     groups = [(c, args.reps, "yes") for c in cov.TEST_CASES] + [(c, args.reps, "") for c in HARDER]
     groups += [(c, args.large_reps, "yes") for c in cov.LARGE_CASES]
     for case, reps, tested in groups:
-        new, old, method = cov.coverage(case, reps)
-        lines.append(f"| {case.name} | {method} | {100 * new:.1f}% | {100 * old:.1f}% | {tested} |")
+        found = cov.coverage(case, reps)
+        ratio = found.width_new / found.width_old if found.width_old else float("inf")
+        lines.append(f"| {case.name} | {found.method} | {100 * found.new:.1f}% | {100 * found.old:.1f}% "
+                     f"| {found.width_new:.3g} / {found.width_old:.3g} ({ratio:.2f}x) | {tested} |")
         print(lines[-1], flush=True)
     lines += ["", f"({time.perf_counter() - started:.0f} s on the shared 2-core machine.)", ""]
     if args.out:

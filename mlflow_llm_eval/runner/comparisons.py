@@ -5,6 +5,17 @@ did not fail is compared with it on every metric with a mean, from the per-row s
 of the evaluation tables (:mod:`mlflow_llm_eval.core.paired`; Holm over the models, per metric).
 Logged to the parent run as ``llm_eval/paired_comparisons.json`` and as run metrics
 ``paired/<reference>-vs-<model>/<name>/<version>/{diff,ci_low,ci_high,p_value,p_holm}``.
+
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace as Outcome
+    >>> from mlflow_llm_eval.function_metrics.exact_match import exact_match
+    >>> runs = [Outcome(name=n, failure=None, table=pd.DataFrame({"exact_match/v1/score": s}))
+    ...         for n, s in [("a", [1.0] * 12), ("b", [0.0] * 12)]]
+    >>> [found] = paired_comparisons(runs, [exact_match()], reference_model(runs, winner=None))
+    >>> found.reference, found.model, found.result.mean_diff, round(found.p_holm, 5)
+    ('a', 'b', 1.0, 0.00049)
+    >>> sorted(comparison_run_metrics([found]))[0]
+    'paired/a-vs-b/exact_match/v1/ci_high'
 """
 
 from __future__ import annotations

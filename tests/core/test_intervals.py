@@ -18,8 +18,9 @@ from support import coverage as cov
 @pytest.mark.parametrize("case", cov.TEST_CASES + cov.LARGE_CASES, ids=lambda c: c.name)
 def test_coverage_is_at_least_93_percent(case: cov.Case) -> None:
     reps = 200 if case in cov.LARGE_CASES else 800
-    new, old, method = cov.coverage(case, reps, seed=7)
-    print(f"{case.name}: {method} {new:.3f} (old t {old:.3f})")
+    found = cov.coverage(case, reps, seed=7)
+    new, method = found.new, found.method
+    print(f"{case.name}: {method} {new:.3f} (old t {found.old:.3f})")
     assert new >= 0.93, f"{case.name}: {method} covers {new:.3f}"
     expected = {"binary": "clopper_pearson"}.get(case.kind, "t_moments" if case in cov.LARGE_CASES
                                                   else "bca_bootstrap")
@@ -27,8 +28,8 @@ def test_coverage_is_at_least_93_percent(case: cov.Case) -> None:
 
 
 def test_the_old_t_interval_fails_the_rare_binary_case_the_new_one_passes() -> None:
-    new, old, _ = cov.coverage(cov.binary(0.02, 30), reps=0)
-    assert old < 0.5 < 0.95 < new  # t gives [0, 0] for 0 of 30, which happens 55% of the time
+    found = cov.coverage(cov.binary(0.02, 30), reps=0)
+    assert found.old < 0.5 < 0.95 < found.new  # t gives [0, 0] for 0 of 30, which happens 55% of the time
 
 
 def test_zero_of_thirty_is_clopper_pearson_not_zero_width() -> None:

@@ -21,6 +21,10 @@ MODULES = [
     "mlflow_llm_eval.judge.endpoint_model",
     "mlflow_llm_eval.runner.results",
     "mlflow_llm_eval.runner.tracking",
+    "mlflow_llm_eval.runner.comparisons",
+    "mlflow_llm_eval.report.agreement",
+    "mlflow_llm_eval.agreement",
+    "mlflow_llm_eval.core.paired",
 ]
 
 

@@ -88,29 +88,40 @@ def _covers(bounds: tuple[float, float], mean: float) -> bool:
     return bool(low <= mean <= high)  # NaN bounds never cover
 
 
-def coverage(case: Case, reps: int, seed: int = 1, n_resamples: int = intervals.N_RESAMPLES
-             ) -> tuple[float, float, str]:
-    """(coverage of the kind's method, coverage of the old t interval, method names)."""
+@dataclass(frozen=True)
+class Coverage:
+    new: float  # coverage of the kind's method
+    old: float  # coverage of the old Student-t interval
+    method: str  # the method(s) the kind used on these samples
+    width_new: float  # mean interval width (a NaN-bounded interval counts as 0)
+    width_old: float
+
+
+def _width(low: float, high: float) -> float:
+    return float(high - low) if math.isfinite(low) and math.isfinite(high) else 0.0
+
+
+def coverage(case: Case, reps: int, seed: int = 1, n_resamples: int = intervals.N_RESAMPLES) -> Coverage:
+    """Coverage and mean width of the kind's method and of the old t interval on ``case``."""
     if case.kind == "binary":
         from scipy import stats
 
         xs = np.arange(case.n + 1)
-        pmf = stats.binom.pmf(xs, case.n, case.rate)
-        new = old = 0.0
-        for x, p in zip(xs, pmf):
-            values = np.array([1.0] * int(x) + [0.0] * int(case.n - x))
-            found = intervals.interval("binary", values)
-            new += p * _covers((found.low, found.high), case.true_mean)
-            old += p * _covers(old_t(values), case.true_mean)
-        return float(new), float(old), found.method
-    rng = np.random.default_rng(seed)
-    hits_new = hits_old = 0
+        weights = stats.binom.pmf(xs, case.n, case.rate)
+        samples = [np.array([1.0] * int(x) + [0.0] * int(case.n - x)) for x in xs]
+    else:
+        rng = np.random.default_rng(seed)
+        samples = [case.sample(rng, case.n) for _ in range(reps)]
+        weights = np.full(reps, 1.0 / reps)
+    new = old = width_new = width_old = 0.0
     methods = set()
-    for rep in range(reps):
-        values = case.sample(rng, case.n)
+    for rep, (values, weight) in enumerate(zip(samples, weights)):
         found = intervals.interval(case.kind, values, value_range=case.value_range,
                                    n_resamples=n_resamples, seed=rep)
         methods.add(found.method)
-        hits_new += _covers((found.low, found.high), case.true_mean)
-        hits_old += _covers(old_t(values), case.true_mean)
-    return hits_new / reps, hits_old / reps, "+".join(sorted(methods))
+        t = old_t(values)
+        new += weight * _covers((found.low, found.high), case.true_mean)
+        old += weight * _covers(t, case.true_mean)
+        width_new += weight * _width(found.low, found.high)
+        width_old += weight * _width(*t)
+    return Coverage(float(new), float(old), "+".join(sorted(methods)), float(width_new), float(width_old))
