@@ -9,6 +9,7 @@
 
 from typing import Any
 
+from mlflow_llm_eval.agreement import judge_agreement
 from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore
@@ -93,6 +94,7 @@ __all__ = [
     "fluency",
     "get_metric",
     "groundedness",
+    "judge_agreement",
     "latency",
     "make_genai_metric",
     "make_row_metric",

@@ -179,7 +179,7 @@ def _paired(comparisons: Sequence[Any]) -> str:
         mine = [c for c in comparisons if c.metric == metric]
         figures.append(image(means_png([c.model for c in mine], [c.result.mean_diff for c in mine],
                                        [c.result.ci_low for c in mine], [c.result.ci_high for c in mine],
-                                       f"{metric}: {reference} − model", label="paired difference"),
+                                       metric, label=f"{reference} − model"),
                              f"{metric}: paired difference, {reference} − model"))
     return (f"<h2>Paired differences ({esc(reference)} − each model)</h2>"
             "<p class='small muted'>Over the rows both models scored: the mean per-row difference "
