@@ -98,6 +98,8 @@ class GenAIMetric(Metric):
     retries per run as a fraction of rows (at least 10). ``wait_budget`` / ``max_wait``: resends
     after a 429 with Retry-After per run (fraction of rows) / seconds of such waiting per row.
     ``progress``: tqdm bar on/off (default: runs of 100+ rows on a terminal or in a notebook).
+    ``samples``: judge each row this many times (needs a temperature > 0): the row's score is the
+    mean, its spread is in the justification and in ``self_consistency_sd``.
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class GenAIMetric(Metric):
         retry_budget: float = 0.5,
         wait_budget: float = 3.0,
         max_wait: float = 300.0,
+        samples: int = 1,
     ) -> None:
         self.spec = spec
         self.name, self.version = spec.name, spec.version
@@ -141,6 +144,7 @@ class GenAIMetric(Metric):
             raise ValueError("wait_budget and max_wait must be >= 0")
         self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
+        self.samples = check_samples(samples, self.parameters)
         self.metric_metadata = dict(metric_metadata or {})
         self.price = _validate_price(price)
         self.cache, self.timeout, self.progress = cache, float(timeout), progress
@@ -161,6 +165,7 @@ class GenAIMetric(Metric):
             "extra_header_names": self._header_names,
             "metric_metadata": self.metric_metadata,
             "counterpart": self.spec.counterpart,
+            "samples": self.samples,
         }
 
     def render(self, output: str, input: str | None = None,
@@ -174,12 +179,14 @@ class GenAIMetric(Metric):
             columns.append(("inputs", rows["inputs"]))
         columns += [(c, [_context_text(v) for v in rows[c]]) for c in self.spec.grading_context_columns]
         accounting: dict[str, float] = {}
-        result = score_text_rows(columns, lambda valid: self._judge(valid, accounting),
-                                 allow_empty=True)
+        judge = self._judge if self.samples == 1 else (
+            lambda valid, acc: self_consistent(lambda s: self._judge(valid, acc, s), self.samples, acc))
+        result = score_text_rows(columns, lambda valid: judge(valid, accounting), allow_empty=True)
         result.extra_aggregates.update(accounting)
         return result
 
-    def _judge(self, valid: list[tuple[str, ...]], accounting: dict[str, float]) -> list[RowScore]:
+    def _judge(self, valid: list[tuple[str, ...]], accounting: dict[str, float],
+               sample: int = 0) -> list[RowScore]:
         context_columns = self.spec.grading_context_columns
         requests = []
         for row in valid:
@@ -188,7 +195,9 @@ class GenAIMetric(Metric):
             context = dict(zip(context_columns, rest[1:] if self.spec.include_input else rest))
             requests.append(self.render(output, input, context))
         cache = resolve_cache(self.cache)
-        keys = [cache_key(self.client.identity, m, self.parameters, self.client.json_mode,
+        # Sample s > 0 of a self-consistency run is its own cache entry (never sent as a parameter).
+        key_parameters = {**self.parameters, "llm_eval_sample": sample} if sample else self.parameters
+        keys = [cache_key(self.client.identity, m, key_parameters, self.client.json_mode,
                           PROMPT_FORMAT_VERSION) for m in requests]
         outcomes: list[Outcome | None] = [None] * len(valid)
         hits = cache.get_many(keys) if cache is not None else {}
@@ -231,6 +240,52 @@ class GenAIMetric(Metric):
                      self.key, len(valid), stats.requests, stats.retries, len(valid) - len(todo),
                      failed)
         return [_row_score(o) for o in outcomes]
+
+
+def check_samples(samples: int, parameters: Mapping[str, Any]) -> int:
+    """``samples`` >= 1; more than one needs a temperature > 0 (else every sample is the same)."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    if samples > 1 and not float(parameters.get("temperature") or 0) > 0:
+        raise ValueError(f"samples={samples} asks the judge {samples} times per row to measure its "
+                         "self-consistency, which needs parameters={'temperature': > 0} (got "
+                         f"{parameters.get('temperature')!r}): at temperature 0 the samples are equal")
+    return samples
+
+
+def self_consistent(judge_once: Any, samples: int, accounting: dict[str, float]) -> list[RowScore]:
+    """Judge every row ``samples`` times; a row's score is the mean of its scored samples.
+
+    The justification keeps the first scored sample's and appends the samples and their standard
+    deviation; a row none of whose samples was scored keeps the first sample's status. Adds
+    ``self_consistency_sd`` (mean per-row sd) and ``self_consistency_agreement`` (share of rows
+    whose samples all agree) to the accounting; request counters are summed over the samples.
+    """
+    import statistics
+
+    runs, totals = [], {}
+    for sample in range(samples):
+        runs.append(judge_once(sample))
+        for k, v in accounting.items():
+            totals[k] = totals.get(k, 0) + v
+    accounting.update(totals)
+    rows, spreads, agreeing = [], [], 0
+    for row_samples in zip(*runs):
+        scored = [r for r in row_samples if r.scored]
+        if not scored:
+            rows.append(row_samples[0])
+            continue
+        values = [r.value for r in scored]
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        spreads.append(sd)
+        agreeing += len(set(values)) == 1
+        note = (f" [{len(values)} of {samples} samples: {', '.join(f'{v:g}' for v in values)}; "
+                f"sd {sd:.3g}]")
+        rows.append(RowScore.ok(statistics.fmean(values), (scored[0].justification or "") + note))
+    if spreads:
+        accounting["self_consistency_sd"] = statistics.fmean(spreads)
+        accounting["self_consistency_agreement"] = agreeing / len(spreads)
+    return rows
 
 
 def _row_score(outcome: Outcome | None) -> RowScore:
