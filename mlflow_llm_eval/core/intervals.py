@@ -25,9 +25,10 @@ proportion, so a sample that happens to sit near one end does not claim a narrow
 Special cases: when every row has the same value, a bounded or ordinal interval reaches from
 that value towards the ends of the range by the Clopper–Pearson bound on the share of rows that
 could differ (all 30 rows at 5 on a 1–5 scale gives ``[4.54, 5]``); an unbounded one is that
-value. A continuous kind with more than ``max_distinct`` distinct values (20,000 by default)
-has no counts left in its summary and gets the Student-t interval on the moments, where the
-central limit theorem makes it accurate (see the same results file).
+value. A continuous kind (bounded, unbounded) over more than 20,000 rows gets the Student-t
+interval on the moments, where the central limit theorem makes it accurate (see the same
+results file); its summary keeps the counts of at most ``max_distinct`` (20,000) distinct
+values, all a smaller sample can have. Binary and ordinal kinds use counts at any size.
 
     >>> interval("binary", [0.0] * 30).rounded(4)
     Interval(low=0.0, high=0.1157, method='clopper_pearson')
@@ -48,8 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 
 VALUE_KINDS = ("binary", "bounded", "ordinal", "unbounded")
-#: Distinct values a summary keeps for continuous kinds; above it, the t interval on moments.
+#: Distinct values a summary keeps; a continuous kind over more rows gets the t interval on
+#: moments (the CLT holds there; a bootstrap would cost O(resamples x rows)).
 MAX_DISTINCT = 20_000
+CONTINUOUS = ("bounded", "unbounded")
 #: Bootstrap resamples .
 N_RESAMPLES = 2000
 SEED = 0
@@ -170,12 +173,13 @@ def bootstrap_means(values: np.ndarray, counts: np.ndarray, n_resamples: int = N
     """Means of ``n_resamples`` nonparametric bootstrap resamples of the rows given as counts.
 
     Resampling n rows with replacement is a multinomial draw over the distinct values: with few
-    distinct values (discrete kinds) that costs O(resamples · distinct values) whatever the
-    number of rows; with many, rows are drawn by index (same distribution, faster), in chunks.
+    distinct values (discrete kinds, or many rows sharing few values) that costs O(resamples ·
+    distinct values) whatever the number of rows; with many, rows are drawn by index (same
+    distribution, faster per draw), in chunks.
     """
     rng = np.random.default_rng(seed)
     n = int(counts.sum())
-    if len(values) <= _MULTINOMIAL_MAX:
+    if len(values) <= _MULTINOMIAL_MAX or len(values) * 16 < n:  # the cheaper of the two draws
         return rng.multinomial(n, counts / n, size=n_resamples) @ values / n
     rows = np.repeat(values, counts.astype(np.int64))
     chunk = max(1, 2_000_000 // n)
@@ -232,7 +236,7 @@ def interval_from_summary(kind: str, summary: ScoreSummary, *, value_range: Sequ
     if kind == "binary" and (counts is None or set(counts) <= {0.0, 1.0}):
         successes = counts.get(1.0, 0) if counts is not None else round(summary.total)
         return Interval(*clopper_pearson(successes, n, level), "clopper_pearson")
-    if counts is None:
+    if counts is None or (kind in CONTINUOUS and n > MAX_DISTINCT):
         low, high = t_interval(n, summary.total, summary.total_sq, level)
         if bounds is not None:
             low, high = max(low, bounds[0]), min(high, bounds[1])

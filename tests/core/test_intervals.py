@@ -145,3 +145,13 @@ def test_a_custom_row_metric_takes_a_value_kind() -> None:
     assert agg["said_yes/v1/mean_ci_high"] == pytest.approx(1 - 0.025 ** (1 / 30))
     with pytest.raises(ValueError, match="value_kind"):
         make_row_metric(lambda p: 1.0, name="x", value_kind="percent")
+
+
+def test_many_rows_of_a_continuous_kind_use_t_and_of_an_ordinal_kind_the_bootstrap() -> None:
+    rng = np.random.default_rng(5)
+    few_values = rng.integers(0, 10, intervals.MAX_DISTINCT + 1).astype(float)
+    assert interval("unbounded", few_values).method == "t_moments"
+    assert interval("unbounded", few_values[:-1]).method == "bca_bootstrap"
+    judge = rng.integers(1, 6, 100_000).astype(float)
+    found = interval("ordinal", judge, value_range=(1, 5))
+    assert found.method == "bca_bootstrap" and found.low < judge.mean() < found.high
