@@ -147,7 +147,8 @@ def _table(frame: pd.DataFrame, metrics: Sequence[Metric], objective: Objective 
         cells.append(text_cell(record["not_eligible"] or None))
         css = "winner" if record["winner"] else ("failed" if record["status"] == "failed" else "")
         rows.append(row(cells, css))
-    return ("<h2>Models</h2><p class='small muted'>Means with their 95% confidence intervals.</p>"
+    return ("<h2>Models</h2><p class='small muted'>Means with their 95% confidence intervals "
+            "(Clopper–Pearson for 0/1 metrics, a seeded BCa bootstrap for the others).</p>"
             + table(headers, rows))
 
 
