@@ -47,6 +47,7 @@ from mlflow_llm_eval.judge import (
     make_genai_metric,
     relevance,
 )
+from mlflow_llm_eval.judge.pairwise import PairwiseJudge, pairwise_preference
 from mlflow_llm_eval.sample import evaluate_sample
 from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
@@ -73,6 +74,7 @@ __all__ = [
     "load_config",
     "Metric",
     "MetricResult",
+    "PairwiseJudge",
     "PerturbedRuns",
     "RowScore",
     "answer_correctness",
@@ -97,6 +99,7 @@ __all__ = [
     "make_genai_metric",
     "make_row_metric",
     "meteor",
+    "pairwise_preference",
     "qa_bertscore",
     "qa_exact_match",
     "qa_f1",
