@@ -34,12 +34,11 @@ import numpy as np
 
 from mlflow_llm_eval.core.text import check_text
 from mlflow_llm_eval.judge.bradley_terry import rate
-from mlflow_llm_eval.judge.cache import CachedAnswer, cache_key, resolve_cache
-from mlflow_llm_eval.judge.endpoints import Completion, make_client
-from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
+from mlflow_llm_eval.judge.cached_run import run_cached
+from mlflow_llm_eval.judge.endpoints import make_client
+from mlflow_llm_eval.judge.engine import Outcome
 from mlflow_llm_eval.judge.metric import DEFAULT_PARAMETERS, resolve_model
 from mlflow_llm_eval.judge.pairwise_result import PairVerdict, PairwiseResult, Reading
-from mlflow_llm_eval.judge.parse import AnswerError, parse_answer
 from mlflow_llm_eval.judge.prompt import row_tag
 
 _logger = logging.getLogger(__name__)
@@ -222,38 +221,9 @@ class PairwiseJudge:
         return PairwiseResult(self.name, models, verdicts, ratings, accounting, self.metadata())
 
     def _run(self, requests: list[list[dict[str, Any]]]) -> tuple[list[Outcome], dict[str, float]]:
-        """Cached answers first, then the engine for the rest (as judge metrics do)."""
-        cache = resolve_cache(self.cache)
-        keys = [cache_key(self.client.identity, m, self.parameters, self.client.json_mode,
-                          PAIRWISE_PROMPT_VERSION) for m in requests]
-        outcomes: list[Outcome | None] = [None] * len(requests)
-        hits = cache.get_many(keys) if cache is not None and keys else {}
-        for i, key in enumerate(keys):
-            if key in hits:
-                try:
-                    outcomes[i] = Outcome(verdict=parse_answer(hits[key].text, SCALE),
-                                          raw=hits[key].text)
-                except AnswerError:
-                    pass
-        todo = [i for i, o in enumerate(outcomes) if o is None]
-
-        def store(j: int, completion: Completion) -> None:
-            if cache is not None and completion.text is not None:
-                cache.put(keys[todo[j]], CachedAnswer(completion.text, completion.prompt_tokens,
-                                                      completion.completion_tokens))
-
-        engine = JudgeEngine(self.client, description=f"pairwise {self.name}", on_answer=store,
-                             **self.engine_options)
-        if todo:
-            fresh = engine.run([requests[i] for i in todo], self.parameters, SCALE, self._repair)
-            for i, outcome in zip(todo, fresh):
-                outcomes[i] = outcome
-        stats = engine.stats
-        accounting = {"judge_requests": stats.requests, "judge_retries": stats.retries,
-                      "judge_repairs": stats.repairs, "judge_cache_hits": len(requests) - len(todo),
-                      "prompt_tokens": stats.prompt_tokens,
-                      "completion_tokens": stats.completion_tokens}
-        return [o or Outcome(status="error", reason="no outcome") for o in outcomes], accounting
+        return run_cached(self.client, requests, self.parameters, SCALE, self._repair,
+                          cache=self.cache, prompt_version=PAIRWISE_PROMPT_VERSION,
+                          description=f"pairwise {self.name}", **self.engine_options)
 
 
 def _read(outcome: Outcome) -> Reading:

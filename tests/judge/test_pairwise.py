@@ -184,3 +184,13 @@ def test_bootstrap_is_seeded():
     c = rate(("a", "b"), row_wins, row_games, seed=2)
     assert np.array_equal(a.low, b.low) and not np.array_equal(a.low, c.low)
     assert a.low[0] < a.theta[0] < a.high[0]
+
+
+@pytest.mark.parametrize("module", ["mlflow_llm_eval.judge.pairwise_result",
+                                    "mlflow_llm_eval.judge.bradley_terry",
+                                    "mlflow_llm_eval.judge.cached_run"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
