@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlflow_llm_eval.config.compare import CompareSpec
 from mlflow_llm_eval.select import Constraint, Objective
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -278,6 +279,8 @@ class EvalConfig(_Strict):
     #: How many models are evaluated at the same time.
     max_workers: int = Field(default=4, ge=1, le=64)
     report: ReportSpec = Field(default_factory=ReportSpec)
+    #: Comparison steps after every model is scored (``pairwise:`` judge).
+    compare: CompareSpec | None = None
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -159,14 +159,17 @@ def comparison_report(
     rule: str | None = None,
     registration: str | None = None,
     details: Mapping[str, Any] | None = None,
+    extra_sections: Sequence[str] = (),
 ) -> str:
-    """A self-contained HTML page comparing the models (see the module docstring)."""
+    """A self-contained HTML page comparing the models (see the module docstring);
+    ``extra_sections``: HTML of comparison steps (e.g. the pairwise judge), after the charts."""
     frame = comparison_frame(models, metrics, selection, objective, constraints)
     sections = [
         details_list(list((details or {}).items())),
         _decision(selection, rule, registration),
         _table(frame, metrics, objective, constraints),
         _charts(frame, metrics, selection.winner if selection else None),
+        *extra_sections,
         _failures(models),
     ]
     return page(title, sections)

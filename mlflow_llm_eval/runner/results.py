@@ -68,6 +68,8 @@ class ComparisonResult:
     tracking_uri: str = ""
     #: Artifact URI of the comparison HTML report (None when reports are off).
     report_uri: str | None = None
+    #: The ``compare: {pairwise: ...}`` step's PairwiseResult (None without that step).
+    pairwise: Any = None
 
     @property
     def winner(self) -> ModelOutcome | None:
@@ -93,6 +95,8 @@ class ComparisonResult:
                       if not self.outcome(name).failure]
         if self.registration is not None:
             lines.append(f"registry: {self.registration}")
+        if self.pairwise is not None:
+            lines.append(self.pairwise.summary())
         for outcome in self.failed:
             lines.append(f"failed: {outcome.name}: {outcome.failure}")
         lines.append(f"parent run: {self.parent_run_id} (experiment {self.experiment_id}, "
