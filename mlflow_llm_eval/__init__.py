@@ -21,6 +21,7 @@ from mlflow_llm_eval.fmeval import (
     factual_knowledge,
     factual_knowledge_quasi_exact,
     meteor,
+    prompt_stereotyping,
     qa_bertscore,
     qa_exact_match,
     qa_f1,
@@ -48,6 +49,7 @@ from mlflow_llm_eval.judge import (
     make_genai_metric,
     relevance,
 )
+from mlflow_llm_eval.judge.pairwise import PairwiseJudge, pairwise_preference
 from mlflow_llm_eval.sample import evaluate_sample
 from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
@@ -74,6 +76,7 @@ __all__ = [
     "load_config",
     "Metric",
     "MetricResult",
+    "PairwiseJudge",
     "PerturbedRuns",
     "RowScore",
     "answer_correctness",
@@ -99,6 +102,8 @@ __all__ = [
     "make_genai_metric",
     "make_row_metric",
     "meteor",
+    "pairwise_preference",
+    "prompt_stereotyping",
     "qa_bertscore",
     "qa_exact_match",
     "qa_f1",

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlflow_llm_eval.config.compare import CompareSpec
 from mlflow_llm_eval.select import Constraint, Objective
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -289,6 +290,8 @@ class EvalConfig(_Strict):
     report: ReportSpec = Field(default_factory=ReportSpec)
     #: Judge name -> dataset column of human labels on the judge's scale (judge–human agreement).
     human_labels: dict[str, str] = Field(default_factory=dict)
+    #: Comparison steps after every model is scored (``pairwise:`` judge).
+    compare: CompareSpec | None = None
 
     @field_validator("metrics", mode="before")
     @classmethod

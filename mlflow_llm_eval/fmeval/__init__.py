@@ -11,7 +11,9 @@ per algorithm, each metric usable by name, in ``extra_metrics`` and in ``evaluat
 - :mod:`.classification_accuracy`: ``classification_accuracy`` (+ balanced accuracy,
   precision, recall as run metrics);
 - :mod:`.semantic_robustness`: ``semantic_robustness_wer``, ``semantic_robustness_delta``,
-  ``semantic_robustness_bertscore_dissimilarity`` (these need the model; see :mod:`.models`).
+  ``semantic_robustness_bertscore_dissimilarity`` (these need the model; see :mod:`.models`);
+- :mod:`.prompt_stereotyping`: ``prompt_stereotyping`` (needs a language model's log-probs;
+  see :mod:`.logprobs`).
 
     >>> from mlflow_llm_eval.fmeval import factual_knowledge
     >>> rows = {"predictions": ["Berlin"], "targets": ["Paris<OR>Berlin"]}
@@ -19,6 +21,7 @@ per algorithm, each metric usable by name, in ``extra_metrics`` and in ``evaluat
     [1.0]
 """
 
+from mlflow_llm_eval.core.registry import register_metric
 from mlflow_llm_eval.fmeval.bertscore import bertscore, qa_bertscore
 from mlflow_llm_eval.fmeval.classification_accuracy import (
     classification_accuracy,
@@ -28,6 +31,8 @@ from mlflow_llm_eval.fmeval.factual_knowledge import (
     factual_knowledge,
     factual_knowledge_quasi_exact,
 )
+from mlflow_llm_eval.fmeval.prompt_stereotyping import METRICS as _STEREOTYPING_METRICS
+from mlflow_llm_eval.fmeval.prompt_stereotyping import prompt_stereotyping
 from mlflow_llm_eval.fmeval.qa_accuracy import (
     qa_exact_match,
     qa_f1,
@@ -47,6 +52,9 @@ from mlflow_llm_eval.fmeval.summarization_accuracy import (
     summarization_rouge,
 )
 
+for _name, _factory in _STEREOTYPING_METRICS.items():  # by name: get_metric, configs
+    register_metric(_name, _factory)
+
 __all__ = [
     "PerturbedRuns",
     "bertscore",
@@ -56,6 +64,7 @@ __all__ = [
     "factual_knowledge_quasi_exact",
     "meteor",
     "meteor_exact_stem",
+    "prompt_stereotyping",
     "qa_bertscore",
     "qa_exact_match",
     "qa_f1",

@@ -36,8 +36,9 @@ from mlflow_llm_eval.hf.tokens import max_input_length
 
 _logger = logging.getLogger(__name__)
 
-Task = Literal["sequence-classification", "feature-extraction"]
+Task = Literal["sequence-classification", "feature-extraction", "causal-lm"]
 _AUTO_CLASSES = {"sequence-classification": "AutoModelForSequenceClassification",
+                 "causal-lm": "AutoModelForCausalLM",
                  "feature-extraction": "AutoModel"}
 MLFLOW_URI_PREFIXES = ("runs:/", "models:/")
 QUANTIZE_MODES = (None, "int8")

@@ -210,8 +210,10 @@ def comparison_report(
     registration: str | None = None,
     details: Mapping[str, Any] | None = None,
     comparisons: Sequence[Any] = (),
+    extra_sections: Sequence[str] = (),
 ) -> str:
-    """A self-contained HTML page comparing the models (see the module docstring)."""
+    """A self-contained HTML page comparing the models (see the module docstring);
+    ``extra_sections``: HTML of comparison steps (e.g. the pairwise judge), after the charts."""
     frame = comparison_frame(models, metrics, selection, objective, constraints, comparisons)
     sections = [
         details_list(list((details or {}).items())),
@@ -219,6 +221,7 @@ def comparison_report(
         _table(frame, metrics, objective, constraints),
         _charts(frame, metrics, selection.winner if selection else None),
         _paired(comparisons),
+        *extra_sections,
         _failures(models),
     ]
     return page(title, sections)

@@ -30,7 +30,8 @@ from mlflow_llm_eval.config.schema import EvalConfig, ModelSpec
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.report.comparison import comparison_frame, comparison_report
 from mlflow_llm_eval.report.evaluation import evaluation_report
-from mlflow_llm_eval.runner import tracking
+from mlflow_llm_eval.report.pairwise import pairwise_section
+from mlflow_llm_eval.runner import pairwise_step, tracking
 from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
 from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 from mlflow_llm_eval.runner.comparisons import (
@@ -54,6 +55,7 @@ class _Context:
     data: EvalData
     experiment_id: str
     parent_run_id: str
+    pairwise: Any = None  # the compare.pairwise judge (runner/pairwise_step.py)
 
     @property
     def config(self) -> EvalConfig:
@@ -77,10 +79,11 @@ def evaluate_models(
     loaded = load_config(config, base_dir=base_dir)
     cfg = loaded.config
     eval_data = load_data(loaded, data)
+    pairwise = pairwise_step.build_judge(loaded)
     exp = tracking.experiment_id(cfg.experiment)
     parent = tracking.create_run(exp, cfg.run_name or f"compare-{len(cfg.models)}-models",
                                  {f"{TAG}role": "comparison"})
-    ctx = _Context(loaded, eval_data, exp, parent)
+    ctx = _Context(loaded, eval_data, exp, parent, pairwise)
     try:
         tracking.log_params(parent, _parent_params(ctx))
         tracking.log_text(parent, _config_text(loaded), CONFIG_FILE)
@@ -338,6 +341,8 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
         tags[f"{TAG}{key}"] = (f"{registration.name}/{registration.version}"
                                if registration.version else registration.note)
     tracking.set_tags(parent, tags)
+    pairwise = pairwise_step.run_step(ctx.pairwise, parent, list(cfg.dataset.inputs), outcomes,
+                                      len(ctx.data.frame))
     if cfg.report.enabled:
         html = comparison_report(
             title=f"Model comparison: {cfg.experiment}", models=outcomes, metrics=plan.metrics,
@@ -345,9 +350,9 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
             rule=_rule_text(ctx), comparisons=paired, registration=str(registration) if registration else None,
             details={"experiment": cfg.experiment, "parent run id": parent,
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
-                     "rows": len(ctx.data.frame)})
+                     "rows": len(ctx.data.frame)}, extra_sections=[pairwise_section(pairwise)])
         tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
     report_uri = tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
     return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,
                             _rule_text(ctx), registration, tracking.tracking_uri(), report_uri,
-                            paired)
+                            paired, pairwise)

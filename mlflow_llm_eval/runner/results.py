@@ -70,6 +70,8 @@ class ComparisonResult:
     report_uri: str | None = None
     #: Paired comparisons of the reference (winner) with every other model, per metric.
     comparisons: list[Any] = field(default_factory=list)
+    #: The ``compare: {pairwise: ...}`` step's PairwiseResult (None without that step).
+    pairwise: Any = None
 
     @property
     def winner(self) -> ModelOutcome | None:
@@ -95,6 +97,8 @@ class ComparisonResult:
                       if not self.outcome(name).failure]
         if self.registration is not None:
             lines.append(f"registry: {self.registration}")
+        if self.pairwise is not None:
+            lines.append(self.pairwise.summary())
         for outcome in self.failed:
             lines.append(f"failed: {outcome.name}: {outcome.failure}")
         lines.append(f"parent run: {self.parent_run_id} (experiment {self.experiment_id}, "

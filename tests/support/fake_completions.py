@@ -1,0 +1,161 @@
+"""A local server speaking the OpenAI *completions* protocol with prompt log-probs (vLLM's ``echo``).
+
+``POST .../completions`` with ``echo: true`` and ``logprobs: N`` answers as vLLM does: the
+echoed prompt followed by ``max_tokens`` generated tokens, and in ``choices[0].logprobs`` one
+entry per token (``tokens``, ``token_logprobs``, ``text_offset``, ``top_logprobs``); the first
+prompt token has no log-prob (``None``: nothing precedes it); ``usage.prompt_tokens`` counts the
+prompt's tokens. Standard library only, so FMEval's environment (tests/fmeval/make_reference.py)
+can import it too.
+
+The "language model" is a toy: tokens are a word with its leading whitespace
+(:func:`tokenize`), and each token's log-prob is :func:`token_logprob` (a stable hash of the
+token and the one before it). The real ``openai`` client talks to it over HTTP:
+
+    >>> import openai
+    >>> with FakeCompletions() as server:
+    ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    ...     answer = client.completions.create(model="toy", prompt="a b", echo=True, logprobs=1,
+    ...                                        max_tokens=1)
+    ...     answer.choices[0].logprobs.tokens, answer.choices[0].logprobs.token_logprobs[0]
+    (['a', ' b', ' .'], None)
+    >>> sentence_logprob("a b") == token_logprob("a", " b")
+    True
+
+Options (attributes, settable while it runs): ``rate_limit_first``: the first N requests get
+HTTP 429 with ``Retry-After: 0.01``; ``drop_logprobs``: answer without ``logprobs`` (a server
+that ignores ``echo``). :attr:`requests` logs every request body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_TOKEN = re.compile(r"\s*\S+|\s+$")
+GENERATED = " ."
+
+
+def tokenize(text: str) -> list[str]:
+    """Words with their leading whitespace (GPT-2 style); a trailing space is its own token."""
+    return _TOKEN.findall(text)
+
+
+def token_logprob(previous: str, token: str) -> float:
+    """The toy model's log p(token | previous token): a stable value in [-6.0, -0.1]."""
+    digest = hashlib.sha256(f"{previous}\x00{token}".encode("utf-8", "surrogatepass")).digest()
+    return -0.1 - (int.from_bytes(digest[:4], "big") % 5901) / 1000.0
+
+
+def prompt_logprobs(text: str) -> list[float | None]:
+    """Per-token log-probs of ``text`` as the server reports them (first token: None)."""
+    tokens = tokenize(text)
+    return [None] + [token_logprob(p, t) for p, t in zip(tokens, tokens[1:])]
+
+
+def sentence_logprob(text: str) -> float:
+    """The sum of the scored prompt tokens' log-probs (what FMEval's extractors sum)."""
+    return float(sum(v for v in prompt_logprobs(text) if v is not None))
+
+
+def completion_body(request: dict[str, Any], drop_logprobs: bool = False) -> dict[str, Any]:
+    """The JSON answer to one completions request."""
+    prompt = str(request.get("prompt", ""))
+    tokens = tokenize(prompt) if request.get("echo") else []
+    values: list[float | None] = prompt_logprobs(prompt) if request.get("echo") else []
+    generated = int(request.get("max_tokens") or 0)
+    last = tokens[-1] if tokens else ""
+    for _ in range(generated):
+        values.append(token_logprob(last, GENERATED))
+        tokens.append(GENERATED)
+        last = GENERATED
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append(position)
+        position += len(token)
+    logprobs = None
+    if request.get("logprobs") is not None and not drop_logprobs:
+        logprobs = {"tokens": tokens, "token_logprobs": values, "text_offset": offsets,
+                    "top_logprobs": [None if v is None else {t: v} for t, v in zip(tokens, values)]}
+    text = "".join(tokens) if request.get("echo") else GENERATED * generated
+    return {"id": "cmpl-fake", "object": "text_completion", "created": 0,
+            "model": request.get("model", "toy"),
+            "choices": [{"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": len(tokenize(prompt)), "completion_tokens": generated,
+                      "total_tokens": len(tokenize(prompt)) + generated}}
+
+
+class FakeCompletions:
+    """The server; a context manager (``with FakeCompletions() as server: server.base_url``)."""
+
+    def __init__(self, *, rate_limit_first: int = 0, drop_logprobs: bool = False) -> None:
+        self.rate_limit_first, self.drop_logprobs = rate_limit_first, drop_logprobs
+        self.requests: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> FakeCompletions:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                         name="fake-completions").start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "server not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.statuses.clear()
+
+    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.requests.append(body)
+            refused = len(self.requests) <= self.rate_limit_first
+            status = 429 if refused else 200
+            self.statuses.append(status)
+        if refused:
+            return 429, {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}
+        return 200, completion_body(body, self.drop_logprobs)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeCompletions
+    protocol_version = "HTTP/1.1"
+    wbufsize = -1
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.path.split("?", 1)[0].endswith("/completions"):
+            status, payload = 404, {"error": {"message": f"unknown path {self.path}"}}
+        else:
+            try:
+                status, payload = self.fake._answer(json.loads(raw or b"{}"))
+            except ValueError:
+                status, payload = 400, {"error": {"message": "body is not JSON"}}
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if status == 429:
+            self.send_header("Retry-After", "0.01")
+        self.end_headers()
+        self.wfile.write(data)
