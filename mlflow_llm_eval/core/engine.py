@@ -229,7 +229,12 @@ def _combine_extra_aggregates(
 
 
 def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]:
-    """The table columns of one metric: score, justification (if any), status, reason."""
+    """The table columns of one metric: score, justification (if any), status, reason.
+
+    A metric that gives only an aggregate has no columns (as in MLflow's table).
+    """
+    if _aggregate_only(result):
+        return {}
     columns: dict[str, list[Any]] = {metric.score_column: list(result.scores)}
     if result.justifications is not None:
         columns[f"{metric.key}/justification"] = list(result.justifications)
@@ -237,6 +242,10 @@ def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]
     if any(s != OK for s in result.statuses):
         columns[f"{metric.key}/reason"] = list(result.reasons)
     return columns
+
+
+def _aggregate_only(result: MetricResult) -> bool:
+    return bool(result.statuses) and all(s == Status.AGGREGATE_ONLY for s in result.statuses)
 
 
 def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd.Series:
@@ -254,7 +263,7 @@ def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
     An aggregate named after the metric itself is logged under the bare key, as MLflow does
     (``exact_match/v1``).
     """
-    if result.statuses and all(s == Status.AGGREGATE_ONLY for s in result.statuses):
+    if _aggregate_only(result):
         values: dict[str, float] = dict(result.extra_aggregates)  # no per-row scores to aggregate
     else:
         values = aggregate(result.scores, metric.aggregations)

@@ -137,6 +137,9 @@ class LLMEvaluator(ModelEvaluator):
         **kwargs,
     ) -> EvaluationResult:
         metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics)
+        if custom_artifacts:
+            _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
+                            "evaluator does: evaluators=['default', 'llm_eval']")
         config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
         metrics, skipped = drop_preset_metrics_without_targets(

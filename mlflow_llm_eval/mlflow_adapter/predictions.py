@@ -69,8 +69,9 @@ def _from_columns(
         name = names[0]
     elif wanted is None:
         raise ValueError(
-            f"the model returned {what} with several columns {names}: name the prediction "
-            "column with predictions='<column>' (the others are kept for metrics)"
+            "Output column name is not specified for the multi-output model: the model "
+            f"returned {what} with columns {names}; name the prediction column with "
+            "predictions='<column>' (the others are kept for metrics)"
         )
     else:
         raise ValueError(f"the model output has no column '{wanted}' (predictions=); its columns: {names}")
