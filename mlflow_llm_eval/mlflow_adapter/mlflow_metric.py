@@ -25,8 +25,8 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from numbers import Real
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import pandas as pd
@@ -54,7 +54,9 @@ class MlflowMetric(Metric):
         self._context_columns = tuple(
             (getattr(metric, "genai_metric_args", None) or {}).get("grading_context_columns") or ()
         ) if varargs else ()
-        self._bound: dict[str, Any] = {}
+        self._bound: dict[str, Any] = {}  # set by bind(): earlier results as MetricValue
+        self._by_name: dict[str, Any] = {}
+        self._aggregates: dict[str, float] = {}
         self._plan: list[tuple[str, Any]] = []
         self._apply_plan(self._make_plan(None))
 
@@ -203,7 +205,7 @@ class MlflowMetric(Metric):
                     frame["target"] = list(rows["targets"])
                 args.append(frame)
             elif kind == "aggregates":
-                args.append(dict(getattr(self, "_aggregates", {})))
+                args.append(dict(self._aggregates))
             else:  # "missing" never reaches here: the engine reports it before scoring
                 raise KeyError(value)
         return args

@@ -92,5 +92,5 @@ def test_config_accepts_every_endpoint_scheme_the_clients_support(endpoint) -> N
     from mlflow_llm_eval.config.schema import ModelSpec
 
     assert ModelSpec.model_validate({"name": "m", "endpoint": endpoint}).kind == "endpoint"
-    with pytest.raises(ValueError, match="must start with azure:/ or endpoints:/ or openai:/"):
+    with pytest.raises(ValueError, match="must start with openai:/ or endpoints:/ or azure:/"):
         ModelSpec.model_validate({"name": "m", "endpoint": "bedrock:/claude"})
