@@ -27,6 +27,7 @@ from mlflow_llm_eval.core.types import (
     MetricResult,
     RowBatch,
     RowScore,
+    Status,
 )
 
 RowFunction = Callable[..., Any]
@@ -71,7 +72,7 @@ class RowMetric(Metric):
         try:
             returned = self.fn(*values)
         except Exception as exc:  # noqa: BLE001 - the user's function failing on one row
-            return RowScore.unscored("error", f"{type(exc).__name__}: {exc}"[:2000])
+            return RowScore.unscored(Status.ERROR, f"{type(exc).__name__}: {exc}"[:2000])
         return as_row_score(returned)
 
 
@@ -84,11 +85,12 @@ def as_row_score(returned: Any) -> RowScore:
         returned, justification = returned
         justification = None if justification is None else str(justification)
     if returned is None or (isinstance(returned, float) and math.isnan(returned)):
-        return RowScore.unscored("unscored", "the metric returned no score", justification)
+        return RowScore.unscored(Status.UNSCORED, "the metric returned no score", justification)
     if isinstance(returned, bool) or isinstance(returned, Real):
         return RowScore.ok(float(returned), justification)
     return RowScore.unscored(
-        "error", f"the metric returned {type(returned).__name__}, not a number", justification
+        Status.NOT_NUMBER, f"the metric returned {type(returned).__name__}, not a number",
+        justification,
     )
 
 

@@ -38,16 +38,12 @@ BUILTIN_MODULES: tuple[str, ...] = (
 
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
 
-#: MLflow's default LLM metrics per model type (its builtin defaults), by our metric names.
+#: MLflow's default LLM metrics per model type (its builtin defaults, in its order), by our names.
+_TEXT = ("token_count", "toxicity", "flesch_kincaid_grade_level", "ari_grade_level")
 PRESETS: dict[str, tuple[str, ...]] = {
-    "question-answering": (
-        "exact_match", "toxicity", "ari_grade_level", "flesch_kincaid_grade_level", "token_count",
-    ),
-    "text-summarization": (
-        "rouge1", "rouge2", "rougeL", "rougeLsum", "toxicity", "ari_grade_level",
-        "flesch_kincaid_grade_level", "token_count",
-    ),
-    "text": ("toxicity", "ari_grade_level", "flesch_kincaid_grade_level", "token_count"),
+    "question-answering": (*_TEXT, "exact_match"),
+    "text-summarization": (*_TEXT, "rouge1", "rouge2", "rougeL", "rougeLsum"),
+    "text": _TEXT,
 }
 
 _user_registry: dict[str, Callable[..., Metric]] = {}

@@ -22,6 +22,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from mlflow_llm_eval.core.intervals import ci_method
@@ -30,18 +31,62 @@ from mlflow_llm_eval.core.intervals import ci_method
 #: Logical names are ``predictions``, ``targets``, ``inputs`` and any context column.
 RowBatch = Mapping[str, Sequence[Any]]
 
-OK = "ok"
-#: Row statuses used across the package. Metrics may add their own (judges: rate_limited, ...).
-STATUSES = {
-    OK: "scored",
+class Status(str, Enum):
+    """Every row status the package writes to a ``<metric>/status`` column (one vocabulary).
+
+    A member compares equal to its text (``Status.OK == "ok"``), so tables keep plain strings.
+    README's "Row statuses" table lists the same members (a test checks it).
+    """
+
+    OK = "ok"
+    TRUNCATED = "truncated"
+    MISSING = "missing"
+    NOT_TEXT = "not_text"
+    EMPTY = "empty"
+    INVALID_UNICODE = "invalid_unicode"
+    TOO_LONG = "too_long"
+    NOT_NUMBER = "not_number"
+    ERROR = "error"
+    UNSCORED = "unscored"
+    UNAVAILABLE = "unavailable"
+    AGGREGATE_ONLY = "aggregate_only"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    REQUEST_ERROR = "request_error"
+    PARSE_ERROR = "parse_error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def meaning(self) -> str:
+        return STATUSES[self.value]
+
+
+OK = Status.OK.value
+#: Status text -> what it means (README's table holds the same rows).
+STATUSES: dict[str, str] = {
+    "ok": "scored",
     "truncated": "scored after truncating the text to the model's maximum length",
     "missing": "the value is None or NaN",
     "not_text": "the value is not a string (number, dict, list, ...)",
     "empty": "the value is an empty or whitespace-only string",
     "invalid_unicode": "the text holds a lone surrogate or other un-encodable code point",
     "too_long": "the text exceeds the metric's max_chars",
-    "error": "the metric raised on this row",
+    "not_number": "the value (e.g. a latency, an MLflow metric's score) is not a number",
+    "error": "the metric raised on this row (the reason holds the error)",
+    "unscored": "the metric returned no score (None/NaN) for this row",
+    "unavailable": "the metric's model or data could not be loaded (offline, not installed)",
+    "aggregate_only": "the metric gives only an aggregate, no per-row score",
+    "rate_limited": "the judge endpoint kept answering 429 until the retries ran out",
+    "timeout": "the judge endpoint did not answer in time",
+    "server_error": "the judge endpoint answered 5xx or the connection failed",
+    "request_error": "the judge endpoint refused the request (4xx other than 429)",
+    "parse_error": "the judge's answer could not be parsed into a score on the scale",
 }
+#: Statuses whose rows carry a score.
+SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})
 
 DEFAULT_AGGREGATIONS: tuple[str, ...] = ("mean", "variance", "p90")
 
@@ -61,7 +106,7 @@ class RowScore:
 
     @classmethod
     def unscored(cls, status: str, reason: str, justification: str | None = None) -> RowScore:
-        return cls(math.nan, status, reason, justification)
+        return cls(math.nan, str(status), reason, justification)
 
     @property
     def scored(self) -> bool:
@@ -121,7 +166,8 @@ class Metric(ABC):
 
     #: Metric name, used in table columns and run metrics: ``<name>/<version>/...``.
     name: str
-    version: str = "v1"
+    #: ``None`` keys the metric by its bare name, as MLflow does for a versionless make_metric.
+    version: str | None = "v1"
     greater_is_better: bool = True
     #: Logical columns the metric reads; ``col_mapping`` maps them to dataset columns.
     requires: tuple[str, ...] = ("predictions",)
@@ -137,11 +183,33 @@ class Metric(ABC):
     #: scale, ``value_range`` = its ends) or "unbounded".
     value_kind: str = "unbounded"
     value_range: tuple[float, float] | None = None
+    #: MLflow names a few metrics' score column by the bare key (``token_count``, ``latency``).
+    bare_score_column: bool = False
+    #: Scores are whole numbers (logged as ints, as MLflow logs token counts).
+    integer_scores: bool = False
+    #: Names of other metrics whose results this one reads (derived metrics): scored first.
+    dependencies: tuple[str, ...] = ()
+    #: Extra aggregates that are fractions of the scored rows (toxicity ``ratio``): when the
+    #: engine falls back to row-by-row scoring they are combined as a mean over scored rows;
+    #: every other extra aggregate (request and token counts, cost) is summed.
+    averaged_aggregates: frozenset[str] = frozenset({"ratio"})
 
     @property
     def key(self) -> str:
-        """``<name>/<version>``, the prefix of every column and run metric of this metric."""
-        return f"{self.name}/{self.version}"
+        """``<name>/<version>`` (or ``<name>`` without a version): prefix of its columns and metrics."""
+        return f"{self.name}/{self.version}" if self.version else self.name
+
+    @property
+    def score_column(self) -> str:
+        return self.key if self.bare_score_column else f"{self.key}/score"
+
+    def bind(self, earlier: Mapping[str, tuple[Metric, MetricResult]]) -> Metric:
+        """This metric ready to score, given the results of the metrics scored before it.
+
+        ``earlier`` maps each earlier metric's key to (metric, result). Most metrics ignore it
+        and return themselves; a derived metric returns a copy holding what it reads.
+        """
+        return self
 
     @abstractmethod
     def score_batch(self, rows: RowBatch) -> MetricResult:

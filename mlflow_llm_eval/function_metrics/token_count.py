@@ -18,6 +18,9 @@ chosen at construction with ``encoding=`` and only ever loaded from local files:
 ``"auto"`` (default)
     ``cl100k_base`` (MLflow's choice) if it loads offline, else ``regex-words`` with a warning.
 
+As in MLflow, the table column is ``token_count`` (ints; ``None`` where a row is unscored);
+run metrics are ``token_count/mean``, ``token_count/p90``, ... (MLflow logs none for it).
+
 The tokenizer chosen is the metric's ``encoding`` attribute (and ``encoding_source``), appears in
 its description and ``metadata()``, so a run says which count it holds.
 
@@ -154,9 +157,11 @@ def resolve_tokenizer(encoding: str) -> Tokenizer:
 class TokenCount(Metric):
     name = "token_count"
     value_kind = "unbounded"
-    version = "v1"
+    version = None  # MLflow's key: a `token_count` column of ints, run metrics `token_count/<agg>`
     greater_is_better = True  # as MLflow declares it
     requires = ("predictions",)
+    bare_score_column = True
+    integer_scores = True
 
     def __init__(self, *, encoding: str = AUTO) -> None:
         self._tokenizer = resolve_tokenizer(encoding)

@@ -3,15 +3,18 @@
 ``can_evaluate`` is strict. We evaluate the LLM model types (question-answering,
 text-summarization, text) and ``model_type=None`` (only ``extra_metrics``) when the user names
 us (``evaluators="llm_eval"`` or in a list). When ``evaluators`` is omitted, MLflow asks every
-installed evaluator; we decline then, for every model type, so installing this package never
-changes what a plain ``mlflow.evaluate(...)`` computes. To run MLflow's default LLM evaluator
-and ours together, pass ``evaluators=["default", "llm_eval"]``.
+installed evaluator; we decline then (see :mod:`.discovery`), for every model type, so
+installing this package never changes what a plain ``mlflow.evaluate(...)`` computes. To run
+MLflow's default LLM evaluator and ours together, pass ``evaluators=["default", "llm_eval"]``.
+
+The table follows MLflow's default evaluator: the model's outputs are the ``outputs`` column
+(with targets: the ``predictions=`` name if given, as MLflow), targets keep their name
+(``target`` for an array), a model's other output columns are kept for metrics that read them.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,51 +23,54 @@ import pandas as pd
 from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
-from mlflow_llm_eval.core.engine import score_frame
+from mlflow_llm_eval.core.engine import ScoredFrame, score_frame
 from mlflow_llm_eval.core.registry import PRESETS, preset_metrics
-from mlflow_llm_eval.core.types import OK, Metric
+from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
-from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME, log_scored_frame
-from mlflow_llm_eval.mlflow_adapter.predictions import MODEL_INPUTS, pick_input_column, predict
+from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
+from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
+from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
+from mlflow_llm_eval.mlflow_adapter.predictions import (
+    MODEL_INPUTS,
+    object_column,
+    pick_input_column,
+    predict,
+)
 from mlflow_llm_eval.sample import as_metric
 
 _logger = logging.getLogger(__name__)
 
 LLM_MODEL_TYPES = frozenset(PRESETS)
-#: MLflow's function that asks every registered evaluator when ``evaluators`` is omitted.
-_AUTO_DISCOVERY = "resolve_evaluators_and_configs"
-
-
-def _asked_by_auto_discovery() -> bool:
-    frame = sys._getframe(1)
-    for _ in range(4):
-        if frame is None:
-            return False
-        # MLflow calls can_evaluate from there only when `evaluators` was omitted; a named
-        # evaluator is asked later, from `_evaluate`.
-        if frame.f_code.co_name == _AUTO_DISCOVERY and "mlflow" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back
-    return False
 
 
 @dataclass
 class EvaluatorConfig:
-    """``evaluator_config`` for ``llm_eval``, validated before any row is scored."""
+    """``evaluator_config`` for ``llm_eval``, validated before any row is scored.
+
+    Besides our keys, a key named like a parameter of an MLflow ``make_metric`` eval_fn is
+    passed to it, as MLflow's default evaluator does.
+    """
 
     col_mapping: dict[str, Any] = field(default_factory=dict)
     model_input: str = "dataframe"
-    #: Judge name -> column of human labels (issue 13 hook: judge–human agreement).
+    metric_prefix: str = ""
+    passed_to_metrics: dict[str, Any] = field(default_factory=dict)
+    #: Judge name -> column of human labels (judge–human agreement).
     human_labels: dict[str, str] = field(default_factory=dict)
-    KEYS = ("col_mapping", "model_input", "human_labels")
+    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels")
 
     @classmethod
-    def from_dict(cls, config: dict[str, Any] | None) -> EvaluatorConfig:
+    def from_dict(
+        cls, config: dict[str, Any] | None, metrics: list[Metric] | None = None
+    ) -> EvaluatorConfig:
         config = dict(config or {})
-        unknown = sorted(set(config) - set(cls.KEYS))
+        parameters = {p for m in metrics or [] if isinstance(m, MlflowMetric)
+                      for p in m.metric_parameters()}
+        unknown = sorted(set(config) - set(cls.KEYS) - parameters)
         if unknown:
             raise ValueError(
-                f"unknown llm_eval evaluator_config key(s) {unknown}; known keys: {list(cls.KEYS)}"
+                f"unknown llm_eval evaluator_config key(s) {unknown}; known keys: {list(cls.KEYS)} "
+                "(and parameters of your make_metric eval_fns)"
             )
         col_mapping = config.get("col_mapping") or {}
         if not isinstance(col_mapping, dict):
@@ -77,22 +83,31 @@ class EvaluatorConfig:
                 isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()):
             raise ValueError("human_labels must map judge names to column names, e.g. "
                              f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}")
-        return cls(col_mapping=dict(col_mapping), model_input=model_input,
-                   human_labels=dict(human_labels))
+        prefix = config.get("metric_prefix") or ""
+        if not isinstance(prefix, str):
+            raise ValueError(f"metric_prefix must be a string, got {type(prefix).__name__}")
+        passed = {k: v for k, v in config.items() if k in parameters}
+        return cls(dict(col_mapping), model_input, prefix, passed, dict(human_labels))
 
 
 def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
     """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's).
 
-    An extra metric with the same ``<name>/<version>`` as a preset one replaces it (the user's
-    configured instance wins, e.g. ``toxicity(model=...)``).
+    An extra metric with the same key as a preset one replaces it (the user's configured
+    instance wins, e.g. ``toxicity(model=...)``). Preset metrics come first, as in MLflow.
     """
+    return _metrics_and_preset(model_type, extra_metrics)[0]
+
+
+def _metrics_and_preset(
+    model_type: str | None, extra_metrics: list[Any] | None
+) -> tuple[list[Metric], set[str]]:
     extras = [as_metric(m) for m in (extra_metrics or [])]
     extra_keys = {m.key for m in extras}
-    metrics = [m for m in preset_metrics(model_type) if m.key not in extra_keys] + extras
-    if not metrics:
+    preset = [m for m in preset_metrics(model_type) if m.key not in extra_keys]
+    if not preset + extras:
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
-    return metrics
+    return preset + extras, {m.key for m in preset}
 
 
 class LLMEvaluator(ModelEvaluator):
@@ -100,11 +115,20 @@ class LLMEvaluator(ModelEvaluator):
 
     name = "llm_eval"
 
+    def __init__(self) -> None:
+        self._questions = QuestionCounter()
+        # MLflow asks the instance; an instance attribute shadows the classmethod below.
+        self.can_evaluate = self._can_evaluate_this_call  # type: ignore[method-assign]
+
     @classmethod
     def can_evaluate(cls, *, model_type, evaluator_config, **kwargs) -> bool:
-        if _asked_by_auto_discovery():
-            return False
+        """Whether the model type is one we evaluate (asked of the class: no discovery state)."""
         return model_type is None or model_type in LLM_MODEL_TYPES
+
+    def _can_evaluate_this_call(self, *, model_type, evaluator_config, **kwargs) -> bool:
+        named = self._questions.named()  # a second question = MLflow's auto-discovery
+        return named and type(self).can_evaluate(model_type=model_type,
+                                                 evaluator_config=evaluator_config)
 
     def evaluate(
         self,
@@ -119,17 +143,34 @@ class LLMEvaluator(ModelEvaluator):
         predictions=None,
         **kwargs,
     ) -> EvaluationResult:
-        config = EvaluatorConfig.from_dict(evaluator_config)
-        metrics = resolve_metrics(model_type, extra_metrics)
+        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics)
+        if custom_artifacts:
+            _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
+                            "evaluator does: evaluators=['default', 'llm_eval']")
+        config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
+        metrics, skipped = drop_preset_metrics_without_targets(
+            metrics, preset_keys, frame, defaults, config)
+        metrics = [_planned(m, frame, defaults, config, metrics) for m in metrics]
         scored = score_frame(frame, metrics, defaults=defaults, col_mapping=config.col_mapping)
         _warn_unscored(scored.results, metrics)
+        scored = with_prefix(scored, config.metric_prefix, frame.columns)
         metadata = [m.metadata() for m in metrics]
-        table_uri = log_scored_frame(run_id, scored, metadata)
+        table_uri = log_scored_frame(run_id, scored, metadata,
+                                     table_file=f"{config.metric_prefix}{TABLE_FILE}")
+        if skipped:
+            log_skipped(run_id, skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
         result_metrics = dict(scored.aggregates)
         result_metrics.update(_log_human_agreement(run_id, scored.table, config.human_labels, metrics))
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
+
+
+def _free_name(name: str, taken: Any) -> str:
+    """``name``, or ``model_<name>`` if the user's data already has that column (never overwrite)."""
+    while name in taken:
+        name = f"model_{name}"
+    return name
 
 
 def build_frame(
@@ -142,7 +183,8 @@ def build_frame(
     """The rows to score: features, targets, predictions (and latency), with logical defaults."""
     features = dataset.features_data
     if not isinstance(features, pd.DataFrame):
-        features = pd.DataFrame(features)
+        names = getattr(dataset, "feature_names", None)
+        features = pd.DataFrame(features, columns=names)
     if len(features) == 0:
         raise ValueError("the evaluation data is empty: there are no rows to score")
     features = features.reset_index(drop=True)
@@ -151,16 +193,17 @@ def build_frame(
     input_column = pick_input_column(list(frame.columns), config.col_mapping)
     if input_column is not None:
         defaults["inputs"] = input_column
-    targets_name = getattr(dataset, "targets_name", None)
-    if dataset.labels_data is not None:
-        targets_name = targets_name or "targets"
+    has_targets = dataset.labels_data is not None
+    if has_targets:
+        targets_name = getattr(dataset, "targets_name", None) or "target"
         frame[targets_name] = list(dataset.labels_data)
         defaults["targets"] = targets_name
     wants_latency = any(m.name == "latency" for m in metrics)
     if model is None:
-        name = getattr(dataset, "predictions_name", None) or "predictions"
+        given = getattr(dataset, "predictions_name", None)
         if dataset.predictions_data is not None:
-            frame[name] = list(dataset.predictions_data)
+            name = _free_name((given if has_targets else None) or "outputs", frame.columns)
+            frame[name] = object_column(dataset.predictions_data, len(frame))
             defaults["predictions"] = name
         if wants_latency and LATENCY_COLUMN not in frame.columns:
             raise ValueError(
@@ -168,25 +211,75 @@ def build_frame(
                 "(static predictions); drop latency or pass a model"
             )
         return frame, defaults
-    values, seconds = predict(
-        model,
-        features,
-        input_column=input_column,
-        model_input=config.model_input,
-        predictions_column=predictions,
-        time_each_row=wants_latency,
+    outputs, seconds = predict(
+        model, features, input_column=input_column, model_input=config.model_input,
+        predictions_column=predictions, time_each_row=wants_latency,
     )
-    name = "predictions" if "predictions" not in frame.columns else "model_predictions"
-    frame[name] = values
+    name = _free_name((predictions if has_targets else None) or "outputs", frame.columns)
+    frame[name] = outputs.predictions
     defaults["predictions"] = name
+    for other, values in outputs.others.items():
+        frame[_free_name(other, frame.columns)] = values
     if seconds is not None:
         frame[LATENCY_COLUMN] = seconds
     return frame, defaults
 
 
+def _has_column(logical: str, frame: pd.DataFrame, defaults: dict[str, str],
+                config: EvaluatorConfig) -> bool:
+    actual = config.col_mapping.get(logical, defaults.get(logical, logical))
+    return isinstance(actual, str) and actual in frame.columns
+
+
+def drop_preset_metrics_without_targets(
+    metrics: list[Metric], preset_keys: set[str], frame: pd.DataFrame,
+    defaults: dict[str, str], config: EvaluatorConfig,
+) -> tuple[list[Metric], list[dict[str, str]]]:
+    """MLflow computes a preset without targets minus the metrics that need them: so do we,
+    with a warning and a record in the run (never silently). Extra metrics are never dropped."""
+    if _has_column("targets", frame, defaults, config):
+        return metrics, []
+    kept, skipped = [], []
+    for metric in metrics:
+        if metric.key in preset_keys and "targets" in metric.requires:
+            skipped.append({"metric": metric.key, "reason": "needs targets; the data has none "
+                            "(pass targets= to mlflow.evaluate to compute it)"})
+        else:
+            kept.append(metric)
+    if skipped:
+        _logger.warning("llm_eval: no targets, so these preset metrics are skipped: %s",
+                        ", ".join(s["metric"] for s in skipped))
+    return kept, skipped
+
+
+def _planned(metric: Metric, frame: pd.DataFrame, defaults: dict[str, str],
+             config: EvaluatorConfig, metrics: list[Metric]) -> Metric:
+    if not isinstance(metric, MlflowMetric):
+        return metric
+    return metric.resolve(
+        columns=list(frame.columns),
+        predictions_names=[defaults["predictions"]] if "predictions" in defaults else [],
+        targets_names=[defaults["targets"]] if "targets" in defaults else [],
+        has_targets=_has_column("targets", frame, defaults, config),
+        col_mapping=config.col_mapping, config=config.passed_to_metrics,
+        metric_names=[m.name for m in metrics],
+    )
+
+
+def with_prefix(scored: ScoredFrame, prefix: str, input_columns: Any) -> ScoredFrame:
+    """``metric_prefix`` as MLflow applies it: on run-metric keys and on metric table columns."""
+    if not prefix:
+        return scored
+    kept = set(input_columns)
+    table = scored.table.rename(columns={c: f"{prefix}{c}" for c in scored.table.columns
+                                         if c not in kept})
+    aggregates = {f"{prefix}{k}": v for k, v in scored.aggregates.items()}
+    return ScoredFrame(table, aggregates, scored.results, scored.seconds)
+
+
 def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
     for metric in metrics:
-        counts = Counter(s for s in results[metric.key].statuses if s != OK and s != "truncated")
+        counts = Counter(s for s in results[metric.key].statuses if s not in SCORED_STATUSES)
         if counts:
             _logger.warning(
                 "llm_eval: %s left %d row(s) unscored: %s (see the '%s/status' and '/reason' "

@@ -19,6 +19,8 @@ from mlflow_llm_eval.core.engine import ScoredFrame
 TABLE_NAME = "eval_results_table"
 TABLE_FILE = f"{TABLE_NAME}.json"
 METADATA_FILE = "llm_eval/metrics.json"
+SKIPPED_FILE = "llm_eval/skipped_metrics.json"
+SKIPPED_TAG = "llm_eval.skipped_metrics"
 
 
 def _safe_text(text: str) -> str:
@@ -52,13 +54,18 @@ def loggable_table(table: pd.DataFrame) -> pd.DataFrame:
             continue
         values = [_safe_cell(v) for v in series.tolist()]
         kinds = {type(v) for v in values if v is not None}
+        if kinds and kinds <= {int, float}:  # numbers stay numbers (ints as ints, as MLflow)
+            safe[column] = pd.Series(values, index=safe.index, dtype=object).infer_objects()
+            continue
         if len(kinds) > 1 or kinds - {str}:
             values = [v if v is None or isinstance(v, str) else _safe_cell(str(v)) for v in values]
         safe[column] = pd.Series(values, index=safe.index, dtype=object)
     return safe
 
 
-def log_scored_frame(run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]]) -> str:
+def log_scored_frame(
+    run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]], table_file: str = TABLE_FILE
+) -> str:
     """Log aggregates, the table and metric metadata to ``run_id``; return the table's URI."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric as MlflowMetricEntity
@@ -70,7 +77,16 @@ def log_scored_frame(run_id: str, scored: ScoredFrame, metadata: list[dict[str, 
     ]
     for start in range(0, len(entities), 1000):
         client.log_batch(run_id, metrics=entities[start : start + 1000])
-    client.log_table(run_id, data=loggable_table(scored.table), artifact_file=TABLE_FILE)
+    client.log_table(run_id, data=loggable_table(scored.table), artifact_file=table_file)
     client.log_dict(run_id, {"metrics": metadata, "seconds": scored.seconds}, METADATA_FILE)
     artifact_uri = client.get_run(run_id).info.artifact_uri.rstrip("/")
-    return f"{artifact_uri}/{TABLE_FILE}"
+    return f"{artifact_uri}/{table_file}"
+
+
+def log_skipped(run_id: str, skipped: list[dict[str, str]]) -> None:
+    """Record metrics that were not computed (and why): an artifact and a tag, never silent."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    client.log_dict(run_id, {"skipped": skipped}, SKIPPED_FILE)
+    client.set_tag(run_id, SKIPPED_TAG, ", ".join(s["metric"] for s in skipped)[:5000])

@@ -3,18 +3,49 @@
 A model (logged pyfunc, or a Python callable that MLflow wraps as pyfunc) receives the feature
 DataFrame, as MLflow passes it; with ``model_input="text"`` it receives the list of input strings
 instead. When latency is requested, the model is called row by row and each call is timed.
+
+Whatever the model returns becomes table columns in one place, :func:`object_column`: an
+object-dtype Series that holds every value as it was returned (strings with lone surrogates,
+None, bytes, dicts, lists, numbers), so no pandas or pyarrow default string type can fail on
+a value or change it. Judging each value is the metrics' job (per row, with a status).
+
+    >>> outputs = model_outputs(["ok", "bad \\ud800", None], 3, None)
+    >>> outputs.predictions.dtype, outputs.predictions.tolist()[2]
+    (dtype('O'), None)
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 MODEL_INPUTS = ("dataframe", "text")
+
+
+def object_column(values: Iterable[Any], n_rows: int | None = None) -> pd.Series:
+    """Every value, unchanged, in an object-dtype Series (the only way outputs enter the table)."""
+    items = list(values)
+    if n_rows is not None and len(items) != n_rows:
+        raise ValueError(f"the model returned {len(items)} predictions for {n_rows} input rows")
+    array = np.empty(len(items), dtype=object)
+    for i, value in enumerate(items):  # item by item: numpy would unpack equal-length lists
+        array[i] = value
+    return pd.Series(array, dtype=object, copy=False)
+
+
+@dataclass
+class ModelOutputs:
+    """The prediction column and the model's other output columns (kept for metrics)."""
+
+    predictions: pd.Series
+    others: dict[str, pd.Series] = field(default_factory=dict)
+    #: The output column the predictions came from (a DataFrame/dict column), if any.
+    column: str | None = None
 
 
 def model_input_for(features: pd.DataFrame, input_column: str | None, model_input: str) -> Any:
@@ -28,39 +59,84 @@ def model_input_for(features: pd.DataFrame, input_column: str | None, model_inpu
     return features[input_column].tolist()
 
 
-def output_rows(output: Any, n_rows: int, predictions_column: str | None) -> list[Any]:
-    """Turn a model's output into one value per row, as the model returned it."""
-    if isinstance(output, pd.DataFrame):
-        if predictions_column is not None:
-            if predictions_column not in output.columns:
-                raise ValueError(
-                    f"the model output has no column '{predictions_column}' (predictions=); "
-                    f"its columns: {list(output.columns)}"
-                )
-            values = output[predictions_column].tolist()
-        elif len(output.columns) == 1:
-            values = output.iloc[:, 0].tolist()
-        else:
-            raise ValueError(
-                "the model returned a DataFrame with several columns "
-                f"{list(output.columns)}: pass predictions='<column>' to mlflow.evaluate"
-            )
-    elif isinstance(output, (pd.Series, np.ndarray)):
-        values = list(output.tolist())
-    elif isinstance(output, (list, tuple)):
-        values = list(output)
-    elif isinstance(output, str) or output is None or isinstance(output, dict):
-        values = [output] if n_rows == 1 else None
-        if values is None:
-            raise ValueError(
-                f"the model returned one {type(output).__name__} for {n_rows} rows; "
-                "it must return one prediction per row (a list, Series or DataFrame)"
-            )
+def _from_columns(
+    columns: dict[Any, Sequence[Any]], n_rows: int, wanted: str | None, what: str
+) -> ModelOutputs:
+    names = list(columns)
+    if wanted is not None and wanted in columns:
+        name = wanted
+    elif len(names) == 1:
+        name = names[0]
+    elif wanted is None:
+        raise ValueError(
+            "Output column name is not specified for the multi-output model: the model "
+            f"returned {what} with columns {names}; name the prediction column with "
+            "predictions='<column>' (the others are kept for metrics)"
+        )
     else:
-        raise ValueError(f"cannot read predictions from a model output of type {type(output).__name__}")
-    if len(values) != n_rows:
-        raise ValueError(f"the model returned {len(values)} predictions for {n_rows} input rows")
-    return values
+        raise ValueError(f"the model output has no column '{wanted}' (predictions=); its columns: {names}")
+    others = {str(k): object_column(v, n_rows) for k, v in columns.items() if k != name}
+    return ModelOutputs(object_column(columns[name], n_rows), others, str(name))
+
+
+def _dict_rows_as_columns(rows: list[Any], wanted: str | None) -> dict[Any, list[Any]] | None:
+    """MLflow's reading of a list of dicts as columns, when every row is a dict with that key."""
+    if not rows or not all(isinstance(r, dict) for r in rows):
+        return None
+    keys = list(rows[0])
+    if wanted is not None and all(wanted in r for r in rows):
+        pass
+    elif len(keys) == 1 and all(list(r) == keys for r in rows):
+        wanted = keys[0]
+    else:
+        return None  # chat-style or ragged dicts: per-row values (each row 'not_text')
+    others = list(dict.fromkeys(k for r in rows for k in r if k != wanted))
+    return {wanted: [r[wanted] for r in rows], **{k: [r.get(k) for r in rows] for k in others}}
+
+
+def model_outputs(output: Any, n_rows: int, predictions_column: str | None) -> ModelOutputs:
+    """Turn a model's output into one value per row (and its other output columns)."""
+    if isinstance(output, pd.DataFrame):
+        return _from_columns({c: output[c].tolist() for c in output.columns}, n_rows,
+                             predictions_column, "a DataFrame")
+    if isinstance(output, dict):
+        if n_rows == 1 and not all(isinstance(v, (list, tuple, np.ndarray, pd.Series))
+                                   for v in output.values()):
+            return ModelOutputs(object_column([output], n_rows))  # one row's dict
+        return _from_columns({k: list(v) for k, v in output.items()}, n_rows,
+                             predictions_column, "a dict")
+    if isinstance(output, (str, bytes)) or output is None:
+        if n_rows != 1:
+            raise ValueError(
+                f"the model returned one {type(output).__name__} for {n_rows} rows; it must "
+                "return one prediction per row (a list, Series or DataFrame)"
+            )
+        return ModelOutputs(object_column([output], n_rows))
+    if isinstance(output, pd.Series):
+        rows = output.tolist()
+    elif isinstance(output, np.ndarray):
+        rows = list(output) if output.ndim == 1 else output.tolist()
+    elif isinstance(output, (list, tuple, Iterator)) or _is_iterable(output):
+        rows = list(output)
+    else:
+        if n_rows != 1:
+            raise ValueError(
+                f"cannot read {n_rows} predictions from a model output of type "
+                f"{type(output).__name__}"
+            )
+        rows = [output]
+    as_columns = _dict_rows_as_columns(rows, predictions_column)
+    if as_columns is not None:  # the first key is the one chosen
+        return _from_columns(as_columns, n_rows, next(iter(as_columns)), "a list of dicts")
+    return ModelOutputs(object_column(rows, n_rows))
+
+
+def _is_iterable(value: Any) -> bool:
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
 
 
 def predict(
@@ -71,20 +147,24 @@ def predict(
     model_input: str,
     predictions_column: str | None,
     time_each_row: bool,
-) -> tuple[list[Any], list[float] | None]:
-    """Call the model on every row; return the predictions and, if asked, per-row seconds."""
+) -> tuple[ModelOutputs, list[float] | None]:
+    """Call the model on every row; return its outputs and, if asked, per-row seconds."""
     if not time_each_row:
         output = model.predict(model_input_for(features, input_column, model_input))
-        return output_rows(output, len(features), predictions_column), None
-    predictions: list[Any] = []
+        return model_outputs(output, len(features), predictions_column), None
+    parts: list[ModelOutputs] = []
     seconds: list[float] = []
     for i in range(len(features)):
         single = model_input_for(features.iloc[[i]], input_column, model_input)
         started = time.perf_counter()
         output = model.predict(single)
         seconds.append(time.perf_counter() - started)
-        predictions.extend(output_rows(output, 1, predictions_column))
-    return predictions, seconds
+        parts.append(model_outputs(output, 1, predictions_column))
+    names = dict.fromkeys(n for p in parts for n in p.others)
+    others = {name: object_column([p.others[name][0] if name in p.others else None for p in parts])
+              for name in names}
+    predictions = object_column(p.predictions[0] for p in parts)
+    return ModelOutputs(predictions, others, parts[0].column if parts else None), seconds
 
 
 def pick_input_column(columns: Sequence[str], col_mapping: dict[str, Any]) -> str | None:

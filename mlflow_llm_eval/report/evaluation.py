@@ -52,7 +52,7 @@ def guess_columns(table_frame: pd.DataFrame, columns: Mapping[str, Any] | None) 
     given = dict(columns or {})
     present = list(table_frame.columns)
     found: dict[str, list[str]] = {}
-    defaults = {"inputs": ["inputs"], "predictions": ["predictions", "model_predictions"],
+    defaults = {"inputs": ["inputs"], "predictions": ["outputs", "model_outputs", "predictions", "model_predictions"],
                 "targets": ["targets", "ground_truth"]}
     for role in _TEXT_ROLES:
         value = given.get(role, defaults[role])
@@ -98,7 +98,7 @@ def status_section(metrics: Sequence[Metric], frame: pd.DataFrame) -> str:
 def distribution_section(metrics: Sequence[Metric], frame: pd.DataFrame, bins: int) -> str:
     figures = []
     for metric in metrics:
-        column = f"{metric.key}/score"
+        column = metric.score_column
         if column in frame.columns:
             scores = pd.to_numeric(frame[column], errors="coerce").tolist()
             figures.append(image(histogram_png(scores, metric.key, bins), f"{metric.key} scores"))
@@ -126,7 +126,7 @@ def worst_section(metrics: Sequence[Metric], frame: pd.DataFrame,
         return ""
     parts = ["<h2>Worst-scoring rows</h2>"]
     for metric in metrics:
-        score_col = f"{metric.key}/score"
+        score_col = metric.score_column
         if score_col not in frame.columns:
             continue
         scores = pd.to_numeric(frame[score_col], errors="coerce")

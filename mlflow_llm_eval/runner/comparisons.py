@@ -32,8 +32,11 @@ PAIRED_FILE = "llm_eval/paired_comparisons.json"
 def row_scores(outcome: Any, metric_key: str) -> list[float] | None:
     """The outcome's per-row scores of ``metric_key`` (``<name>/<version>``), or None."""
     table = getattr(outcome, "table", None)
-    column = f"{metric_key}/score"
-    if table is None or column not in table.columns:
+    if table is None:
+        return None
+    # ``<key>/score``, or the bare key for metrics MLflow logs that way (token_count, latency)
+    column = next((c for c in (f"{metric_key}/score", metric_key) if c in table.columns), None)
+    if column is None:
         return None
     return [float(v) for v in table[column].tolist()]
 

@@ -155,7 +155,7 @@ def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
         "targets": cfg.dataset.targets,
         "judge_model": cfg.judge.model if cfg.judge else None,
     }
-    params.update({f"metric.{m.name}": m.version for m in ctx.loaded.metrics.metrics})
+    params.update({f"metric.{m.name}": m.version or "unversioned" for m in ctx.loaded.metrics.metrics})
     params.update({f"param.{k}": v for k, v in spec.params.items()})
     return params
 

@@ -29,7 +29,7 @@ from mlflow_llm_eval.runner import tracking
 
 _logger = logging.getLogger(__name__)
 ARTIFACT = "llm_eval/pairwise.json"
-PREDICTION_COLUMNS = ("model_predictions", "predictions")  # the evaluator's names, in that order
+PREDICTION_COLUMNS = ("model_outputs", "outputs", "model_predictions", "predictions")  # the evaluator's names, in that order
 
 
 def build_judge(loaded: LoadedConfig) -> PairwiseJudge | None:

@@ -90,7 +90,8 @@ def test_metadata_matches_mlflow():
     theirs = mlflow.metrics.token_count()
     ours = token_count(encoding="regex-words")
     assert (ours.name, ours.greater_is_better) == (theirs.name, theirs.greater_is_better)
-    assert ours.version == "v1"  # MLflow's has no version; the brief asks for v1
+    assert ours.version is None and theirs.version is None  # keyed `token_count`, as MLflow
+    assert (ours.key, ours.score_column, ours.integer_scores) == ("token_count", "token_count", True)
     assert ours.requires == ("predictions",)
     assert set(METRICS) == {"token_count"}
     assert get_metric("token_count", encoding="regex-words").metadata()["encoding"] == "regex-words"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from pathlib import Path
 
 import mlflow
@@ -30,17 +29,32 @@ SECRET = "sk-test-secret-0123456789abcdef"
 
 
 class Tracker:
-    """Counts model calls in flight at once (across models)."""
+    """Records model calls across models: deterministic evidence of parallelism and its bound.
+
+    The first call waits (up to a generous 120 s liveness limit, never a timing assertion)
+    until a second call is inside at the same time: if models run in parallel, the peak is
+    exactly 2 however busy the machine; if they ran one by one, the wait gives up and the test
+    fails. The pool's bound shows as at most 2 distinct threads ever running these models.
+    """
 
     def __init__(self) -> None:
-        self.lock, self.active, self.peak = threading.Lock(), 0, 0
+        self.lock, self.active, self.peak, self.calls = threading.Lock(), 0, 0, 0
+        self.threads: set[int] = set()
+        self.second_inside = threading.Event()
+        self.partner_arrived: bool | None = None
 
     def model(self, answer: str):
         def predict(inputs: pd.DataFrame) -> list[str]:
             with self.lock:
+                self.calls += 1
+                call = self.calls
                 self.active += 1
                 self.peak = max(self.peak, self.active)
-            time.sleep(0.6)
+                self.threads.add(threading.get_ident())
+            if call == 2:
+                self.second_inside.set()
+            if call == 1:
+                self.partner_arrived = self.second_inside.wait(timeout=120)
             with self.lock:
                 self.active -= 1
             return [answer] * len(inputs)
@@ -112,7 +126,10 @@ def test_one_child_run_per_model_with_params(comparison) -> None:
 
 def test_models_ran_in_parallel_within_the_bound(comparison) -> None:
     _, tracker, _, _ = comparison
-    assert tracker.peak == 2  # three 0.6 s models, max_workers=2
+    assert tracker.calls == 3  # paris, four, blue: one predict call each
+    assert tracker.partner_arrived is True  # two models were inside at once
+    assert tracker.peak == 2
+    assert len(tracker.threads) <= 2  # max_workers=2
 
 
 def test_failures_mark_their_run_and_the_others_finish(comparison) -> None:
@@ -140,7 +157,7 @@ def test_logged_metrics_are_the_scores_of_the_predictions(comparison) -> None:
     assert prompts == sorted(f"Q: {r['question']}" for r in ROWS)
     assert {r.body["temperature"] for r in server.requests} == {0}
     table = result.outcome("gpt").table
-    assert table["predictions"].tolist() == ["Paris"] * 4
+    assert table["outputs"].tolist() == ["Paris"] * 4  # MLflow's name for a model's outputs
 
 
 def test_the_winner_is_chosen_tagged_and_reported(comparison) -> None:
