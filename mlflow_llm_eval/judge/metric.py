@@ -37,6 +37,7 @@ from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
 from mlflow_llm_eval.judge.pack import JudgeSpec, as_example, infer_scale, validate_scale
 from mlflow_llm_eval.judge.parse import AnswerError, parse_answer
 from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
+from mlflow_llm_eval.redaction import register_secrets
 
 _logger = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class GenAIMetric(Metric):
         self.price = _validate_price(price)
         self.cache, self.timeout, self.progress = cache, float(timeout), progress
         self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
+        register_secrets(extra_headers)  # redacted wherever they show up (an echoing 401)
+        register_secrets(self.parameters)
         self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
                                   proxy_url=proxy_url)
 
