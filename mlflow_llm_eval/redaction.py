@@ -53,6 +53,11 @@ _DESCRIPTOR_WORDS = frozenset({
     "length", "env", "var", "variable", "mode", "method", "scheme", "file", "path",
     "id", "ids", "url", "set", "present", "required",
 })
+#: In running text a bare "key" is too common ("data-key", "metric key: x"): it needs a qualifier.
+_KEY_QUALIFIERS = frozenset({
+    "api", "access", "secret", "private", "subscription", "account", "master", "service",
+    "client", "auth", "encryption", "signing", "session", "x", "openai", "azure", "aws", "hf",
+})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 
@@ -90,6 +95,13 @@ def is_secret_name(name: Any) -> bool:
     return bool(_SECRET_WORDS.intersection(words)) and not _DESCRIPTOR_WORDS.intersection(words)
 
 
+def _is_secret_name_in_text(name: str) -> bool:
+    words = {w.lower() for w in _WORD.findall(name)}
+    if not is_secret_name(name):
+        return False
+    return bool((words - {"key", "keys"}) & _SECRET_WORDS) or bool(words & _KEY_QUALIFIERS)
+
+
 def register_secret(value: Any) -> None:
     """Redact ``value`` wherever it appears from now on (e.g. a secret header's value)."""
     if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
@@ -114,7 +126,7 @@ def _known_values() -> list[str]:
 
 def _pair(match: re.Match[str]) -> str:
     value = match.group("value")  # in prose, "Key: Paris" is no credential: 8+ chars or a digit
-    if not is_secret_name(match.group("name")) or (
+    if not _is_secret_name_in_text(match.group("name")) or (
             len(value) < MIN_SECRET_LENGTH and not any(c.isdigit() for c in value)):
         return match.group(0)
     return match.group("name") + match.group("sep") + MARKER

@@ -147,6 +147,7 @@ class GenAIMetric(Metric):
         self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
         register_secrets(extra_headers)  # redacted wherever they show up (an echoing 401)
         register_secrets(self.parameters)
+        register_secrets(self.metric_metadata)
         self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
                                   proxy_url=proxy_url)
 
