@@ -76,8 +76,14 @@ _SCHEME = re.compile(r"\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*"
                      r"|\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}")
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
 #: ``name=value``, ``name: value``, ``"name": "value"`` pairs; the value if the name is secret.
-_PAIR = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,80})(?P<sep>["']?\s*[:=]\s*["']?)"""
+_PAIR = re.compile(r"""(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,80})(?P<sep>["']?\s*[:=]\s*["']?)"""
                    r"""(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&<>)}\]=?]{4,})""")
+
+#: Cheap pre-checks: text without any of these cannot hold a pair / a key shape / a scheme.
+_PAIR_HINTS = ("key", "token", "secret", "passw", "pwd", "auth", "cookie", "sig", "credential",
+               "bearer", "passphrase")
+_SHAPE_HINTS = ("sk-", "dapi", "AKIA", "ASIA", "ABIA", "ACCA", "hf_", "ghp_", "gho_", "ghu_", "ghs_",
+                "ghr_", "github_pat_", "xox", "AIza", "eyJ")
 
 _registered: set[str] = set()
 _lock = threading.Lock()
@@ -139,10 +145,16 @@ def redact_text(text: str, known: Iterable[str] | None = None) -> str:
     for value in _known_values() if known is None else known:
         if value in text:
             text = text.replace(value, MARKER)
-    text = _PAIR.sub(_pair, text)
-    text = _SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)} {MARKER}", text)
-    text = _URL_PASSWORD.sub(rf"\1{MARKER}@", text)
-    return _SHAPES.sub(MARKER, text)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _PAIR_HINTS):
+        text = _PAIR.sub(_pair, text)
+    if "earer" in text or "Basic" in text:
+        text = _SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)} {MARKER}", text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1{MARKER}@", text)
+    if any(hint in text for hint in _SHAPE_HINTS):
+        text = _SHAPES.sub(MARKER, text)
+    return text
 
 
 def redact(value: Any, *, _known: list[str] | None = None) -> Any:
