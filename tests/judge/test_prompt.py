@@ -136,12 +136,11 @@ def test_input_context_column_allowed_when_the_input_is_not_graded(monkeypatch: 
     assert f"<input-{tag}>\nCTX\n</input-{tag}>" in user
 
 
-def test_a_dataset_column_named_output_reaches_the_judge_renamed(judge_env, tmp_path):
+def test_a_dataset_column_named_output_reaches_the_judge_renamed(judge_env, mlflow_store):
     """The fix the error suggests: rename the context column, map it to the data column."""
     import mlflow
     import pandas as pd
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     metric = make_genai_metric(
         name="tone", definition="d", grading_prompt="Score 1: x\nScore 5: y", model="openai:/m",
         grading_context_columns=["reference_output"], cache=False, progress=False)

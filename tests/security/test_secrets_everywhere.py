@@ -39,13 +39,14 @@ def _leaks(text: str) -> list[str]:
 
 
 @pytest.fixture()
-def gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mlflow_store):
+    """The echoing gateway as the OpenAI endpoint; MLflow on the session's sqlite store, this
+    test's experiment keeping its artifacts under ``tmp_path / "artifacts"``."""
     with EchoGateway() as server:
         monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.delenv("OPENAI_API_BASE", raising=False)
         monkeypatch.setenv("MLFLOW_LLM_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-        mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
         yield server
 
 
@@ -61,16 +62,15 @@ def _judge():
         cache=False, progress=False)
 
 
-def test_no_secret_reaches_the_run(gateway: EchoGateway, tmp_path: Path, caplog, capfd):
+def test_no_secret_reaches_the_run(gateway: EchoGateway, tmp_path: Path, caplog, capfd,
+                                   sqlite_tracking_uri: str):
     caplog.set_level(logging.DEBUG)
-    experiment = mlflow.create_experiment("secrets", artifact_location=str(tmp_path / "artifacts"))
-    mlflow.set_experiment(experiment_id=experiment)  # result.tables reads the active experiment
     data = pd.DataFrame({
         "inputs": [f"question {i}" for i in range(6)],
         "predictions": ["fine"] * 3 + ["REJECT me"] * 3,
         "targets": [f"target {i}" for i in range(6)],
     })
-    with mlflow.start_run(experiment_id=experiment) as run:
+    with mlflow.start_run() as run:
         result = mlflow.evaluate(data=data, predictions="predictions", targets="targets",
                                  evaluators="llm_eval", extra_metrics=[_judge()])
     # the secrets were in play: sent to the gateway and echoed back
@@ -98,7 +98,8 @@ def test_no_secret_reaches_the_run(gateway: EchoGateway, tmp_path: Path, caplog,
 
     logged = MlflowClient().get_run(run.info.run_id).data
     assert _leaks(json.dumps([logged.params, logged.tags, list(logged.metrics)])) == []
-    assert _leaks((tmp_path / "mlflow.db").read_bytes().decode("latin-1")) == []
+    store = Path(sqlite_tracking_uri.removeprefix("sqlite:///"))
+    assert _leaks(store.read_bytes().decode("latin-1")) == []
     out, err = capfd.readouterr()
     assert _leaks(caplog.text + out + err) == []
 
@@ -114,9 +115,10 @@ def test_endpoint_model_failures_are_logged_redacted(gateway: EchoGateway, caplo
     assert _leaks(caplog.text) == []  # (answers[0] echoes the key: a prediction, redacted when logged)
 
 
-def test_runner_params_tags_tables_and_reports_are_redacted(gateway: EchoGateway, tmp_path: Path):
-    experiment = mlflow.create_experiment("runner", artifact_location=str(tmp_path / "runs"))
-    run_id = tracking.create_run(experiment, "model-a", {"llm_eval.note": f"key {API_KEY}"})
+def test_runner_params_tags_tables_and_reports_are_redacted(gateway: EchoGateway, tmp_path: Path,
+                                                            mlflow_store):
+    run_id = tracking.create_run(mlflow_store.experiment_id, "model-a",
+                                 {"llm_eval.note": f"key {API_KEY}"})
     tracking.log_params(run_id, {"param.api_key": PARAM_KEY, "param.temperature": 0.2,
                                  "model_uri": f"https://user:{PASSWORD}@host/model"})
     tracking.fail_run(run_id, tracking.redact(f"RuntimeError: HTTP 401 Bearer {JWT}"))
@@ -136,7 +138,7 @@ def test_runner_params_tags_tables_and_reports_are_redacted(gateway: EchoGateway
     assert data.params["model_uri"] == f"https://user:{MARKER}@host/model"
     assert MARKER in data.tags["llm_eval.failure"] and MARKER in data.tags["llm_eval.note"]
     assert _leaks(json.dumps([data.params, data.tags])) == []
-    files = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    files = [p for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"comparison.json", "report.html"}
     for path in files:
         assert _leaks(path.read_text(errors="replace")) == [], path
