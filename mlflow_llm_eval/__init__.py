@@ -10,6 +10,10 @@
 from typing import Any
 
 from mlflow_llm_eval.agreement import judge_agreement
+from mlflow_llm_eval.redaction import install_log_redaction
+
+install_log_redaction()  # the package's log records never carry a credential
+
 from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore

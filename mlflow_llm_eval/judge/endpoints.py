@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -234,11 +235,55 @@ def _classify_deployment_error(exc: BaseException) -> JudgeCallError:
     return JudgeCallError("request_error", text[:500], retryable=False)
 
 
+def proxy_base(scheme: str, model: str, proxy_url: str) -> tuple[str, str | None]:
+    """MLflow's ``proxy_url`` (the full URL every request is posted to) as the client's base URL
+    (and the Azure ``api-version`` it names); ValueError if our clients would post elsewhere.
+
+    >>> proxy_base("openai", "m", "https://gw.corp/v1/chat/completions")
+    ('https://gw.corp/v1', None)
+    >>> proxy_base("azure", "dep", "https://r.azure.com/openai/deployments/dep/chat/completions?api-version=2024-02-01")
+    ('https://r.azure.com', '2024-02-01')
+    """
+    parsed = urllib.parse.urlsplit(str(proxy_url).strip())
+    path = parsed.path.rstrip("/")
+    suffix = f"/openai/deployments/{model}/chat/completions" if scheme == "azure" else "/chat/completions"
+    query = urllib.parse.parse_qs(parsed.query)
+    extra_query = set(query) - ({"api-version"} if scheme == "azure" else set())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or not path.endswith(suffix) \
+            or extra_query or parsed.fragment:
+        raise ValueError(
+            f"proxy_url {proxy_url!r}: for '{scheme}:/{model}' it must be the full URL the chat "
+            f"requests are posted to, as in MLflow: http(s)://<host>[/<prefix>]{suffix}"
+            + ("[?api-version=<version>]" if scheme == "azure" else "")
+            + " (requests are sent nowhere else; to point at an OpenAI-compatible base URL set "
+              "OPENAI_BASE_URL instead)")
+    base = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path[: -len(suffix)], "", ""))
+    return base, (query.get("api-version") or [None])[0]
+
+
 def make_client(model: str, *, timeout: float, extra_headers: Mapping[str, str] | None = None,
                 proxy_url: str | None = None) -> JudgeClient:
-    """Build the client for a judge model URI; raises ValueError with what is missing."""
+    """Build the client for a judge model URI; raises ValueError with what is missing.
+
+    ``proxy_url`` and ``extra_headers`` mean what they mean in MLflow's ``make_genai_metric``:
+    the full chat-completions URL (see :func:`proxy_base`) and headers added to every request
+    (over the client's own). ``endpoints:/`` goes through ``mlflow.deployments``, which takes
+    neither (MLflow ignores them there): giving one is an error, not a silent drop.
+    """
     scheme, name = parse_model_uri(model)
     if scheme == "endpoints":
+        given = [n for n, v in (("proxy_url", proxy_url), ("extra_headers", extra_headers)) if v]
+        if given:
+            raise ValueError(f"judge '{model}': {' and '.join(given)} cannot be used with "
+                             "endpoints:/ (requests go to the MLflow deployments target, "
+                             "MLFLOW_DEPLOYMENTS_TARGET); drop them, or use openai:/ or azure:/ "
+                             "with proxy_url")
         return DeploymentsJudgeClient(name, timeout=timeout)
-    return OpenAIJudgeClient(scheme, name, timeout=timeout, extra_headers=extra_headers,
-                             proxy_url=proxy_url)
+    api_version = None
+    if proxy_url:
+        proxy_url, api_version = proxy_base(scheme, name, proxy_url)
+    client = OpenAIJudgeClient(scheme, name, timeout=timeout, extra_headers=extra_headers,
+                               proxy_url=proxy_url)
+    if api_version is not None:
+        client.api_version = api_version
+    return client

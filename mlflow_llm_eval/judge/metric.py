@@ -37,6 +37,7 @@ from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
 from mlflow_llm_eval.judge.pack import JudgeSpec, as_example, infer_scale, validate_scale
 from mlflow_llm_eval.judge.parse import AnswerError, parse_answer
 from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
+from mlflow_llm_eval.redaction import redact_text, register_secrets
 
 _logger = logging.getLogger(__name__)
 
@@ -149,6 +150,9 @@ class GenAIMetric(Metric):
         self.price = _validate_price(price)
         self.cache, self.timeout, self.progress = cache, float(timeout), progress
         self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
+        register_secrets(extra_headers)  # redacted wherever they show up (an echoing 401)
+        register_secrets(self.parameters)
+        register_secrets(self.metric_metadata)
         self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
                                   proxy_url=proxy_url)
 
@@ -350,15 +354,65 @@ def make_genai_metric(
 
 
 
+#: What ``from_mlflow_genai_metric`` reads from an MLflow metric's ``eval_fn`` closure.
+_CLOSURE_ARGS = ("extra_headers", "proxy_url")
+
+
+def _mlflow_closure_args(metric: Any) -> dict[str, Any] | None:
+    """``extra_headers`` and ``proxy_url`` of an MLflow genai metric, or None if not found.
+
+    MLflow does not record them in ``genai_metric_args``; its ``eval_fn`` closes over them
+    (``mlflow.metrics.genai.genai_metric.make_genai_metric``, pinned by
+    tests/judge/test_mlflow_proxy.py).
+    """
+    import inspect
+
+    fn = getattr(metric, "eval_fn", None)
+    try:
+        nonlocals = inspect.getclosurevars(fn).nonlocals
+    except TypeError:
+        return None
+    if not all(name in nonlocals for name in _CLOSURE_ARGS):
+        return None
+    return {name: nonlocals[name] for name in _CLOSURE_ARGS}
+
+
+def _shown(name: str, value: Any) -> Any:
+    """A value for an error message: header names only (their values may be secrets)."""
+    return sorted(value) if name == "extra_headers" and value else value
+
+
 def from_mlflow_genai_metric(metric: Any, **engine_options: Any) -> GenAIMetric:
     """Our judge built from an MLflow ``make_genai_metric`` / builtin genai metric's arguments.
 
-    MLflow keeps them in ``metric.genai_metric_args``; its ``extra_headers`` and ``proxy_url`` are
-    not recorded there, pass them in ``engine_options`` if needed.
+    The arguments come from ``metric.genai_metric_args``; ``proxy_url`` and ``extra_headers``
+    (which MLflow keeps only in its ``eval_fn``) are honoured: requests go to the proxy URL with
+    the headers, as under MLflow. If they cannot be read from the metric, pass them explicitly
+    (``proxy_url=None, extra_headers=None`` when the metric has none); a value that differs from
+    the metric's own is an error, so data never goes somewhere the metric did not name.
     """
     args = dict(getattr(metric, "genai_metric_args", None) or {})
     if not args:
         raise TypeError(f"{metric!r} is not an MLflow genai metric (no genai_metric_args)")
     args.pop("mlflow_version", None)
-    args.pop("fn_name", None)
+    fn_name = args.pop("fn_name", "make_genai_metric")
+    if fn_name != "make_genai_metric":
+        raise TypeError(f"MLflow metric '{args.get('name')}' was made by {fn_name}; only "
+                        "make_genai_metric metrics (and MLflow's builtin judges) can be converted")
+    found = _mlflow_closure_args(metric)
+    for name in _CLOSURE_ARGS:
+        if found is None and name not in engine_options:
+            raise ValueError(
+                f"cannot read {' and '.join(_CLOSURE_ARGS)} from MLflow metric "
+                f"'{args.get('name')}' (this MLflow version keeps them elsewhere): pass "
+                f"from_mlflow_genai_metric(metric, proxy_url=..., extra_headers=...), None "
+                "for those the metric does not set")
+        if found is not None and name in engine_options and \
+                (engine_options[name] or None) != (found[name] or None):
+            raise ValueError(redact_text(
+                f"from_mlflow_genai_metric: {name}={_shown(name, engine_options[name])!r} differs "
+                f"from the MLflow metric's own ({_shown(name, found[name])!r}); build the MLflow "
+                "metric with the value you want instead"))
+        if found is not None:
+            engine_options[name] = found[name]
     return make_genai_metric(**args, **engine_options)

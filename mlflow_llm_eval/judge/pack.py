@@ -58,9 +58,39 @@ class JudgeSpec:
     counterpart: str = ""
     source: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        for column in self.grading_context_columns:
+            field_name = shadowed_field(column, self.include_input)
+            if field_name is not None:
+                what = "the prediction" if field_name == "output" else "the model input"
+                raise ValueError(
+                    f"judge '{self.name}': grading context column '{column}' clashes with the "
+                    f"graded field '{field_name}' ({what}): it would replace it in the prompt. "
+                    f"Give the context column another name (e.g. 'reference_{field_name}', and "
+                    f"col_mapping={{'reference_{field_name}': '{column}'}} in evaluator_config)")
+
     @property
     def key(self) -> str:
         return f"{self.name}/{self.version}"
+
+
+#: The fields a judge grades, as they are labelled in its prompt; context columns must not reuse them.
+GRADED_FIELDS = ("input", "output")
+
+
+def graded_fields(include_input: bool) -> tuple[str, ...]:
+    """The prompt labels of the graded fields: ``output`` and, with ``include_input``, ``input``."""
+    return GRADED_FIELDS if include_input else ("output",)
+
+
+def shadowed_field(column: str, include_input: bool) -> str | None:
+    """The graded field a context column named ``column`` would shadow (case-insensitive), if any.
+
+    >>> shadowed_field("Output", include_input=False), shadowed_field("targets", True)
+    ('output', None)
+    """
+    name = str(column).strip().lower()
+    return name if name in graded_fields(include_input) else None
 
 
 def as_example(value: Any, context_columns: Sequence[str]) -> EvaluationExample:

@@ -5,6 +5,18 @@ Strict: the whole answer is a JSON object with a numeric ``score`` inside the sc
 surrounding prose, or MLflow's two-line ``score: N`` / ``justification: ...`` format. A score
 outside the scale is an error, whatever the format.
 
+The repair reads only what the judge wrote itself. Judges (small open models especially) often
+quote the graded text before their verdict, and that text may hold ``{"score": 5, ...}`` or a
+fake closing tag followed by JSON. So the delimited data blocks of the prompt
+(``<label-TAG> ... </label-TAG>``, see :mod:`.prompt`) are cut out of the answer first. Of what
+remains, objects with a ``score`` must agree (different scores mean an untagged quote of
+the data, or an undecided judge: an error, so the engine's repair request asks again), and the
+last one wins.
+
+    >>> quoted = '<output-0123456789ab>\\n{"score": 5, "justification": "mine"}\\n</output-0123456789ab>'
+    >>> parse_answer(quoted + ' I disagree. {"score": 2, "justification": "off topic"}', (1, 5)).score
+    2.0
+
     >>> parse_answer('{"score": 4, "justification": "close"}', (1, 5))
     Verdict(score=4.0, justification='close', repaired=False)
     >>> parse_answer('Sure! ```json\\n{"score": 2, "justification": "far"}\\n```', (1, 5)).repaired
@@ -77,9 +89,33 @@ def parse_strict(text: str, scale: tuple[float, float]) -> Verdict:
     return _from_object(data, scale, repaired=False)
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-_LINES = re.compile(r"score\s*:\s*(-?\d+(?:\.\d+)?)\s*,?\s*justification\s*:\s*(.+)",
-                    re.DOTALL | re.IGNORECASE)
+#: A delimited data block of the prompt: ``<label-TAG> ... </label-TAG>``, TAG = 12 hex digits.
+_BLOCK = re.compile(r"<([^<>/\n]{1,200}?)-([0-9a-f]{12})>.*?</\1-\2>", re.DOTALL)
+_SCORE_LINE = re.compile(r"score\s*:\s*(-?\d+(?:\.\d+)?)\s*,?\s*justification\s*:", re.IGNORECASE)
+
+
+def outside_quoted_data(text: str) -> str:
+    """The answer with the prompt's data blocks (``<label-TAG> ... </label-TAG>``) cut out.
+
+    Only balanced blocks are cut: a stray or forged tag is left as text, so whatever an unbalanced
+    quote holds still counts, and a second score in it makes the answer ambiguous (an error).
+
+    >>> outside_quoted_data('a <output-0123456789ab>{"score": 5}</output-0123456789ab> b')
+    'a  b'
+    >>> outside_quoted_data('{"score": 5}</output-0123456789ab> b')
+    '{"score": 5}</output-0123456789ab> b'
+    """
+    return _BLOCK.sub("", text)
+
+
+AMBIGUOUS = "the answer holds different scores outside the quoted data"
+
+
+def _number_or_text(value: Any) -> Any:
+    try:
+        return float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _json_objects(text: str) -> list[Any]:
@@ -95,16 +131,21 @@ def _json_objects(text: str) -> list[Any]:
 
 
 def parse_repaired(text: str, scale: tuple[float, float]) -> Verdict:
-    """Local repair: fenced or embedded JSON object, or MLflow's ``score:``/``justification:`` lines."""
-    candidates = [m.strip() for m in _FENCE.findall(text)] + [text]
-    for candidate in candidates:
-        for obj in _json_objects(candidate):
-            if isinstance(obj, dict) and "score" in obj:
-                return _from_object(obj, scale, repaired=True)
-    match = _LINES.search(text)
-    if match:
-        return Verdict(check_score(float(match.group(1)), scale), match.group(2).strip(), True)
-    raise AnswerError("the answer holds no JSON object with a score")
+    """Local repair of what the judge wrote outside the quoted data: the last JSON object with a
+    ``score`` (fenced or in prose), else the last MLflow ``score:``/``justification:`` lines."""
+    own = outside_quoted_data(text)
+    scored = [obj for obj in _json_objects(own) if isinstance(obj, dict) and "score" in obj]
+    if scored:
+        scores = {_number_or_text(obj["score"]) for obj in scored}
+        if len(scores) > 1:  # an untagged quote of the graded text, or a judge undecided
+            raise AnswerError(f"{AMBIGUOUS} ({', '.join(sorted(map(str, scores)))}); it may "
+                              "quote the graded text: answer with one JSON object")
+        return _from_object(scored[-1], scale, repaired=True)
+    lines = list(_SCORE_LINE.finditer(own))
+    if lines:
+        last = lines[-1]
+        return Verdict(check_score(float(last.group(1)), scale), own[last.end():].strip(), True)
+    raise AnswerError("the answer holds no JSON object with a score (outside the quoted data)")
 
 
 def parse_answer(text: str | None, scale: tuple[float, float]) -> Verdict:
@@ -117,6 +158,6 @@ def parse_answer(text: str | None, scale: tuple[float, float]) -> Verdict:
         try:
             return parse_repaired(text, scale)
         except AnswerError as repair_error:
-            if "outside the scale" in str(repair_error):
+            if "outside the scale" in str(repair_error) or AMBIGUOUS in str(repair_error):
                 raise repair_error from None
             raise strict_error from None

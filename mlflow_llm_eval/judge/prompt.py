@@ -25,7 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec
+from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, shadowed_field
 
 #: Bumped when the prompt layout changes (part of every cache key, so old answers are not reused).
 PROMPT_FORMAT_VERSION = "1"
@@ -123,6 +123,9 @@ def render_messages(
         values["input"] = "" if input is None else input
     values["output"] = output
     for column in spec.grading_context_columns:
+        if column in values or shadowed_field(column, spec.include_input):  # JudgeSpec refuses it
+            raise ValueError(f"judge '{spec.name}': context column '{column}' would replace a "
+                             "graded field in the prompt")
         values[column] = (context or {}).get(column, "")
     tag = row_tag(values)
     return [

@@ -2,7 +2,9 @@
 
 The table goes through ``mlflow.log_table`` (pyarrow underneath), so cells pyarrow cannot encode
 are made safe first, without losing what the user gave: lone surrogates are written as
-backslash escapes, dicts/lists/other objects in a mixed column as their JSON text.
+backslash escapes, dicts/lists/other objects in a mixed column as their JSON text. Credentials
+in any text cell (a reason echoing a key, a prediction leaking one) and in the metric metadata
+are replaced by ``[REDACTED]`` (:mod:`mlflow_llm_eval.redaction`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import ScoredFrame
+from mlflow_llm_eval.redaction import redact
 
 TABLE_NAME = "eval_results_table"
 TABLE_FILE = f"{TABLE_NAME}.json"
@@ -52,7 +55,7 @@ def loggable_table(table: pd.DataFrame) -> pd.DataFrame:
         series = safe[column]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             continue
-        values = [_safe_cell(v) for v in series.tolist()]
+        values = redact([_safe_cell(v) for v in series.tolist()])  # credentials in any cell
         kinds = {type(v) for v in values if v is not None}
         if kinds and kinds <= {int, float}:  # numbers stay numbers (ints as ints, as MLflow)
             safe[column] = pd.Series(values, index=safe.index, dtype=object).infer_objects()
@@ -78,7 +81,7 @@ def log_scored_frame(
     for start in range(0, len(entities), 1000):
         client.log_batch(run_id, metrics=entities[start : start + 1000])
     client.log_table(run_id, data=loggable_table(scored.table), artifact_file=table_file)
-    client.log_dict(run_id, {"metrics": metadata, "seconds": scored.seconds}, METADATA_FILE)
+    client.log_dict(run_id, redact({"metrics": metadata, "seconds": scored.seconds}), METADATA_FILE)
     artifact_uri = client.get_run(run_id).info.artifact_uri.rstrip("/")
     return f"{artifact_uri}/{table_file}"
 
@@ -88,5 +91,5 @@ def log_skipped(run_id: str, skipped: list[dict[str, str]]) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    client.log_dict(run_id, {"skipped": skipped}, SKIPPED_FILE)
+    client.log_dict(run_id, redact({"skipped": skipped}), SKIPPED_FILE)
     client.set_tag(run_id, SKIPPED_TAG, ", ".join(s["metric"] for s in skipped)[:5000])

@@ -1,4 +1,5 @@
-"""Small HTML building blocks for self-contained reports: every user text goes through ``esc``.
+"""Small HTML building blocks for self-contained reports: every user text goes through ``esc``
+(which also redacts credentials: :mod:`mlflow_llm_eval.redaction`).
 
     >>> esc("<b>&</b>")
     '&lt;b&gt;&amp;&lt;/b&gt;'
@@ -15,6 +16,8 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
+
+from mlflow_llm_eval.redaction import redact_text
 
 MISSING = "–"
 
@@ -34,8 +37,8 @@ figcaption{font-size:.8em;color:#556;text-align:center}
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value's text (quotes included)."""
-    return html.escape(str(value), quote=True)
+    """HTML-escape any value's text (quotes included), credentials redacted."""
+    return html.escape(redact_text(str(value)), quote=True)
 
 
 def is_number(value: Any) -> bool:

@@ -10,7 +10,6 @@ by the ``llm_eval`` evaluator plugin, which logs the table and aggregates exactl
 from __future__ import annotations
 
 import os
-import re
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -19,29 +18,20 @@ from typing import Any
 
 import pandas as pd
 
+from mlflow_llm_eval.redaction import redact
+
 TAG_PREFIX = "llm_eval."
 TABLE_NAME = "eval_results_table"
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 MAX_TAG_LENGTH = 5000
-#: Names of environment variables whose values are secrets (redacted from reasons and tags).
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Replace any secret environment value (API keys, tokens) found in ``text`` by ``***``.
-
-    >>> os.environ["MY_TEST_API_KEY"] = "abc123-secret-value"
-    >>> redact("auth failed for key abc123-secret-value")
-    'auth failed for key ***'
-    >>> del os.environ["MY_TEST_API_KEY"]
-    """
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_ENV.search(name) and value in text:
-            text = text.replace(value, "***")
-    return text
 
 
 def _clip(value: Any, limit: int) -> str:
+    """A param/tag value: redacted (:func:`mlflow_llm_eval.redaction.redact`), then clipped.
+
+    >>> _clip("HTTP 401 for key sk-proj-abcdefghijklmnop0123 " + "x" * 40, 50)
+    'HTTP 401 for key [REDACTED] xxxxxxx...[truncated]'
+    """
     text = redact(str(value))
     return text if len(text) <= limit else text[: limit - 15] + "...[truncated]"
 
@@ -78,7 +68,7 @@ def create_run(experiment: str, run_name: str, tags: Mapping[str, str],
                parent_run_id: str | None = None) -> str:
     from mlflow import MlflowClient
 
-    all_tags = {k: _clip(v, MAX_TAG_LENGTH) for k, v in tags.items()}
+    all_tags = {k: _clip(v, MAX_TAG_LENGTH) for k, v in redact(dict(tags)).items()}
     if parent_run_id is not None:
         all_tags["mlflow.parentRunId"] = parent_run_id
     return MlflowClient().create_run(experiment, run_name=run_name, tags=all_tags).info.run_id
@@ -88,7 +78,8 @@ def log_params(run_id: str, params: Mapping[str, Any]) -> None:
     from mlflow import MlflowClient
     from mlflow.entities import Param
 
-    entities = [Param(k, _clip(v, MAX_PARAM_LENGTH)) for k, v in params.items() if v is not None]
+    safe = redact({k: v for k, v in params.items() if v is not None})
+    entities = [Param(k, _clip(v, MAX_PARAM_LENGTH)) for k, v in safe.items()]
     for start in range(0, len(entities), 100):
         MlflowClient().log_batch(run_id, params=entities[start : start + 100])
 
@@ -97,7 +88,8 @@ def set_tags(run_id: str, tags: Mapping[str, Any]) -> None:
     from mlflow import MlflowClient
     from mlflow.entities import RunTag
 
-    entities = [RunTag(k, _clip(v, MAX_TAG_LENGTH)) for k, v in tags.items() if v is not None]
+    safe = redact({k: v for k, v in tags.items() if v is not None})
+    entities = [RunTag(k, _clip(v, MAX_TAG_LENGTH)) for k, v in safe.items()]
     if entities:
         MlflowClient().log_batch(run_id, tags=entities)
 
@@ -127,7 +119,9 @@ def log_dict(run_id: str, data: dict[str, Any], artifact_file: str) -> None:
 def log_table(run_id: str, table: pd.DataFrame, artifact_file: str) -> None:
     from mlflow import MlflowClient
 
-    MlflowClient().log_table(run_id, data=table, artifact_file=artifact_file)
+    from mlflow_llm_eval.mlflow_adapter.logging import loggable_table
+
+    MlflowClient().log_table(run_id, data=loggable_table(table), artifact_file=artifact_file)
 
 
 def end_run(run_id: str, status: str = "FINISHED") -> None:

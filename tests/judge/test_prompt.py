@@ -110,3 +110,47 @@ def test_custom_metric_prompt_uses_its_scale_and_context(monkeypatch: pytest.Mon
     system, user = (m["content"] for m in metric.render("An answer.", context={"style_guide": "brief"}))
     assert "from 0 to 10" in system and "<input-" not in user and "<style_guide-" in user
     assert '"score": 9' in system and "style_guide:\nbe brief" in system
+
+
+@pytest.mark.parametrize(("column", "include_input", "field"), [
+    ("output", True, "output"), ("output", False, "output"), ("Output", True, "output"),
+    ("input", True, "input"), (" INPUT ", True, "input")])
+def test_context_column_named_like_a_graded_field_is_refused(
+        monkeypatch: pytest.MonkeyPatch, column: str, include_input: bool, field: str):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    with pytest.raises(ValueError, match=rf"column '{column}' clashes with the graded field "
+                                         rf"'{field}'"):
+        make_genai_metric(name="tone", definition="d", grading_prompt="Score 1: x\nScore 5: y",
+                          model="openai:/m", grading_context_columns=[column],
+                          include_input=include_input)
+
+
+def test_input_context_column_allowed_when_the_input_is_not_graded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    metric = make_genai_metric(name="tone", definition="d", grading_prompt="Score 1: x\nScore 5: y",
+                               model="openai:/m", grading_context_columns=["input"],
+                               include_input=False)
+    _, user = (m["content"] for m in metric.render("THE PREDICTION", context={"input": "CTX"}))
+    tag = _tag_of(user)
+    assert f"<output-{tag}>\nTHE PREDICTION\n</output-{tag}>" in user
+    assert f"<input-{tag}>\nCTX\n</input-{tag}>" in user
+
+
+def test_a_dataset_column_named_output_reaches_the_judge_renamed(judge_env, mlflow_store):
+    """The fix the error suggests: rename the context column, map it to the data column."""
+    import mlflow
+    import pandas as pd
+
+    metric = make_genai_metric(
+        name="tone", definition="d", grading_prompt="Score 1: x\nScore 5: y", model="openai:/m",
+        grading_context_columns=["reference_output"], cache=False, progress=False)
+    data = pd.DataFrame({"inputs": ["Q"], "output": ["REFERENCE TEXT"], "predictions": ["PRED"]})
+    with mlflow.start_run():
+        mlflow.evaluate(data=data, predictions="predictions", evaluators="llm_eval",
+                        extra_metrics=[metric],
+                        evaluator_config={"col_mapping": {"reference_output": "output"}})
+    (request,) = judge_env.requests
+    user = request.body["messages"][1]["content"]
+    tag = _tag_of(user)
+    assert f"<output-{tag}>\nPRED\n</output-{tag}>" in user
+    assert f"<reference_output-{tag}>\nREFERENCE TEXT\n</reference_output-{tag}>" in user
