@@ -19,6 +19,7 @@ from typing import Any
 
 from mlflow_llm_eval.core.registry import available_metrics
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
+from mlflow_llm_eval.genai_adapter.registration import registrable
 from mlflow_llm_eval.genai_adapter.scorer import MetricScorer, RateLimitError, make_scorer
 
 
@@ -50,4 +51,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(available_metrics()))
 
 
-__all__ = ["DynamicBatcher", "MetricScorer", "RateLimitError", "make_scorer", "scorer_factory"]
+__all__ = ["DynamicBatcher", "MetricScorer", "RateLimitError", "make_scorer", "registrable",
+           "scorer_factory"]
