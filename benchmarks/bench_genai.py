@@ -1,7 +1,7 @@
 """MLflow 3 ``mlflow.genai.evaluate``: MLflow's builtin Correctness vs ``le.scorers.answer_correctness``,
 our scorers' batcher vs per-call, and the harness overhead for a function scorer (rougeL).
 
-    .venv/bin/python benchmarks/bench_genai.py [--rows 200] [--workers 4] > benchmarks/results/genai.md
+    .venv/bin/python benchmarks/bench_genai.py [--rows 200] [--workers 4]   # writes --out
 
 Judge: tests/support/fake_openai_genai.py in its own process (OpenAI protocol, 200 ms per
 request; answers MLflow's yes/no format and ours). MLflow's judges reach it through
@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--tox-rows", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/genai.md",
+                        help="the results file (MLflow prints its run banners on stdout)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-genai-"))
     os.chdir(work)
@@ -195,7 +197,9 @@ def main() -> None:
     r["trivial genai"] = genai_run(trivial, data, None, "trivial")
     r["rougeL classic"] = classic_run(le.rougeL(), data, None)
     tox = toxicity_batching(args.tox_rows, args.workers * 2)
-    report(r, tox, args, load_before)
+    text = report(r, tox, args, load_before)
+    args.out.write_text(text)
+    print(text)
 
 
 def _cell(x: dict) -> str:
@@ -203,12 +207,15 @@ def _cell(x: dict) -> str:
     return f"{x['rows_per_s']:.1f} rows/s ({x['seconds']:.1f} s), lost {x['lost']}{requests}"
 
 
-def report(r: dict, tox: dict, args: argparse.Namespace, load_before: float) -> None:
+def report(r: dict, tox: dict, args: argparse.Namespace, load_before: float) -> str:
     import mlflow
+
+    lines: list[str] = []
+    print = lines.append  # noqa: A001 - the report's lines, written to --out
 
     n = args.rows
     print(f"Command: `.venv/bin/python benchmarks/bench_genai.py --rows {n} --workers "
-          f"{args.workers} > benchmarks/results/genai.md`\n")
+          f"{args.workers}` (writes benchmarks/results/genai.md)\n")
     print(f"MLflow {mlflow.__version__}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPU cores shared with other jobs (load average {load_before:.1f} "
           f"at start, {os.getloadavg()[0]:.1f} at the end: timings are noisy). sqlite store, "
@@ -242,6 +249,7 @@ def report(r: dict, tox: dict, args: argparse.Namespace, load_before: float) -> 
     print(f"| `mlflow.genai.evaluate` + a trivial `@scorer` | {_cell(r['trivial genai'])} |")
     print(f"| classic `mlflow.evaluate(..., evaluators=\"llm_eval\")` + `le.rougeL()` | "
           f"{_cell(r['rougeL classic'])} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
