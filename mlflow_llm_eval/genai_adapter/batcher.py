@@ -5,11 +5,13 @@ metrics are batch functions (a judge runs one engine over many prompts, toxicity
 pad a batch into one forward pass), so the callers that arrive together are collected and
 handed to the batch function once; each caller gets its own result back.
 
-No background thread: the first caller that finds no batch being collected becomes the
-*leader*. It waits until ``max_batch`` items are pending or ``window`` seconds have passed,
-takes up to ``max_batch`` items, runs the batch function outside the lock and hands the
-results out. Callers arriving meanwhile wait; the next leader takes everything that queued up
-while the previous batch ran (so with ``window=0`` batches still form under load).
+No background thread: a caller that finds no batch being collected (and fewer than
+``max_in_flight`` batches running) becomes the *leader*. It waits until ``max_batch`` items are
+pending or ``window`` seconds have passed, takes up to ``max_batch`` items, runs the batch
+function outside the lock and hands the results out. Callers arriving meanwhile wait; the next
+leader takes everything that queued up (so with ``max_in_flight=1`` batches form under load
+even with ``window=0``: what queues during one batch is the next). ``max_in_flight`` > 1 lets
+I/O-bound batches (judge requests) overlap.
 
     >>> batcher = DynamicBatcher(lambda items: [x * 2 for x in items], max_batch=4, window=0)
     >>> batcher.submit(21)
@@ -40,10 +42,10 @@ class BatcherStats:
 
 
 class _Slot:
-    __slots__ = ("item", "done", "value", "error")
+    __slots__ = ("item", "taken", "done", "value", "error")
 
     def __init__(self, item: Any) -> None:
-        self.item, self.done, self.value, self.error = item, False, None, None
+        self.item, self.taken, self.done, self.value, self.error = item, False, False, None, None
 
 
 class DynamicBatcher(Generic[T, R]):
@@ -51,19 +53,24 @@ class DynamicBatcher(Generic[T, R]):
 
     ``fn`` must return one result per item, in order. If it raises, every caller of that batch
     gets the exception. ``max_batch`` >= 1 caps a batch; ``window`` is how long (seconds) a
-    leader waits for more callers before it runs a batch that is not full. Thread-safe.
+    leader waits for more callers before it runs a batch that is not full; ``max_in_flight``
+    how many batches may run at once. Thread-safe.
     """
 
     def __init__(self, fn: Callable[[list[T]], Sequence[R]], *, max_batch: int = 64,
-                 window: float = 0.01, clock: Callable[[], float] = time.monotonic) -> None:
-        if not isinstance(max_batch, int) or max_batch < 1:
-            raise ValueError(f"max_batch must be an integer >= 1, got {max_batch!r}")
+                 window: float = 0.01, max_in_flight: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        for label, value in (("max_batch", max_batch), ("max_in_flight", max_in_flight)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
         if not isinstance(window, (int, float)) or window < 0:
             raise ValueError(f"window must be a number of seconds >= 0, got {window!r}")
         self.fn, self.max_batch, self.window, self._clock = fn, max_batch, float(window), clock
+        self.max_in_flight = max_in_flight
         self._cond = threading.Condition()
         self._pending: list[_Slot] = []
-        self._leading = False
+        self._collecting = False
+        self._in_flight = 0
         self.stats = BatcherStats()
 
     def submit(self, item: T) -> R:
@@ -74,12 +81,18 @@ class DynamicBatcher(Generic[T, R]):
             self._cond.notify_all()
         while True:
             with self._cond:
-                while not slot.done and self._leading:
+                while not slot.done and (slot.taken or self._collecting
+                                         or self._in_flight >= self.max_in_flight):
                     self._cond.wait()
                 if slot.done:
                     break
-                self._leading = True
+                self._collecting = True
                 batch = self._collect()
+                for s in batch:
+                    s.taken = True
+                self._collecting = False
+                self._in_flight += 1
+                self._cond.notify_all()
             self._run(batch)
         if slot.error is not None:
             raise slot.error
@@ -115,5 +128,5 @@ class DynamicBatcher(Generic[T, R]):
                 self.stats.batches += 1
                 self.stats.items += len(batch)
                 self.stats.sizes.append(len(batch))
-                self._leading = False
+                self._in_flight -= 1
                 self._cond.notify_all()

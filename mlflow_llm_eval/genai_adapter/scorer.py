@@ -37,6 +37,8 @@ from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
 RATE_LIMIT_POLICIES = ("raise", "feedback")
+#: Batches of a judge that may run at once (each one engine run over its rows).
+JUDGE_IN_FLIGHT = 8
 STATUS_KEY, REASON_KEY, METRIC_KEY = "llm_eval.status", "llm_eval.reason", "llm_eval.metric"
 
 
@@ -82,17 +84,20 @@ class MetricScorer(Scorer):
     _lock: threading.Lock = PrivateAttr()
 
     def _configure(self, metric: Metric, *, field_map: Mapping[str, str] | None,
-                   batch_size: int, batch_window: float, on_rate_limit: str) -> MetricScorer:
+                   batch_size: int, batch_window: float, max_in_flight: int | None,
+                   on_rate_limit: str) -> MetricScorer:
         if on_rate_limit not in RATE_LIMIT_POLICIES:
             raise ValueError(f"on_rate_limit must be one of {RATE_LIMIT_POLICIES}, "
                              f"got {on_rate_limit!r}")
+        judge_model = metric.metadata().get("judge_model")
+        if max_in_flight is None:  # requests overlap; a model's forward passes queue up
+            max_in_flight = JUDGE_IN_FLIGHT if judge_model else 1
         self._metric = metric
         self._columns = tuple(dict.fromkeys(metric.requires + metric.optional))
         self._field_map = validate_field_map(field_map)
         self._batcher = DynamicBatcher(self._score_rows, max_batch=batch_size,
-                                       window=batch_window)
+                                       window=batch_window, max_in_flight=max_in_flight)
         self._on_rate_limit = on_rate_limit
-        judge_model = metric.metadata().get("judge_model")
         self._source = (AssessmentSource(AssessmentSourceType.LLM_JUDGE, str(judge_model))
                         if judge_model else AssessmentSource(AssessmentSourceType.CODE, metric.key))
         self._accounting = {}
@@ -158,6 +163,7 @@ def make_scorer(
     field_map: Mapping[str, str] | None = None,
     batch_size: int = 64,
     batch_window: float = 0.01,
+    max_in_flight: int | None = None,
     on_rate_limit: str = "raise",
     description: str | None = None,
     **options: Any,
@@ -168,7 +174,9 @@ def make_scorer(
     ``<name>/<aggregation>``). ``aggregations``: MLflow's (default the metric's, among
     ``min max mean median variance p90``). ``field_map``: logical column -> path such as
     ``"expectations.reference"`` (see :mod:`.fields`). ``batch_size`` / ``batch_window``: the
-    dynamic batcher's cap and wait in seconds. ``on_rate_limit``: ``"raise"`` or
+    dynamic batcher's cap and wait in seconds; ``max_in_flight``: batches running at once
+    (default 8 for a judge, 1 for other metrics, whose callers then queue into the next
+    batch while one runs). ``on_rate_limit``: ``"raise"`` or
     ``"feedback"`` (module docstring).
 
         >>> s = make_scorer("rougeL")
@@ -193,4 +201,5 @@ def make_scorer(
                           description=description or metric.description or None,
                           llm_eval_metric=_json_safe(metric.metadata()))
     return scorer._configure(metric, field_map=field_map, batch_size=batch_size,
-                             batch_window=batch_window, on_rate_limit=on_rate_limit)
+                             batch_window=batch_window, max_in_flight=max_in_flight,
+                             on_rate_limit=on_rate_limit)

@@ -100,7 +100,28 @@ def test_a_wrong_number_of_results_is_an_error_not_a_misattribution() -> None:
         batcher.submit(1)
 
 
-@pytest.mark.parametrize("kwargs", [{"max_batch": 0}, {"max_batch": 1.5}, {"window": -1}])
+@pytest.mark.parametrize("kwargs", [{"max_batch": 0}, {"max_batch": 1.5}, {"window": -1},
+                                    {"max_in_flight": 0}])
 def test_configuration_is_validated(kwargs) -> None:
     with pytest.raises(ValueError):
         DynamicBatcher(lambda xs: xs, **kwargs)
+
+
+def test_with_max_in_flight_two_batches_run_at_once() -> None:
+    first_started, release_first = threading.Event(), threading.Event()
+
+    def fn(items: list[str]) -> list[str]:
+        if items == ["slow"]:
+            first_started.set()
+            assert release_first.wait(LONG)
+        return [s.upper() for s in items]
+
+    batcher = DynamicBatcher(fn, max_batch=1, window=0, max_in_flight=2)
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(batcher.submit, "slow")
+        assert first_started.wait(LONG)
+        assert pool.submit(batcher.submit, "fast").result(timeout=LONG) == "FAST"  # not blocked
+        assert not slow.done()
+        release_first.set()
+        assert slow.result() == "SLOW"
+    assert batcher.stats.batches == 2
