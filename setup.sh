@@ -7,6 +7,13 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
+# Headless Chromium + chromedriver for the browser test of the MLflow UI (tests/ui); skipped without them.
+apt_chromium() { $1 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+  || { $1 apt-get update -q >/dev/null 2>&1 && $1 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }; }
+if command -v apt-get >/dev/null && ! command -v chromedriver >/dev/null; then
+  { [ "$(id -u)" = 0 ] && apt_chromium ""; } || { command -v sudo >/dev/null && apt_chromium sudo; } \
+    || echo "setup.sh: could not install chromium/chromium-driver; the tests/ui browser test will skip" >&2
+fi
 .venv/bin/python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
 .venv/bin/python -m pip install --quiet -e ".[all,test]"
 echo "mlflow-llm-eval is installed in $(pwd)/.venv"

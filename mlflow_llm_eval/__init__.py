@@ -61,7 +61,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """``evaluate_models`` imports MLflow: loaded on first use, not on ``import mlflow_llm_eval``."""
+    """``evaluate_models`` and ``scorers`` import MLflow: loaded on first use, not on
+    ``import mlflow_llm_eval``."""
+    if name == "scorers":  # MLflow 3 scorers: le.scorers.rougeL(), le.scorers.toxicity(...)
+        import mlflow_llm_eval.genai_adapter as scorers
+
+        return scorers
     if name == "evaluate_models":
         from mlflow_llm_eval.runner import evaluate_models
 
@@ -123,6 +128,7 @@ __all__ = [
     "semantic_robustness_bertscore_dissimilarity",
     "semantic_robustness_delta",
     "semantic_robustness_wer",
+    "scorers",
     "summarization_rouge",
     "token_count",
     "toxicity",

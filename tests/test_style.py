@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "mlflow_llm_eval"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 #: Where a module-level MLflow import belongs: the thin adapter and the multi-model runner.
-MLFLOW_PACKAGES = {"mlflow_adapter", "runner"}
+MLFLOW_PACKAGES = {"mlflow_adapter", "runner", "genai_adapter"}
 HEAVY = ("torch", "transformers", "openai", "nltk", "textstat", "matplotlib")
 
 
