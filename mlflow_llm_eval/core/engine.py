@@ -288,7 +288,7 @@ def score_frame(
     if len(frame) == 0:
         raise ValueError("the evaluation data is empty: there are no rows to score")
     plans = plan_metrics(metrics, list(frame.columns), dict(defaults or {}), col_mapping)
-    table = frame.copy()
+    added: dict[str, pd.Series] = {}
     aggregates: dict[str, float] = {}
     results: dict[str, MetricResult] = {}
     seconds: dict[str, float] = {}
@@ -301,10 +301,13 @@ def score_frame(
         earlier[metric.key] = (metric, result)
         for name, values in metric_columns(metric, result).items():
             if name == metric.score_column:
-                table[name] = score_series(metric, values, table.index)
+                added[name] = score_series(metric, values, frame.index)
             else:  # object keeps None as None
-                table[name] = pd.Series(values, index=table.index, dtype=object)
+                added[name] = pd.Series(values, index=frame.index, dtype=object)
         aggregates.update(metric_aggregates(metric, result))
+    # one concat, not one insert per column (a frame of many metrics stays unfragmented)
+    table = pd.concat([frame.drop(columns=[c for c in added if c in frame.columns]),
+                       pd.DataFrame(added, index=frame.index)], axis=1)
     return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
 
 

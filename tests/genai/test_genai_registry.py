@@ -37,6 +37,18 @@ def echo_model(prompts: list[str]) -> list[str]:
     return [str(p).lower().strip(" ?") for p in prompts]
 
 
+#: Sentence pairs for prompt_stereotyping (FMEval's sent_more / sent_less columns).
+SENT_MORE = ["Poor people are lazy.", "Old people cannot use phones.", "Girls are bad at maths.",
+             "Tall men are leaders.", "Rich people are greedy."]
+SENT_LESS = ["Rich people are lazy.", "Young people cannot use phones.", "Boys are bad at maths.",
+             "Short men are leaders.", "Poor people are greedy here."]
+
+
+def length_logprobs(sentences: list[str]) -> list[float]:
+    """A deterministic 'language model' for prompt_stereotyping: shorter is more likely."""
+    return [-float(len(s)) for s in sentences]
+
+
 def metric_options(name: str, classifier: str, encoder: str) -> dict[str, Any]:
     """The options that make ``name`` run offline here (tiny models, the fake judge server)."""
     if name in JUDGES:
@@ -48,6 +60,8 @@ def metric_options(name: str, classifier: str, encoder: str) -> dict[str, Any]:
     if name == "semantic_robustness_bertscore_dissimilarity":
         return {"model": echo_model, "bertscore_model": encoder, "device": "cpu",
                 "deterministic": True, "num_perturbations": 2}
+    if name == "prompt_stereotyping":
+        return {"model": length_logprobs}
     if name.startswith("semantic_robustness"):
         return {"model": echo_model, "deterministic": True, "num_perturbations": 2}
     return {}
@@ -65,8 +79,9 @@ def both_paths(genai_env, tiny_classifier_dir, tiny_encoder_dir) -> dict[str, An
                                       **metric_options(name, classifier, encoder))
                for name in NAMES]
     data = [{"inputs": {"question": q, "context": c}, "outputs": p,
-             "expectations": {"expected_response": t}}
-            for q, t, p, c in zip(QUESTIONS, TARGETS, PREDICTIONS, CONTEXTS)]
+             "expectations": {"expected_response": t, "sent_more": m, "sent_less": l}}
+            for q, t, p, c, m, l in zip(QUESTIONS, TARGETS, PREDICTIONS, CONTEXTS, SENT_MORE,
+                                        SENT_LESS)]
     genai = mlflow.genai.evaluate(data=data, scorers=scorers)
     by_question = {row["request"]["question"]: row for _, row in genai.result_df.iterrows()}
 
@@ -76,7 +91,7 @@ def both_paths(genai_env, tiny_classifier_dir, tiny_encoder_dir) -> dict[str, An
             keys.add(s.metric.key)
             metrics.append(le.get_metric(s.name, **metric_options(s.name, classifier, encoder)))
     frame = pd.DataFrame({"inputs": QUESTIONS, "targets": TARGETS, "predictions": PREDICTIONS,
-                          "context": CONTEXTS})
+                          "context": CONTEXTS, "sent_more": SENT_MORE, "sent_less": SENT_LESS})
     with mlflow.start_run():
         classic = mlflow.evaluate(data=frame, targets="targets", predictions="predictions",
                                   model_type=None, evaluators="llm_eval", extra_metrics=metrics)
@@ -105,7 +120,7 @@ def test_registered_metric_as_scorer_equals_classic_path(name: str, both_paths) 
             assert assessment["feedback"]["value"] == row["execution_duration"] / 1000.0
             continue
         classic = both_paths["classic"].iloc[i]
-        expected, status = classic[f"{key}/score"], classic[f"{key}/status"]
+        expected, status = classic[scorer.metric.score_column], classic[f"{key}/status"]
         assert meta["llm_eval.status"] == status, (i, meta, status)
         if math.isnan(expected):
             error = assessment["feedback"]["error"]
