@@ -54,11 +54,15 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """``evaluate_models`` imports MLflow: loaded on first use, not on ``import mlflow_llm_eval``."""
+    """``evaluate_models`` and ``evaluate`` import MLflow: loaded on first use, not on ``import mlflow_llm_eval``."""
     if name == "evaluate_models":
         from mlflow_llm_eval.runner import evaluate_models
 
         return evaluate_models
+    if name == "evaluate":
+        from mlflow_llm_eval.evaluate_entry import evaluate
+
+        return evaluate
     if name == "ComparisonResult":
         from mlflow_llm_eval.runner.results import ComparisonResult
 
@@ -83,6 +87,7 @@ __all__ = [
     "bertscore",
     "classification_accuracy",
     "coherence",
+    "evaluate",
     "evaluate_models",
     "evaluate_sample",
     "exact_match",

@@ -10,6 +10,11 @@ counts is NaN.
     >>> agg = aggregate([1.0, 0.0, float("nan"), 1.0], ("mean", "p90"))
     >>> round(agg["mean"], 4), agg["count"], agg["unscored"]
     (0.6667, 3, 1)
+
+Every aggregate is computed from a mergeable summary (:func:`summarize`: count, unscored, sum,
+``m2`` = sum of squared deviations from the mean, min, max, plus the exact quantiles asked
+for) by :func:`aggregate_from_summary`; the Spark adapter computes the same summary
+distributedly, so both paths share one formula.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ AGGREGATION_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
 }
 
 
+#: Aggregations that are quantiles: name -> q (exact, linear interpolation as numpy's default).
+QUANTILES: dict[str, float] = {"p90": 0.9, "median": 0.5}
+
+
 def validate_aggregations(aggregations: Sequence[str]) -> tuple[str, ...]:
     """Raise ValueError naming any unknown aggregation; return them as a tuple."""
     unknown = [a for a in aggregations if a not in AGGREGATION_FUNCTIONS]
@@ -40,30 +49,63 @@ def validate_aggregations(aggregations: Sequence[str]) -> tuple[str, ...]:
     return tuple(aggregations)
 
 
-def mean_confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval for the mean; (NaN, NaN) with fewer than two values."""
-    n = len(values)
+def summarize(scores: Sequence[float], aggregations: Sequence[str]) -> dict[str, object]:
+    """The mergeable summary of one metric's scores that :func:`aggregate_from_summary` reads.
+
+    ``quantiles`` holds the exact quantiles the aggregations need (q -> value).
+
+        >>> summarize([1.0, 3.0, float("nan")], ("mean", "p90"))["quantiles"]
+        {0.9: 2.8}
+    """
+    array = np.asarray(scores, dtype=float)
+    scored = array[~np.isnan(array)]
+    n = int(len(scored))
+    total = float(np.sum(scored)) if n else math.nan
+    qs = sorted({QUANTILES[a] for a in aggregations if a in QUANTILES})
+    return {
+        "count": n,
+        "unscored": int(len(array) - n),
+        "sum": total,
+        "m2": float(np.sum((scored - np.mean(scored)) ** 2)) if n else math.nan,
+        "min": float(np.min(scored)) if n else math.nan,
+        "max": float(np.max(scored)) if n else math.nan,
+        "quantiles": {q: float(np.percentile(scored, q * 100)) if n else math.nan for q in qs},
+    }
+
+
+def _t_interval(n: int, mean: float, m2: float, level: float = 0.95) -> tuple[float, float]:
     if n < 2:
         return math.nan, math.nan
     from scipy import stats
 
-    mean = float(np.mean(values))
-    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
+    sem = math.sqrt(max(m2, 0.0) / (n - 1)) / math.sqrt(n)
     if sem == 0.0:
         return mean, mean
     half = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * sem
     return mean - half, mean + half
 
 
-def aggregate(scores: Sequence[float], aggregations: Sequence[str]) -> dict[str, float]:
-    """Aggregates of the scored rows, plus ``count``, ``unscored`` and the mean's 95% interval."""
-    array = np.asarray(scores, dtype=float)
-    scored = array[~np.isnan(array)]
+def aggregate_from_summary(summary: dict, aggregations: Sequence[str]) -> dict[str, float]:
+    """The aggregate dict (as :func:`aggregate` returns it) from a :func:`summarize` summary."""
+    n = int(summary["count"])
+    mean = summary["sum"] / n if n else math.nan
+    values = {
+        "mean": mean,
+        "variance": summary["m2"] / n if n else math.nan,
+        "sum": summary["sum"] if n else math.nan,
+        "min": summary["min"] if n else math.nan,
+        "max": summary["max"] if n else math.nan,
+    }
     result: dict[str, float] = {}
     for name in aggregations:
-        result[name] = AGGREGATION_FUNCTIONS[name](scored) if len(scored) else math.nan
-    low, high = mean_confidence_interval(scored)
-    result["mean_ci_low"], result["mean_ci_high"] = low, high
-    result["count"] = int(len(scored))
-    result["unscored"] = int(len(array) - len(scored))
+        value = summary["quantiles"][QUANTILES[name]] if name in QUANTILES else values[name]
+        result[name] = float(value) if n else math.nan
+    result["mean_ci_low"], result["mean_ci_high"] = _t_interval(n, mean, summary["m2"])
+    result["count"] = n
+    result["unscored"] = int(summary["unscored"])
     return result
+
+
+def aggregate(scores: Sequence[float], aggregations: Sequence[str]) -> dict[str, float]:
+    """Aggregates of the scored rows, plus ``count``, ``unscored`` and the mean's 95% interval."""
+    return aggregate_from_summary(summarize(scores, aggregations), aggregations)

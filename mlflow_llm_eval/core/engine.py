@@ -138,6 +138,11 @@ def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
     """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``."""
     values = aggregate(result.scores, metric.aggregations)
     values.update(result.extra_aggregates)
+    return named_aggregates(metric, values)
+
+
+def named_aggregates(metric: Metric, values: Mapping[str, float]) -> dict[str, float]:
+    """``{"mean": ..}`` -> ``{"<name>/<version>/mean": ..}``, plus the headline bare key."""
     out = {f"{metric.key}/{name}": value for name, value in values.items()}
     if metric.headline_aggregation is not None:
         out[metric.key] = values[metric.headline_aggregation]
