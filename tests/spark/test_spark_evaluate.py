@@ -42,11 +42,11 @@ def assert_same_metrics(spark_metrics: dict, pandas_metrics: dict) -> None:
             assert got == pytest.approx(expected, abs=1e-9, rel=0), key
 
 
-def test_spark_scores_every_row_like_the_pandas_path(any_spark, tmp_path: Path) -> None:
+def test_spark_scores_every_row_like_the_pandas_path(spark, tmp_path: Path) -> None:
     import mlflow
 
     frame = qa_frame(240)
-    sdf = any_spark.createDataFrame(frame).repartition(3)  # several partitions and batches
+    sdf = spark.createDataFrame(frame).repartition(3)  # several partitions and batches
     target = str(tmp_path / "scores")
     with mlflow.start_run() as run:
         result = le.evaluate(data=sdf, targets="answer", predictions="prediction",
@@ -104,7 +104,7 @@ def test_toxicity_on_executors_matches_one_machine(spark, tmp_path: Path,
     assert 0.0 < same_rows["toxicity/v1/ratio"] < 1.0  # a ratio that a wrong merge would change
 
 
-def test_missing_column_fails_before_any_job(any_spark) -> None:
+def test_missing_column_fails_before_any_job(spark) -> None:
     from pyspark.sql.types import StringType, StructField, StructType
 
     schema = StructType([StructField("answer", StringType()), StructField("prediction", StringType())])
@@ -113,7 +113,7 @@ def test_missing_column_fails_before_any_job(any_spark) -> None:
         raise RuntimeError("a job ran")
         yield  # pragma: no cover
 
-    sdf = any_spark.createDataFrame(qa_frame(8)[["answer", "prediction"]]).mapInPandas(boom, schema)
+    sdf = spark.createDataFrame(qa_frame(8)[["answer", "prediction"]]).mapInPandas(boom, schema)
     with pytest.raises(ValueError, match="predictions='nope'"):
         le.evaluate(data=sdf, targets="answer", predictions="nope", extra_metrics=[le.rougeL()])
     with pytest.raises(MissingColumnError, match="'targets'"):
