@@ -15,5 +15,10 @@ if command -v apt-get >/dev/null && ! command -v chromedriver >/dev/null; then
     || echo "setup.sh: could not install chromium/chromium-driver; the tests/ui browser test will skip" >&2
 fi
 .venv/bin/python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
-.venv/bin/python -m pip install --quiet -e ".[all,test]"
+# Spark needs Java: install a headless JRE with apt only when java is missing.
+if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jre-headless
+fi
+.venv/bin/python -m pip install --quiet -e ".[all,test,spark]"
 echo "mlflow-llm-eval is installed in $(pwd)/.venv"

@@ -61,8 +61,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """``evaluate_models`` and ``scorers`` import MLflow: loaded on first use, not on
-    ``import mlflow_llm_eval``."""
+    """``evaluate_models``, ``evaluate`` and ``scorers`` import MLflow: loaded on first use, not
+    on ``import mlflow_llm_eval``."""
     if name == "scorers":  # MLflow 3 scorers: le.scorers.rougeL(), le.scorers.toxicity(...)
         import mlflow_llm_eval.genai_adapter as scorers
 
@@ -71,6 +71,10 @@ def __getattr__(name: str) -> Any:
         from mlflow_llm_eval.runner import evaluate_models
 
         return evaluate_models
+    if name == "evaluate":
+        from mlflow_llm_eval.evaluate_entry import evaluate
+
+        return evaluate
     if name == "ComparisonResult":
         from mlflow_llm_eval.runner.results import ComparisonResult
 
@@ -96,6 +100,7 @@ __all__ = [
     "bertscore",
     "classification_accuracy",
     "coherence",
+    "evaluate",
     "evaluate_models",
     "evaluate_sample",
     "exact_match",

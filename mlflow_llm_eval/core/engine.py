@@ -258,17 +258,22 @@ def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd
 
 
 def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
-    """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``.
-
-    An aggregate named after the metric itself is logged under the bare key, as MLflow does
-    (``exact_match/v1``).
-    """
+    """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``."""
     if _aggregate_only(result):
         values: dict[str, float] = dict(result.extra_aggregates)  # no per-row scores to aggregate
     else:
         values = aggregate(result.scores, metric.aggregations, metric.value_kind,
                            metric.value_range)
         values.update(result.extra_aggregates)
+    return named_aggregates(metric, values)
+
+
+def named_aggregates(metric: Metric, values: Mapping[str, float]) -> dict[str, float]:
+    """``{"mean": ..}`` -> ``{"<name>/<version>/mean": ..}``, plus the headline bare key.
+
+    An aggregate named after the metric itself is logged under the bare key, as MLflow does
+    (``exact_match/v1``). The pandas and Spark paths both name aggregates here.
+    """
     out = {}
     for name, value in values.items():
         out[metric.key if name == metric.name else f"{metric.key}/{name}"] = value

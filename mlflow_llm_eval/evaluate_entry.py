@@ -1,0 +1,103 @@
+"""``le.evaluate``: one call for a pandas frame (the ``llm_eval`` evaluator through
+``mlflow.evaluate``) and for a Spark DataFrame (scored in full on the cluster).
+
+    >>> import mlflow_llm_eval as le
+    >>> callable(le.evaluate)
+    True
+
+With a Spark DataFrame every row is scored on the executors (``mapInPandas``), the full
+per-row table is written to ``results_table`` (a table name or a path), a sample of
+``sample_rows`` rows is logged as ``eval_results_table.json`` and the aggregates, computed with
+Spark SQL, are logged under the same names as the pandas path. ``model``: a logged pyfunc model
+URI (run through ``mlflow.pyfunc.spark_udf``), an endpoint URI (``openai:/<model>``,
+``endpoints:/<name>``) or a callable (run inside the partitions). ``answers_dir``: shared storage
+for judge answers (resume and task retries; see
+:mod:`mlflow_llm_eval.spark_adapter.answers`). ``judge_partitions``: tasks of the judge stage
+(default: the session's parallelism), among which each judge's limits are split.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def evaluate(
+    data: Any,
+    *,
+    model: Any = None,
+    targets: str | None = None,
+    predictions: str | None = None,
+    model_type: str | None = None,
+    extra_metrics: list[Any] | None = None,
+    evaluator_config: dict[str, Any] | None = None,
+    results_table: str | None = None,
+    results_format: str | None = None,
+    sample_rows: int = 10_000,
+    answers_dir: str | os.PathLike[str] | None = None,
+    judge_partitions: int | None = None,
+) -> Any:
+    """Evaluate ``data`` (pandas or Spark) and return an MLflow ``EvaluationResult``."""
+    import mlflow
+    from mlflow.models.evaluation import EvaluationResult
+    from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
+
+    from mlflow_llm_eval.mlflow_adapter.evaluator import EvaluatorConfig, resolve_metrics
+    from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
+
+    if not isinstance(sample_rows, int) or sample_rows < 0:
+        raise ValueError(f"sample_rows must be a non-negative int, got {sample_rows!r}")
+    if not is_spark_dataframe(data):
+        return _evaluate_pandas(data, model=model, targets=targets, predictions=predictions,
+                                model_type=model_type, extra_metrics=extra_metrics,
+                                evaluator_config=evaluator_config, results_table=results_table)
+    from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
+    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
+
+    config = EvaluatorConfig.from_dict(evaluator_config)
+    metrics = resolve_metrics(model_type, extra_metrics)
+    active = mlflow.active_run()
+    run = active or mlflow.start_run()
+    try:
+        outcome = evaluate_spark(
+            data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
+            model=model, col_mapping=config.col_mapping, results_table=results_table,
+            results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
+            judge_partitions=judge_partitions)
+    finally:
+        if active is None:
+            mlflow.end_run()
+    uri = f"{run.info.artifact_uri.rstrip('/')}/{TABLE_FILE}"
+    return EvaluationResult(metrics=dict(outcome.metrics),
+                            artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
+                            run_id=run.info.run_id)
+
+
+def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions: str | None,
+                     model_type: str | None, extra_metrics: list[Any] | None,
+                     evaluator_config: dict[str, Any] | None, results_table: str | None) -> Any:
+    """The classic path: ``mlflow.evaluate(..., evaluators="llm_eval")``; with
+    ``results_table`` (a path) the full table is also written there as Parquet."""
+    import mlflow
+
+    from mlflow_llm_eval.spark_adapter.evaluate import ENDPOINT_SCHEMES
+    from mlflow_llm_eval.spark_adapter.results import LOCATION_TAG, is_path
+
+    if results_table is not None and not is_path(results_table):
+        raise ValueError(f"results_table={results_table!r} is a table name, which needs a Spark "
+                         "DataFrame; with a pandas frame pass a Parquet path")
+    if isinstance(model, str) and model.startswith(ENDPOINT_SCHEMES):
+        from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+        model = EndpointModel.from_uri(model)
+    result = mlflow.evaluate(model=model, data=data, targets=targets, predictions=predictions,
+                             model_type=model_type, extra_metrics=extra_metrics,
+                             evaluators="llm_eval", evaluator_config=evaluator_config)
+    if results_table is not None:
+        from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME, loggable_table
+
+        path = os.path.expanduser(results_table)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        loggable_table(result.tables[TABLE_NAME]).to_parquet(path, index=False)
+        mlflow.MlflowClient().set_tag(result.run_id, LOCATION_TAG, results_table)
+    return result

@@ -1,0 +1,134 @@
+"""Distributed aggregates: Spark SQL computes each metric's mergeable summary, the core turns
+it into the aggregate dict (:func:`~mlflow_llm_eval.core.aggregate.aggregate_from_summary`, the
+function the pandas path uses too), so both paths agree to rounding.
+
+One aggregation job over the score columns only (no text column is read): per metric, the count
+of scored rows (non-null, non-NaN), the total row count, ``sum``, ``m2`` (``var_pop x n``,
+Spark's numerically stable central moment), ``min``, ``max`` and exact quantiles
+(``percentile``: exact, linear interpolation, as numpy's default). A second small job reads the
+per-batch stats (one row per Arrow batch) for the metrics' extra aggregates: counts (judge
+requests, tokens, cost) are summed, ``ratio`` is weighted by each batch's scored rows; any
+other extra aggregate is exact only within one batch and is left out (with a warning) when a
+metric's rows span several.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
+from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
+from mlflow_llm_eval.core.engine import named_aggregates
+from mlflow_llm_eval.core.types import Metric
+from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
+
+_logger = logging.getLogger(__name__)
+#: Extra aggregates that are sums over rows (judge accounting): summed over batches.
+SUMMED = ("judge_requests", "judge_retries", "judge_repairs", "judge_cache_hits",
+          "prompt_tokens", "completion_tokens", "cost_usd")
+#: Extra aggregates that are fractions of scored rows: weighted by each batch's scored rows.
+WEIGHTED = ("ratio",)
+
+
+def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]]:
+    """Per metric key, the summary :func:`aggregate_from_summary` reads (one Spark job)."""
+    from pyspark.sql import functions as F
+
+    expressions = [F.count(F.lit(1)).alias("rows")]
+    for i, metric in enumerate(metrics):
+        column = F.col(f"`{metric.key}/score`")
+        value = F.when(column.isNotNull() & ~F.isnan(column), column)
+        qs = sorted({QUANTILES[a] for a in metric.aggregations if a in QUANTILES})
+        expressions += [
+            F.count(value).alias(f"n{i}"), F.sum(value).alias(f"s{i}"),
+            F.var_pop(value).alias(f"v{i}"), F.sum(value * value).alias(f"sq{i}"),
+            F.min(value).alias(f"lo{i}"),
+            F.max(value).alias(f"hi{i}"),
+        ]
+        if qs:
+            expressions.append(F.percentile(value, F.array(*[F.lit(q) for q in qs])).alias(f"q{i}"))
+    row = table.agg(*expressions).collect()[0].asDict()
+    out: dict[str, dict[str, Any]] = {}
+    for i, metric in enumerate(metrics):
+        n = int(row[f"n{i}"])
+        qs = sorted({QUANTILES[a] for a in metric.aggregations if a in QUANTILES})
+        quantiles = row.get(f"q{i}") or [math.nan] * len(qs)
+        nan = math.nan
+        out[metric.key] = {
+            "count": n,
+            "unscored": int(row["rows"]) - n,
+            "sum": float(row[f"s{i}"]) if n else nan,
+            "m2": float(row[f"v{i}"]) * n if n else nan,
+            "min": float(row[f"lo{i}"]) if n else nan,
+            "max": float(row[f"hi{i}"]) if n else nan,
+            "quantiles": {q: float(v) if n else nan for q, v in zip(qs, quantiles)},
+        }
+        out[metric.key]["interval"] = _interval_summary(table, metric, n, row, i)
+    return out
+
+
+def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
+                      i: int) -> ScoreSummary | None:
+    """The interval's :class:`ScoreSummary`: moments, plus the value counts (a ``GROUP BY``
+    of at most ``MAX_DISTINCT`` + 1 rows to the driver) where the kind's method reads them."""
+    from pyspark.sql import functions as F
+
+    if n == 0:
+        return ScoreSummary(0, 0.0, 0.0, {})
+    low, high = float(row[f"lo{i}"]), float(row[f"hi{i}"])
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None  # an infinite score: no interval, as on one machine
+    counts = None
+    if metric.value_kind not in CONTINUOUS or n <= MAX_DISTINCT:
+        column = F.col(f"`{metric.key}/score`")
+        grouped = (table.where(column.isNotNull() & ~F.isnan(column)).groupBy(column.alias("v"))
+                   .count().limit(MAX_DISTINCT + 1).collect())
+        if len(grouped) <= MAX_DISTINCT:
+            counts = dict(sorted((float(g["v"]), int(g["count"])) for g in grouped))
+    return ScoreSummary(n, float(row[f"s{i}"]), float(row[f"sq{i}"]), counts)
+
+
+def extra_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, float]]:
+    """Per metric key, its extra aggregates merged over the batches' stats."""
+    from pyspark.sql import functions as F
+
+    rows = table.where(F.col(f"`{STATS_COLUMN}`").isNotNull()).select(f"`{STATS_COLUMN}`")
+    batches = [json.loads(r[0]) for r in rows.toLocalIterator()]  # one small row per batch
+    merged: dict[str, dict[str, float]] = {}
+    for metric in metrics:
+        parts = [b[metric.key] for b in batches if metric.key in b]
+        names = {k for p in parts for k in p if k != "scored"}
+        values: dict[str, float] = {}
+        for name in sorted(names):
+            present = [p for p in parts if name in p]
+            if name in SUMMED:
+                values[name] = float(sum(p[name] for p in present))
+            elif name in WEIGHTED:
+                weight = sum(p["scored"] for p in present if not math.isnan(p[name]))
+                values[name] = (sum(p[name] * p["scored"] for p in present
+                                    if not math.isnan(p[name])) / weight) if weight else math.nan
+            elif len(present) == 1:
+                values[name] = float(present[0][name])
+            else:
+                _logger.warning("llm_eval on Spark: %s/%s is computed per batch and cannot be "
+                                "merged over %d batches; it is not logged", metric.key, name,
+                                len(present))
+        merged[metric.key] = values
+    return merged
+
+
+def run_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, float]:
+    """The run metrics, named as the pandas path names them."""
+    summary = summaries(table, metrics)
+    extras = extra_aggregates(table, metrics)
+    out: dict[str, float] = {}
+    for metric in metrics:
+        values = aggregate_from_summary(summary[metric.key], metric.aggregations,
+                                        metric.value_kind, metric.value_range)
+        values.update(extras[metric.key])
+        out.update(named_aggregates(metric, values))
+    return out

@@ -1,0 +1,234 @@
+"""Evaluate a Spark DataFrame in full: plan on the driver, score on the executors, aggregate
+with Spark SQL, log from the driver (see the package docstring).
+
+Before any job: every metric's columns are resolved (a missing one raises
+:class:`~mlflow_llm_eval.core.engine.MissingColumnError` naming it), budgets are split and the
+plan is pickled. Then one job scores and writes the full results table, one job computes the
+summaries, one small job reads the batch stats and one collects the logged sample.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow_llm_eval.core.engine import _check_unique_keys, resolve_columns
+from mlflow_llm_eval.core.types import Metric
+from mlflow_llm_eval.spark_adapter import results as results_io
+from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
+from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, PartitionPlan
+from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
+from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, split_budget
+
+ENDPOINT_SCHEMES = ("openai:/", "azure:/", "endpoints:/")
+DEFAULT_JUDGE_PARTITIONS = 8
+
+
+def is_spark_dataframe(data: Any) -> bool:
+    """A classic or Spark Connect DataFrame (checked without importing pyspark)."""
+    return type(data).__name__ == "DataFrame" and type(data).__module__.startswith("pyspark.sql")
+
+
+@dataclass
+class SparkEvaluation:
+    metrics: dict[str, float]
+    sample: Any  # pandas DataFrame
+    location: str
+    seconds: float
+
+
+def default_answers_dir() -> Path:
+    root = os.environ.get("MLFLOW_LLM_EVAL_CACHE_DIR")
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "mlflow_llm_eval"
+    return base.expanduser() / "spark_answers"
+
+
+def _is_judge(metric: Metric) -> bool:
+    return hasattr(metric, "max_concurrency")
+
+
+def _in_partition_model(model: Any) -> Any:
+    """An endpoint model or a plain callable, run inside the partitions (None for a pyfunc URI)."""
+    if model is None:
+        return None
+    if isinstance(model, str):
+        if model.startswith(ENDPOINT_SCHEMES):
+            from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+            return EndpointModel.from_uri(model)
+        return None
+    if callable(model):
+        return model
+    raise TypeError(f"model must be a model URI, an endpoint URI or a callable, got {type(model)}")
+
+
+def _identity(model: Any) -> Any:
+    """What identifies an in-partition model across runs (no memory addresses)."""
+    if model is None:
+        return None
+    client = getattr(model, "client", None)
+    return [getattr(client, "identity", type(model).__qualname__),
+            getattr(model, "prompt_template", None), getattr(model, "parameters", None)]
+
+
+def _prediction_column(columns: Sequence[str]) -> str:
+    return "predictions" if "predictions" not in columns else "model_predictions"
+
+
+def _output_schema(schema: Any, metrics: Sequence[Metric], model_output: str | None) -> Any:
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    fields = list(schema.fields)
+    if model_output is not None:
+        fields.append(StructField(model_output, StringType(), True))
+    for metric in metrics:
+        for suffix in SUFFIXES:
+            kind = DoubleType() if suffix == "score" else StringType()
+            fields.append(StructField(f"{metric.key}/{suffix}", kind, True))
+    fields.append(StructField(STATS_COLUMN, StringType(), True))
+    return StructType(fields)
+
+
+def _judge_partitioning(namespace_root: Path, judges: Sequence[Any], requested: int | None,
+                        tasks: int | None) -> int:
+    """Partitions of the judge stage: as asked; else as the previous run of the same judges
+    over the same columns (so its answers are found); else the session's parallelism. Never
+    above the smallest concurrency ceiling, so the split budgets sum to at most the limit."""
+    n = requested
+    if n is None and namespace_root.is_dir():
+        previous = sorted(int(p.name[1:]) for p in namespace_root.glob("n*") if p.name[1:].isdigit())
+        n = previous[-1] if previous else None
+    n = n or tasks or DEFAULT_JUDGE_PARTITIONS
+    ceilings = [c for c in (ceiling(j) for j in judges) if c is not None]
+    return max(1, min([n, *ceilings]))
+
+
+def evaluate_spark(
+    data: Any,
+    metrics: Sequence[Metric],
+    *,
+    run_id: str,
+    targets: str | None = None,
+    predictions: str | None = None,
+    model: Any = None,
+    col_mapping: dict[str, Any] | None = None,
+    results_table: str | None = None,
+    results_format: str | None = None,
+    sample_rows: int = results_io.DEFAULT_SAMPLE_ROWS,
+    answers_dir: str | os.PathLike[str] | None = None,
+    judge_partitions: int | None = None,
+) -> SparkEvaluation:
+    """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``."""
+    from pyspark.sql import functions as F
+
+    from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
+
+    started = time.perf_counter()
+    col_mapping = dict(col_mapping or {})
+    _check_unique_keys(metrics)
+    columns = list(data.columns)
+    for label, name in (("targets", targets), ("predictions", predictions)):
+        if name is not None and name not in columns:
+            raise ValueError(f"{label}='{name}' is not a column of the data; columns: {columns}")
+    stale = [c for c in columns if c == STATS_COLUMN
+             or any(c.startswith(f"{m.key}/") for m in metrics)]
+    if stale:  # re-scoring a results table: its old score columns are replaced
+        data = data.drop(*stale)
+        columns = [c for c in columns if c not in stale]
+    features = [c for c in columns if c not in (targets, predictions)]
+    in_partition = _in_partition_model(model)
+    model_output = None
+    prediction_column = predictions
+    if model is not None:
+        prediction_column = _prediction_column(columns)
+        if in_partition is None:  # a logged pyfunc model: MLflow's own Spark UDF
+            import mlflow.pyfunc
+
+            spark_udf = mlflow.pyfunc.spark_udf(data.sparkSession, model, result_type="string",
+                                                env_manager="local")
+            data = data.withColumn(prediction_column, spark_udf(F.struct(*features)))
+        else:
+            model_output = prediction_column
+    defaults = {"predictions": prediction_column or "predictions"}
+    if targets is not None:
+        defaults["targets"] = targets
+    input_column = pick_input_column(features, col_mapping)
+    if input_column is not None:
+        defaults["inputs"] = input_column
+    available = columns + [c for c in (prediction_column,) if c and c not in columns]
+    plans = {m.key: resolve_columns(m, available, defaults, col_mapping) for m in metrics}
+
+    judges = [m for m in metrics if _is_judge(m)]
+    callers = judges + ([in_partition] if in_partition is not None else [])
+    shipped = list(metrics)
+    store = None
+    if callers:
+        key_columns = sorted({c for m in judges for c in plans[m.key].values()
+                              if c != model_output} | (set(features) if model_output else set()))
+        namespace = hashlib.sha256(json.dumps(
+            [[m.metadata() for m in judges], key_columns, _identity(in_partition)],
+            sort_keys=True, default=str).encode()).hexdigest()[:16]
+        root = Path(answers_dir).expanduser() if answers_dir else default_answers_dir()
+        tasks = concurrent_tasks(data.sparkSession)
+        n = _judge_partitioning(root / namespace, callers, judge_partitions, tasks)
+        share = min(n, tasks) if tasks else n
+        shipped = [split_budget(m, share) if _is_judge(m) else m for m in metrics]
+        if in_partition is not None:
+            in_partition = split_budget(in_partition, share)
+        store = str(root / namespace / f"n{n}")
+        data = data.repartition(n, F.to_json(F.struct(*key_columns)))
+    plan = PartitionPlan(
+        metrics=shipped, columns=plans,
+        output_columns=[f.name for f in _output_schema(data.schema, metrics, model_output).fields],
+        endpoint_model=in_partition, model_inputs=features, model_output=model_output,
+        answers_dir=store, env=endpoint_env() if callers else {},
+    )
+    blob = dumps(plan)
+
+    def score(batches: Any) -> Any:
+        from mlflow_llm_eval.spark_adapter.partition import score_partition
+
+        return score_partition(blob, batches)
+
+    scored = data.mapInPandas(score, _output_schema(data.schema, metrics, model_output))
+    location = results_table or _default_location(run_id)
+    written = results_io.write(scored, location, results_format)
+    aggregates = run_aggregates(written, metrics)
+    sample = results_io.sample(written, sample_rows)
+    seconds = time.perf_counter() - started
+    _log(run_id, metrics, aggregates, sample, location, seconds)
+    return SparkEvaluation(aggregates, sample, location, seconds)
+
+
+def _default_location(run_id: str) -> str:
+    """Without ``results_table``: Parquet under the run's artifacts when they are local files."""
+    from mlflow import MlflowClient
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    uri = MlflowClient().get_run(run_id).info.artifact_uri
+    if not uri.startswith("file:") and "://" in uri:
+        raise ValueError("results_table is required when the run's artifacts are not local files "
+                         f"({uri}): name a table (main.eval.scores) or a path every executor "
+                         "reaches (/Volumes/...)")
+    return str(Path(local_file_uri_to_path(uri)) / "llm_eval_results.parquet")
+
+
+def _log(run_id: str, metrics: Sequence[Metric], aggregates: dict[str, float], sample: Any,
+         location: str, seconds: float) -> None:
+    from mlflow import MlflowClient
+
+    from mlflow_llm_eval.core.engine import ScoredFrame
+    from mlflow_llm_eval.mlflow_adapter.logging import log_scored_frame
+
+    scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
+    log_scored_frame(run_id, scored, [m.metadata() for m in metrics])
+    client = MlflowClient()
+    client.set_tag(run_id, results_io.LOCATION_TAG, location)
+    client.set_tag(run_id, "llm_eval.engine", "spark")

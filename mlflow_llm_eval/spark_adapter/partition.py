@@ -1,0 +1,125 @@
+"""Executor side: every Arrow batch of a partition scored by the core engine.
+
+The driver pickles a :class:`PartitionPlan` (metrics with their budgets already split, the
+column plan, the endpoint model if any); :func:`score_partition` unpickles it once per task and
+runs :func:`~mlflow_llm_eval.core.engine.run_metric` on each batch, so a bad row is one NaN
+with a status, as on one machine. Models (toxicity, BERTScore) come from the per-process model
+cache of :mod:`mlflow_llm_eval.hf.loading`: loaded once per Python worker (Spark reuses
+workers), on the executor's GPU when it has one.
+
+Output per metric: ``<key>/score`` (double, null when unscored), ``/justification``,
+``/status``, ``/reason`` (strings), and :data:`STATS_COLUMN`: on the last row of each batch,
+a JSON object ``{metric key: {"scored": n, <extra aggregate>: value}}`` (judge requests,
+tokens, toxicity ratio inputs), null on the other rows. It is how accounting reaches the
+driver without accumulators (which Spark Connect lacks).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlflow_llm_eval.core.engine import run_metric
+from mlflow_llm_eval.core.types import Metric, MetricResult
+
+STATS_COLUMN = "llm_eval/batch_stats"
+SUFFIXES = ("score", "justification", "status", "reason")
+
+
+@dataclass
+class PartitionPlan:
+    metrics: list[Metric]
+    #: metric key -> logical column -> frame column
+    columns: dict[str, dict[str, str]]
+    output_columns: list[str]
+    endpoint_model: Any = None
+    model_inputs: list[str] = field(default_factory=list)
+    model_output: str | None = None
+    answers_dir: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    """Arrow hands arrays as numpy arrays and structs as Rows: give metrics plain Python."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    if hasattr(value, "asDict"):
+        return value.asDict(recursive=True)
+    return value
+
+
+def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
+    from mlflow_llm_eval.spark_adapter.answers import SharedAnswers
+
+    stores = []
+    if plan.answers_dir is None:
+        return stores
+    for metric in plan.metrics:
+        if hasattr(metric, "max_concurrency") and getattr(metric, "cache", None) is not False:
+            metric.cache = SharedAnswers(Path(plan.answers_dir), partition)
+            stores.append(metric.cache)
+    return stores
+
+
+def score_partition(blob: bytes, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The ``mapInPandas`` function: unpickle the plan once, score each batch."""
+    from pyspark import TaskContext
+
+    from mlflow_llm_eval.spark_adapter.ship import loads
+
+    plan: PartitionPlan = loads(blob)
+    for name, value in plan.env.items():
+        os.environ.setdefault(name, value)
+    context = TaskContext.get()
+    stores = _with_shared_answers(plan, context.partitionId() if context else 0)
+    try:
+        for frame in batches:
+            if len(frame):
+                yield score_batch(plan, frame)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Score one batch; returns the batch's columns plus the metric and stats columns."""
+    frame = frame.reset_index(drop=True)
+    out = frame.copy()
+    if plan.endpoint_model is not None:
+        out[plan.model_output] = plan.endpoint_model(frame[plan.model_inputs])
+    stats: dict[str, dict[str, float]] = {}
+    for metric in plan.metrics:
+        rows = {logical: [_plain(v) for v in out[actual].tolist()]
+                for logical, actual in plan.columns[metric.key].items()}
+        result = run_metric(metric, rows, len(out))
+        for suffix, values in _columns(result).items():
+            out[f"{metric.key}/{suffix}"] = values
+        scored = sum(not math.isnan(s) for s in result.scores)
+        stats[metric.key] = {"scored": scored, **{k: float(v) for k, v in
+                                                   result.extra_aggregates.items()}}
+    out[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
+    return out[plan.output_columns]
+
+
+def _text(values: list[Any]) -> pd.Series:
+    """Strings Arrow can encode (a judge's answer may hold a lone surrogate: escaped)."""
+    from mlflow_llm_eval.mlflow_adapter.logging import _safe_text
+
+    return pd.Series([None if v is None else _safe_text(str(v)) for v in values], dtype=object)
+
+
+def _columns(result: MetricResult) -> dict[str, pd.Series]:
+    justifications = result.justifications or [None] * len(result)
+    return {
+        "score": pd.Series(result.scores, dtype=float),
+        "justification": _text(justifications),
+        "status": _text(result.statuses),
+        "reason": _text(result.reasons),
+    }

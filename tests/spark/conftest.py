@@ -1,0 +1,48 @@
+"""Spark fixtures: one classic ``local[2,2]`` session (2 cores, a failed task is retried once)
+for the whole test session; skipped only when Java is absent. One Python process cannot hold a
+classic and a Spark Connect session, so the Connect test runs its own process
+(``test_spark_connect.py``). Workers get ``PYSPARK_PYTHON`` = this interpreter and
+``PYTHONPATH`` with the worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MASTER = "local[2,2]"
+
+pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java (java not on PATH)")
+
+
+def _worker_env() -> None:
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(REPO) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *paths])
+
+
+def _need_java() -> None:
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (java not on PATH); setup.sh installs openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    _need_java()
+    _worker_env()
+    from mlflow_llm_eval.spark_adapter import local_session
+
+    session = local_session(MASTER)
+    yield session
+    session.stop()
+
+
+from support.tiny_models import tiny_classifier_dir  # noqa: E402,F401 - fixture

@@ -1,0 +1,67 @@
+"""Through Spark Connect (``SparkSession.builder.remote("local[2]")``, DataFrame APIs only): the
+same aggregates as the pandas path, the results table written, a missing column named before
+any job. Runs in its own process: one process cannot hold a classic and a Connect session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+SCRIPT = r'''
+import json, sys, math
+import mlflow, pandas as pd
+import mlflow_llm_eval as le
+from mlflow_llm_eval.spark_adapter import local_session
+
+mlflow.set_tracking_uri(sys.argv[1]); mlflow.set_experiment("connect")
+spark = local_session("local[2]", connect=True)
+assert type(spark).__module__.startswith("pyspark.sql.connect")
+words = "the cat sat on a mat and the dog ran far away".split()
+frame = pd.DataFrame({"answer": [" ".join(words[i % 5:i % 5 + 4]) for i in range(90)],
+                      "prediction": [" ".join(words[i % 7:i % 7 + 5]) if i % 9 else None
+                                     for i in range(90)]})
+metrics = lambda: [le.rougeL(), le.exact_match(), le.token_count(), le.flesch_kincaid_grade_level()]
+out = {}
+try:
+    le.evaluate(data=spark.createDataFrame(frame), targets="answer", predictions="nope",
+                extra_metrics=metrics())
+except ValueError as exc:
+    out["missing"] = str(exc)
+sdf = spark.createDataFrame(frame).repartition(3)
+with mlflow.start_run():
+    on_spark = le.evaluate(data=sdf, targets="answer", predictions="prediction",
+                           extra_metrics=metrics(), results_table=sys.argv[2])
+with mlflow.start_run():
+    on_pandas = le.evaluate(data=frame, targets="answer", predictions="prediction",
+                            extra_metrics=metrics())
+out["spark"], out["pandas"] = on_spark.metrics, on_pandas.metrics
+out["rows"] = len(pd.read_parquet(sys.argv[2]))
+print(json.dumps(out))
+'''
+
+
+def test_spark_connect_scores_like_the_pandas_path(tmp_path: Path, sqlite_tracking_uri: str) -> None:
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (java not on PATH)")
+    pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    done = subprocess.run([sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                          env={**os.environ, "PYTHONPATH": path,
+                               "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "predictions='nope'" in out["missing"]
+    assert out["rows"] == 90
+    assert set(out["spark"]) == set(out["pandas"])
+    for key, expected in out["pandas"].items():
+        assert out["spark"][key] == pytest.approx(expected, abs=1e-9, rel=0, nan_ok=True), key
+    assert out["spark"]["rougeL/v1/unscored"] == 10
