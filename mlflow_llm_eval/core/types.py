@@ -39,6 +39,8 @@ STATUSES = {
     "invalid_unicode": "the text holds a lone surrogate or other un-encodable code point",
     "too_long": "the text exceeds the metric's max_chars",
     "error": "the metric raised on this row",
+    "endpoint_unavailable": "not sent: the endpoint stopped answering (circuit breaker open); re-run to resume",
+    "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
 }
 
 DEFAULT_AGGREGATIONS: tuple[str, ...] = ("mean", "variance", "p90")

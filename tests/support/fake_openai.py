@@ -171,9 +171,7 @@ class FakeOpenAI:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="fake-openai")
         self._thread.start()
@@ -259,6 +257,11 @@ class FakeOpenAI:
     def _end(self, log: LoggedRequest) -> None:
         with self._lock:
             self._in_flight -= int(log.admitted)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: set before the socket listens (in __init__)
 
 
 class _Handler(BaseHTTPRequestHandler):
