@@ -18,6 +18,10 @@ from mlflow_llm_eval.chat.pacing import Pacer
 from mlflow_llm_eval.chat.types import RateInfo
 
 
+#: Seconds without any run after which an endpoint's learned concurrency limit starts afresh.
+IDLE_RESET = 30.0
+
+
 @dataclass
 class Ticket:
     """A request allowed to leave: what to hand back when it finishes."""
@@ -51,10 +55,14 @@ class EndpointState:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.refused = 0
+        self.last_active = -float("inf")
 
     # -- runs ----------------------------------------------------------------------------------
     def join(self, run: int, settings: RunSettings) -> None:
         """A run starts: its settings count (the largest ceiling, the lowest rpm/tpm/threshold)."""
+        now = self.clock()
+        if not self._runs and now - self.last_active > IDLE_RESET:
+            self.limit = None  # what was learned long ago may no longer hold
         self._runs[run] = settings
         if self.limit is None:
             self.limit = AdaptiveLimit(settings.initial_concurrency, settings.max_concurrency)
@@ -63,6 +71,7 @@ class EndpointState:
 
     def leave(self, run: int) -> None:
         self._runs.pop(run, None)
+        self.last_active = self.clock()
         if self._runs:
             self._apply()
 
@@ -145,6 +154,14 @@ class EndpointState:
 
 _states: dict[str, EndpointState] = {}
 _pid = os.getpid()
+
+
+def forget(identity: str | None = None) -> None:
+    """Drop the learned state of one endpoint (or all): the next run starts afresh."""
+    if identity is None:
+        _states.clear()
+    else:
+        _states.pop(identity, None)
 
 
 def endpoint_state(identity: str) -> EndpointState:

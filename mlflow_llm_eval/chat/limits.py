@@ -18,11 +18,12 @@ class AdaptiveLimit:
     - Overload (``overloaded=True``: 429, 503, 529, timeout) is counted in blocks of
       ``max(limit, 16)`` finished requests, about one round trip. When a block's overloaded
       count passes ``threshold`` (25%), the limit is multiplied by the block's answered share
-      (at least 0.5) and it becomes capped; requests sent before a cut are not counted after it.
+      (at least 0.5), and brought below the lowest in-flight level at which a request of the block
+      was refused (not below a quarter); it becomes capped; requests sent before a cut are not counted after it.
       So random refusals (10% 429 while a provider is busy) do not hold the limit down.
     - Once capped, a refused request that was sent with ``k`` requests in flight (itself
       included) shows the cap is below ``k``: the limit drops to ``k - 1``, but not below 3/4 of
-      where the cut put it. A concurrency cap ``N`` thus holds the limit at ``N``, probing
+      where the last cut put it. A concurrency cap ``N`` thus holds the limit at ``N``, probing
       ``N + 1`` every ~4 round trips (about ``1/(4N)`` of the requests refused).
     - Latency: the limit stops growing while the smoothed round trip exceeds 1.5 times its
       lowest value so far (+50 ms), and is cut by ``decrease`` past twice that (+0.1 s).
@@ -55,6 +56,7 @@ class AdaptiveLimit:
         self._answers = 0
         self._slow_start = True
         self._done = self._overloaded = 0  # the current block
+        self._lowest: int | None = None  # the lowest level refused in the current block
 
     def set_maximum(self, maximum: int) -> None:
         self.maximum = max(1, int(maximum))
@@ -76,11 +78,15 @@ class AdaptiveLimit:
         self.peak = max(self.peak, self.in_flight)
         return self.cuts, self.in_flight
 
-    def _cut(self, factor: float) -> None:
-        self.limit = max(1.0, self.limit * factor)
+    def _cut(self, factor: float, below: float | None = None) -> None:
+        limit = self.limit * factor
+        if below is not None:  # the lowest level refused: a cap is below it
+            limit = min(limit, max(below - 1, 0.25 * self.limit))
+        self.limit = max(1.0, limit)
         self.cuts += 1
         self._slow_start = False
         self._done = self._overloaded = 0
+        self._lowest = None
 
     def on_finish(self, generation: int, level: int, overloaded: bool, answered: bool,
                   seconds: float, now: float, hold: float = 0.0) -> None:
@@ -94,21 +100,23 @@ class AdaptiveLimit:
             self._answers += 1
             if self._answers >= self.initial:  # lowest smoothed round trip: no queueing
                 self.baseline = min(self.baseline or self.round_trip, self.round_trip)
-        if overloaded and self.capped and level - 1 < self.limit:
-            self.limit = max(self.floor, float(level - 1), 1.0)
+        if overloaded and self.capped and generation == self.cuts:
+            self.limit = min(self.limit, max(self.floor, float(level - 1), 1.0))
         block = max(self.limit, self.block_minimum)
         baseline = self.baseline
         if generation == self.cuts:  # sent after the last cut
             self._done += 1
             self._overloaded += int(overloaded)
+            if overloaded:
+                self._lowest = level if self._lowest is None else min(self._lowest, level)
             if self._overloaded > self.threshold * block:
-                self._cut(max(0.5, 1.0 - self._overloaded / self._done))
-                if not self.capped:
-                    self.capped, self.floor = True, max(1.0, math.floor(0.75 * self.limit))
+                self._cut(max(0.5, 1.0 - self._overloaded / self._done), self._lowest)
+                self.capped, self.floor = True, max(1.0, math.floor(0.75 * self.limit))
             elif baseline is not None and self.round_trip > 2 * baseline + 0.1:
                 self._cut(self.decrease)
             elif self._done >= block:
                 self._done = self._overloaded = 0
+                self._lowest = None
         if answered and generation == self.cuts and baseline is not None and (
                 self.round_trip > 1.5 * baseline + 0.05
                 or (self._slow_start and seconds > 1.5 * baseline + 0.05)):
