@@ -135,13 +135,15 @@ class EndpointState:
     def release(self, ticket: Ticket, *, answered: bool, overloaded: bool = False,
                 unreachable: bool = False, hold: float = 0.0, rate: RateInfo | None = None,
                 refused: bool = False, prompt_chars: int = 0, prompt_tokens: int = 0,
-                completion_tokens: int = 0, reason: str | None = None) -> None:
-        """A request finished: ``answered`` (any HTTP answer), or ``unreachable`` (timeout,
-        connection error), or neither (cancelled)."""
+                completion_tokens: int = 0, reason: str | None = None,
+                failed: bool = False) -> None:
+        """A request finished: ``answered`` (any HTTP answer; ``failed``: an error status), or
+        ``unreachable`` (timeout, connection error), or neither (cancelled)."""
         assert self.limit is not None
         now = self.clock()
-        self.limit.on_finish(ticket.generation, ticket.level, overloaded, answered and not overloaded,
-                             now - ticket.started, now, hold)
+        self.limit.on_finish(ticket.generation, ticket.level, overloaded,
+                             answered and not failed and not overloaded, now - ticket.started,
+                             now, hold)
         self.refused += int(refused)
         self.pacer.observe(rate, ticket.sent, now, refused=refused, prompt_chars=prompt_chars,
                            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)

@@ -354,6 +354,7 @@ class ChatEngine:
             except CallError as exc:
                 exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
                 outcome = {"answered": not exc.unreachable, "unreachable": exc.unreachable,
+                           "failed": True,
                            "overloaded": exc.overloaded, "rate": exc.rate, "reason": str(exc),
                            "refused": exc.kind == "rate_limited",
                            "hold": exc.wait if exc.overloaded else 0.0}  # type: ignore[attr-defined]

@@ -98,7 +98,7 @@ class AdaptiveLimit:
             self.round_trip = seconds if not self.round_trip else \
                 0.8 * self.round_trip + 0.2 * seconds
             self._answers += 1
-            if self._answers >= self.initial:  # lowest smoothed round trip: no queueing
+            if self._answers >= 4:  # lowest smoothed round trip: no queueing
                 self.baseline = min(self.baseline or self.round_trip, self.round_trip)
         if overloaded and self.capped and generation == self.cuts:
             self.limit = min(self.limit, max(self.floor, float(level - 1), 1.0))
