@@ -6,7 +6,6 @@ endpoint state in :mod:`.endpoint` does the waiting on the request loop).
 from __future__ import annotations
 
 import heapq
-import math
 
 
 class AdaptiveLimit:
@@ -21,10 +20,11 @@ class AdaptiveLimit:
       (at least 0.5), and brought below the lowest in-flight level at which a request of the block
       was refused (not below a quarter); it becomes capped; requests sent before a cut are not counted after it.
       So random refusals (10% 429 while a provider is busy) do not hold the limit down.
-    - Once capped, a refused request that was sent with ``k`` requests in flight (itself
-      included) shows the cap is below ``k``: the limit drops to ``k - 1``, but not below 3/4 of
-      where the last cut put it. A concurrency cap ``N`` thus holds the limit at ``N``, probing
-      ``N + 1`` every ~4 round trips (about ``1/(4N)`` of the requests refused).
+    - Once capped, a request refused when sent with ``k`` requests in flight (itself included)
+      while none sent at ``k`` or more was answered (this block or the last) shows a cap below
+      ``k``: the limit drops to ``k - 1``. Random refusals, at levels that also get answers,
+      do not. A concurrency cap ``N`` thus holds the limit at ``N``, probing ``N + 1`` every ~4
+      round trips (about ``1/(4N)`` of the requests refused).
     - Latency: the limit stops growing while the smoothed round trip exceeds 1.5 times its
       lowest value so far (+50 ms), and is cut by ``decrease`` past twice that (+0.1 s).
     - ``hold=s`` keeps a finished request's slot taken ``s`` seconds more (a refused request
@@ -49,7 +49,6 @@ class AdaptiveLimit:
         self.decrease, self.threshold = decrease, threshold
         self.in_flight = self.peak = self.cuts = 0
         self.capped = False
-        self.floor = 1.0
         self._held: list[float] = []  # heap: when the slots kept by refused requests free up
         self.round_trip = 0.0
         self.baseline: float | None = None
@@ -57,6 +56,7 @@ class AdaptiveLimit:
         self._slow_start = True
         self._done = self._overloaded = 0  # the current block
         self._lowest: int | None = None  # the lowest level refused in the current block
+        self._top = self._top_before = 0  # the highest level answered: this block, the last one
 
     def set_maximum(self, maximum: int) -> None:
         self.maximum = max(1, int(maximum))
@@ -100,8 +100,11 @@ class AdaptiveLimit:
             self._answers += 1
             if self._answers >= 4:  # lowest smoothed round trip: no queueing
                 self.baseline = min(self.baseline or self.round_trip, self.round_trip)
-        if overloaded and self.capped and generation == self.cuts:
-            self.limit = min(self.limit, max(self.floor, float(level - 1), 1.0))
+        if answered:
+            self._top = max(self._top, level)
+        elif overloaded and self.capped and generation == self.cuts \
+                and level > max(self._top, self._top_before) > 0:
+            self.limit = min(self.limit, max(float(level - 1), 1.0))
         block = max(self.limit, self.block_minimum)
         baseline = self.baseline
         if generation == self.cuts:  # sent after the last cut
@@ -111,12 +114,13 @@ class AdaptiveLimit:
                 self._lowest = level if self._lowest is None else min(self._lowest, level)
             if self._overloaded > self.threshold * block:
                 self._cut(max(0.5, 1.0 - self._overloaded / self._done), self._lowest)
-                self.capped, self.floor = True, max(1.0, math.floor(0.75 * self.limit))
+                self.capped = True
             elif baseline is not None and self.round_trip > 2 * baseline + 0.1:
                 self._cut(self.decrease)
             elif self._done >= block:
                 self._done = self._overloaded = 0
                 self._lowest = None
+                self._top_before, self._top = self._top, 0
         if answered and generation == self.cuts and baseline is not None and (
                 self.round_trip > 1.5 * baseline + 0.05
                 or (self._slow_start and seconds > 1.5 * baseline + 0.05)):

@@ -59,7 +59,7 @@ class _Bucket:
             return wait
         self._refill(now)
         need = min(cost, self.capacity(cost))
-        if self.level >= need:
+        if self.level >= need - 1e-9:  # float refill must not leave a 1e-17 s wait
             return wait
         return max(wait, (need - self.level) / self.rate)
 
