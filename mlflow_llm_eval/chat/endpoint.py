@@ -28,7 +28,7 @@ class Ticket:
 
     generation: int
     level: int
-    sent: tuple[float, float]
+    sent: tuple[float, float, float]
     started: float
     probe: bool
 
@@ -51,7 +51,7 @@ class EndpointState:
         self.pacer = Pacer()
         self.breaker = CircuitBreaker()
         self._runs: dict[int, RunSettings] = {}
-        self._waiters: deque[tuple[asyncio.Future, float]] = deque()
+        self._waiters: deque[tuple[asyncio.Future, int, float | None]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.refused = 0
@@ -85,11 +85,12 @@ class EndpointState:
         self.breaker.threshold = min(r.breaker_threshold for r in runs)
 
     # -- slots ---------------------------------------------------------------------------------
-    async def acquire(self, cost: float) -> Ticket | None:
+    async def acquire(self, prompt_chars: int, max_tokens: float | None) -> Ticket | None:
         """Wait (in arrival order) for a slot, the pacer and the breaker; None: the breaker is
-        open, do not send."""
+        open, do not send. The token cost is estimated when the request's turn comes (with the
+        usage seen by then)."""
         future = asyncio.get_running_loop().create_future()
-        self._waiters.append((future, cost))
+        self._waiters.append((future, prompt_chars, max_tokens))
         self._wake()
         return await future
 
@@ -98,7 +99,7 @@ class EndpointState:
         assert limit is not None
         now = self.clock()
         while self._waiters:
-            future, cost = self._waiters[0]
+            future, chars, max_tokens = self._waiters[0]
             if future.done():  # cancelled (deadline)
                 self._waiters.popleft()
                 continue
@@ -110,6 +111,7 @@ class EndpointState:
             if verdict == "wait":
                 return
             ready = limit.free(now)
+            cost = self.pacer.cost(chars, max_tokens)
             delay = self.pacer.delay(cost, now) if ready else 0.0
             if not ready or delay > 0:
                 if verdict == "probe":

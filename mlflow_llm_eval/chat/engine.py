@@ -330,7 +330,7 @@ class ChatEngine:
         async with self._slots:
             chars = _chars(messages)
             state = self._state
-            ticket = await state.acquire(state.pacer.cost(chars, self._max_tokens))
+            ticket = await state.acquire(chars, self._max_tokens)
             if ticket is None:
                 self.stats.unavailable += 1
                 raise CallError("endpoint_unavailable", (

@@ -13,7 +13,7 @@ class AdaptiveLimit:
 
     - Growth: +1 per answer in slow start (the limit doubles each round trip); after the first
       cut or sign of queueing, +1/limit per answer (+1 per round trip); after a cut for refusals
-      (a real cap was found: *capped*), a quarter of that (+1 per 4 round trips).
+      (a real cap was found: *capped*), an eighth of that (+1 per 8 round trips).
     - Overload (``overloaded=True``: 429, 503, 529, timeout) is counted in blocks of
       ``max(limit, 16)`` finished requests, about one round trip. When a block's overloaded
       count passes ``threshold`` (25%), the limit is multiplied by the block's answered share
@@ -23,8 +23,8 @@ class AdaptiveLimit:
     - Once capped, a request refused when sent with ``k`` requests in flight (itself included)
       while none sent at ``k`` or more was answered (this block or the last) shows a cap below
       ``k``: the limit drops to ``k - 1``. Random refusals, at levels that also get answers,
-      do not. A concurrency cap ``N`` thus holds the limit at ``N``, probing ``N + 1`` every ~4
-      round trips (about ``1/(4N)`` of the requests refused).
+      do not. A concurrency cap ``N`` thus holds the limit at ``N``, probing ``N + 1`` every ~8
+      round trips (about ``1/(8N)`` of the requests refused).
     - Latency: the limit stops growing while the smoothed round trip exceeds 1.5 times its
       lowest value so far (+50 ms), and is cut by ``decrease`` past twice that (+0.1 s).
     - ``hold=s`` keeps a finished request's slot taken ``s`` seconds more (a refused request
@@ -39,7 +39,7 @@ class AdaptiveLimit:
     """
 
     block_minimum = 16
-    capped_growth = 0.25
+    capped_growth = 0.125
 
     def __init__(self, initial: int, maximum: int, decrease: float = 0.7,
                  threshold: float = 0.25) -> None:

@@ -16,7 +16,7 @@ A request's token cost is what providers charge against the limit: its estimated
 
     >>> pacer = Pacer(rpm=120)  # 2 per second, a burst of 2
     >>> pacer.delay(0, now=0.0), pacer.take(0, now=0.0), pacer.take(0, now=0.0)
-    (0.0, (1.0, 0.0), (2.0, 0.0))
+    (0.0, (1.0, 0.0, 0.0), (2.0, 0.0, 0.0))
     >>> pacer.delay(0, now=0.0)  # empty: the next one in half a second
     0.5
 """
@@ -70,14 +70,15 @@ class _Bucket:
             self.level -= cost
 
     def observe(self, remaining: float | None, reset: float | None, taken_before: float,
-                now: float) -> None:
-        """The endpoint said ``remaining`` when a request left (``taken_before`` = our
-        :attr:`taken` then, its own cost included)."""
+                sent_at: float, now: float) -> None:
+        """The endpoint said ``remaining`` when a request that left at ``sent_at`` arrived
+        (``taken_before`` = our :attr:`taken` then, its own cost included)."""
         if remaining is None:
             return
         left = remaining - (self.taken - taken_before)  # minus what we sent after it
         if self.rate is not None:
             self._refill(now)
+            left += (now - sent_at) * self.rate  # refilled since
             self.level = min(self.level, left)
         elif left <= 0 and reset:
             self.blocked_until = max(self.blocked_until, now + reset)
@@ -128,13 +129,13 @@ class Pacer:
         return max(self.paused_until - now, self.requests.delay(1.0, now),
                    self.tokens.delay(cost, now), 0.0)
 
-    def take(self, cost: float, now: float) -> tuple[float, float]:
-        """Charge one request; returns the counters to hand back to :meth:`observe`."""
+    def take(self, cost: float, now: float) -> tuple[float, float, float]:
+        """Charge one request; returns the counters (and time) to hand back to :meth:`observe`."""
         self.requests.take(1.0, now)
         self.tokens.take(cost, now)
-        return self.requests.taken, self.tokens.taken
+        return self.requests.taken, self.tokens.taken, now
 
-    def observe(self, rate: RateInfo | None, sent: tuple[float, float], now: float, *,
+    def observe(self, rate: RateInfo | None, sent: tuple[float, float, float], now: float, *,
                 refused: bool = False, prompt_chars: int = 0, prompt_tokens: int = 0,
                 completion_tokens: int = 0) -> None:
         """Learn from one finished request: its headers, and its usage (token ratio)."""
@@ -152,8 +153,8 @@ class Pacer:
             self.header_tpm, changed = rate.limit_tokens, True
         if changed:
             self._apply(now)
-        self.requests.observe(rate.remaining_requests, rate.reset_requests, sent[0], now)
-        self.tokens.observe(rate.remaining_tokens, rate.reset_tokens, sent[1], now)
+        self.requests.observe(rate.remaining_requests, rate.reset_requests, sent[0], sent[2], now)
+        self.tokens.observe(rate.remaining_tokens, rate.reset_tokens, sent[1], sent[2], now)
         exhausted = (rate.remaining_requests is not None and rate.remaining_requests < 1) or (
             rate.remaining_tokens is not None and rate.remaining_tokens <= 0)
         if refused and rate.retry_after is not None and exhausted:

@@ -27,13 +27,13 @@ def test_slow_start_random_refusals_and_a_cut():
     # the lowest refused level (1) but not under a quarter of 28
     assert limit.cuts == 1 and limit.capped
     assert limit.limit == pytest.approx(7.0)
-    _finish(limit, False)  # capped: +1/4 per round trip
-    assert limit.limit == pytest.approx(7.0 + 0.25 / 7.0)
+    _finish(limit, False)  # capped: +1/8 per round trip
+    assert limit.limit == pytest.approx(7.0 + 0.125 / 7.0)
 
 
 def test_a_concurrency_cap_holds_the_limit_at_the_cap():
     """A server that refuses every request above 6 in flight: after the first overshoot the
-    limit sits at 6, and probes 7 about once per 4 round trips."""
+    limit sits at 6, and probes 7 about once per 8 round trips."""
     cap, limit = 6, AdaptiveLimit(initial=32, maximum=256)
     refused = sent = 0
     now = 0.0
@@ -48,7 +48,7 @@ def test_a_concurrency_cap_holds_the_limit_at_the_cap():
             limit.on_finish(generation, level, over, not over, 0.1, now)
         now += 0.1
     assert 6 <= limit.limit < 8
-    assert (refused - 26) / sent < 0.05  # after the first window of 32 (26 refused)
+    assert (refused - 26) / sent < 0.03  # after the first window of 32 (26 refused)
 
 
 def test_queueing_server_stops_growth():
@@ -96,19 +96,19 @@ def test_pacer_learns_the_limit_and_what_is_left_from_headers():
     for _ in range(3):  # three more left before the first answer
         pacer.take(500, 0.0)
     pacer.observe(RateInfo(limit_requests=120, remaining_requests=1, limit_tokens=60000,
-                           remaining_tokens=40000), sent, 0.1)
+                           remaining_tokens=40000), sent, 0.0)
     assert (pacer.rpm, pacer.tpm) == (120, 60000)
     # the endpoint had 1 request left when ours left; 3 more went after it: 2 short, and one
     # more needed, at 2 per second
-    assert pacer.delay(0, 0.1) == pytest.approx(1.5)
-    pacer.configure(60, None, 0.1)  # the user's rpm is lower: it wins
+    assert pacer.delay(0, 0.0) == pytest.approx(1.5)
+    pacer.configure(60, None, 0.0)  # the user's rpm is lower: it wins
     assert pacer.rpm == 60
 
 
 def test_pacer_token_cost_and_token_limit():
     pacer = Pacer(tpm=6000)  # 100 tokens/s
     assert pacer.cost(400, 50) == pytest.approx(400 / 4 + 50)  # 4 characters a token until told
-    pacer.observe(None, (0, 0), 0.0, prompt_chars=400, prompt_tokens=200, completion_tokens=7)
+    pacer.observe(None, (0, 0, 0.0), 0.0, prompt_chars=400, prompt_tokens=200, completion_tokens=7)
     assert pacer.cost(400, None) == pytest.approx(200 + 7)  # the usage seen: 2 chars a token
     pacer.take(100, 0.0)
     assert pacer.delay(150, 0.0) == pytest.approx(1.5)  # 150 tokens at 100/s, bucket empty
