@@ -54,6 +54,7 @@ from typing import Any
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
 from mlflow_llm_eval.chat.loop import blocking_executor, submit
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
+from mlflow_llm_eval.core.repeats import RepeatedError
 
 _SAME_ERROR_LIMIT = 3
 _runs = itertools.count()
@@ -246,7 +247,7 @@ class ChatEngine:
         n = len(todo)
         self._budget_left = max(10, int(self.retry_budget * n))
         self._waits_left = max(30, int(self.wait_budget * n))
-        self._same_error: tuple[str | None, int] = (None, 0)
+        self._same_error = RepeatedError(_SAME_ERROR_LIMIT)
         self._abort: str | None = None
         self._in_flight = 0
         self._slots = asyncio.Semaphore(self.max_concurrency)
@@ -349,7 +350,7 @@ class ChatEngine:
                            "prompt_tokens": completion.prompt_tokens,
                            "completion_tokens": completion.completion_tokens}
                 self._count(completion, repair)
-                self._same_error = (None, 0)
+                self._same_error.succeeded()
                 return completion
             except CallError as exc:
                 exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
@@ -411,10 +412,7 @@ class ChatEngine:
 
     def _note_client_error(self, text: str) -> None:
         """The one "same error three times, stop" rule: identical non-retryable errors in a row."""
-        last, count = self._same_error
-        count = count + 1 if text == last else 1
-        self._same_error = (text, count)
-        if count >= _SAME_ERROR_LIMIT:
+        if self._same_error.failed(text):
             self._abort = text
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:

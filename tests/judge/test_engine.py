@@ -62,7 +62,9 @@ def test_no_row_lost_under_faults(judge_env: FakeOpenAI, rows):
     # one repair request per row that got a garbage answer to a plain (2-message) request
     garbled = sum(any(r.fault == "garbage" and len(r.body["messages"]) == 2 for r in attempts)
                   for attempts in by_row.values())
-    assert extra["judge_repairs"] == garbled >= 10
+    # (>= 10 garbage answers in all; which requests get them depends on the order of arrival:
+    # some fall on repair requests)
+    assert extra["judge_repairs"] == garbled >= 5
     # Retry-After is honoured: a row's next request starts >= 0.1 s after its 429 answer
     waits = [later.started - earlier.finished for attempts in by_row.values()
              for earlier, later in zip(attempts, attempts[1:]) if earlier.status == 429]
