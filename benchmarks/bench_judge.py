@@ -202,7 +202,13 @@ def caps(work: Path, rows: int) -> None:
         ("concurrency cap: 429 above 10 in flight (= 50/s at 200 ms), no headers", rate,
          ["--max-concurrency", "10"], {}),
     ]
+    idle_started, idle_cpu = time.perf_counter(), cpu()
+    time.sleep(3)
+    idle = (cpu() - idle_cpu) / (time.perf_counter() - idle_started)
     print(f"\n### Pacing to a provider's limits ({rows} rows, ours, 200 ms per answer)\n")
+    print(f"This process idles at {1000 * idle:.0f} ms of CPU per second here (threads MLflow left "
+          "running after the runs above): a paced run lasts ~12 s, so its CPU per row includes "
+          f"~{12 * 1000 * idle / rows:.2f} ms/row of that.\n")
     print("| cap | rows/s (share of the cap's 50/s) | requests refused (429) | rows lost | "
           "client CPU ms/row |")
     print("|---|---|---|---|---|")
