@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.aggregate import aggregate
+from mlflow_llm_eval.core.repeats import RepeatedError
 from mlflow_llm_eval.core.types import OK, Metric, MetricResult, Status
 
 _logger = logging.getLogger(__name__)
@@ -175,22 +176,20 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
         _logger.warning("metric %s failed on the batch (%s); scoring row by row", metric.key,
                         _error_text(batch_exc))
     per_row = []
-    repeated: str | None = None
-    repeats = 0
+    repeats = RepeatedError(_SAME_ERROR_LIMIT)
     for i in range(n_rows):
-        if repeats >= _SAME_ERROR_LIMIT and repeated is not None:
-            per_row.append(MetricResult.all_failed(1, "error", repeated))
+        if repeats.stopped is not None:
+            per_row.append(MetricResult.all_failed(1, "error", repeats.stopped))
             continue
         try:
             single = metric.score_batch({k: [v[i]] for k, v in rows.items()})
             if len(single) != 1:
                 raise RuntimeError(f"returned {len(single)} scores for 1 row")
             per_row.append(single)
-            repeats = 0
+            repeats.succeeded()
         except Exception as exc:  # noqa: BLE001
             text = _error_text(exc)
-            repeats = repeats + 1 if text == repeated else 1
-            repeated = text
+            repeats.failed(text)
             per_row.append(MetricResult.all_failed(1, "error", text))
     return _concat(per_row, metric.averaged_aggregates)
 

@@ -55,6 +55,8 @@ class Status(str, Enum):
     SERVER_ERROR = "server_error"
     REQUEST_ERROR = "request_error"
     PARSE_ERROR = "parse_error"
+    ENDPOINT_UNAVAILABLE = "endpoint_unavailable"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
 
     def __str__(self) -> str:
         return self.value
@@ -84,6 +86,8 @@ STATUSES: dict[str, str] = {
     "server_error": "the judge endpoint answered 5xx or the connection failed",
     "request_error": "the judge endpoint refused the request (4xx other than 429)",
     "parse_error": "the judge's answer could not be parsed into a score on the scale",
+    "endpoint_unavailable": "not sent: the endpoint stopped answering (circuit breaker open); re-run to resume",
+    "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
 }
 #: Statuses whose rows carry a score.
 SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})

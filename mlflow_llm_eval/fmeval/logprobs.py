@@ -31,14 +31,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from mlflow_llm_eval.judge.endpoints import (
-    Completion,
-    JudgeCallError,
-    OpenAIJudgeClient,
-    _retry_after,
-    classify_status,
-    parse_model_uri,
-)
+from mlflow_llm_eval.chat.endpoints import OpenAIChatClient, parse_model_uri
+from mlflow_llm_eval.chat.types import Completion
 
 ENDPOINT_SCHEMES = ("openai:/", "azure:/")
 #: Sent with every completions request (``parameters`` adds to or replaces them).
@@ -84,31 +78,28 @@ def prompt_logprob(response: Any, prompt: str) -> tuple[float, int]:
     return float(sum(scored)), count
 
 
-class CompletionsLogprobClient(OpenAIJudgeClient):
+class CompletionsLogprobClient(OpenAIChatClient):
     """``openai:/`` or ``azure:/`` completions with echo, shaped as a judge client for the engine:
-    :meth:`complete` answers ``{"score": <log-prob>, ...}`` (or the reason it has none)."""
+    :meth:`acomplete` answers ``{"score": <log-prob>, ...}`` (or the reason it has none)."""
 
     json_mode = False
 
-    def complete(self, messages: list[dict[str, Any]], parameters: Mapping[str, Any]) -> Completion:
-        import openai
+    def __init__(self, scheme: str, model: str, **options: Any) -> None:
+        super().__init__(scheme, model, **options)
+        self._completions_url = (
+            self.base_url + "/completions" if scheme == "openai" else
+            f"{self.base_url}/openai/deployments/{model}/completions?api-version={self.api_version}")
 
+    async def acomplete(self, messages: list[dict[str, Any]],
+                        parameters: Mapping[str, Any]) -> Completion:
         prompt = str(messages[-1]["content"])
         body = {"model": self.model, "prompt": prompt, **dict(parameters)}
-        try:
-            response = self._openai().post("/completions", body=body, cast_to=object)
-        except openai.APITimeoutError:
-            raise JudgeCallError("timeout", f"no answer within {self.timeout:g} s") from None
-        except openai.APIStatusError as exc:
-            raise classify_status(exc.status_code, f"HTTP {exc.status_code}: {exc.message}"[:500],
-                                  _retry_after(exc.response.headers)) from None
-        except openai.APIConnectionError as exc:
-            raise JudgeCallError("server_error", f"connection error: {exc.message}"[:500]) from None
+        response, _ = await self.post_json(self._completions_url, body)
         try:
             value, tokens = prompt_logprob(response, prompt)
         except ValueError as problem:
             return Completion(f"no prompt log-probs: {problem}")
-        usage = response.get("usage") or {}
+        usage = (response.get("usage") if isinstance(response, Mapping) else None) or {}
         return Completion(json.dumps({"score": value, "justification": f"{tokens} prompt tokens"}),
                           int(usage.get("prompt_tokens") or 0),
                           int(usage.get("completion_tokens") or 0))

@@ -6,8 +6,9 @@ to the metric, or set ``MLFLOW_LLM_EVAL_JUDGE_CACHE=0``. A path (``cache="/some/
 uses that file.
 
 The key is a hash of the endpoint (scheme, base URL, model), the rendered messages and the
-request parameters; never of a secret. Only answers that parsed are stored, one row at a time as
-soon as it is answered, so a run killed half-way keeps what it paid for. Several threads and
+request parameters; never of a secret. Only answers that parsed are stored, in batches written
+every ~0.2 s while the run goes (one commit per batch, not per row), so a run killed half-way
+keeps what it paid for. Several threads and
 several processes may share one file (WAL journal, busy timeout, ``INSERT OR REPLACE``).
 
     >>> import tempfile, pathlib
@@ -105,6 +106,21 @@ class JudgeCache:
             _retry_locked(lambda: conn.execute(
                 "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
                 (key, answer.text, answer.prompt_tokens, answer.completion_tokens, time.time())))
+
+    def put_many(self, items: Iterable[tuple[str, CachedAnswer]]) -> None:
+        """Store several answers in one transaction (one commit, not one per row)."""
+        rows = [(key, a.text, a.prompt_tokens, a.completion_tokens, time.time()) for key, a in items]
+        if not rows:
+            return
+        with self._lock:
+            conn = self._connection()
+
+            def write() -> None:
+                with conn:
+                    conn.execute("BEGIN")
+                    conn.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)", rows)
+
+            _retry_locked(write)
 
     def __len__(self) -> int:
         with self._lock:

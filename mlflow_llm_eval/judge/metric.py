@@ -31,11 +31,11 @@ from typing import Any
 from mlflow_llm_eval.core.aggregate import validate_aggregations
 from mlflow_llm_eval.core.text import score_text_rows
 from mlflow_llm_eval.core.types import DEFAULT_AGGREGATIONS, Metric, MetricResult, RowBatch, RowScore
-from mlflow_llm_eval.judge.cache import CachedAnswer, cache_key, resolve_cache
-from mlflow_llm_eval.judge.endpoints import Completion, make_client
+from mlflow_llm_eval.chat.engine import STATUSES as CHAT_STATUSES
+from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
+from mlflow_llm_eval.judge.endpoints import make_client
 from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
 from mlflow_llm_eval.judge.pack import JudgeSpec, as_example, infer_scale, validate_scale
-from mlflow_llm_eval.judge.parse import AnswerError, parse_answer
 from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
 from mlflow_llm_eval.redaction import redact_text, register_secrets
 
@@ -44,16 +44,12 @@ _logger = logging.getLogger(__name__)
 #: MLflow's default judge parameters (prompts/v1.py).
 DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 200, "top_p": 1.0}
 MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
-#: Default adaptive concurrency: start with 8 requests in flight, grow up to 64 (see README).
-DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY = 8, 64
+#: Default adaptive concurrency: start with 32 requests in flight, grow up to 256 (see README);
+#: the endpoint's rate-limit headers (or ``rpm=``/``tpm=``) pace below that.
+DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY = 32, 256
 #: Row statuses a judge adds to core.types.STATUSES (the reason column says more).
 JUDGE_STATUSES: dict[str, str] = {
-    "rate_limited": "the endpoint kept answering HTTP 429 until the row's attempts or the run's "
-                    "retry budget ran out",
-    "timeout": "no answer within the per-request timeout, on every attempt",
-    "server_error": "HTTP 5xx or a connection error, on every attempt",
-    "request_error": "HTTP 4xx other than 429 (bad key, unknown model, prompt too long); not "
-                     "retried, and after three identical ones the remaining rows are not sent",
+    **CHAT_STATUSES,
     "parse_error": "the answer was not the JSON object asked for, or its score was outside the "
                    "scale, even after one repair request; the raw answers are kept",
 }
@@ -93,7 +89,7 @@ class GenAIMetric(Metric):
     ``model``: ``openai:/<model>``, ``azure:/<deployment>`` or ``endpoints:/<name>`` (default
     ``$MLFLOW_LLM_EVAL_JUDGE_MODEL``). ``parameters``: sent with every request (default MLflow's
     temperature 0, max_tokens 200, top_p 1). ``max_workers``: ceiling of the adaptive concurrency
-    (default 64; it starts at ``initial_concurrency``, 8). ``cache``: True (default file), False,
+    (default 256; it starts at ``initial_concurrency``, 32). ``cache``: True (default file), False,
     or a file path. ``timeout``: seconds per request. ``price``: ``{"prompt": usd, "completion":
     usd}`` per 1M tokens, adds ``cost_usd``. ``max_attempts``: requests per row; ``retry_budget``:
     retries per run as a fraction of rows (at least 10). ``wait_budget`` / ``max_wait``: resends
@@ -101,6 +97,11 @@ class GenAIMetric(Metric):
     ``progress``: tqdm bar on/off (default: runs of 100+ rows on a terminal or in a notebook).
     ``samples``: judge each row this many times (needs a temperature > 0): the row's score is the
     mean, its spread is in the justification and in ``self_consistency_sd``.
+    ``rpm`` / ``tpm``: requests / tokens per minute to stay under (the endpoint's
+    ``x-ratelimit-*`` headers pace it anyway when it sends them). ``deadline``: seconds for the
+    whole run; rows not answered by then are ``deadline_exceeded``. ``breaker_threshold``:
+    consecutive timeouts / connection errors after which nothing more is sent (the remaining
+    rows ``endpoint_unavailable``).
     """
 
     def __init__(
@@ -124,6 +125,10 @@ class GenAIMetric(Metric):
         wait_budget: float = 3.0,
         max_wait: float = 300.0,
         samples: int = 1,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        deadline: float | None = None,
+        breaker_threshold: int = 5,
     ) -> None:
         self.spec = spec
         self.name, self.version = spec.name, spec.version
@@ -144,6 +149,15 @@ class GenAIMetric(Metric):
         if wait_budget < 0 or max_wait < 0:
             raise ValueError("wait_budget and max_wait must be >= 0")
         self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
+        for label, value in (("rpm", rpm), ("tpm", tpm), ("deadline", deadline)):
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"{label} must be a positive number or None, got {value!r}")
+        if not (isinstance(breaker_threshold, int) and breaker_threshold >= 1):
+            raise ValueError(f"breaker_threshold must be an integer >= 1, got {breaker_threshold!r}")
+        #: Requests / tokens per minute to stay under (None: the endpoint's headers only); the
+        #: Spark adapter scales these per task to split a global budget.
+        self.rpm, self.tpm = rpm, tpm
+        self.deadline, self.breaker_threshold = deadline, breaker_threshold
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
         self.samples = check_samples(samples, self.parameters)
         self.metric_metadata = dict(metric_metadata or {})
@@ -201,39 +215,21 @@ class GenAIMetric(Metric):
         cache = resolve_cache(self.cache)
         # Sample s > 0 of a self-consistency run is its own cache entry (never sent as a parameter).
         key_parameters = {**self.parameters, "llm_eval_sample": sample} if sample else self.parameters
-        keys = [cache_key(self.client.identity, m, key_parameters, self.client.json_mode,
-                          PROMPT_FORMAT_VERSION) for m in requests]
-        outcomes: list[Outcome | None] = [None] * len(valid)
-        hits = cache.get_many(keys) if cache is not None else {}
-        for i, key in enumerate(keys):
-            if key in hits:
-                try:
-                    verdict = parse_answer(hits[key].text, self.spec.scale)
-                    outcomes[i] = Outcome(verdict=verdict, raw=hits[key].text)
-                except AnswerError:  # stored under another scale: ask again
-                    pass
-        todo = [i for i, o in enumerate(outcomes) if o is None]
-
-        def store(j: int, completion: Completion) -> None:
-            if cache is not None and completion.text is not None:
-                cache.put(keys[todo[j]], CachedAnswer(completion.text, completion.prompt_tokens,
-                                                      completion.completion_tokens))
-
         engine = JudgeEngine(
             self.client, max_concurrency=self.max_concurrency,
             initial_concurrency=self.initial_concurrency, max_attempts=self.max_attempts,
             retry_budget=self.retry_budget, wait_budget=self.wait_budget, max_wait=self.max_wait,
-            progress=self.progress,
-            description=f"judge {self.key}", on_answer=store)
-        if todo:
-            fresh = engine.run([requests[i] for i in todo], self.parameters, self.spec.scale,
-                               lambda m, text, why: repair_messages(m, text, why, self.spec))
-            for i, outcome in zip(todo, fresh):
-                outcomes[i] = outcome
+            rpm=self.rpm, tpm=self.tpm, deadline=self.deadline,
+            breaker_threshold=self.breaker_threshold, progress=self.progress,
+            description=f"judge {self.key}", cache=cache,
+            cache_key=lambda m: cache_key(self.client.identity, m, key_parameters,
+                                          self.client.json_mode, PROMPT_FORMAT_VERSION))
+        outcomes = engine.run(requests, self.parameters, self.spec.scale,
+                              lambda m, text, why: repair_messages(m, text, why, self.spec))
         stats = engine.stats
         accounting.update({
             "judge_requests": stats.requests, "judge_retries": stats.retries,
-            "judge_repairs": stats.repairs, "judge_cache_hits": len(valid) - len(todo),
+            "judge_repairs": stats.repairs, "judge_cache_hits": stats.cache_hits,
             "prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
         })
         if self.price is not None:
@@ -241,8 +237,7 @@ class GenAIMetric(Metric):
                                       + stats.completion_tokens * self.price["completion"]) / 1e6
         failed = sum(o is not None and o.verdict is None for o in outcomes)
         _logger.info("judge %s: %d rows, %d requests, %d retries, %d cache hits, %d unscored",
-                     self.key, len(valid), stats.requests, stats.retries, len(valid) - len(todo),
-                     failed)
+                     self.key, len(valid), stats.requests, stats.retries, stats.cache_hits, failed)
         return [_row_score(o) for o in outcomes]
 
 
@@ -325,10 +320,9 @@ def make_genai_metric(
     ``examples`` are ``mlflow.metrics.genai.EvaluationExample`` objects, our
     :class:`~mlflow_llm_eval.judge.pack.EvaluationExample` or dicts. ``scale`` is the score range;
     by default it is read from the rubric's ``Score N`` lines. ``max_workers`` caps the adaptive
-    concurrency (default 64). ``engine_options``: ``cache``, ``timeout``, ``price``,
+    concurrency (default 256). ``engine_options``: ``cache``, ``timeout``, ``price``,
     ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget``, ``wait_budget``,
-    ``max_wait`` (see
-    :class:`GenAIMetric`).
+    ``max_wait``, ``rpm``, ``tpm``, ``deadline``, ``breaker_threshold`` (see :class:`GenAIMetric`).
     """
     for label, value in (("name", name), ("definition", definition),
                          ("grading_prompt", grading_prompt)):

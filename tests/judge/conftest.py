@@ -20,13 +20,19 @@ def server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture()
 def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    """The module's server, with default behaviour and an empty log for this test."""
+    """The module's server, with default behaviour and an empty log for this test (and no
+    limit learned from it by an earlier test: the engine's per-endpoint state is forgotten)."""
+    from mlflow_llm_eval.chat.endpoint import forget
+
+    forget()
     server.latency, server.max_concurrency, server.responder, server.api_key = 0.0, None, None, None
     server.latency_per_request_in_flight, server.max_requests_per_second = 0.0, None
+    server.rpm = server.tpm = None
     server.reset(Faults())
     yield server
     server.latency_per_request_in_flight, server.max_requests_per_second = 0.0, None
     server.latency, server.max_concurrency, server.responder, server.api_key = 0.0, None, None, None
+    server.rpm = server.tpm = None
     server.reset(Faults())
 
 

@@ -33,6 +33,13 @@ What it can do (all settable at construction, and as attributes while it runs):
   with fault ``concurrency_cap`` / ``rate_cap`` and send the ``Retry-After`` of ``faults``,
   except a ``rate_cap`` that sends the seconds until the oldest admitted request leaves the
   one-second window.
+- ``rpm`` / ``tpm``: a provider's requests / tokens per minute, enforced as OpenAI does: token
+  buckets refilled continuously, holding ``rate_burst_seconds`` (default 1 s) of the rate; a
+  request's token cost is the words of its prompt plus its ``max_tokens``. A request that does
+  not fit gets HTTP 429 at once (fault ``rpm_cap`` / ``tpm_cap``) with ``Retry-After`` = when it
+  would fit. Every answer then carries OpenAI's headers: ``x-ratelimit-limit-requests``,
+  ``-remaining-requests``, ``-reset-requests`` (time until the bucket is full, e.g. ``"250ms"``)
+  and the same for ``-tokens``.
 - a request log (:attr:`requests`: one :class:`LoggedRequest` per request, with the parsed
   body, headers, status and fault) and counters (:meth:`stats`: requests, peak concurrency,
   statuses); :meth:`reset` clears them.
@@ -126,6 +133,7 @@ class LoggedRequest:
     delay: float = 0.0  # latency the server applied
     admitted: bool = False  # False: rejected by max_concurrency / max_requests_per_second
     retry_after: float | None = None  # sent on a 429 instead of ``faults.retry_after``
+    rate_headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-* sent (rpm/tpm)
 
     @property
     def prompt(self) -> str:
@@ -156,6 +164,10 @@ class FakeOpenAI:
     model: str = "fake-judge"
     #: If set, requests must carry ``Authorization: Bearer <api_key>`` (or Azure's ``api-key``).
     api_key: str | None = None
+    #: A provider's requests / tokens per minute (token buckets, headers on every answer).
+    rpm: float | None = None
+    tpm: float | None = None
+    rate_burst_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         self.requests: list[LoggedRequest] = []
@@ -164,6 +176,7 @@ class FakeOpenAI:
         self._peak = 0
         self._count = 0
         self._admitted: deque[float] = deque()  # start times of admitted requests, last second
+        self._buckets: dict[str, list[float]] = {}  # "requests"/"tokens" -> [level, stamp]
         self._fault_of = self.faults.schedule()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -171,9 +184,7 @@ class FakeOpenAI:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="fake-openai")
         self._thread.start()
@@ -213,6 +224,7 @@ class FakeOpenAI:
             self.requests.clear()
             self._count = 0
             self._peak = self._in_flight
+            self._buckets.clear()
             if faults is not None:
                 self.faults = faults
             self._fault_of = self.faults.schedule()
@@ -248,6 +260,9 @@ class FakeOpenAI:
                     log.retry_after = self._admitted[0] + 1.0 - log.started  # when one frees
                     return "rate_cap"
                 self._admitted.append(log.started)
+            refused = self._take_rate(log)
+            if refused is not None:
+                return refused
             fault = self._fault_of(self._count)
             self._count += 1
             log.delay = self.latency + self.latency_per_request_in_flight * self._in_flight
@@ -256,9 +271,52 @@ class FakeOpenAI:
             self._peak = max(self._peak, self._in_flight)
         return fault
 
+    def _bucket(self, kind: str, per_minute: float, now: float) -> list[float]:
+        capacity = per_minute / 60.0 * self.rate_burst_seconds
+        bucket = self._buckets.setdefault(kind, [capacity, now])
+        bucket[0] = min(capacity, bucket[0] + (now - bucket[1]) * per_minute / 60.0)
+        bucket[1] = now
+        return bucket
+
+    def _take_rate(self, log: LoggedRequest) -> str | None:
+        """Charge the rpm/tpm buckets (under the lock); the fault if the request does not fit."""
+        limits = [("requests", self.rpm, 1.0)]
+        max_tokens = log.body.get("max_tokens") or 0
+        limits.append(("tokens", self.tpm, word_count(log.prompt) + float(max_tokens)))
+        now = log.started
+        headers: dict[str, str] = {}
+        refused, wait = None, 0.0
+        levels = {}
+        for kind, per_minute, cost in limits:
+            if not per_minute:
+                continue
+            bucket = self._bucket(kind, per_minute, now)
+            levels[kind] = (bucket, per_minute, cost)
+            if bucket[0] < cost:
+                refused = refused or f"{'rpm' if kind == 'requests' else 'tpm'}_cap"
+                wait = max(wait, (cost - bucket[0]) / (per_minute / 60.0))
+        for kind, (bucket, per_minute, cost) in levels.items():
+            if refused is None:
+                bucket[0] -= cost
+            capacity = per_minute / 60.0 * self.rate_burst_seconds
+            to_full = (capacity - bucket[0]) / (per_minute / 60.0)
+            headers[f"x-ratelimit-limit-{kind}"] = f"{per_minute:g}"
+            headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(bucket[0])))
+            headers[f"x-ratelimit-reset-{kind}"] = (f"{to_full * 1000:.0f}ms" if to_full < 1
+                                                   else f"{to_full:.3f}s")
+        log.rate_headers = headers
+        if refused is not None:
+            log.retry_after = max(wait, 0.001)
+        return refused
+
     def _end(self, log: LoggedRequest) -> None:
         with self._lock:
             self._in_flight -= int(log.admitted)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: set before the socket listens (in __init__)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -314,15 +372,17 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.faults.hang_seconds)
         elif log.delay:
             time.sleep(log.delay)
-        if fault in ("rate_limit", "concurrency_cap", "rate_cap"):
+        if fault in ("rate_limit", "concurrency_cap", "rate_cap", "rpm_cap", "tpm_cap"):
             log.status = 429
             self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
                                        "code": "rate_limit_exceeded"}},
-                       {"Retry-After": f"{log.retry_after or fake.faults.retry_after:.3g}"})
+                       {"Retry-After": f"{log.retry_after or fake.faults.retry_after:.3g}",
+                        **log.rate_headers})
             return
         if fault == "server_error":
             log.status = 500
-            self._send(500, {"error": {"message": "The server had an error", "type": "server_error"}})
+            self._send(500, {"error": {"message": "The server had an error", "type": "server_error"}},
+                       log.rate_headers)
             return
         prompt = prompt_text(body)
         content = GARBAGE_ANSWER if fault == "garbage" else fake._answer_text(prompt)
@@ -336,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
                          "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": word_count(prompt), "completion_tokens": word_count(content),
                       "total_tokens": word_count(prompt) + word_count(content)},
-        })
+        }, log.rate_headers)
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -371,6 +431,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=0.05)
     parser.add_argument("--max-concurrency", type=int, default=None)
     parser.add_argument("--max-requests-per-second", type=float, default=None)
+    parser.add_argument("--rpm", type=float, default=None)
+    parser.add_argument("--tpm", type=float, default=None)
+    parser.add_argument("--rate-burst-seconds", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
@@ -378,7 +441,8 @@ def main(argv: list[str] | None = None) -> None:
                     seed=args.seed)
     server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
                         max_requests_per_second=args.max_requests_per_second,
-                        latency_per_request_in_flight=args.latency_per_request_in_flight)
+                        latency_per_request_in_flight=args.latency_per_request_in_flight,
+                        rpm=args.rpm, tpm=args.tpm, rate_burst_seconds=args.rate_burst_seconds)
     server.start()
     print(server.base_url, flush=True)
     try:

@@ -1,0 +1,299 @@
+"""Chat endpoints (judges and models under test): ``openai:/<model>``, ``azure:/<deployment>``,
+``endpoints:/<name>``.
+
+- ``openai:/gpt-4o-mini`` uses ``OPENAI_API_KEY`` and, for any OpenAI-compatible server (vLLM,
+  Ollama, a proxy), ``OPENAI_API_BASE`` or ``OPENAI_BASE_URL`` (MLflow's order), or ``proxy_url``.
+- ``azure:/<deployment>`` uses ``AZURE_OPENAI_API_KEY`` (or MLflow's ``AZURE_API_KEY``),
+  ``AZURE_OPENAI_ENDPOINT`` (or ``AZURE_API_BASE``) and ``OPENAI_API_VERSION`` (or
+  ``AZURE_API_VERSION``).
+- ``endpoints:/<name>`` goes through ``mlflow.deployments`` (Databricks serving, MLflow AI
+  gateway; target from ``MLFLOW_DEPLOYMENTS_TARGET``).
+
+Checks happen when the client is built (a missing key or an unknown scheme is an error before any
+row is sent). OpenAI and Azure requests go through one shared ``aiohttp`` connection pool on the
+request loop (:mod:`.loop`): the ``openai`` client costs ~3 ms of CPU per request, a plain POST
+~0.4 ms (measured, see the README). Keys are read from the environment and kept only in the
+request headers: never in :attr:`ChatClient.identity`, reprs, errors or logs. Errors name the
+endpoint's host.
+
+    >>> parse_model_uri("openai:/gpt-4o-mini")
+    ('openai', 'gpt-4o-mini')
+    >>> parse_model_uri("gpt-4")
+    Traceback (most recent call last):
+    ...
+    ValueError: judge model 'gpt-4' must look like '<scheme>:/<model>', e.g. 'openai:/gpt-4o-mini'; schemes: azure, endpoints, openai
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from mlflow_llm_eval.chat.types import (
+    CallError,
+    ChatClient,
+    Completion,
+    Messages,
+    RateInfo,
+    classify_status,
+)
+
+SCHEMES = ("azure", "endpoints", "openai")
+DEFAULT_AZURE_API_VERSION = "2024-06-01"
+
+
+def parse_model_uri(model: str) -> tuple[str, str]:
+    scheme, sep, name = str(model).partition(":/")
+    name = name.lstrip("/")
+    if not sep or not scheme or not name:
+        raise ValueError(f"judge model '{model}' must look like '<scheme>:/<model>', e.g. "
+                         f"'openai:/gpt-4o-mini'; schemes: {', '.join(SCHEMES)}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"judge model '{model}': unknown scheme '{scheme}'; use one of "
+                         f"{', '.join(f'{s}:/' for s in SCHEMES)}")
+    return scheme, name
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of a URL, without any user info (what error reasons name)."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _error_message(data: bytes) -> str:
+    try:
+        error = json.loads(data).get("error")
+        if isinstance(error, Mapping):
+            return str(error.get("message") or error)
+        if error:
+            return str(error)
+    except (ValueError, AttributeError):
+        pass
+    return data[:300].decode("utf-8", "replace")
+
+
+class OpenAIChatClient:
+    """OpenAI or Azure OpenAI (or any OpenAI-compatible server): one POST per request through the
+    shared ``aiohttp`` pool; no retries of its own (the engine's count)."""
+
+    json_mode = True
+
+    def __init__(self, scheme: str, model: str, *, timeout: float,
+                 extra_headers: Mapping[str, str] | None = None, proxy_url: str | None = None,
+                 api_version: str | None = None):
+        self.scheme, self.model, self.timeout = scheme, model, float(timeout)
+        headers = {"Content-Type": "application/json"}
+        if scheme == "openai":
+            key = _env("OPENAI_API_KEY")
+            if not key:
+                raise ValueError(
+                    "judge 'openai:/" + model + "' needs an API key: set OPENAI_API_KEY (for a local "
+                    "OpenAI-compatible server without keys, any non-empty value)")
+            base = proxy_url or _env("OPENAI_API_BASE", "OPENAI_BASE_URL") or "https://api.openai.com/v1"
+            self.base_url = base.rstrip("/").removesuffix("/chat/completions")
+            self._url = self.base_url + "/chat/completions"
+            headers["Authorization"] = f"Bearer {key}"
+            for env, name in (("OPENAI_ORG_ID", "OpenAI-Organization"),
+                              ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+                if _env(env):
+                    headers[name] = str(_env(env))
+        else:
+            key = _env("AZURE_OPENAI_API_KEY", "AZURE_API_KEY")
+            endpoint = proxy_url or _env("AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE")
+            missing = [n for n, v in (("AZURE_OPENAI_API_KEY", key), ("AZURE_OPENAI_ENDPOINT", endpoint))
+                       if not v]
+            if missing:
+                raise ValueError(f"judge 'azure:/{model}' needs {' and '.join(missing)} "
+                                 "(or MLflow's AZURE_API_KEY / AZURE_API_BASE)")
+            self.base_url = str(endpoint).rstrip("/")
+            self.api_version = (api_version or _env("OPENAI_API_VERSION", "AZURE_API_VERSION")
+                                or DEFAULT_AZURE_API_VERSION)
+            self._url = (f"{self.base_url}/openai/deployments/{model}/chat/completions"
+                         f"?api-version={self.api_version}")
+            headers["api-key"] = str(key)
+        headers.update(extra_headers or {})
+        self._headers = headers  # holds the key: never shown (see __repr__)
+        self.host = host_of(self.base_url)
+        self.identity = f"{scheme}|{self.base_url}|{model}"
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatClient({self.scheme}:/{self.model}, base_url={self.base_url!r})"
+
+    def complete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
+        """Blocking form of :meth:`acomplete` (runs it on the request loop)."""
+        from mlflow_llm_eval.chat.loop import submit
+
+        return submit(self.acomplete(messages, parameters)).result()
+
+    async def acomplete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
+        body: dict[str, Any] = {"model": self.model, "messages": messages, **dict(parameters)}
+        if self.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        try:
+            answer, rate = await self.post_json(self._url, body)
+        except CallError as exc:
+            if exc.status == 400 and self.json_mode and "response_format" in str(exc):
+                self.json_mode = False  # an OpenAI-compatible server without JSON mode
+                return await self.acomplete(messages, parameters)
+            raise
+        return completion_from_json(answer, rate)
+
+    async def post_json(self, url: str, body: Mapping[str, Any]) -> tuple[Any, RateInfo | None]:
+        """POST ``body`` to ``url`` with this client's headers: the JSON answer (None if not
+        JSON) and its rate headers; a failure is a classified :class:`CallError`."""
+        import aiohttp
+
+        from mlflow_llm_eval.chat.loop import http_session
+
+        try:
+            async with http_session().post(
+                    url, data=json.dumps(body), headers=self._headers,
+                    timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                data = await response.read()
+                status, headers = response.status, response.headers
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            raise CallError("timeout", f"no answer from {self.host} within {self.timeout:g} s",
+                            unreachable=True) from None
+        except aiohttp.ClientError as exc:
+            raise CallError("server_error", f"connection error to {self.host}: "
+                            f"{type(exc).__name__}: {exc}"[:500], unreachable=True) from None
+        rate = RateInfo.from_headers(headers)
+        if status >= 400:
+            error = classify_status(status, f"HTTP {status} from {self.host}: "
+                                    f"{_error_message(data)}"[:500],
+                                    rate.retry_after if rate else None, rate)
+            error.status = status
+            raise error
+        try:
+            return json.loads(data), rate
+        except ValueError:
+            return None, rate
+
+
+def completion_from_json(response: Any, rate: RateInfo | None = None) -> Completion:
+    """Text and token usage of a chat-completions JSON answer (any malformed part -> None/0)."""
+    if not isinstance(response, Mapping):
+        return Completion(None)
+    choices = response.get("choices") or [{}]
+    message = choices[0].get("message") if isinstance(choices[0], Mapping) else None
+    text = message.get("content") if isinstance(message, Mapping) else None
+    usage = response.get("usage") if isinstance(response.get("usage"), Mapping) else {}
+    return Completion(text if isinstance(text, str) else None,
+                      int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                      rate)
+
+
+class DeploymentsChatClient:
+    """``endpoints:/<name>`` through ``mlflow.deployments`` (imported here, lazily)."""
+
+    json_mode = False
+
+    def __init__(self, name: str, *, timeout: float) -> None:
+        from mlflow.deployments import get_deploy_client
+
+        self.name, self.timeout = name, timeout
+        self._client = get_deploy_client()
+        if self._client is None:
+            raise ValueError(f"judge 'endpoints:/{name}' needs an MLflow deployments target: set "
+                             "MLFLOW_DEPLOYMENTS_TARGET (e.g. 'databricks' or the gateway URL)")
+        target = str(getattr(self._client, "target_uri", ""))
+        self.host = host_of(target) if "://" in target else target
+        self.identity = f"endpoints|{target}|{name}"
+
+    def __repr__(self) -> str:
+        return f"DeploymentsChatClient(endpoints:/{self.name})"
+
+    def complete(self, messages: list[dict[str, Any]], parameters: Mapping[str, Any]) -> Completion:
+        try:
+            response = self._client.predict(endpoint=self.name,
+                                            inputs={"messages": messages, **dict(parameters)})
+        except Exception as exc:  # noqa: BLE001 - MLflow wraps HTTP errors in several ways
+            raise _classify_deployment_error(exc, f"endpoints:/{self.name} at {self.host}") from None
+        return completion_from_json(response)
+
+
+def _classify_deployment_error(exc: BaseException, where: str) -> CallError:
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            rate = RateInfo.from_headers(getattr(response, "headers", None))
+            return classify_status(status, f"HTTP {status} from {where}: {type(exc).__name__}"[:500],
+                                   rate.retry_after if rate else None, rate)
+        if "Timeout" in type(seen).__name__ or "timed out" in str(seen):
+            return CallError("timeout", f"no answer from {where}: {type(seen).__name__}",
+                             unreachable=True)
+        if "ConnectionError" in type(seen).__name__:
+            return CallError("server_error", f"connection error to {where}: {type(seen).__name__}",
+                             unreachable=True)
+        seen = seen.__cause__ or seen.__context__
+    text = f"{where}: {exc}"
+    for status in (429, 500, 502, 503, 504):
+        if f"{status}" in str(exc):
+            return classify_status(status, text[:500])
+    return CallError("request_error", text[:500], retryable=False)
+
+
+def proxy_base(scheme: str, model: str, proxy_url: str) -> tuple[str, str | None]:
+    """MLflow's ``proxy_url`` (the full URL every request is posted to) as the client's base URL
+    (and the Azure ``api-version`` it names); ValueError if our clients would post elsewhere.
+
+    >>> proxy_base("openai", "m", "https://gw.corp/v1/chat/completions")
+    ('https://gw.corp/v1', None)
+    >>> proxy_base("azure", "dep", "https://r.azure.com/openai/deployments/dep/chat/completions?api-version=2024-02-01")
+    ('https://r.azure.com', '2024-02-01')
+    """
+    parsed = urllib.parse.urlsplit(str(proxy_url).strip())
+    path = parsed.path.rstrip("/")
+    suffix = f"/openai/deployments/{model}/chat/completions" if scheme == "azure" else "/chat/completions"
+    query = urllib.parse.parse_qs(parsed.query)
+    extra_query = set(query) - ({"api-version"} if scheme == "azure" else set())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or not path.endswith(suffix) \
+            or extra_query or parsed.fragment:
+        raise ValueError(
+            f"proxy_url {proxy_url!r}: for '{scheme}:/{model}' it must be the full URL the chat "
+            f"requests are posted to, as in MLflow: http(s)://<host>[/<prefix>]{suffix}"
+            + ("[?api-version=<version>]" if scheme == "azure" else "")
+            + " (requests are sent nowhere else; to point at an OpenAI-compatible base URL set "
+              "OPENAI_BASE_URL instead)")
+    base = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path[: -len(suffix)], "", ""))
+    return base, (query.get("api-version") or [None])[0]
+
+
+def make_client(model: str, *, timeout: float, extra_headers: Mapping[str, str] | None = None,
+                proxy_url: str | None = None) -> ChatClient:
+    """Build the client for a judge model URI; raises ValueError with what is missing.
+
+    ``proxy_url`` and ``extra_headers`` mean what they mean in MLflow's ``make_genai_metric``:
+    the full chat-completions URL (see :func:`proxy_base`) and headers added to every request
+    (over the client's own). ``endpoints:/`` goes through ``mlflow.deployments``, which takes
+    neither (MLflow ignores them there): giving one is an error, not a silent drop.
+    """
+    scheme, name = parse_model_uri(model)
+    if scheme == "endpoints":
+        given = [n for n, v in (("proxy_url", proxy_url), ("extra_headers", extra_headers)) if v]
+        if given:
+            raise ValueError(f"judge '{model}': {' and '.join(given)} cannot be used with "
+                             "endpoints:/ (requests go to the MLflow deployments target, "
+                             "MLFLOW_DEPLOYMENTS_TARGET); drop them, or use openai:/ or azure:/ "
+                             "with proxy_url")
+        return DeploymentsChatClient(name, timeout=timeout)
+    api_version = None
+    if proxy_url:
+        proxy_url, api_version = proxy_base(scheme, name, proxy_url)
+    return OpenAIChatClient(scheme, name, timeout=timeout, extra_headers=extra_headers,
+                            proxy_url=proxy_url, api_version=api_version)

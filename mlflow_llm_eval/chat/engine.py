@@ -1,0 +1,425 @@
+"""The request engine: every row's chat request gets an answer or a status with its reason, with
+bounded effort. Not judge-specific: judges (:mod:`mlflow_llm_eval.judge.engine`) and models
+under test (:mod:`mlflow_llm_eval.judge.endpoint_model`) both run on it.
+
+- **One loop, one pool**: requests of every run in the process go out from one asyncio loop
+  (:mod:`.loop`) through one HTTP connection pool; the calling thread only waits, updates the
+  progress bar and writes the cache in batches.
+- **Shared per endpoint** (:mod:`.endpoint`): the adaptive concurrency limit
+  (:class:`~.limits.AdaptiveLimit`), the pacer (:mod:`.pacing`: ``rpm=``/``tpm=`` and the
+  endpoint's ``x-ratelimit-*`` headers) and the circuit breaker are one per endpoint in the
+  process: runs from several threads against one endpoint share one limit.
+- **Retries**: 429, timeouts, 5xx and connection errors are retried after the server's
+  ``Retry-After`` (+0-20% jitter) if it sends one, else after exponential backoff with full
+  jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row and a
+  retry budget per run (``retry_budget`` x rows, at least 10). A 429 with ``Retry-After`` is
+  the server saying when to come back: resent without spending an attempt, within ``max_wait``
+  seconds per row and ``wait_budget`` x rows (at least 30) such resends per run. Other 4xx are
+  not retried; after three identical ones in a row with no answer in between (bad key, unknown
+  model) nothing more is sent. At most ``(1 + retry_budget + wait_budget) x rows`` requests.
+- **Unusable answers**: ``check(completion, messages)`` (the row's messages) turns an answer into the row's value or raises
+  :class:`Unusable`, optionally with one follow-up conversation (a judge's repair request);
+  after that, an unusable answer is retried like a failed request, then the row ends with
+  ``unusable_status`` and the raw answers.
+- **Bounded when the endpoint hangs**: after ``breaker_threshold`` consecutive timeouts or
+  connection errors with no answer, nothing more is sent and the remaining rows end
+  ``endpoint_unavailable`` at once (a hanging endpoint costs about one timeout, not one per
+  row); ``deadline=`` seconds ends the rows not done by then ``deadline_exceeded``.
+- **Cache hook**: ``cache`` (``get_many``/``put_many``) and ``cache_key(messages)``: answers
+  that passed ``check`` are stored in batches from the calling thread (a killed run keeps all
+  but the last ~0.2 s), stored answers are checked again and not sent.
+
+    >>> from mlflow_llm_eval.chat.types import Completion
+    >>> class Upper:
+    ...     identity, json_mode = "upper", False
+    ...     def complete(self, messages, parameters):
+    ...         return Completion(messages[0]["content"].upper(), 3, 1)
+    >>> engine = ChatEngine(Upper(), progress=False)
+    >>> replies = engine.run([[{"role": "user", "content": "hi"}]], {})
+    >>> replies[0].value, replies[0].status, engine.stats.requests, engine.stats.prompt_tokens
+    ('HI', 'ok', 1, 3)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
+from mlflow_llm_eval.chat.loop import blocking_executor, submit
+from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
+from mlflow_llm_eval.core.repeats import RepeatedError
+
+_SAME_ERROR_LIMIT = 3
+_runs = itertools.count()
+
+#: Row statuses of the engine (with the row's reason saying more).
+STATUSES: dict[str, str] = {
+    "rate_limited": "the endpoint kept answering HTTP 429 until the row's attempts or the run's "
+                    "retry budget ran out",
+    "timeout": "no answer within the per-request timeout, on every attempt",
+    "server_error": "HTTP 5xx or a connection error, on every attempt",
+    "request_error": "HTTP 4xx other than 429 (bad key, unknown model, prompt too long); not "
+                     "retried, and after three identical ones the remaining rows are not sent",
+    "endpoint_unavailable": "not sent: the endpoint stopped answering (consecutive timeouts or "
+                            "connection errors tripped the circuit breaker); re-run to resume",
+    "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
+}
+
+
+class Unusable(Exception):
+    """Raised by a ``check``: the answer cannot be used; ``follow_up`` is the conversation to
+    send once instead (e.g. a repair request)."""
+
+    def __init__(self, reason: str, follow_up: Messages | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.follow_up = reason, follow_up
+
+
+@dataclass
+class Reply:
+    """One row's result: the checked value, or a status and its reason."""
+
+    value: Any = None
+    status: str = "ok"
+    reason: str | None = None
+    completion: Completion | None = None
+    unusable: list[str | None] = field(default_factory=list)  # texts that failed the check
+    gave_up: str | None = None
+    cached: bool = False
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    waits: int = 0  # of the retries: resends after a 429 with Retry-After (own budget)
+    repairs: int = 0  # follow-up requests
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    peak_concurrency: int = 0
+    cache_hits: int = 0
+    refused: int = 0  # HTTP 429 answers
+    unavailable: int = 0
+    deadline_exceeded: int = 0
+
+
+def _interactive(rows: int) -> bool:
+    """Show a progress bar by default: a long run on a terminal or in a Jupyter kernel."""
+    import sys
+
+    return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
+
+
+def _chars(messages: Messages) -> int:
+    return sum(len(m.get("content") or "") for m in messages if isinstance(m.get("content"), str))
+
+
+class ChatEngine:
+    """Sends the requests of one run; see the module docstring for the policy."""
+
+    def __init__(
+        self,
+        client: ChatClient,
+        *,
+        max_concurrency: int = 256,
+        initial_concurrency: int = 32,
+        max_attempts: int = 6,
+        retry_budget: float = 0.5,
+        wait_budget: float = 3.0,
+        max_wait: float = 300.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 20.0,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        deadline: float | None = None,
+        breaker_threshold: int = 5,
+        progress: bool | None = None,
+        description: str = "requests",
+        cache: Any = None,
+        cache_key: Callable[[Messages], str] | None = None,
+        on_answer: Callable[[int, Completion], None] | None = None,
+        unusable_status: str = "unusable_answer",
+    ) -> None:
+        if max_concurrency < 1 or initial_concurrency < 1 or max_attempts < 1 or breaker_threshold < 1:
+            raise ValueError("max_concurrency, initial_concurrency, max_attempts and "
+                             "breaker_threshold must be >= 1")
+        if min(retry_budget, wait_budget, max_wait) < 0:
+            raise ValueError("retry_budget, wait_budget and max_wait must be >= 0")
+        for name, value in (("rpm", rpm), ("tpm", tpm), ("deadline", deadline)):
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        self.client = client
+        self.identity = str(getattr(client, "identity", None) or f"client-{id(client)}")
+        self.max_concurrency = int(max_concurrency)
+        self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
+        self.max_attempts, self.retry_budget = int(max_attempts), float(retry_budget)
+        self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
+        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.rpm, self.tpm, self.deadline = rpm, tpm, deadline
+        self.breaker_threshold = int(breaker_threshold)
+        self.progress, self.description = progress, description
+        self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
+        self.unusable_status = unusable_status
+        self.stats = Stats()
+
+    # -- the calling thread ---------------------------------------------------------------------
+    def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],
+            check: Callable[[Completion, Messages], Any] | None = None) -> list[Reply]:
+        """One reply per request, in order; never raises for a row."""
+        from tqdm.auto import tqdm
+
+        check = check or (lambda completion, messages: completion.text)
+        n = len(requests)
+        replies: list[Reply | None] = [None] * n
+        keys = [self.cache_key(m) for m in requests] if self.cache is not None and self.cache_key else None
+        if keys is not None:
+            for i, stored in self._cached(keys, requests, check):
+                replies[i] = stored
+        todo = [i for i in range(n) if replies[i] is None]
+        self.stats.cache_hits += n - len(todo)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        disable = not (_interactive(n) if self.progress is None else self.progress)
+        with tqdm(total=n, initial=n - len(todo), desc=self.description, disable=disable,
+                  leave=False) as bar:
+            if todo:
+                future = submit(self._run(todo, requests, dict(parameters), check, done))
+                pending, last_flush = [], time.monotonic()
+                remaining = len(todo)
+                while remaining:
+                    try:
+                        items = [done.get(timeout=0.25)]
+                    except queue.Empty:
+                        if future.done():
+                            future.result()  # a bug in the engine: raise it
+                            break
+                        continue
+                    while True:
+                        try:
+                            items.append(done.get_nowait())
+                        except queue.Empty:
+                            break
+                    for i, reply in items:
+                        replies[i] = reply
+                        if reply.status == "ok" and reply.completion is not None:
+                            if keys is not None and reply.completion.text is not None:
+                                pending.append((keys[i], reply.completion))
+                            if self.on_answer is not None:
+                                self.on_answer(i, reply.completion)
+                    remaining -= len(items)
+                    bar.update(len(items))
+                    if pending and (time.monotonic() - last_flush > 0.2 or not remaining):
+                        self._store(pending)
+                        pending, last_flush = [], time.monotonic()
+                future.result()
+                if pending:
+                    self._store(pending)
+        return [r if r is not None else Reply(status="error", reason="no outcome") for r in replies]
+
+    def _cached(self, keys: list[str], requests: Sequence[Messages],
+                check: Callable[[Completion, Messages], Any]):
+        hits = self.cache.get_many(keys)
+        for i, key in enumerate(keys):
+            if key in hits:
+                answer = hits[key]
+                completion = Completion(answer.text, answer.prompt_tokens, answer.completion_tokens)
+                try:
+                    yield i, Reply(value=check(completion, requests[i]), completion=completion,
+                                   cached=True)
+                except Unusable:  # e.g. stored under another scale: ask again
+                    pass
+
+    def _store(self, pending: list[tuple[str, Completion]]) -> None:
+        from mlflow_llm_eval.judge.cache import CachedAnswer
+
+        self.cache.put_many([(key, CachedAnswer(c.text, c.prompt_tokens, c.completion_tokens))
+                             for key, c in pending])
+
+    # -- the request loop -----------------------------------------------------------------------
+    async def _run(self, todo: list[int], requests: Sequence[Messages], parameters: dict[str, Any],
+                   check: Callable[[Completion, Messages], Any], done: queue.SimpleQueue) -> None:
+        n = len(todo)
+        self._budget_left = max(10, int(self.retry_budget * n))
+        self._waits_left = max(30, int(self.wait_budget * n))
+        self._same_error = RepeatedError(_SAME_ERROR_LIMIT)
+        self._abort: str | None = None
+        self._in_flight = 0
+        self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._state = state = endpoint_state(self.identity)
+        max_tokens = parameters.get("max_tokens", parameters.get("max_completion_tokens"))
+        self._max_tokens = float(max_tokens) if isinstance(max_tokens, (int, float)) else None
+        run = next(_runs)
+        state.join(run, RunSettings(self.initial_concurrency, self.max_concurrency, self.rpm,
+                                    self.tpm, self.breaker_threshold))
+        refused_before = state.refused
+        sent: dict[int, int] = {}
+
+        async def row(i: int) -> None:
+            try:
+                reply = await self._row(i, requests[i], parameters, check, sent)
+            except asyncio.CancelledError:
+                reply = Reply(status="deadline_exceeded", reason=(
+                    f"the run's deadline of {self.deadline:g} s passed before this row was "
+                    f"answered ({sent.get(i, 0)} requests sent to {self._host()})"))
+                self.stats.deadline_exceeded += 1
+                done.put((i, reply))
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug must not lose the other rows
+                reply = Reply(status="error", reason=f"{type(exc).__name__}: {exc}")
+            done.put((i, reply))
+
+        tasks = [asyncio.ensure_future(row(i)) for i in todo]
+        try:
+            _, late = await asyncio.wait(tasks, timeout=self.deadline)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
+        finally:
+            state.leave(run)
+            self.stats.refused += state.refused - refused_before
+
+    def _host(self) -> str:
+        return str(getattr(self.client, "host", None) or self.identity)
+
+    async def _row(self, index: int, messages: Messages, parameters: dict[str, Any],
+                   check: Callable[[Completion, Messages], Any], sent: dict[int, int]) -> Reply:
+        attempt, followed, current, waited = 0, False, messages, 0.0
+        unusable: list[str | None] = []
+        while True:
+            attempt += 1
+            sent[index] = sent.get(index, 0) + 1
+            try:
+                completion = await self._send(current, parameters, attempt,
+                                              repair=current is not messages)
+            except CallError as exc:
+                if not exc.retryable:
+                    return Reply(status=exc.kind, reason=str(exc))
+                if self._take_wait(exc, waited):  # asked to wait: not a failed attempt
+                    attempt -= 1
+                    waited += exc.wait  # type: ignore[attr-defined]
+                elif not self._may_retry(attempt):
+                    return Reply(status=exc.kind, reason=f"{exc} ({self._gave_up(attempt)})",
+                                 gave_up=self._gave_up(attempt))
+                await asyncio.sleep(exc.wait)  # type: ignore[attr-defined]
+                current = messages
+                continue
+            try:
+                value = check(completion, messages)
+            except Unusable as problem:
+                unusable.append(completion.text)
+                if problem.follow_up is not None and not followed:
+                    followed, current = True, problem.follow_up
+                    continue
+                if self._may_retry(attempt):  # a fresh attempt
+                    current = messages
+                    continue
+                return Reply(status=self.unusable_status, reason=problem.reason,
+                             completion=completion, unusable=unusable,
+                             gave_up=self._gave_up(attempt))
+            return Reply(value=value, completion=completion, unusable=unusable)
+
+    async def _send(self, messages: Messages, parameters: Mapping[str, Any], attempt: int,
+                    repair: bool) -> Completion:
+        """One request through the endpoint's shared slots, pacing and breaker."""
+        async with self._slots:
+            chars = _chars(messages)
+            state = self._state
+            ticket = await state.acquire(chars, self._max_tokens)
+            if ticket is None:
+                self.stats.unavailable += 1
+                raise CallError("endpoint_unavailable", (
+                    f"not sent: {self._host()} stopped answering ({state.breaker.threshold} "
+                    f"timeouts or connection errors in a row, no answer in between; the last: "
+                    f"{state.breaker.reason})"), retryable=False)
+            if self._abort is not None:  # checked once a slot is free: nothing more is sent
+                state.release(ticket, answered=False)
+                raise CallError("request_error", f"not sent: {self._abort}", retryable=False)
+            self._in_flight += 1
+            self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._in_flight)
+            outcome: dict[str, Any] = {"answered": False}
+            try:
+                completion = await self._complete(messages, parameters)
+                outcome = {"answered": True, "rate": completion.rate, "prompt_chars": chars,
+                           "prompt_tokens": completion.prompt_tokens,
+                           "completion_tokens": completion.completion_tokens}
+                self._count(completion, repair)
+                self._same_error.succeeded()
+                return completion
+            except CallError as exc:
+                exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
+                outcome = {"answered": not exc.unreachable, "unreachable": exc.unreachable,
+                           "failed": True,
+                           "overloaded": exc.overloaded, "rate": exc.rate, "reason": str(exc),
+                           "refused": exc.kind == "rate_limited",
+                           "hold": exc.wait if exc.overloaded else 0.0}  # type: ignore[attr-defined]
+                self._count(None, repair)
+                if not exc.retryable:
+                    self._note_client_error(str(exc))
+                raise
+            finally:
+                self._in_flight -= 1
+                state.release(ticket, **outcome)
+
+    async def _complete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
+        client = self.client
+        try:
+            if hasattr(client, "acomplete"):
+                return await client.acomplete(messages, parameters)  # type: ignore[attr-defined]
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(blocking_executor(), client.complete, messages,
+                                              parameters)
+        except (CallError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a client's own failure is this row's status
+            raise CallError("error", f"{type(exc).__name__}: {exc}"[:500], retryable=False) from None
+
+    # -- accounting -----------------------------------------------------------------------------
+    def _take_wait(self, exc: CallError, waited: float) -> bool:
+        """Whether a refused request is resent as asked (a 429 with Retry-After, within the row's
+        ``max_wait`` and the run's wait budget) rather than charged as a failed attempt."""
+        if exc.kind != "rate_limited" or exc.retry_after is None \
+                or waited + exc.wait > self.max_wait or self._waits_left <= 0:  # type: ignore[attr-defined]
+            return False
+        self._waits_left -= 1
+        self.stats.waits += 1
+        self.stats.retries += 1
+        return True
+
+    def _may_retry(self, attempt: int) -> bool:
+        if attempt >= self.max_attempts or self._budget_left <= 0:
+            return False
+        self._budget_left -= 1
+        self.stats.retries += 1
+        return True
+
+    def _gave_up(self, attempt: int) -> str:
+        why = "attempts" if attempt >= self.max_attempts else "the run's retry budget"
+        return f"gave up after {attempt} attempts: {why} spent"
+
+    def _count(self, completion: Completion | None, repair: bool) -> None:
+        self.stats.requests += 1
+        self.stats.repairs += int(repair)
+        if completion is not None:
+            self.stats.prompt_tokens += completion.prompt_tokens
+            self.stats.completion_tokens += completion.completion_tokens
+
+    def _note_client_error(self, text: str) -> None:
+        """The one "same error three times, stop" rule: identical non-retryable errors in a row."""
+        if self._same_error.failed(text):
+            self._abort = text
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """The server's Retry-After (plus up to 20% jitter) if given, else exponential backoff."""
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max * 3) * random.uniform(1.0, 1.2)
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+
+__all__ = ["STATUSES", "ChatEngine", "Reply", "Stats", "Ticket", "Unusable"]
