@@ -74,6 +74,11 @@ class SharedAnswers(JudgeCache):
             self._segment.write(line)
             self._segment.flush()  # paid for: on storage before the next request
 
+    def put_many(self, items: Iterable[tuple[str, CachedAnswer]]) -> None:
+        """The request engine's batched write: each answer appended as :meth:`put` does."""
+        for key, answer in items:
+            self.put(key, answer)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._load())

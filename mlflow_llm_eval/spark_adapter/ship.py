@@ -66,6 +66,9 @@ def split_budget(obj: Any, tasks: int) -> Any:
     """
     shipped = copy.copy(obj)
     for name in CONCURRENCY_ATTRIBUTES:
+        declared = getattr(type(shipped), name, None)
+        if isinstance(declared, property) and declared.fset is None:
+            continue  # a read-only alias of another ceiling (EndpointModel.concurrency)
         value = getattr(shipped, name, None)
         if isinstance(value, int) and not isinstance(value, bool):
             setattr(shipped, name, max(1, value // tasks))

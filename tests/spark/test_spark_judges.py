@@ -113,7 +113,11 @@ def test_judges_split_limit_no_double_pay_on_retry_and_none_on_rerun(spark, serv
 def test_an_endpoint_model_answers_inside_the_partitions(spark, server, tmp_path) -> None:
     rows = 12
     sdf = spark.createDataFrame(qa(rows)[["inputs", "answer"]]).repartition(2)
-    result = le.evaluate(data=sdf, model="openai:/gpt-4o-mini", targets="answer",
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+    # the endpoint's limit, set once: split across the tasks (no task learns it by a 429)
+    model = EndpointModel.from_uri("openai:/gpt-4o-mini", max_concurrency=LIMIT)
+    result = le.evaluate(data=sdf, model=model, targets="answer",
                          extra_metrics=[le.token_count()], results_table=str(tmp_path / "m"))
     written = pd.read_parquet(tmp_path / "m")
     assert written["predictions"].notna().all() and len(written) == rows
