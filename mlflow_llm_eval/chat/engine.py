@@ -196,10 +196,13 @@ class ChatEngine:
                     try:
                         items = [done.get(timeout=0.25)]
                     except queue.Empty:
-                        if future.done():
-                            future.result()  # a bug in the engine: raise it
+                        if not future.done():
+                            continue
+                        future.result()  # a bug in the engine: raise it
+                        try:  # the run put its last replies after the timed-out get: drain them
+                            items = [done.get_nowait()]
+                        except queue.Empty:
                             break
-                        continue
                     while True:
                         try:
                             items.append(done.get_nowait())
