@@ -1,15 +1,16 @@
-"""Distributed aggregates: Spark SQL computes each metric's mergeable summary, the core turns
-it into the aggregate dict (:func:`~mlflow_llm_eval.core.aggregate.aggregate_from_summary`, the
-function the pandas path uses too), so both paths agree to rounding.
+"""Distributed aggregates: each Arrow batch's partial summary, computed on the executor while
+it scores (:func:`~mlflow_llm_eval.core.summary.partial_summary`: count, unscored, sum, ``m2``,
+min, max, value counts), rides in the batch stats column; the driver streams those rows (one per
+batch, never a text column) and merges them (:class:`~mlflow_llm_eval.core.summary.SummaryMerger`);
+the core turns the summary into the aggregate dict
+(:func:`~mlflow_llm_eval.core.aggregate.aggregate_from_summary`, the function the pandas path
+uses too), so both paths agree to rounding. Exact quantiles come from the merged value counts;
+only when a metric has more than ``MAX_DISTINCT`` distinct values does one Spark job over its
+score column compute them (``percentile``: exact, linear interpolation, as numpy's default).
 
-One aggregation job over the score columns only (no text column is read): per metric, the count
-of scored rows (non-null, non-NaN), the total row count, ``sum``, ``m2`` (``var_pop x n``,
-Spark's numerically stable central moment), ``min``, ``max`` and exact quantiles
-(``percentile``: exact, linear interpolation, as numpy's default). A second small job reads the
-per-batch stats (one row per Arrow batch) for the metrics' extra aggregates: counts (judge
-requests, tokens, cost) are summed, ``ratio`` is weighted by each batch's scored rows; any
-other extra aggregate is exact only within one batch and is left out (with a warning) when a
-metric's rows span several.
+The same rows carry the metrics' extra aggregates: counts (judge requests, tokens, cost) are
+summed, ``ratio`` is weighted by each batch's scored rows; any other extra aggregate is exact
+only within one batch and is left out (with a warning) when a metric's rows span several.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
 from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
 from mlflow_llm_eval.core.engine import named_aggregates
+from mlflow_llm_eval.core.summary import SummaryMerger
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
@@ -35,7 +37,9 @@ WEIGHTED = ("ratio",)
 
 
 def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]]:
-    """Per metric key, the summary :func:`aggregate_from_summary` reads (one Spark job)."""
+    """Per metric key, the summary :func:`aggregate_from_summary` reads, from the score columns
+    alone (one Spark job, plus a bounded ``GROUP BY`` per metric for the value counts): the
+    path for metrics whose batch summaries could not keep their value counts."""
     from pyspark.sql import functions as F
 
     expressions = [F.count(F.lit(1)).alias("rows")]
@@ -92,12 +96,27 @@ def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
     return ScoreSummary(n, float(row[f"s{i}"]), float(row[f"sq{i}"]), counts)
 
 
-def extra_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, float]]:
-    """Per metric key, its extra aggregates merged over the batches' stats."""
+def batch_stats(table: Any, metrics: Sequence[Metric]) -> tuple[
+        dict[str, SummaryMerger], list[dict[str, Any]]]:
+    """Stream the batch stats rows (one per batch): per metric key its merged summary, and the
+    extra-aggregate parts of each batch (the summaries dropped, so memory stays bounded)."""
     from pyspark.sql import functions as F
 
+    mergers = {m.key: SummaryMerger() for m in metrics}
+    batches: list[dict[str, Any]] = []
     rows = table.where(F.col(f"`{STATS_COLUMN}`").isNotNull()).select(f"`{STATS_COLUMN}`")
-    batches = [json.loads(r[0]) for r in rows.toLocalIterator()]  # one small row per batch
+    for row in rows.toLocalIterator():
+        stats = json.loads(row[0])
+        for key, merger in mergers.items():
+            if key in stats:
+                merger.add(stats[key].pop("summary"))
+        batches.append(stats)
+    return mergers, batches
+
+
+def extra_aggregates(batches: Sequence[dict[str, Any]],
+                     metrics: Sequence[Metric]) -> dict[str, dict[str, float]]:
+    """Per metric key, its extra aggregates merged over the batches' stats."""
     merged: dict[str, dict[str, float]] = {}
     for metric in metrics:
         parts = [b[metric.key] for b in batches if metric.key in b]
@@ -123,8 +142,14 @@ def extra_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[st
 
 def run_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, float]:
     """The run metrics, named as the pandas path names them."""
-    summary = summaries(table, metrics)
-    extras = extra_aggregates(table, metrics)
+    mergers, batches = batch_stats(table, metrics)
+    summary = {m.key: mergers[m.key].summary(m.aggregations) for m in metrics}
+    overflowed = [m for m in metrics if mergers[m.key].needs_quantiles
+                  and any(a in QUANTILES for a in m.aggregations)]
+    if overflowed:  # too many distinct values for counts: Spark sorts those score columns
+        for key, exact in summaries(table, overflowed).items():
+            summary[key]["quantiles"] = exact["quantiles"]
+    extras = extra_aggregates(batches, metrics)
     out: dict[str, float] = {}
     for metric in metrics:
         values = aggregate_from_summary(summary[metric.key], metric.aggregations,

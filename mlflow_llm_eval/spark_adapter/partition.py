@@ -9,15 +9,15 @@ workers), on the executor's GPU when it has one.
 
 Output per metric: ``<key>/score`` (double, null when unscored), ``/justification``,
 ``/status``, ``/reason`` (strings), and :data:`STATS_COLUMN`: on the last row of each batch,
-a JSON object ``{metric key: {"scored": n, <extra aggregate>: value}}`` (judge requests,
-tokens, toxicity ratio inputs), null on the other rows. It is how accounting reaches the
+a JSON object ``{metric key: {"scored": n, "summary": <the batch's partial summary>,
+<extra aggregate>: value}}`` (:func:`~mlflow_llm_eval.core.summary.partial_summary`: moments and
+value counts; judge requests, tokens, toxicity ratio inputs), null on the other rows. It is how accounting reaches the
 driver without accumulators (which Spark Connect lacks).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import run_metric
+from mlflow_llm_eval.core.summary import partial_summary
 from mlflow_llm_eval.core.types import Metric, MetricResult
 
 STATS_COLUMN = "llm_eval/batch_stats"
@@ -101,9 +102,9 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         result = run_metric(metric, rows, len(out))
         for suffix, values in _columns(result).items():
             out[f"{metric.key}/{suffix}"] = values
-        scored = sum(not math.isnan(s) for s in result.scores)
-        stats[metric.key] = {"scored": scored, **{k: float(v) for k, v in
-                                                   result.extra_aggregates.items()}}
+        summary = partial_summary(result.scores)
+        stats[metric.key] = {"scored": summary["count"], "summary": summary,
+                             **{k: float(v) for k, v in result.extra_aggregates.items()}}
     out[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
     return out[plan.output_columns]
 

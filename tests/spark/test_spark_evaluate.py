@@ -169,3 +169,28 @@ def test_spark_percentile_is_numpy_linear(spark) -> None:
         assert got["quantiles"][0.9] == pytest.approx(np.percentile(values, 90), abs=1e-12)
         assert got["quantiles"][0.5] == pytest.approx(np.median(values), abs=1e-12)
         assert got["m2"] == pytest.approx(np.var(values) * n, abs=1e-9)
+
+
+def test_quantiles_fall_back_to_spark_when_the_counts_overflow(spark) -> None:
+    """Batches whose value counts overflow (here 3 distinct values at most) still give the exact
+    p90/median: one Spark job sorts that score column; the moments still come from the batches."""
+    import json
+
+    from mlflow_llm_eval.core.summary import partial_summary
+    from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
+    from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
+
+    metric = le.make_row_metric(lambda p: 0.0, name="m",
+                                aggregations=("mean", "variance", "p90", "median"))
+    values = np.round(np.random.default_rng(5).random(40) * 9, 2)
+    values[7] = np.nan
+    rows = []
+    for batch in np.split(values, [13, 29]):
+        stats = json.dumps({"m/v1": {"scored": int(np.sum(~np.isnan(batch))),
+                                     "summary": partial_summary(batch.tolist(), max_distinct=3)}})
+        rows += [(float(v), None) for v in batch[:-1]] + [(float(batch[-1]), stats)]
+    sdf = spark.createDataFrame(pd.DataFrame(rows, columns=["m/v1/score", STATS_COLUMN]))
+    got = run_aggregates(sdf, [metric])
+    expected = aggregate(values.tolist(), metric.aggregations)
+    for name in ("mean", "variance", "p90", "median", "count", "unscored"):
+        assert got[f"m/v1/{name}"] == pytest.approx(expected[name], abs=1e-9), name
