@@ -76,6 +76,8 @@ def test_schema_errors_name_the_key_and_the_line(folder: Path) -> None:
     found = problems(path)
     assert (8, "models[1].promt_template",
             "unknown key 'promt_template' (did you mean 'prompt_template'?); allowed keys: "
+            "initial_concurrency, max_attempts, retry_budget, wait_budget, max_wait, "
+            "backoff_base, backoff_max, timeout, rpm, tpm, deadline, breaker_threshold, "
             "name, uri, endpoint, predictions, python, prompt_template, params, output_column, "
             "key, latency_column, concurrency") in found
     assert (9, "models[2]", "model 'neither' needs exactly one of uri, endpoint, predictions, "
