@@ -21,7 +21,7 @@ headroom than a hosted judge API, and its latency is part of what is measured.
     (16, 16, 150.0)
     >>> RequestOptions.resolve(max_workers=8, tpm=90_000).max_concurrency
     8
-    >>> RequestOptions.resolve(MODEL_UNDER_TEST, rpm=60)
+    >>> RequestOptions.resolve(base=MODEL_UNDER_TEST, rpm=60)
     RequestOptions(max_concurrency=64, initial_concurrency=8, ..., rpm=60.0, ...)
     >>> RequestOptions(rpm=0)
     Traceback (most recent call last):
@@ -107,8 +107,8 @@ class RequestOptions:
                        tpm=None if self.tpm is None else self.tpm / tasks)
 
     @classmethod
-    def resolve(cls, base: RequestOptions | None = None,
-                request_options: RequestOptions | None = None, *, client_built: bool = False,
+    def resolve(cls, request_options: RequestOptions | None = None, *,
+                base: RequestOptions | None = None, client_built: bool = False,
                 **given: Any) -> RequestOptions:
         """``request_options`` (else ``base``, else the defaults) with the keywords ``given`` set
         on top; a keyword given as None is not set. ``client_built``: the caller's client exists

@@ -65,7 +65,7 @@ class EndpointModel(UsesRequestOptions):
         self.parameters = dict(parameters or {})
         #: Limits, retries, pacing (split per task by the Spark adapter); ``timeout`` is the
         #: client's, set by :meth:`from_uri`.
-        self.request_options = RequestOptions.resolve(MODEL_UNDER_TEST, request_options,
+        self.request_options = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST,
                                                       client_built=True, **options)
         self.cache, self.progress = cache, progress
         self.stats = None
@@ -81,7 +81,7 @@ class EndpointModel(UsesRequestOptions):
         """Build the endpoint client (checks the environment's keys now, before any row);
         ``options``: ``cache``, ``progress`` and the request options (``timeout`` too)."""
         own = {k: options.pop(k) for k in ("cache", "progress") if k in options}
-        resolved = RequestOptions.resolve(MODEL_UNDER_TEST, request_options, **options)
+        resolved = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST, **options)
         client = make_client(uri, timeout=resolved.timeout)
         client.json_mode = False  # the model under test answers in free text
         return cls(client, prompt_template, parameters, request_options=resolved, **own)
