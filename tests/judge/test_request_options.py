@@ -115,3 +115,12 @@ def test_judge_metric_and_endpoint_model_hand_their_options_to_the_engine(
     assert engines == [RequestOptions(max_concurrency=3, rpm=6000),
                        dataclasses.replace(MODEL_UNDER_TEST, max_concurrency=2, deadline=60)]
     assert judge_env.stats()["peak_concurrency"] <= 3
+
+
+def test_public_and_config_names_come_from_the_one_dataclass() -> None:
+    from mlflow_llm_eval.config.request_keys import REQUEST_KEYS, JudgeRequestKeys
+
+    assert le.RequestOptions is RequestOptions
+    names = [f.name for f in dataclasses.fields(RequestOptions)]
+    assert list(REQUEST_KEYS) == [n for n in names if n != "max_concurrency"]
+    assert set(JudgeRequestKeys.model_fields) == {"max_workers", *REQUEST_KEYS}
