@@ -53,6 +53,7 @@ from mlflow_llm_eval.judge import (
     make_genai_metric,
     relevance,
 )
+from mlflow_llm_eval.chat.options import RequestOptions
 from mlflow_llm_eval.judge.pairwise import PairwiseJudge, pairwise_preference
 from mlflow_llm_eval.sample import evaluate_sample
 from mlflow_llm_eval.function_metrics.toxicity import toxicity
@@ -90,6 +91,7 @@ __all__ = [
     "Metric",
     "MetricResult",
     "PairwiseJudge",
+    "RequestOptions",
     "PerturbedRuns",
     "RowScore",
     "answer_correctness",

@@ -53,6 +53,7 @@ from typing import Any
 
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
 from mlflow_llm_eval.chat.loop import blocking_executor, submit
+from mlflow_llm_eval.chat.options import RequestOptions
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
 from mlflow_llm_eval.core.repeats import RepeatedError
 
@@ -128,42 +129,23 @@ class ChatEngine:
         self,
         client: ChatClient,
         *,
-        max_concurrency: int = 256,
-        initial_concurrency: int = 32,
-        max_attempts: int = 6,
-        retry_budget: float = 0.5,
-        wait_budget: float = 3.0,
-        max_wait: float = 300.0,
-        backoff_base: float = 0.5,
-        backoff_max: float = 20.0,
-        rpm: float | None = None,
-        tpm: float | None = None,
-        deadline: float | None = None,
-        breaker_threshold: int = 5,
+        request_options: RequestOptions | None = None,
         progress: bool | None = None,
         description: str = "requests",
         cache: Any = None,
         cache_key: Callable[[Messages], str] | None = None,
         on_answer: Callable[[int, Completion], None] | None = None,
         unusable_status: str = "unusable_answer",
+        **options: Any,
     ) -> None:
-        if max_concurrency < 1 or initial_concurrency < 1 or max_attempts < 1 or breaker_threshold < 1:
-            raise ValueError("max_concurrency, initial_concurrency, max_attempts and "
-                             "breaker_threshold must be >= 1")
-        if min(retry_budget, wait_budget, max_wait) < 0:
-            raise ValueError("retry_budget, wait_budget and max_wait must be >= 0")
-        for name, value in (("rpm", rpm), ("tpm", tpm), ("deadline", deadline)):
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        """``request_options`` and/or its fields by keyword (:class:`~.options.RequestOptions`;
+        ``timeout`` is the client's own)."""
+        opts = RequestOptions.resolve(request_options, client_built=True, **options)
+        self.request_options = opts
         self.client = client
         self.identity = str(getattr(client, "identity", None) or f"client-{id(client)}")
-        self.max_concurrency = int(max_concurrency)
-        self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
-        self.max_attempts, self.retry_budget = int(max_attempts), float(retry_budget)
-        self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
-        self.backoff_base, self.backoff_max = backoff_base, backoff_max
-        self.rpm, self.tpm, self.deadline = rpm, tpm, deadline
-        self.breaker_threshold = int(breaker_threshold)
+        vars(self).update(vars(opts))  # plain attributes for the loop: self.max_attempts, ...
+        self.initial_concurrency = min(opts.initial_concurrency, opts.max_concurrency)
         self.progress, self.description = progress, description
         self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
         self.unusable_status = unusable_status

@@ -12,15 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlflow_llm_eval.config.request_keys import JudgeRequestKeys
+
 #: ``judge:`` options that also apply to the pairwise judge (when it does not set its own).
-SHARED_JUDGE_OPTIONS = ("model", "parameters", "max_workers", "cache", "timeout",
-                        "initial_concurrency", "max_attempts", "retry_budget", "wait_budget",
-                        "max_wait", "proxy_url")
+SHARED_JUDGE_OPTIONS = ("model", "parameters", "cache", "proxy_url",
+                        *JudgeRequestKeys.model_fields)
 
 
-class PairwiseSpec(BaseModel):
+class PairwiseSpec(JudgeRequestKeys):
     """``compare: {pairwise: {...}}``: judge each pair of models' answers, row by row, in both
-    orders (see :mod:`mlflow_llm_eval.judge.pairwise`). ``model`` defaults to ``judge.model``."""
+    orders (see :mod:`mlflow_llm_eval.judge.pairwise`). ``model`` defaults to ``judge.model``;
+    the request keys (``max_workers``, ``rpm``, ``timeout``, ...) are a judge's."""
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = None
@@ -30,14 +32,7 @@ class PairwiseSpec(BaseModel):
     n_bootstrap: int = Field(default=1000, ge=0, le=100_000)
     seed: int = 0
     parameters: dict[str, Any] | None = None
-    max_workers: int | None = Field(default=None, ge=1, le=1024)
     cache: bool | str = True
-    timeout: float | None = Field(default=None, gt=0)
-    initial_concurrency: int | None = Field(default=None, ge=1)
-    max_attempts: int | None = Field(default=None, ge=1)
-    retry_budget: float | None = Field(default=None, ge=0)
-    wait_budget: float | None = Field(default=None, ge=0)
-    max_wait: float | None = Field(default=None, ge=0)
 
     def judge_options(self, judge: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments of ``pairwise_preference``: these keys, then ``judge:``'s."""

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from mlflow_llm_eval.config.compare import CompareSpec
+from mlflow_llm_eval.config.request_keys import JudgeRequestKeys, RequestKeys
 from mlflow_llm_eval.judge.endpoints import SCHEMES as ENDPOINT_CLIENT_SCHEMES
 from mlflow_llm_eval.select import Constraint, Objective
 
@@ -97,8 +98,10 @@ class DatasetSpec(_Strict):
         return self.format or DATA_FORMATS[self.path.suffix.lower()]
 
 
-class ModelSpec(_Strict):
-    """One entry of ``models:``; exactly one of ``uri``, ``endpoint``, ``predictions``, ``python``."""
+class ModelSpec(_Strict, RequestKeys):
+    """One entry of ``models:``; exactly one of ``uri``, ``endpoint``, ``predictions``, ``python``.
+    Endpoint models also take the request keys (``rpm``, ``tpm``, ``timeout``, ...: see
+    :mod:`.request_keys`)."""
 
     name: str = Field(pattern=NAME_PATTERN)
     uri: str | None = None
@@ -163,6 +166,7 @@ class ModelSpec(_Strict):
             "params": bool(self.params) and self.kind != "endpoint",
             "key": self.key is not None and self.kind != "predictions",
             "latency_column": self.latency_column is not None and self.kind != "predictions",
+            **{key: self.kind != "endpoint" for key in self.request_options()},
         }
         wrong = [k for k, bad in misplaced.items() if bad]
         if wrong:
@@ -199,15 +203,16 @@ class MetricSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
-class JudgeSpec(BaseModel):
-    """``judge:`` options given to every LLM-judge metric (``model`` at least)."""
+class JudgeSpec(JudgeRequestKeys):
+    """``judge:`` options given to every LLM-judge metric (``model`` at least); the request keys
+    (``max_workers``, ``rpm``, ``tpm``, ``timeout``, ...) are checked here, at load."""
 
     model_config = ConfigDict(extra="allow")
     model: str
 
     @property
     def options(self) -> dict[str, Any]:
-        return {"model": self.model, **(self.model_extra or {})}
+        return {"model": self.model, **self.request_options(), **(self.model_extra or {})}
 
 
 class ObjectiveSpec(_Strict):

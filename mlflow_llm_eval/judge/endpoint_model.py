@@ -5,7 +5,11 @@ per row: the row is rendered through ``prompt_template`` (``str.format`` with th
 and sent as one user message through the same request engine as judges
 (:class:`~mlflow_llm_eval.chat.ChatEngine`: adaptive concurrency up to ``max_concurrency``,
 pacing to ``rpm``/``tpm`` and the endpoint's rate-limit headers, retries and budgets, circuit
-breaker, ``deadline``), so keys come from the environment exactly as for judges. A row that
+breaker, ``deadline``), so keys come from the environment exactly as for judges. Its request
+options are :class:`~mlflow_llm_eval.chat.RequestOptions` (each field by keyword, or
+``request_options=``) with a model under test's defaults,
+:data:`~mlflow_llm_eval.chat.MODEL_UNDER_TEST` (at most 64 in flight, starting at 8);
+``concurrency`` and ``backoff`` are older names of ``max_concurrency`` and ``backoff_base``. A row that
 still fails gets ``None`` (its metrics mark it ``missing``). If every row fails (a bad key, an
 unknown model, an unreachable endpoint) the call raises with the first reason.
 
@@ -32,7 +36,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.chat import ChatClient, ChatEngine, make_client
+from mlflow_llm_eval.chat import MODEL_UNDER_TEST, ChatClient, ChatEngine, make_client
+from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 
 _logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ def deterministic(parameters: Mapping[str, Any]) -> bool:
     return parameters.get("temperature") in (0, 0.0) and parameters.get("seed") is not None
 
 
-class EndpointModel:
+class EndpointModel(UsesRequestOptions):
     """Calls a chat endpoint once per row; see the module docstring."""
 
     def __init__(
@@ -51,28 +56,19 @@ class EndpointModel:
         prompt_template: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         *,
-        concurrency: int | None = None,
-        max_concurrency: int = 64,
-        initial_concurrency: int = 8,
-        max_attempts: int = 6,
-        backoff: float = 0.5,
-        rpm: float | None = None,
-        tpm: float | None = None,
-        deadline: float | None = None,
         cache: bool | str | os.PathLike[str] = True,
         progress: bool | None = None,
+        request_options: RequestOptions | None = None,
+        **options: Any,
     ) -> None:
         self.client, self.prompt_template = client, prompt_template
         self.parameters = dict(parameters or {})
-        #: Ceiling of the adaptive concurrency (``concurrency`` is its older name).
-        self.max_concurrency = int(concurrency if concurrency is not None else max_concurrency)
-        self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
-        #: Requests / tokens per minute to stay under; split per task by the Spark adapter.
-        self.rpm, self.tpm, self.deadline = rpm, tpm, deadline
-        self.max_attempts, self.backoff = max_attempts, backoff
+        #: Limits, retries, pacing (split per task by the Spark adapter); ``timeout`` is the
+        #: client's, set by :meth:`from_uri`.
+        self.request_options = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST,
+                                                      client_built=True, **options)
         self.cache, self.progress = cache, progress
         self.stats = None
-        ChatEngine(client, **self._options())  # validates the options now
 
     @property
     def concurrency(self) -> int:
@@ -80,18 +76,15 @@ class EndpointModel:
 
     @classmethod
     def from_uri(cls, uri: str, prompt_template: str | None = None,
-                 parameters: Mapping[str, Any] | None = None, *, timeout: float = 60.0,
-                 **options: Any) -> EndpointModel:
-        """Build the endpoint client (checks the environment's keys now, before any row)."""
-        client = make_client(uri, timeout=timeout)
+                 parameters: Mapping[str, Any] | None = None, *,
+                 request_options: RequestOptions | None = None, **options: Any) -> EndpointModel:
+        """Build the endpoint client (checks the environment's keys now, before any row);
+        ``options``: ``cache``, ``progress`` and the request options (``timeout`` too)."""
+        own = {k: options.pop(k) for k in ("cache", "progress") if k in options}
+        resolved = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST, **options)
+        client = make_client(uri, timeout=resolved.timeout)
         client.json_mode = False  # the model under test answers in free text
-        return cls(client, prompt_template, parameters, **options)
-
-    def _options(self) -> dict[str, Any]:
-        return dict(max_concurrency=self.max_concurrency,
-                    initial_concurrency=self.initial_concurrency, max_attempts=self.max_attempts,
-                    backoff_base=self.backoff, rpm=self.rpm, tpm=self.tpm, deadline=self.deadline,
-                    progress=self.progress, description="model")
+        return cls(client, prompt_template, parameters, request_options=resolved, **own)
 
     def prompt(self, row: Mapping[str, Any]) -> str:
         if self.prompt_template is None:
@@ -111,7 +104,8 @@ class EndpointModel:
     def __call__(self, inputs: pd.DataFrame) -> list[str | None]:
         rows = inputs.to_dict(orient="records")
         cache, key = self._cache()
-        engine = ChatEngine(self.client, cache=cache, cache_key=key, **self._options())
+        engine = ChatEngine(self.client, cache=cache, cache_key=key, progress=self.progress,
+                            description="model", request_options=self.request_options)
         replies = engine.run([[{"role": "user", "content": self.prompt(r)}] for r in rows],
                              self.parameters)
         self.stats = engine.stats

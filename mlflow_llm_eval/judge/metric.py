@@ -1,8 +1,9 @@
 """LLM-as-judge metrics: :class:`GenAIMetric` and ``make_genai_metric`` (MLflow's signature).
 
 ``make_genai_metric`` takes the arguments of ``mlflow.metrics.genai.make_genai_metric`` in the
-same order with the same meaning, plus keyword-only extras (``scale``, ``cache``, ``timeout``,
-``price``, ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget``). Our engine
+same order with the same meaning, plus keyword-only extras (``scale``, ``cache``, ``price``,
+``progress``, ``samples`` and the request options: every field of
+:class:`~mlflow_llm_eval.chat.RequestOptions` by keyword, or ``request_options=``). Our engine
 runs underneath (:mod:`.engine`): adaptive concurrency, retries, an on-disk cache, strict answers.
 
     >>> import os; os.environ.setdefault("OPENAI_API_KEY", "sk-doc")  # doctest: +ELLIPSIS
@@ -32,6 +33,7 @@ from mlflow_llm_eval.core.aggregate import validate_aggregations
 from mlflow_llm_eval.core.text import score_text_rows
 from mlflow_llm_eval.core.types import DEFAULT_AGGREGATIONS, Metric, MetricResult, RowBatch, RowScore
 from mlflow_llm_eval.chat.engine import STATUSES as CHAT_STATUSES
+from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
 from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
@@ -44,9 +46,6 @@ _logger = logging.getLogger(__name__)
 #: MLflow's default judge parameters (prompts/v1.py).
 DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 200, "top_p": 1.0}
 MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
-#: Default adaptive concurrency: start with 32 requests in flight, grow up to 256 (see README);
-#: the endpoint's rate-limit headers (or ``rpm=``/``tpm=``) pace below that.
-DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY = 32, 256
 #: Row statuses a judge adds to core.types.STATUSES (the reason column says more).
 JUDGE_STATUSES: dict[str, str] = {
     **CHAT_STATUSES,
@@ -83,25 +82,21 @@ def _context_text(value: Any) -> Any:
     return value
 
 
-class GenAIMetric(Metric):
+class GenAIMetric(UsesRequestOptions, Metric):
     """A judge metric: a :class:`JudgeSpec` (what to ask) plus an endpoint and engine settings.
 
     ``model``: ``openai:/<model>``, ``azure:/<deployment>`` or ``endpoints:/<name>`` (default
     ``$MLFLOW_LLM_EVAL_JUDGE_MODEL``). ``parameters``: sent with every request (default MLflow's
-    temperature 0, max_tokens 200, top_p 1). ``max_workers``: ceiling of the adaptive concurrency
-    (default 256; it starts at ``initial_concurrency``, 32). ``cache``: True (default file), False,
-    or a file path. ``timeout``: seconds per request. ``price``: ``{"prompt": usd, "completion":
-    usd}`` per 1M tokens, adds ``cost_usd``. ``max_attempts``: requests per row; ``retry_budget``:
-    retries per run as a fraction of rows (at least 10). ``wait_budget`` / ``max_wait``: resends
-    after a 429 with Retry-After per run (fraction of rows) / seconds of such waiting per row.
+    temperature 0, max_tokens 200, top_p 1). ``cache``: True (default file), False, or a file
+    path. ``price``: ``{"prompt": usd, "completion": usd}`` per 1M tokens, adds ``cost_usd``.
     ``progress``: tqdm bar on/off (default: runs of 100+ rows on a terminal or in a notebook).
     ``samples``: judge each row this many times (needs a temperature > 0): the row's score is the
     mean, its spread is in the justification and in ``self_consistency_sd``.
-    ``rpm`` / ``tpm``: requests / tokens per minute to stay under (the endpoint's
-    ``x-ratelimit-*`` headers pace it anyway when it sends them). ``deadline``: seconds for the
-    whole run; rows not answered by then are ``deadline_exceeded``. ``breaker_threshold``:
-    consecutive timeouts / connection errors after which nothing more is sent (the remaining
-    rows ``endpoint_unavailable``).
+    Request options (:class:`~mlflow_llm_eval.chat.RequestOptions`, readable as attributes):
+    ``request_options=`` and/or its fields by keyword: ``max_workers`` (MLflow's name for
+    ``max_concurrency``, default 256; it starts at ``initial_concurrency``, 32), ``timeout``,
+    ``max_attempts``, ``retry_budget``, ``wait_budget``, ``max_wait``, ``rpm``, ``tpm``,
+    ``deadline``, ``breaker_threshold``, ``backoff_base``, ``backoff_max``.
     """
 
     def __init__(
@@ -111,24 +106,15 @@ class GenAIMetric(Metric):
         model: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         aggregations: Sequence[str] | None = None,
-        max_workers: int | None = None,
         metric_metadata: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         proxy_url: str | None = None,
         cache: bool | str | os.PathLike[str] = True,
-        timeout: float = 60.0,
         price: Mapping[str, float] | None = None,
         progress: bool | None = None,
-        initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY,
-        max_attempts: int = 6,
-        retry_budget: float = 0.5,
-        wait_budget: float = 3.0,
-        max_wait: float = 300.0,
         samples: int = 1,
-        rpm: float | None = None,
-        tpm: float | None = None,
-        deadline: float | None = None,
-        breaker_threshold: int = 5,
+        request_options: RequestOptions | None = None,
+        **options: Any,
     ) -> None:
         self.spec = spec
         self.name, self.version = spec.name, spec.version
@@ -139,30 +125,13 @@ class GenAIMetric(Metric):
         self.aggregations = validate_aggregations(aggregations or DEFAULT_AGGREGATIONS)
         self.description = spec.description or spec.definition.split(". ")[0][:150]
         self.model = resolve_model(model, spec.name)
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.max_concurrency = DEFAULT_MAX_CONCURRENCY if max_workers is None else int(max_workers)
-        if self.max_concurrency < 1 or initial_concurrency < 1 or max_attempts < 1:
-            raise ValueError("max_workers, initial_concurrency and max_attempts must be >= 1")
-        self.initial_concurrency = min(int(initial_concurrency), self.max_concurrency)
-        self.max_attempts, self.retry_budget = int(max_attempts), float(retry_budget)
-        if wait_budget < 0 or max_wait < 0:
-            raise ValueError("wait_budget and max_wait must be >= 0")
-        self.wait_budget, self.max_wait = float(wait_budget), float(max_wait)
-        for label, value in (("rpm", rpm), ("tpm", tpm), ("deadline", deadline)):
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{label} must be a positive number or None, got {value!r}")
-        if not (isinstance(breaker_threshold, int) and breaker_threshold >= 1):
-            raise ValueError(f"breaker_threshold must be an integer >= 1, got {breaker_threshold!r}")
-        #: Requests / tokens per minute to stay under (None: the endpoint's headers only); the
-        #: Spark adapter scales these per task to split a global budget.
-        self.rpm, self.tpm = rpm, tpm
-        self.deadline, self.breaker_threshold = deadline, breaker_threshold
+        #: The engine's limits, retries, budgets and pacing; the Spark adapter splits them per task.
+        self.request_options = RequestOptions.resolve(request_options, **options)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
         self.samples = check_samples(samples, self.parameters)
         self.metric_metadata = dict(metric_metadata or {})
         self.price = _validate_price(price)
-        self.cache, self.timeout, self.progress = cache, float(timeout), progress
+        self.cache, self.progress = cache, progress
         self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
         register_secrets(extra_headers)  # redacted wherever they show up (an echoing 401)
         register_secrets(self.parameters)
@@ -216,11 +185,7 @@ class GenAIMetric(Metric):
         # Sample s > 0 of a self-consistency run is its own cache entry (never sent as a parameter).
         key_parameters = {**self.parameters, "llm_eval_sample": sample} if sample else self.parameters
         engine = JudgeEngine(
-            self.client, max_concurrency=self.max_concurrency,
-            initial_concurrency=self.initial_concurrency, max_attempts=self.max_attempts,
-            retry_budget=self.retry_budget, wait_budget=self.wait_budget, max_wait=self.max_wait,
-            rpm=self.rpm, tpm=self.tpm, deadline=self.deadline,
-            breaker_threshold=self.breaker_threshold, progress=self.progress,
+            self.client, request_options=self.request_options, progress=self.progress,
             description=f"judge {self.key}", cache=cache,
             cache_key=lambda m: cache_key(self.client.identity, m, key_parameters,
                                           self.client.json_mode, PROMPT_FORMAT_VERSION))
@@ -320,9 +285,8 @@ def make_genai_metric(
     ``examples`` are ``mlflow.metrics.genai.EvaluationExample`` objects, our
     :class:`~mlflow_llm_eval.judge.pack.EvaluationExample` or dicts. ``scale`` is the score range;
     by default it is read from the rubric's ``Score N`` lines. ``max_workers`` caps the adaptive
-    concurrency (default 256). ``engine_options``: ``cache``, ``timeout``, ``price``,
-    ``progress``, ``initial_concurrency``, ``max_attempts``, ``retry_budget``, ``wait_budget``,
-    ``max_wait``, ``rpm``, ``tpm``, ``deadline``, ``breaker_threshold`` (see :class:`GenAIMetric`).
+    concurrency (default 256). ``engine_options``: ``cache``, ``price``, ``progress``,
+    ``samples``, ``request_options`` and any request option by keyword (see :class:`GenAIMetric`).
     """
     for label, value in (("name", name), ("definition", definition),
                          ("grading_prompt", grading_prompt)):

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.core.text import check_text
 from mlflow_llm_eval.judge.bradley_terry import rate
 from mlflow_llm_eval.judge.cached_run import run_cached
@@ -58,15 +59,15 @@ def _block(label: str, text: str, tag: str) -> str:
     return f"<{label}-{tag}>\n{text}\n</{label}-{tag}>"
 
 
-class PairwiseJudge:
+class PairwiseJudge(UsesRequestOptions):
     """Compares the answers of several models row by row; see the module docstring.
 
     ``criteria``: what makes an answer better (text shown to the judge). ``include_input``: show
     the input too (default True). ``n_bootstrap`` / ``seed``: the intervals' resamples and
     seed. The other options are those of judge metrics (:class:`~mlflow_llm_eval.judge.metric.
-    GenAIMetric`): ``parameters``, ``max_workers``, ``cache``, ``timeout``, ``progress``,
-    ``initial_concurrency``, ``max_attempts``, ``retry_budget``, ``wait_budget``, ``max_wait``,
-    ``extra_headers``, ``proxy_url``.
+    GenAIMetric`): ``parameters``, ``cache``, ``progress``, ``extra_headers``, ``proxy_url``, and
+    the request options (:class:`~mlflow_llm_eval.chat.RequestOptions`, the judges' defaults):
+    ``request_options=`` and/or its fields by keyword (``max_workers``, ``timeout``, ``rpm``, ...).
     """
 
     def __init__(
@@ -77,43 +78,27 @@ class PairwiseJudge:
         name: str = "pairwise",
         include_input: bool = True,
         parameters: Mapping[str, Any] | None = None,
-        max_workers: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         proxy_url: str | None = None,
         cache: bool | str | os.PathLike[str] = True,
-        timeout: float = 60.0,
         progress: bool | None = None,
-        initial_concurrency: int = 8,
-        max_attempts: int = 6,
-        retry_budget: float = 0.5,
-        wait_budget: float = 3.0,
-        max_wait: float = 300.0,
         n_bootstrap: int = 1000,
         seed: int = 0,
+        request_options: RequestOptions | None = None,
+        **options: Any,
     ) -> None:
         if not isinstance(criteria, str) or not criteria.strip():
             raise ValueError("pairwise_preference: criteria must be a non-empty string")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
             raise ValueError(f"pairwise_preference: name must be 1-64 of A-Z a-z 0-9 _ . -, "
                              f"got {name!r}")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(n_bootstrap, int) or n_bootstrap < 0:
             raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
         self.criteria, self.name, self.include_input = criteria.strip(), name, bool(include_input)
         self.model = resolve_model(model, name)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
-        self.max_concurrency = 64 if max_workers is None else int(max_workers)
-        self.engine_options = dict(
-            max_concurrency=self.max_concurrency,
-            initial_concurrency=min(int(initial_concurrency), self.max_concurrency),
-            max_attempts=int(max_attempts), retry_budget=float(retry_budget),
-            wait_budget=float(wait_budget), max_wait=float(max_wait), progress=progress)
-        if min(self.max_concurrency, initial_concurrency, max_attempts) < 1 or \
-                min(retry_budget, wait_budget, max_wait) < 0:
-            raise ValueError("max_workers, initial_concurrency and max_attempts must be >= 1; "
-                             "retry_budget, wait_budget and max_wait >= 0")
-        self.cache, self.timeout = cache, float(timeout)
+        self.request_options = RequestOptions.resolve(request_options, **options)
+        self.cache, self.progress = cache, progress
         self.n_bootstrap, self.seed = n_bootstrap, int(seed)
         self._header_names = sorted(extra_headers or {})  # values may be secrets: never exposed
         self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
@@ -223,7 +208,8 @@ class PairwiseJudge:
     def _run(self, requests: list[list[dict[str, Any]]]) -> tuple[list[Outcome], dict[str, float]]:
         return run_cached(self.client, requests, self.parameters, SCALE, self._repair,
                           cache=self.cache, prompt_version=PAIRWISE_PROMPT_VERSION,
-                          description=f"pairwise {self.name}", **self.engine_options)
+                          description=f"pairwise {self.name}", progress=self.progress,
+                          request_options=self.request_options)
 
 
 def _read(outcome: Outcome) -> Reading:

@@ -199,7 +199,8 @@ def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict
         kwargs["predictions"] = spec.output_column
     else:
         kwargs["model"] = EndpointModel.from_uri(str(spec.endpoint), spec.prompt_template,
-                                                 spec.params, concurrency=spec.concurrency)
+                                                 spec.params, concurrency=spec.concurrency,
+                                                 **spec.request_options())
     name = Path(ctx.data.path).stem if ctx.data.path != "<DataFrame>" else "dataset"
     source = ctx.data.path if ctx.data.path != "<DataFrame>" else None
     kwargs["data"] = tracking.make_dataset(frame, targets=ds.targets, predictions=predictions,

@@ -5,12 +5,13 @@ dropped (the endpoint client rebuilds its own on first use), so a judge that alr
 requests on the driver still ships. Budgets are split on copies (:func:`split_budget`).
 
     >>> import threading
+    >>> from mlflow_llm_eval.chat.options import RequestOptions
     >>> class Holder:
-    ...     def __init__(self): self.lock, self.max_concurrency = threading.Lock(), 64
+    ...     def __init__(self): self.lock, self.request_options = threading.Lock(), RequestOptions(64)
     >>> loads(dumps(Holder())).lock.acquire(blocking=False)
     True
-    >>> split_budget(Holder(), 4).max_concurrency
-    16
+    >>> split_budget(Holder(), 4).request_options.max_concurrency, ceiling(Holder())
+    (16, 64)
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ import pickle
 import threading
 from typing import Any
 
+from mlflow_llm_eval.chat.options import RequestOptions
+
 _LOCKS = (type(threading.Lock()), type(threading.RLock()))
-#: Attributes that are concurrency ceilings (split as integers, at least 1).
-CONCURRENCY_ATTRIBUTES = ("max_concurrency", "concurrency")
-#: Attributes that are rates (requests / tokens per minute; split as floats).
-RATE_ATTRIBUTES = ("rpm", "tpm")
 
 
 def _new_lock(reentrant: bool) -> Any:
@@ -59,31 +58,18 @@ def loads(blob: bytes) -> Any:
 
 
 def split_budget(obj: Any, tasks: int) -> Any:
-    """A copy of a judge metric or endpoint model with its limits divided among ``tasks``.
-
-    Concurrency ceilings become ``max(1, limit // tasks)`` (the caller keeps ``tasks`` at most
-    the smallest ceiling, so the sum never exceeds it); ``rpm``/``tpm`` become ``rate / tasks``.
-    """
+    """A copy of a judge metric or endpoint model whose ``request_options`` are divided among
+    ``tasks`` (:meth:`RequestOptions.split <mlflow_llm_eval.chat.RequestOptions.split>`: ceilings
+    ``max(1, limit // tasks)``, the caller keeping ``tasks`` at most the smallest ceiling so the sum
+    never exceeds it; ``rpm``/``tpm`` ``rate / tasks``). Anything else is copied as it is."""
     shipped = copy.copy(obj)
-    for name in CONCURRENCY_ATTRIBUTES:
-        declared = getattr(type(shipped), name, None)
-        if isinstance(declared, property) and declared.fset is None:
-            continue  # a read-only alias of another ceiling (EndpointModel.concurrency)
-        value = getattr(shipped, name, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            setattr(shipped, name, max(1, value // tasks))
-    for name in RATE_ATTRIBUTES:
-        value = getattr(shipped, name, None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            setattr(shipped, name, value / tasks)
-    initial = getattr(shipped, "initial_concurrency", None)
-    if isinstance(initial, int) and isinstance(getattr(shipped, "max_concurrency", None), int):
-        shipped.initial_concurrency = min(initial, shipped.max_concurrency)
+    options = getattr(obj, "request_options", None)
+    if isinstance(options, RequestOptions):
+        shipped.request_options = options.split(tasks)
     return shipped
 
 
 def ceiling(obj: Any) -> int | None:
-    """The smallest concurrency ceiling ``obj`` declares (None if it declares none)."""
-    values = [getattr(obj, n) for n in CONCURRENCY_ATTRIBUTES
-              if isinstance(getattr(obj, n, None), int)]
-    return min(values) if values else None
+    """The concurrency ceiling of ``obj``'s request options (None if it has none)."""
+    options = getattr(obj, "request_options", None)
+    return options.max_concurrency if isinstance(options, RequestOptions) else None

@@ -10,7 +10,7 @@ import pytest
 MODULES = ["mlflow_llm_eval.chat", "mlflow_llm_eval.core.repeats", "mlflow_llm_eval.chat.types", "mlflow_llm_eval.chat.loop",
            "mlflow_llm_eval.chat.limits", "mlflow_llm_eval.chat.pacing",
            "mlflow_llm_eval.chat.endpoint", "mlflow_llm_eval.chat.endpoints",
-           "mlflow_llm_eval.chat.engine", "mlflow_llm_eval.judge.engine",
+           "mlflow_llm_eval.chat.engine", "mlflow_llm_eval.chat.options", "mlflow_llm_eval.judge.engine",
            "mlflow_llm_eval.judge.endpoints", "mlflow_llm_eval.judge.endpoint_model"]
 
 

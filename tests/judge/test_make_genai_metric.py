@@ -77,14 +77,16 @@ def test_string_context_column_and_no_input(judge_env: FakeOpenAI):
     ({"examples": [{"output": "x", "score": 3, "justification": "y",
                     "grading_context": {"other": "z"}}]}, "grading context column"),
     ({"scale": (5, 1)}, "low < high"),
-    ({"max_workers": 0}, "must be >= 1"),
+    ({"max_workers": 0}, "max_workers must be an integer >= 1, got 0"),
+    ({"rpm": -5}, "rpm must be a positive number or None, got -5"),
+    ({"max_wrokers": 4}, "did you mean .max_workers."),
     ({"price": {"prompt": 1.0}}, "price must be"),
     ({"timeout": 0}, "timeout must be"),
 ])
 def test_validated_at_construction(judge_env: FakeOpenAI, kwargs: dict, message: str):
     arguments = {"name": "m", "definition": DEFINITION, "grading_prompt": RUBRIC,
                  "model": "openai:/m", **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):  # TypeError: unknown keyword
         make_genai_metric(**arguments)
 
 

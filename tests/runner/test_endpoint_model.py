@@ -68,3 +68,23 @@ def test_an_mlflow_deployments_endpoint_works_the_same(monkeypatch: pytest.Monke
         paths = {r.path for r in server.requests}
     assert answers == ["answer to Q: q0", "answer to Q: q1", "answer to Q: q2"]
     assert paths == {"/endpoints/chat/invocations"}
+
+
+def test_request_keys_of_a_config_model_reach_its_engine(env, sqlite_tracking_uri, monkeypatch,
+                                                         tmp_path) -> None:
+    import mlflow
+
+    from mlflow_llm_eval.runner.multi import evaluate_models
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_tracking_uri)
+    mlflow.set_tracking_uri(sqlite_tracking_uri)
+    with FakeOpenAI(faults=Faults(server_error=1.0)) as server:
+        env(server)
+        config = {"experiment": f"keys-{tmp_path.name}", "dataset": {"inputs": "question"},
+                  "models": [{"name": "m", "endpoint": "openai:/small", "max_attempts": 1,
+                              "rpm": 6000, "timeout": 5}],
+                  "metrics": ["exact_match"]}
+        result = evaluate_models(config, data=ROWS.head(4), base_dir=tmp_path)
+        sent = server.stats()["requests"]
+    assert sent == 4  # max_attempts: 1 -> one request per row (the default would retry)
+    assert "500" in (result.outcomes[0].failure or "")

@@ -76,6 +76,8 @@ def test_schema_errors_name_the_key_and_the_line(folder: Path) -> None:
     found = problems(path)
     assert (8, "models[1].promt_template",
             "unknown key 'promt_template' (did you mean 'prompt_template'?); allowed keys: "
+            "initial_concurrency, max_attempts, retry_budget, wait_budget, max_wait, "
+            "backoff_base, backoff_max, timeout, rpm, tpm, deadline, breaker_threshold, "
             "name, uri, endpoint, predictions, python, prompt_template, params, output_column, "
             "key, latency_column, concurrency") in found
     assert (9, "models[2]", "model 'neither' needs exactly one of uri, endpoint, predictions, "
@@ -205,3 +207,43 @@ def test_judge_options_reach_judge_metrics_only(folder: Path, monkeypatch) -> No
     plan = load_config(path).metrics
     assert plan.specs == [("exact_match", {}), ("answer_correctness", {"model": "openai:/gpt-4o-mini"})]
     assert [m.key for m in plan.fresh_metrics()] == ["exact_match/v1", "answer_correctness/v1"]
+
+
+def test_request_keys_reach_the_judges_and_are_checked_at_load(folder: Path, monkeypatch) -> None:
+    from mlflow_llm_eval.runner.pairwise_step import build_judge
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-config-test-0000")  # no request is sent
+
+    path = write(folder, """
+        dataset: {path: data/qa.jsonl, inputs: question, targets: answer}
+        models:
+          - {name: m, endpoint: "openai:/m", rpm: 60, tpm: 20000, max_attempts: 2, timeout: 9}
+        metrics: [answer_similarity]
+        judge: {model: "openai:/judge", max_workers: 8, rpm: 120, tpm: 50000, breaker_threshold: 2}
+        compare: {pairwise: {deadline: 300, rpm: 30}}
+        """)
+    loaded = load_config(path)
+    judge = loaded.metrics.metrics[0]
+    assert (judge.max_concurrency, judge.rpm, judge.tpm, judge.breaker_threshold) == (8, 120, 50000, 2)
+    pairwise = build_judge(loaded)
+    assert (pairwise.max_concurrency, pairwise.rpm, pairwise.tpm, pairwise.deadline) == \
+        (8, 30, 50000, 300)  # its own keys over judge:'s
+    assert loaded.config.models[0].request_options() == \
+        {"rpm": 60, "tpm": 20000, "max_attempts": 2, "timeout": 9}
+
+    path = write(folder, """
+        dataset: {path: data/qa.jsonl, inputs: question, targets: answer}
+        models:
+          - {name: m, endpoint: "openai:/m", rpm: 0}
+          - {name: p, python: "my_models:answer", tpm: 100}
+        metrics: [answer_similarity]
+        judge: {model: "openai:/judge", max_workers: 0, deadline: soon}
+        compare: {pairwise: {breaker_threshold: 1.5}}
+        """)
+    found = problems(path)
+    assert (3, "models[0].rpm", "rpm must be a positive number or None, got 0") in found
+    assert (4, "models[1]", "model 'p' (python) does not take tpm") in found
+    assert (6, "judge.max_workers", "max_workers must be an integer >= 1, got 0") in found
+    assert (6, "judge.deadline", "deadline must be a positive number or None, got 'soon'") in found
+    assert (7, "compare.pairwise.breaker_threshold",
+            "breaker_threshold must be an integer >= 1, got 1.5") in found

@@ -11,6 +11,8 @@ MODULES = [
     "mlflow_llm_eval.select",
     "mlflow_llm_eval.config.source",
     "mlflow_llm_eval.config.schema",
+    "mlflow_llm_eval.config.request_keys",
+    "mlflow_llm_eval.config.compare",
     "mlflow_llm_eval.config.loader",
     "mlflow_llm_eval.config.pyref",
     "mlflow_llm_eval.report.html",

@@ -12,7 +12,7 @@ from support.fake_openai import FakeOpenAI
 
 import mlflow_llm_eval as le
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore
-from mlflow_llm_eval.spark_adapter.ship import split_budget
+from mlflow_llm_eval.spark_adapter.ship import ceiling, split_budget
 
 pytestmark = pytest.mark.usefixtures("mlflow_store")
 SECRET = "sk-spark-test-NEVER-LOG-7c1d"
@@ -59,15 +59,20 @@ def judge():
     return le.answer_similarity(model="openai:/gpt-4o-mini", max_workers=LIMIT, progress=False)
 
 
-def test_budget_split_scales_limits_on_a_copy() -> None:
-    class Endpoint:
-        max_concurrency, concurrency, rpm, tpm, initial_concurrency = 64, 6, 600.0, 90_000, 8
+def test_budget_split_scales_limits_on_a_copy(server) -> None:
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
-    original = Endpoint()
-    shipped = split_budget(original, 4)
-    assert (shipped.max_concurrency, shipped.concurrency, shipped.rpm, shipped.tpm) == \
-        (16, 1, 150.0, 22_500.0)
-    assert shipped.initial_concurrency == 8 and original.max_concurrency == 64
+    model = EndpointModel.from_uri("openai:/m", concurrency=6, rpm=600, tpm=90_000)
+    metric = le.answer_similarity(model="openai:/m", max_workers=64, initial_concurrency=8,
+                                  rpm=600, progress=False)
+    shipped, shipped_model = split_budget(metric, 4), split_budget(model, 4)
+    assert (shipped.max_concurrency, shipped.initial_concurrency, shipped.rpm, shipped.tpm) == \
+        (16, 8, 150.0, None)
+    assert (shipped_model.concurrency, shipped_model.initial_concurrency, shipped_model.rpm,
+            shipped_model.tpm) == (1, 1, 150.0, 22_500.0)
+    assert (metric.max_concurrency, metric.rpm, model.concurrency, model.tpm) == (64, 600, 6, 90_000)
+    assert shipped.client is metric.client and ceiling(metric) == 64 and ceiling(print) is None
+    assert split_budget(print, 4) is print  # a plain callable model under test: as it is
 
 
 def test_judges_split_limit_no_double_pay_on_retry_and_none_on_rerun(spark, server, tmp_path):

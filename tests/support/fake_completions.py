@@ -4,8 +4,8 @@
 echoed prompt followed by ``max_tokens`` generated tokens, and in ``choices[0].logprobs`` one
 entry per token (``tokens``, ``token_logprobs``, ``text_offset``, ``top_logprobs``); the first
 prompt token has no log-prob (``None``: nothing precedes it); ``usage.prompt_tokens`` counts the
-prompt's tokens. Standard library only, so FMEval's environment (tests/fmeval/make_reference.py)
-can import it too.
+prompt's tokens. Standard library only (with the shared plumbing, :mod:`local_server`), so
+FMEval's environment (tests/fmeval/make_reference.py) can import it too.
 
 The "language model" is a toy: tokens are a word with its leading whitespace
 (:func:`tokenize`), and each token's log-prob is :func:`token_logprob` (a stable hash of the
@@ -29,11 +29,14 @@ that ignores ``echo``). :attr:`requests` logs every request body.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+try:  # imported as support.fake_completions (tests), or from tests/support itself
+    from support.local_server import LocalServer, Reply, Request, not_found
+except ImportError:
+    from local_server import LocalServer, Reply, Request, not_found  # type: ignore[no-redef]
 
 _TOKEN = re.compile(r"\s*\S+|\s+$")
 GENERATED = " ."
@@ -88,74 +91,32 @@ def completion_body(request: dict[str, Any], drop_logprobs: bool = False) -> dic
                       "total_tokens": len(tokenize(prompt)) + generated}}
 
 
-class FakeCompletions:
+class FakeCompletions(LocalServer):
     """The server; a context manager (``with FakeCompletions() as server: server.base_url``)."""
+
+    thread_name = "fake-completions"
 
     def __init__(self, *, rate_limit_first: int = 0, drop_logprobs: bool = False) -> None:
         self.rate_limit_first, self.drop_logprobs = rate_limit_first, drop_logprobs
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def __enter__(self) -> FakeCompletions:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         name="fake-completions").start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "server not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self.statuses.clear()
 
-    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, request: Request) -> Reply:
+        if not request.route.endswith("/completions"):
+            return not_found(request)
+        body = request.body
         with self._lock:
             self.requests.append(body)
             refused = len(self.requests) <= self.rate_limit_first
             status = 429 if refused else 200
             self.statuses.append(status)
         if refused:
-            return 429, {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}
-        return 200, completion_body(body, self.drop_logprobs)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeCompletions
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if not self.path.split("?", 1)[0].endswith("/completions"):
-            status, payload = 404, {"error": {"message": f"unknown path {self.path}"}}
-        else:
-            try:
-                status, payload = self.fake._answer(json.loads(raw or b"{}"))
-            except ValueError:
-                status, payload = 400, {"error": {"message": "body is not JSON"}}
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if status == 429:
-            self.send_header("Retry-After", "0.01")
-        self.end_headers()
-        self.wfile.write(data)
+            return Reply(429, {"error": {"message": "Rate limit reached",
+                                         "code": "rate_limit_exceeded"}}, {"Retry-After": "0.01"})
+        return Reply(200, completion_body(body, self.drop_logprobs))

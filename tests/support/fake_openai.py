@@ -1,7 +1,7 @@
 """A local HTTP server speaking the OpenAI chat-completions protocol, for tests and benchmarks.
 
-It listens on ``127.0.0.1`` on a free port, in a background thread (``ThreadingHTTPServer``),
-and answers ``POST .../chat/completions`` (any prefix: ``/v1``, Azure's
+It listens on ``127.0.0.1`` on a free port, in a background thread (the plumbing shared by the
+fake servers here: :mod:`local_server`), and answers ``POST .../chat/completions`` (any prefix: ``/v1``, Azure's
 ``/openai/deployments/<name>``) and MLflow deployments' ``POST /endpoints/<name>/invocations``.
 The real ``openai`` client (or MLflow's ``requests`` calls) talk to it over HTTP.
 
@@ -60,8 +60,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+try:  # imported as support.fake_openai (tests), or from tests/support itself (run as a script)
+    from support.local_server import LocalServer, Reply, Request, not_found, serve
+except ImportError:
+    from local_server import LocalServer, Reply, Request, not_found, serve  # type: ignore[no-redef]
 
 GARBAGE_ANSWER = "I am sorry, as a large language model I cannot grade this. <|endoftext|> ##"
 
@@ -149,8 +153,10 @@ def prompt_text(body: dict[str, Any]) -> str:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """The server; use as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    thread_name = "fake-openai"
 
     scorer: Callable[[str], Any] = hashed_score
     responder: Callable[[str], str] | None = None
@@ -178,44 +184,6 @@ class FakeOpenAI:
         self._admitted: deque[float] = deque()  # start times of admitted requests, last second
         self._buckets: dict[str, list[float]] = {}  # "requests"/"tokens" -> [level, stamp]
         self._fault_of = self.faults.schedule()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> FakeOpenAI:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-openai")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>`` (the MLflow deployments target)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>/v1``: the OpenAI base URL (OPENAI_BASE_URL / OPENAI_API_BASE)."""
-        return f"{self.url}/v1"
 
     # -- observation ---------------------------------------------------------------------------
     def reset(self, faults: Faults | None = None) -> None:
@@ -228,6 +196,9 @@ class FakeOpenAI:
             if faults is not None:
                 self.faults = faults
             self._fault_of = self.faults.schedule()
+
+    def reset_over_http(self, body: Any) -> None:
+        self.reset(Faults(**body) if body else None)
 
     def stats(self) -> dict[str, Any]:
         """``requests``, ``peak_concurrency`` (most requests served at once), ``statuses`` (HTTP
@@ -313,115 +284,65 @@ class FakeOpenAI:
         with self._lock:
             self._in_flight -= int(log.admitted)
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # listen() backlog: set before the socket listens (in __init__)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeOpenAI
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one write (buffered file, flushed per request) and Nagle is off:
-    # separate small writes would stall on delayed ACKs (~40 ms per keep-alive request).
-    wbufsize = -1
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
-        if self.path.split("?", 1)[0] == "/_stats":
-            self._send(200, self.fake.stats())
-        else:
-            self._send(404, {"error": {"message": "not found"}})
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            self._send(400, {"error": {"message": "body is not JSON"}})
-            return
-        path = self.path.split("?", 1)[0]
-        if path == "/_reset":
-            self.fake.reset(Faults(**body) if body else None)
-            self._send(200, self.fake.stats())
-            return
+    # -- HTTP ----------------------------------------------------------------------------------
+    def answer(self, request: Request) -> Reply:
+        """One chat request: logged, checked against the limits, faults and key, answered."""
+        path = request.route
         if not (path.endswith("/chat/completions") or path.endswith("/invocations")):
-            self._send(404, {"error": {"message": f"unknown path {path}"}})
-            return
-        fake = self.fake
-        log = LoggedRequest(path=self.path, body=body,
-                            headers={k.lower(): v for k, v in self.headers.items()},
+            return not_found(request)
+        log = LoggedRequest(path=request.path, body=request.body, headers=request.headers,
                             started=time.perf_counter())
-        self._respond(fake, log, body, fake._begin(log))
+        fault = self._begin(log)
+        try:  # the log is finished before the answer leaves: the client may send again at once
+            return self._reply(log, request, fault)
+        finally:
+            log.finished = time.perf_counter()
+            self._end(log)
 
-    def _respond(self, fake: FakeOpenAI, log: LoggedRequest, body: dict, fault: str | None) -> None:
-        self._log = log
-        if fake.api_key is not None and fake.api_key not in (
-                self.headers.get("Authorization", "").removeprefix("Bearer "),
-                self.headers.get("api-key")):
+    def _reply(self, log: LoggedRequest, request: Request, fault: str | None) -> Reply:
+        headers, body = request.headers, request.body
+        if self.api_key is not None and self.api_key not in (
+                headers.get("authorization", "").removeprefix("Bearer "), headers.get("api-key")):
             log.status = 401
-            self._send(401, {"error": {"message": "Incorrect API key provided",
-                                       "type": "invalid_request_error", "code": "invalid_api_key"}})
-            return
+            return Reply(401, {"error": {"message": "Incorrect API key provided",
+                                         "type": "invalid_request_error",
+                                         "code": "invalid_api_key"}})
         log.fault = fault
         if fault == "timeout":
-            time.sleep(fake.faults.hang_seconds)
+            time.sleep(self.faults.hang_seconds)
         elif log.delay:
             time.sleep(log.delay)
         if fault in ("rate_limit", "concurrency_cap", "rate_cap", "rpm_cap", "tpm_cap"):
             log.status = 429
-            self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
-                                       "code": "rate_limit_exceeded"}},
-                       {"Retry-After": f"{log.retry_after or fake.faults.retry_after:.3g}",
-                        **log.rate_headers})
-            return
+            return Reply(429, {"error": {"message": "Rate limit reached", "type": "requests",
+                                         "code": "rate_limit_exceeded"}},
+                         {"Retry-After": f"{log.retry_after or self.faults.retry_after:.3g}",
+                          **log.rate_headers})
         if fault == "server_error":
             log.status = 500
-            self._send(500, {"error": {"message": "The server had an error", "type": "server_error"}},
-                       log.rate_headers)
-            return
+            return Reply(500, {"error": {"message": "The server had an error",
+                                         "type": "server_error"}}, log.rate_headers)
         prompt = prompt_text(body)
-        content = GARBAGE_ANSWER if fault == "garbage" else fake._answer_text(prompt)
+        content = GARBAGE_ANSWER if fault == "garbage" else self._answer_text(prompt)
         log.status = 200
-        self._send(200, {
-            "id": f"chatcmpl-{len(fake.requests)}",
+        return Reply(200, {
+            "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.get("model", fake.model),
+            "model": body.get("model", self.model),
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": word_count(prompt), "completion_tokens": word_count(content),
                       "total_tokens": word_count(prompt) + word_count(content)},
         }, log.rate_headers)
 
-    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        log = getattr(self, "_log", None)
-        if log is not None:  # done before the answer leaves: the client may send again at once
-            log.finished = time.perf_counter()
-            self._log = None
-            self.fake._end(log)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # client gave up (its timeout)
-            pass
 
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, responder: Callable[[str], str] | None = None,
+         description: str | None = None) -> None:
     """Run the server in the foreground; prints ``base_url`` on its first line of stdout."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--latency-per-request-in-flight", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0)
@@ -439,17 +360,11 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
                     garbage=args.garbage, timeout=args.timeout, retry_after=args.retry_after,
                     seed=args.seed)
-    server = FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
-                        max_requests_per_second=args.max_requests_per_second,
-                        latency_per_request_in_flight=args.latency_per_request_in_flight,
-                        rpm=args.rpm, tpm=args.tpm, rate_burst_seconds=args.rate_burst_seconds)
-    server.start()
-    print(server.base_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    serve(FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
+                     max_requests_per_second=args.max_requests_per_second,
+                     latency_per_request_in_flight=args.latency_per_request_in_flight,
+                     rpm=args.rpm, tpm=args.tpm, rate_burst_seconds=args.rate_burst_seconds,
+                     responder=responder))
 
 
 if __name__ == "__main__":

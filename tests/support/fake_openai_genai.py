@@ -9,11 +9,10 @@ prints its base URL, and ``GET /_stats`` / ``POST /_reset`` work as for ``fake_o
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
 
-from fake_openai import FakeOpenAI, Faults, hashed_score
+from fake_openai import hashed_score
+from fake_openai import main as serve_fake_openai
 
 MLFLOW_FORMAT = '"result": "yes|no"'
 
@@ -29,22 +28,8 @@ def responder(prompt: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--rate-limit", type=float, default=0.0)
-    parser.add_argument("--retry-after", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    server = FakeOpenAI(latency=args.latency, responder=responder,
-                        faults=Faults(rate_limit=args.rate_limit, retry_after=args.retry_after,
-                                      seed=args.seed))
-    server.start()
-    print(server.base_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    """``fake_openai.py``'s command line (``--latency``, ``--rate-limit``, ...), this responder."""
+    serve_fake_openai(argv, responder=responder, description=__doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
