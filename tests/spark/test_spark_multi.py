@@ -102,18 +102,34 @@ def test_a_config_on_a_spark_table_matches_the_pandas_runner(spark, server, tmp_
     assert "Spark" in parent.tags["llm_eval.paired_comparisons"]
 
 
-def test_a_parquet_path_with_engine_spark(spark, server, tmp_path) -> None:
+def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(spark, server,
+                                                                        tmp_path) -> None:
+    """A Parquet directory read by Spark, results to a table name, a logged pyfunc model run by
+    ``mlflow.pyfunc.spark_udf``, the winner registered from the driver-side aggregates."""
+    import mlflow
+    from mlflow.pyfunc import PythonModel
+
+    class Exact(PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [f"the answer is {q.split()[-1]}" for q in model_input["question"]]
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="exact", python_model=Exact(),
+                                       input_example=pd.DataFrame({"question": ["q: name x"]}))
     path = tmp_path / "qa_parquet"
     spark.createDataFrame(qa()).write.parquet(str(path))  # a directory, as Spark writes
     cfg = config(tmp_path, {"path": str(path), "format": "parquet", "limit": 12},
-                 engine="spark", spark={"results": "scores_{model}_t"})
-    cfg["models"] = cfg["models"][:1]
+                 engine="spark", spark={"results": "scores_{model}_t"},
+                 register={"name": f"spark-winner-{tmp_path.name}"})
+    cfg["models"] = [cfg["models"][0], {"name": "logged", "uri": info.model_uri}]
     result = evaluate_models(cfg)
-    outcome = result.outcome("echo")
-    assert outcome.ok, outcome.failure
-    assert outcome.metrics["rougeL/v1/count"] == 12
-    assert spark.table("scores_echo_t").count() == 12  # a table name: saveAsTable
-    assert result.winner.name == "echo"
+    assert [o.failure for o in result.outcomes] == [None, None]
+    logged = result.outcome("logged")
+    assert logged.metrics["rougeL/v1/count"] == 12 and logged.metrics["exact_match/v1/mean"] == 1
+    assert result.outcome("echo").metrics["exact_match/v1/mean"] < 1
+    assert spark.table("scores_logged_t").count() == 12  # a table name: saveAsTable
+    assert result.winner.name == "logged"
+    assert result.registration.version is not None, result.registration
 
 
 def test_config_errors_name_the_key_before_any_run_or_job(spark, tmp_path) -> None:
