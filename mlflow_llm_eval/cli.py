@@ -54,7 +54,7 @@ def _validate(path: str) -> int:
     loaded = load_config(path)
     data = load_data(loaded)
     cfg = loaded.config
-    print(f"{path}: OK: {len(cfg.models)} models, {len(data.frame)} rows, "
+    print(f"{path}: OK: {len(cfg.models)} models, {data.rows} rows, "
           f"metrics {', '.join(loaded.metrics.keys)}")
     return EXIT_OK
 

@@ -71,11 +71,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 
-class DatasetSpec(_Strict):
-    """``dataset:`` the rows to evaluate (jsonl, csv or parquet)."""
+#: A Spark table name: ``name``, ``db.name`` or ``catalog.db.name`` (parts may be backquoted).
+_TABLE_PART = r"(`[^`]+`|[A-Za-z0-9_][A-Za-z0-9_\-]*)"
+TABLE_NAME = re.compile(rf"^{_TABLE_PART}(\.{_TABLE_PART}){{0,2}}$")
 
-    format: Literal["jsonl", "csv", "parquet"] | None = None
-    path: Path | None = None
+
+def is_remote_path(value: str) -> bool:
+    """A storage URI only Spark reads (``s3://``, ``abfss://``, ``dbfs:/``): not checked locally."""
+    return "://" in value or value.startswith("dbfs:/")
+
+
+class DatasetSpec(_Strict):
+    """``dataset:`` the rows to evaluate: a file (jsonl, csv or parquet), a Parquet directory or
+    Delta table path (``format: delta``; Spark), or a Spark table (``table:``)."""
+
+    format: Literal["jsonl", "csv", "parquet", "delta"] | None = None
+    path: Path | str | None = None
+    #: A Spark table (``catalog.schema.table``); read with ``spark.table`` (engine spark).
+    table: str | None = None
     inputs: list[str] = Field(min_length=1)
     targets: str | None = None
     limit: int | None = Field(default=None, ge=1)
@@ -90,12 +103,51 @@ class DatasetSpec(_Strict):
     @field_validator("path", mode="before")
     @classmethod
     def _resolve(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_data_file(value, info, format_given=info.data.get("format") is not None)
+        if isinstance(value, str) and is_remote_path(value):
+            return value  # Spark reads it (and says so if it cannot) before any run starts
+        fmt = info.data.get("format")
+        if fmt in ("delta", "parquet") and value is not None:
+            return resolve_path(value, info)  # a Delta table or Parquet directory
+        return resolve_data_file(value, info, format_given=fmt is not None)
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and TABLE_NAME.match(value) is None:
+            raise ValueError(f"must be a Spark table name (catalog.schema.table), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        if self.path is not None and self.table is not None:
+            raise ValueError("give dataset.path or dataset.table, not both")
+        return self
+
+    @property
+    def spark_source(self) -> bool:
+        """Only Spark reads it: a table, a Delta path, a storage URI."""
+        return self.table is not None or self.format == "delta" or (
+            isinstance(self.path, str) and is_remote_path(self.path))
 
     @property
     def file_format(self) -> str:
         assert self.path is not None
-        return self.format or DATA_FORMATS[self.path.suffix.lower()]
+        return self.format or DATA_FORMATS.get(Path(self.path).suffix.lower(), "parquet")
+
+
+class SparkSpec(_Strict):
+    """``spark:`` where a Spark evaluation writes (used when the engine is spark)."""
+
+    #: Per-model results: a table name (``main.eval.scores`` -> ``main.eval.scores_<model>``)
+    #: or a path (``/Volumes/main/eval/scores`` -> ``.../scores/<model>``); ``{model}`` places
+    #: the model's name. Default: Parquet under each child run's artifacts (local artifacts).
+    results: str | None = None
+    results_format: Literal["parquet", "delta"] | None = None
+    #: Rows of each model's table logged as ``eval_results_table.json``.
+    sample_rows: int = Field(default=10_000, ge=0)
+    #: Shared storage for judge and endpoint-model answers (resume, task retries).
+    answers_dir: str | None = None
+    judge_partitions: int | None = Field(default=None, ge=1)
 
 
 class ModelSpec(_Strict, RequestKeys):
@@ -300,6 +352,10 @@ class EvalConfig(_Strict):
     human_labels: dict[str, str] = Field(default_factory=dict)
     #: Comparison steps after every model is scored (``pairwise:`` judge).
     compare: CompareSpec | None = None
+    #: ``pandas``, ``spark``, or ``auto``: spark when the dataset is a Spark source (a table, a
+    #: Delta path, a storage URI, a Spark DataFrame) and a SparkSession is active.
+    engine: Literal["auto", "pandas", "spark"] = "auto"
+    spark: SparkSpec = Field(default_factory=SparkSpec)
 
     @field_validator("metrics", mode="before")
     @classmethod

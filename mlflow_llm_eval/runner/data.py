@@ -29,11 +29,21 @@ PREDICTIONS_COLUMN = "predictions"
 
 @dataclass
 class EvalData:
-    """The dataset rows to evaluate, and its identity for run params."""
+    """The dataset rows to evaluate, and its identity for run params.
 
-    frame: pd.DataFrame
+    On Spark (``engine="spark"``) ``frame`` is a Spark DataFrame and ``sha256`` hashes the
+    source's name, schema and row count (see :mod:`mlflow_llm_eval.spark_adapter.multi`).
+    """
+
+    frame: Any
     sha256: str
     path: str
+    engine: str = "pandas"
+    rows: int = -1
+
+    def __post_init__(self) -> None:
+        if self.rows < 0:
+            self.rows = len(self.frame)
 
 
 def read_table(path: Path, file_format: str | None = None) -> pd.DataFrame:
@@ -47,11 +57,16 @@ def read_table(path: Path, file_format: str | None = None) -> pd.DataFrame:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of the file's bytes (what ``sha256sum`` prints)."""
+    """Hex SHA-256 of the file's bytes (what ``sha256sum`` prints); of a directory (a Parquet
+    dataset): of its files' names and bytes, in name order."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -66,8 +81,13 @@ def template_fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
-def load_data(loaded: LoadedConfig, data: pd.DataFrame | None = None) -> EvalData:
-    """Read the dataset (or take ``data``), apply ``limit``, check every column the config names."""
+def load_data(loaded: LoadedConfig, data: Any = None) -> EvalData:
+    """Read the dataset (or take ``data``, a pandas or Spark DataFrame), apply ``limit``, check
+    every column the config names; on Spark see :mod:`mlflow_llm_eval.spark_adapter.multi`."""
+    from mlflow_llm_eval.spark_adapter.multi import load_spark_data, resolve_engine
+
+    if resolve_engine(loaded, data) == "spark":
+        return load_spark_data(loaded, data)
     spec = loaded.config.dataset
     if data is not None:
         frame, sha, path = data.reset_index(drop=True), frame_sha256(data), "<DataFrame>"
@@ -75,19 +95,20 @@ def load_data(loaded: LoadedConfig, data: pd.DataFrame | None = None) -> EvalDat
         raise loaded.error(("dataset",), "required key 'path' is missing (or pass data= in Python)")
     else:
         try:
-            frame = read_table(spec.path, spec.format)
+            frame = read_table(Path(spec.path), spec.format)
         except Exception as exc:  # noqa: BLE001 - any reader error is a config problem here
             raise loaded.error(("dataset", "path"), f"cannot read {spec.path}: {exc}") from exc
-        sha, path = sha256_of(spec.path), str(spec.path)
+        sha, path = sha256_of(Path(spec.path)), str(spec.path)
     if spec.limit is not None:
         frame = frame.head(spec.limit)
     if len(frame) == 0:
         raise loaded.error(("dataset",), "the dataset has no rows")
-    _check_columns(loaded, frame)
+    check_columns(loaded, frame)
     return EvalData(frame.reset_index(drop=True), sha, path)
 
 
-def _check_columns(loaded: LoadedConfig, frame: pd.DataFrame) -> None:
+def check_columns(loaded: LoadedConfig, frame: Any) -> None:
+    """Every column the config names is a column of ``frame`` (pandas or Spark)."""
     spec, columns = loaded.config.dataset, list(frame.columns)
     named: list[tuple[tuple[Any, ...], str]] = [(("dataset", "inputs", i), c) for i, c in enumerate(spec.inputs)]
     if spec.targets is not None:

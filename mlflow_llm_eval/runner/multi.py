@@ -72,7 +72,8 @@ def evaluate_models(
 ) -> ComparisonResult:
     """Evaluate every model of ``config`` (a YAML path, a dict or an ``EvalConfig``).
 
-    ``data`` replaces ``dataset.path`` (a DataFrame built in a notebook); ``max_workers``
+    ``data`` replaces ``dataset.path`` (a pandas or Spark DataFrame built in a notebook; see
+    :mod:`mlflow_llm_eval.spark_adapter.multi` for the engine); ``max_workers``
     overrides the config's bound on models evaluated at once; ``register=False`` skips the
     registry even when the config has ``register:``. MLflow's current tracking URI is used.
     """
@@ -88,7 +89,8 @@ def evaluate_models(
         tracking.log_params(parent, _parent_params(ctx))
         tracking.log_text(parent, _config_text(loaded), CONFIG_FILE)
         started = [_start_model(ctx, spec) for spec in cfg.models]
-        tracking.log_datasets(parent, [kw["data"] for _, kw in started if kw is not None])
+        tracking.log_datasets(parent, [kw["data"] for _, kw in started
+                                       if kw is not None and kw["data"] is not None])
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
         tracking.import_spark_modules_once()
         with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
@@ -133,7 +135,8 @@ def _parent_params(ctx: _Context) -> dict[str, Any]:
         "config_file": ctx.loaded.source.name,
         "dataset_path": ctx.data.path,
         "dataset_sha256": ctx.data.sha256,
-        "dataset_rows": len(ctx.data.frame),
+        "dataset_rows": ctx.data.rows,
+        "engine": ctx.data.engine,
         "models": ",".join(m.name for m in cfg.models),
         "metrics": ",".join(plan.keys),
         "select": _rule_text(ctx),
@@ -150,7 +153,7 @@ def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
         "prompt_template": spec.prompt_template,
         "dataset_path": ctx.data.path,
         "dataset_sha256": ctx.data.sha256,
-        "dataset_rows": len(ctx.data.frame),
+        "dataset_rows": ctx.data.rows,
         "inputs": ",".join(cfg.dataset.inputs),
         "targets": cfg.dataset.targets,
         "judge_model": cfg.judge.model if cfg.judge else None,
@@ -160,7 +163,7 @@ def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
     return params
 
 
-def _frame_for(ctx: _Context, spec: ModelSpec) -> pd.DataFrame:
+def _columns_for(ctx: _Context, spec: ModelSpec) -> list[str]:
     """The dataset columns this model's evaluation needs, in a stable order."""
     ds = ctx.config.dataset
     wanted = list(ds.inputs)
@@ -169,7 +172,7 @@ def _frame_for(ctx: _Context, spec: ModelSpec) -> pd.DataFrame:
     wanted += list(ctx.config.human_labels.values())
     if spec.key:
         wanted.append(spec.key)
-    return ctx.data.frame[list(dict.fromkeys(wanted))].copy()
+    return list(dict.fromkeys(wanted))
 
 
 def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
@@ -178,7 +181,7 @@ def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict
     col_mapping = dict(ds.col_mapping)
     if len(ds.inputs) == 1:
         col_mapping.setdefault("inputs", ds.inputs[0])
-    frame = _frame_for(ctx, spec)
+    frame = ctx.data.frame[_columns_for(ctx, spec)].copy()
     config: dict[str, Any] = {"col_mapping": col_mapping}
     if ctx.config.human_labels:
         config["human_labels"] = dict(ctx.config.human_labels)
@@ -226,8 +229,14 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
             parent_run_id=ctx.parent_run_id)
         tracking.log_params(outcome.run_id, _model_params(ctx, spec))
         metrics = ctx.loaded.metrics.fresh_metrics()
-        kwargs = _evaluate_kwargs(ctx, spec, metrics)
-        tracking.log_datasets(outcome.run_id, [kwargs["data"]])
+        if ctx.data.engine == "spark":
+            from mlflow_llm_eval.spark_adapter import multi as spark_multi
+
+            kwargs = spark_multi.model_kwargs(ctx.loaded, ctx.data, spec, metrics,
+                                              _columns_for(ctx, spec), ctx.data.path)
+        else:
+            kwargs = _evaluate_kwargs(ctx, spec, metrics)
+        tracking.log_datasets(outcome.run_id, [d for d in [kwargs["data"]] if d is not None])
         return outcome, kwargs
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
@@ -241,9 +250,16 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
         return outcome
     started = time.perf_counter()
     try:
-        evaluation = tracking.evaluate(outcome.run_id, **kwargs)
+        if ctx.data.engine == "spark":
+            from mlflow_llm_eval.spark_adapter import multi as spark_multi
+
+            evaluation = spark_multi.evaluate(outcome.run_id, **kwargs)
+        else:
+            evaluation = tracking.evaluate(outcome.run_id, **kwargs)
         outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
-        _log_model_report(ctx, spec, outcome, kwargs["extra_metrics"])
+        outcome.results_location = evaluation.location
+        _log_model_report(ctx, spec, outcome, kwargs.get("extra_metrics") or kwargs["metrics"],
+                          evaluation.sample)
         tracking.end_run(outcome.run_id, "FINISHED")
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
@@ -251,17 +267,24 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
     return outcome
 
 
-def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, metrics: list[Any]) -> None:
+def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, metrics: list[Any],
+                      sample: pd.DataFrame | None = None) -> None:
+    """The model's HTML report (on Spark: the aggregates over every row, the distributions and
+    worst rows of the logged sample)."""
     report = ctx.config.report
-    if not report.enabled or outcome.table is None or outcome.run_id is None:
+    table = outcome.table if outcome.table is not None else sample
+    if not report.enabled or table is None or outcome.run_id is None:
         return
+    where = {"results table": outcome.results_location,
+             "rows shown": f"a sample of {len(table)} of {ctx.data.rows}"} \
+        if outcome.table is None else {}
     try:
         html = evaluation_report(
-            title=f"{spec.name}: {ctx.config.experiment}", table=outcome.table,
+            title=f"{spec.name}: {ctx.config.experiment}", table=table,
             aggregates=outcome.metrics, metrics=metrics,
             details={"model": spec.name, "kind": spec.kind, "source": spec.source,
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
-                     "run id": outcome.run_id, "parent run id": ctx.parent_run_id},
+                     "run id": outcome.run_id, "parent run id": ctx.parent_run_id, **where},
             columns={"inputs": ctx.config.dataset.inputs, "targets": ctx.config.dataset.targets},
             worst_rows=report.worst_rows, bins=report.bins, human_labels=ctx.config.human_labels)
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
@@ -331,6 +354,10 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
         tracking.log_metrics(parent, comparison_run_metrics(paired))
         tracking.log_dict(parent, comparisons_json(paired), PAIRED_FILE)
     tags: dict[str, Any] = {f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None}
+    if ctx.data.engine == "spark":
+        from mlflow_llm_eval.spark_adapter.multi import PAIRED_NOTE, PAIRED_TAG
+
+        tags[PAIRED_TAG] = PAIRED_NOTE
     if selection is not None:
         tags.update({f"{TAG}winner": selection.winner, f"{TAG}selection_reason": selection.reason,
                      f"{TAG}rule": _rule_text(ctx)})
@@ -343,7 +370,7 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
                                if registration.version else registration.note)
     tracking.set_tags(parent, tags)
     pairwise = pairwise_step.run_step(ctx.pairwise, parent, list(cfg.dataset.inputs), outcomes,
-                                      len(ctx.data.frame))
+                                      ctx.data.rows)
     if cfg.report.enabled:
         html = comparison_report(
             title=f"Model comparison: {cfg.experiment}", models=outcomes, metrics=plan.metrics,
@@ -351,7 +378,7 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
             rule=_rule_text(ctx), comparisons=paired, registration=str(registration) if registration else None,
             details={"experiment": cfg.experiment, "parent run id": parent,
                      "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
-                     "rows": len(ctx.data.frame)}, extra_sections=[pairwise_section(pairwise)])
+                     "rows": ctx.data.rows}, extra_sections=[pairwise_section(pairwise)])
         tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
     report_uri = tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
     return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,

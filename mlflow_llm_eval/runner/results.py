@@ -30,6 +30,8 @@ class ModelOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
     table: pd.DataFrame | None = None
     seconds: float = math.nan
+    #: On Spark: where the full per-row table was written (``table`` is then None).
+    results_location: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -188,10 +188,13 @@ def import_spark_modules_once() -> None:
 
 @dataclass
 class Evaluation:
-    """What the evaluator logged for one model: its run metrics and per-row table."""
+    """What the evaluator logged for one model: its run metrics and per-row table (on Spark:
+    no table, the logged sample and the full table's location)."""
 
     metrics: dict[str, float]
     table: pd.DataFrame | None
+    sample: pd.DataFrame | None = None
+    location: str | None = None
 
 
 class _FunctionModel:

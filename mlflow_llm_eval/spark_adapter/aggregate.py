@@ -44,7 +44,7 @@ def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]
 
     expressions = [F.count(F.lit(1)).alias("rows")]
     for i, metric in enumerate(metrics):
-        column = F.col(f"`{metric.key}/score`")
+        column = F.col(f"`{metric.score_column}`").cast("double")
         value = F.when(column.isNotNull() & ~F.isnan(column), column)
         qs = sorted({QUANTILES[a] for a in metric.aggregations if a in QUANTILES})
         expressions += [
@@ -88,7 +88,7 @@ def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
         return None  # an infinite score: no interval, as on one machine
     counts = None
     if metric.value_kind not in CONTINUOUS or n <= MAX_DISTINCT:
-        column = F.col(f"`{metric.key}/score`")
+        column = F.col(f"`{metric.score_column}`").cast("double")
         grouped = (table.where(column.isNotNull() & ~F.isnan(column)).groupBy(column.alias("v"))
                    .count().limit(MAX_DISTINCT + 1).collect())
         if len(grouped) <= MAX_DISTINCT:

@@ -78,20 +78,31 @@ def _identity(model: Any) -> Any:
             getattr(model, "prompt_template", None), getattr(model, "parameters", None)]
 
 
-def _prediction_column(columns: Sequence[str]) -> str:
-    return "predictions" if "predictions" not in columns else "model_predictions"
+def _output_name(given: str | None, has_targets: bool, columns: Sequence[str]) -> str:
+    """The table's name for the model's outputs, as the pandas path names it: ``predictions=``
+    when targets are given, else ``outputs`` (``model_outputs`` if the data has that column)."""
+    name = (given if has_targets else None) or "outputs"
+    while name in columns:
+        name = f"model_{name}"
+    return name
 
 
 def _output_schema(schema: Any, metrics: Sequence[Metric], model_output: str | None) -> Any:
-    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+    """The input columns, the model's outputs, then per metric its score (``double``, or
+    ``long`` for counting metrics such as ``token_count``, whose column is the bare key as on
+    the pandas path), justification, status and reason (strings), then the batch stats."""
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     fields = list(schema.fields)
     if model_output is not None:
         fields.append(StructField(model_output, StringType(), True))
     for metric in metrics:
         for suffix in SUFFIXES:
-            kind = DoubleType() if suffix == "score" else StringType()
-            fields.append(StructField(f"{metric.key}/{suffix}", kind, True))
+            if suffix == "score":
+                kind = LongType() if metric.integer_scores else DoubleType()
+                fields.append(StructField(metric.score_column, kind, True))
+            else:
+                fields.append(StructField(f"{metric.key}/{suffix}", StringType(), True))
     fields.append(StructField(STATS_COLUMN, StringType(), True))
     return StructType(fields)
 
@@ -134,11 +145,11 @@ def evaluate_spark(
     col_mapping = dict(col_mapping or {})
     _check_unique_keys(metrics)
     columns = list(data.columns)
-    for label, name in (("targets", targets), ("predictions", predictions)):
+    for label, name in (("targets", targets), ("predictions", None if model else predictions)):
         if name is not None and name not in columns:
             raise ValueError(f"{label}='{name}' is not a column of the data; columns: {columns}")
     stale = [c for c in columns if c == STATS_COLUMN
-             or any(c.startswith(f"{m.key}/") for m in metrics)]
+             or any(c.startswith(f"{m.key}/") or c == m.score_column for m in metrics)]
     if stale:  # re-scoring a results table: its old score columns are replaced
         data = data.drop(*stale)
         columns = [c for c in columns if c not in stale]
@@ -146,8 +157,14 @@ def evaluate_spark(
     in_partition = _in_partition_model(model)
     model_output = None
     prediction_column = predictions
+    if model is None and predictions is not None and targets is None:
+        prediction_column = _output_name(None, False, [*features, *filter(None, [targets])])  # the pandas path's name
+        if prediction_column != predictions:
+            data = data.withColumnRenamed(predictions, prediction_column)
+            columns = [prediction_column if c == predictions else c for c in columns]
     if model is not None:
-        prediction_column = _prediction_column(columns)
+        prediction_column = _output_name(predictions, targets is not None,
+                                         [*features, *filter(None, [targets])])
         if in_partition is None:  # a logged pyfunc model: MLflow's own Spark UDF
             import mlflow.pyfunc
 
@@ -201,7 +218,7 @@ def evaluate_spark(
     location = results_table or _default_location(run_id)
     written = results_io.write(scored, location, results_format)
     aggregates = run_aggregates(written, metrics)
-    sample = results_io.sample(written, sample_rows)
+    sample = results_io.sample(written, sample_rows, metrics)
     seconds = time.perf_counter() - started
     _log(run_id, metrics, aggregates, sample, location, seconds)
     return SparkEvaluation(aggregates, sample, location, seconds)

@@ -7,7 +7,9 @@ with a status, as on one machine. Models (toxicity, BERTScore) come from the per
 cache of :mod:`mlflow_llm_eval.hf.loading`: loaded once per Python worker (Spark reuses
 workers), on the executor's GPU when it has one.
 
-Output per metric: ``<key>/score`` (double, null when unscored), ``/justification``,
+Output per metric: its score column (``<key>/score``, double; a counting metric such as
+``token_count``: the bare key, long, as the pandas path names and types it; null when
+unscored), ``/justification``,
 ``/status``, ``/reason`` (strings), and :data:`STATS_COLUMN`: on the last row of each batch,
 a JSON object ``{metric key: {"scored": n, "summary": <the batch's partial summary>,
 <extra aggregate>: value}}`` (:func:`~mlflow_llm_eval.core.summary.partial_summary`: moments and
@@ -57,16 +59,29 @@ def _plain(value: Any) -> Any:
 
 
 def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
+    """Give the judges and a deterministic endpoint model (temperature 0 and a seed, as on one
+    machine) this partition's shared answer store; return the stores to close."""
     from mlflow_llm_eval.spark_adapter.answers import SharedAnswers
 
-    stores = []
     if plan.answers_dir is None:
-        return stores
-    for metric in plan.metrics:
-        if hasattr(metric, "max_concurrency") and getattr(metric, "cache", None) is not False:
-            metric.cache = SharedAnswers(Path(plan.answers_dir), partition)
-            stores.append(metric.cache)
-    return stores
+        return []
+    store = SharedAnswers(Path(plan.answers_dir), partition)
+    users = [m for m in plan.metrics
+             if hasattr(m, "max_concurrency") and getattr(m, "cache", None) is not False]
+    model = plan.endpoint_model
+    if model is not None and _caches_answers(model):
+        users.append(model)
+    for user in users:
+        user.cache = store
+    return [store] if users else []
+
+
+def _caches_answers(model: Any) -> bool:
+    """An endpoint model whose answers may be reused (see ``judge.endpoint_model``)."""
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel, deterministic
+
+    return (isinstance(model, EndpointModel) and model.cache not in (False, None)
+            and deterministic(model.parameters))
 
 
 def score_partition(blob: bytes, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -100,8 +115,8 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         rows = {logical: [_plain(v) for v in out[actual].tolist()]
                 for logical, actual in plan.columns[metric.key].items()}
         result = run_metric(metric, rows, len(out))
-        for suffix, values in _columns(result).items():
-            out[f"{metric.key}/{suffix}"] = values
+        for suffix, values in _columns(metric, result).items():
+            out[metric.score_column if suffix == "score" else f"{metric.key}/{suffix}"] = values
         summary = partial_summary(result.scores)
         stats[metric.key] = {"scored": summary["count"], "summary": summary,
                              **{k: float(v) for k, v in result.extra_aggregates.items()}}
@@ -116,10 +131,12 @@ def _text(values: list[Any]) -> pd.Series:
     return pd.Series([None if v is None else _safe_text(str(v)) for v in values], dtype=object)
 
 
-def _columns(result: MetricResult) -> dict[str, pd.Series]:
+def _columns(metric: Metric, result: MetricResult) -> dict[str, pd.Series]:
     justifications = result.justifications or [None] * len(result)
+    scores = pd.Series(result.scores, dtype=float)
     return {
-        "score": pd.Series(result.scores, dtype=float),
+        # a counting metric's column holds ints (null where unscored), as on the pandas path
+        "score": scores.round().astype("Int64") if metric.integer_scores else scores,
         "justification": _text(justifications),
         "status": _text(result.statuses),
         "reason": _text(result.reasons),

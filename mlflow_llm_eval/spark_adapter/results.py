@@ -13,10 +13,13 @@ driver and logged as ``eval_results_table.json`` through the same helper as the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from mlflow_llm_eval.core.engine import score_series
+from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
 LOCATION_TAG = "llm_eval.results_table"
@@ -42,11 +45,16 @@ def write(table: Any, target: str, fmt: str | None = None) -> Any:
     return spark.table(target)
 
 
-def sample(table: Any, rows: int) -> pd.DataFrame:
+def sample(table: Any, rows: int, metrics: Sequence[Metric] = ()) -> pd.DataFrame:
     """Up to ``rows`` rows on the driver, shaped like the pandas path's table: a metric's
-    ``/justification`` column only if one is set, its ``/reason`` only if a row is not ``ok``."""
-    frame = table.drop(STATS_COLUMN).limit(rows).toPandas() if rows > 0 else \
-        table.drop(STATS_COLUMN).limit(0).toPandas()
+    ``/justification`` column only if one is set, its ``/reason`` only if a row is not ``ok``,
+    a counting metric's scores as ints (``int64``, or ints and ``None`` when a row is unscored:
+    :func:`~mlflow_llm_eval.core.engine.score_series`, the pandas path's helper)."""
+    frame = table.drop(STATS_COLUMN).limit(max(rows, 0)).toPandas()
+    for metric in metrics:
+        if metric.integer_scores and metric.score_column in frame.columns:
+            values = pd.to_numeric(frame[metric.score_column], errors="coerce").astype(float)
+            frame[metric.score_column] = score_series(metric, values.tolist(), frame.index)
     keep = []
     for column in frame.columns:
         if column.endswith("/justification") and frame[column].isna().all():

@@ -44,6 +44,20 @@ with mlflow.start_run():
                             extra_metrics=metrics())
 out["spark"], out["pandas"] = on_spark.metrics, on_pandas.metrics
 out["rows"] = len(pd.read_parquet(sys.argv[2]))
+# the multi-model config on a Spark table through Connect (a temp view; engine auto)
+from mlflow_llm_eval.runner import evaluate_models
+spark.createDataFrame(frame.assign(q=[f"q{i}" for i in range(90)])).createOrReplaceTempView("qa")
+def upper(f):
+    return [a.upper() if isinstance(a, str) else None for a in f["prediction"]]
+cfg = {"experiment": "connect-multi", "dataset": {"table": "qa", "inputs": "prediction",
+       "targets": "answer"}, "models": [{"name": "up", "python": upper}],
+       "metrics": ["rougeL", "token_count"], "report": {"enabled": False},
+       "spark": {"results": sys.argv[2] + "_multi"}}
+multi = evaluate_models(cfg)
+cfg["dataset"].pop("table"); cfg["engine"] = "pandas"
+same_rows = evaluate_models(cfg, data=frame).outcome("up")
+out["multi"], out["multi_pandas"] = multi.outcome("up").metrics, same_rows.metrics
+out["multi_failure"] = multi.outcome("up").failure
 print(json.dumps(out))
 '''
 
@@ -65,3 +79,7 @@ def test_spark_connect_scores_like_the_pandas_path(tmp_path: Path, sqlite_tracki
     for key, expected in out["pandas"].items():
         assert out["spark"][key] == pytest.approx(expected, abs=1e-9, rel=0, nan_ok=True), key
     assert out["spark"]["rougeL/v1/unscored"] == 10
+    assert out["multi_failure"] is None
+    assert set(out["multi"]) == set(out["multi_pandas"])
+    for key, expected in out["multi_pandas"].items():
+        assert out["multi"][key] == pytest.approx(expected, abs=1e-9, rel=0, nan_ok=True), key

@@ -9,7 +9,8 @@ import pytest
 
 MODULES = ["mlflow_llm_eval.spark_adapter.ship", "mlflow_llm_eval.spark_adapter.answers",
            "mlflow_llm_eval.spark_adapter.session", "mlflow_llm_eval.spark_adapter.results",
-           "mlflow_llm_eval.evaluate_entry", "mlflow_llm_eval.core.aggregate"]
+           "mlflow_llm_eval.evaluate_entry", "mlflow_llm_eval.core.aggregate",
+           "mlflow_llm_eval.spark_adapter.multi"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -125,7 +125,41 @@ def test_an_endpoint_model_answers_inside_the_partitions(spark, server, tmp_path
     result = le.evaluate(data=sdf, model=model, targets="answer",
                          extra_metrics=[le.token_count()], results_table=str(tmp_path / "m"))
     written = pd.read_parquet(tmp_path / "m")
-    assert written["predictions"].notna().all() and len(written) == rows
+    assert written["outputs"].notna().all() and len(written) == rows
     assert server.stats()["requests"] == rows
     assert 429 not in server.stats()["statuses"]
     assert result.metrics["token_count/count"] == rows
+
+
+def test_a_deterministic_endpoint_model_is_answered_once_across_runs(spark, server, tmp_path):
+    """temperature 0 + a seed: the model's answers go to the shared answer store, so a re-run
+    sends no request; the store is what answers (a fresh one asks again); without a seed every
+    run asks again, as on one machine."""
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+    rows = 16
+    sdf = spark.createDataFrame(qa(rows)[["inputs", "answer"]]).repartition(2)
+
+    def run(answers: Path, parameters: dict, name: str) -> dict:
+        server.reset()
+        model = EndpointModel.from_uri("openai:/gpt-4o-mini", "{inputs}", parameters,
+                                       max_concurrency=LIMIT)
+        result = le.evaluate(data=sdf, model=model, targets="answer",
+                             extra_metrics=[le.token_count(), le.rougeL()],
+                             answers_dir=str(answers), results_table=str(tmp_path / name))
+        return {"requests": server.stats()["requests"], "metrics": result.metrics,
+                "outputs": sorted(pd.read_parquet(tmp_path / name)["outputs"])}
+
+    seeded = {"temperature": 0, "seed": 7}
+    first = run(tmp_path / "store", seeded, "a")
+    again = run(tmp_path / "store", seeded, "b")
+    fresh = run(tmp_path / "other", seeded, "c")
+    assert (first["requests"], again["requests"], fresh["requests"]) == (rows, 0, rows)
+    assert again["outputs"] == first["outputs"] and len(first["outputs"]) == rows
+    assert again["metrics"]["rougeL/v1/mean"] == first["metrics"]["rougeL/v1/mean"]
+    stored = sum(1 for f in (tmp_path / "store").rglob("*.jsonl") for _ in open(f))
+    assert stored == rows  # one line per answer, none written twice
+
+    unseeded = {"temperature": 0}
+    assert [run(tmp_path / "u", unseeded, n)["requests"] for n in ("d", "e")] == [rows, rows]
+    assert not list((tmp_path / "u").rglob("*.jsonl"))

@@ -33,7 +33,7 @@ def test_a_logged_pyfunc_model_runs_through_spark_udf(spark, tmp_path: Path) -> 
     expected = le.evaluate(data=frame, model=info.model_uri, targets="answer",
                            extra_metrics=[le.exact_match(), le.rougeL()])
     written = pd.read_parquet(tmp_path / "p").sort_values("inputs", kind="stable")
-    assert sorted(written["predictions"]) == sorted(f"answer: w{i % 4}" for i in range(30))
+    assert sorted(written["outputs"]) == sorted(f"answer: w{i % 4}" for i in range(30))
     for key in ("exact_match/v1/mean", "rougeL/v1/mean", "rougeL/v1/p90", "exact_match/v1/count"):
         assert result.metrics[key] == pytest.approx(expected.metrics[key], abs=1e-9), key
     assert 0 < result.metrics["exact_match/v1/mean"] < 1
