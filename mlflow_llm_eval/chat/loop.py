@@ -51,14 +51,60 @@ def submit(coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
 
 
 def http_session() -> Any:
-    """The shared ``aiohttp.ClientSession`` (call on the loop): one connection pool for all."""
+    """The shared ``aiohttp.ClientSession`` (call on the loop): one connection pool for all.
+
+    The environment's proxies and ``~/.netrc`` are honoured per request through
+    :func:`env_options` (what ``trust_env=True`` does, looked up once per URL instead of in two
+    worker-thread hops per request).
+    """
     global _session
     if _session is None or _session.closed:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
-        _session = aiohttp.ClientSession(connector=connector, trust_env=True)
+        _session = aiohttp.ClientSession(connector=connector, trust_env=False)
     return _session
+
+
+#: The variables aiohttp's ``trust_env`` reads (urllib's ``getproxies`` for http/https/ws/wss,
+#: ``proxy_bypass``, ``netrc``): a change of any of them is a new lookup.
+_ENV_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ws_proxy", "WS_PROXY",
+              "wss_proxy", "WSS_PROXY", "no_proxy", "NO_PROXY", "NETRC", "HOME")
+_env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+async def env_options(url: str, has_auth: bool) -> dict[str, Any]:
+    """``proxy``/``proxy_auth`` (from ``*_proxy``/``no_proxy``) and ``auth`` (from ``~/.netrc``
+    when the request carries no ``Authorization`` header) for a request to ``url``, as aiohttp's
+    ``trust_env=True`` finds them; cached per URL and environment."""
+    import os
+
+    key = (url, has_auth, *(os.environ.get(n) for n in _ENV_NAMES))
+    found = _env_cache.get(key)
+    if found is None:
+        found = await asyncio.to_thread(_lookup_env, url, has_auth)
+        if len(_env_cache) > 256:
+            _env_cache.clear()
+        _env_cache[key] = found
+    return found
+
+
+def _lookup_env(url: str, has_auth: bool) -> dict[str, Any]:
+    from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+    from yarl import URL
+
+    parsed = URL(url)
+    options: dict[str, Any] = {}
+    try:
+        options["proxy"], options["proxy_auth"] = get_env_proxy_for_url(parsed)
+    except LookupError:
+        pass
+    if not has_auth and parsed.host is not None:
+        try:
+            options["auth"] = basicauth_from_netrc(netrc_from_env(), parsed.host)
+        except LookupError:
+            pass
+    return options
 
 
 def blocking_executor() -> concurrent.futures.ThreadPoolExecutor:
