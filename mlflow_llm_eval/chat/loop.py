@@ -70,6 +70,7 @@ def http_session() -> Any:
 #: ``proxy_bypass``, ``netrc``): a change of any of them is a new lookup.
 _ENV_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ws_proxy", "WS_PROXY",
               "wss_proxy", "WSS_PROXY", "no_proxy", "NO_PROXY", "NETRC", "HOME")
+_ENV_KEYS = tuple(os.fsencode(n) if os.name != "nt" else n.upper() for n in _ENV_NAMES)
 _env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
@@ -77,9 +78,7 @@ async def env_options(url: str, has_auth: bool) -> dict[str, Any]:
     """``proxy``/``proxy_auth`` (from ``*_proxy``/``no_proxy``) and ``auth`` (from ``~/.netrc``
     when the request carries no ``Authorization`` header) for a request to ``url``, as aiohttp's
     ``trust_env=True`` finds them; cached per URL and environment."""
-    import os
-
-    key = (url, has_auth, *(os.environ.get(n) for n in _ENV_NAMES))
+    key = (url, has_auth, *_env_values())
     found = _env_cache.get(key)
     if found is None:
         found = await asyncio.to_thread(_lookup_env, url, has_auth)
@@ -87,6 +86,17 @@ async def env_options(url: str, has_auth: bool) -> dict[str, Any]:
             _env_cache.clear()
         _env_cache[key] = found
     return found
+
+
+def _env_values() -> tuple[Any, ...]:
+    """The current values of :data:`_ENV_NAMES` (through the mapping ``os.environ`` keeps in
+    step with every change, read without decoding each value: ~1 us instead of ~10)."""
+    import os
+
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        return tuple(map(data.get, _ENV_KEYS))
+    return tuple(os.environ.get(n) for n in _ENV_NAMES)
 
 
 def _lookup_env(url: str, has_auth: bool) -> dict[str, Any]:
