@@ -86,7 +86,15 @@ def run(side: str, server: Server, data, cache_file: Path) -> dict:
     import mlflow
 
     os.environ["OPENAI_API_BASE"] = server.base_url
-    if side == "mlflow":
+    if side in ("floor", "floor-ours"):  # no judge: what mlflow.evaluate itself costs
+        from mlflow.metrics import MetricValue, make_metric
+
+        def constant(predictions, targets):
+            return MetricValue(scores=[1.0] * len(predictions), aggregate_results={"mean": 1.0})
+
+        metric = make_metric(eval_fn=constant, greater_is_better=True, name="constant")
+        evaluator = "default" if side == "floor" else "llm_eval"
+    elif side == "mlflow":
         from mlflow.metrics.genai import answer_similarity
 
         metric, evaluator = answer_similarity(model=MODEL), "default"
@@ -101,7 +109,8 @@ def run(side: str, server: Server, data, cache_file: Path) -> dict:
         result = mlflow.evaluate(data=data, predictions="predictions", targets="ground_truth",
                                  evaluators=evaluator, extra_metrics=[metric])
     seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
-    scores = result.tables["eval_results_table"][COLUMN].tolist()
+    column = "constant/score" if side.startswith("floor") else COLUMN
+    scores = result.tables["eval_results_table"][column].tolist()
     lost = sum(s is None or (isinstance(s, float) and math.isnan(s)) for s in scores)
     return {"seconds": seconds, "rows_per_s": len(data) / seconds, "lost": lost,
             "requests": server.stats()["requests"], "rows": len(data),
@@ -166,6 +175,8 @@ def main() -> None:
                 ("mlflow", "rerun"): run("mlflow", clean, data, work / "unused.sqlite"),
                 ("ours", "rerun"): run("ours", clean, data, work / f"speed{rows}.sqlite"),
             }
+            results[("mlflow", "floor")] = run("floor", clean, data, work / "unused.sqlite")
+            results[("ours", "floor")] = run("floor-ours", clean, data, work / "unused.sqlite")
             load.append(os.getloadavg()[0])
             alone = metric_only(clean, frame(rows, f"alone{rows}-"), work / f"alone{rows}.sqlite")
             report(rows, results, alone)
@@ -271,10 +282,17 @@ def report(rows: int, r: dict, alone: dict) -> None:
              "faults": "10% 429 + 5% 500 + 5% garbage answers",
              "rerun": "identical re-run (clean server)"}
     for case, name in names.items():
+        if case == "floor":
+            continue
         ratio = r[("ours", case)]["rows_per_s"] / r[("mlflow", case)]["rows_per_s"]
         print(f"| {name} | {cell('mlflow', case)} | {cell('ours', case)} | {ratio:.1f}x |")
     f = r[("ours", "faults")]
     cpu_ratio = r[("mlflow", "speed")]["cpu_ms"] / r[("ours", "speed")]["cpu_ms"]
+    fm, fo = r[("mlflow", "floor")], r[("ours", "floor")]
+    print(f"\nThe floor, `mlflow.evaluate` of the same {rows} static rows with a constant "
+          f"`make_metric` and no judge: default evaluator {fm['cpu_ms']:.2f} ms/row client CPU "
+          f"({fm['seconds']:.2f} s), `llm_eval` {fo['cpu_ms']:.2f} ms/row ({fo['seconds']:.2f} s). "
+          "The judge's own cost per row is the rest.")
     print(f"\nOurs, the metric's `score_batch` alone (no `mlflow.evaluate` around it), {rows} "
           f"other rows, same server: {alone['rows_per_s']:.1f} rows/s, client CPU "
           f"{alone['cpu_ms']:.2f} ms/row, lost {alone['lost']}.")

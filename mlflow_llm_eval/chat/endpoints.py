@@ -126,6 +126,7 @@ class OpenAIChatClient:
             headers["api-key"] = str(key)
         headers.update(extra_headers or {})
         self._headers = headers  # holds the key: never shown (see __repr__)
+        self._client_timeout: Any = None  # aiohttp.ClientTimeout, made on first use
         self.host = host_of(self.base_url)
         self.identity = f"{scheme}|{self.base_url}|{model}"
 
@@ -156,12 +157,15 @@ class OpenAIChatClient:
         JSON) and its rate headers; a failure is a classified :class:`CallError`."""
         import aiohttp
 
-        from mlflow_llm_eval.chat.loop import http_session
+        from mlflow_llm_eval.chat.loop import env_options, http_session
 
+        if self._client_timeout is None or self._client_timeout.total != self.timeout:
+            self._client_timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
+            options = await env_options(url, "Authorization" in self._headers)
             async with http_session().post(
                     url, data=json.dumps(body), headers=self._headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                    timeout=self._client_timeout, **options) as response:
                 data = await response.read()
                 status, headers = response.status, response.headers
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
-from mlflow_llm_eval.chat.loop import blocking_executor, submit
+from mlflow_llm_eval.chat.loop import blocking_executor, frozen_heap, submit
 from mlflow_llm_eval.chat.options import RequestOptions
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
 from mlflow_llm_eval.core.repeats import RepeatedError
@@ -169,7 +169,7 @@ class ChatEngine:
         done: queue.SimpleQueue = queue.SimpleQueue()
         disable = not (_interactive(n) if self.progress is None else self.progress)
         with tqdm(total=n, initial=n - len(todo), desc=self.description, disable=disable,
-                  leave=False) as bar:
+                  leave=False) as bar, frozen_heap():
             if todo:
                 future = submit(self._run(todo, requests, dict(parameters), check, done))
                 pending, last_flush = [], time.monotonic()

@@ -11,20 +11,29 @@ import heapq
 class AdaptiveLimit:
     """Requests in flight: grows while the endpoint answers, shrinks on overload (AIMD, as TCP).
 
-    - Growth: +1 per answer in slow start (the limit doubles each round trip); after the first
-      cut or sign of queueing, +1/limit per answer (+1 per round trip); after a cut for refusals
-      (a real cap was found: *capped*), an eighth of that (+1 per 8 round trips).
+    - Growth: +2 per answer in slow start (the limit triples each round trip: 32 -> 256 in two);
+      after the first cut or sign of queueing, +1/limit per answer (+1 per round trip); after a
+      cut for refusals (a real cap was found: *capped*), an eighth of that (+1 per 8 round
+      trips), halved each time a probe above the cap is refused at the level refused before
+      (the cap confirmed: probes every 16, 32, ... round trips, at least every 64), back to an
+      eighth once a level two above that cap is answered.
     - Overload (``overloaded=True``: 429, 503, 529, timeout) is counted in blocks of
       ``max(limit, 16)`` finished requests, about one round trip. When a block's overloaded
       count passes ``threshold`` (25%), the limit is multiplied by the block's answered share
       (at least 0.5), and brought below the lowest in-flight level at which a request of the block
-      was refused (not below a quarter); it becomes capped; requests sent before a cut are not counted after it.
+      was refused (not below a quarter, unless every answer of the block came from a lower
+      level: then right below it); it becomes capped; requests sent before a cut are not counted after it.
       So random refusals (10% 429 while a provider is busy) do not hold the limit down.
+    - The first window: refusals past that share before anything was ever answered (a cap
+      below the initial limit; they come back at once, the admitted requests later) set the
+      limit to the requests still out, which the endpoint let in, lowered with each further
+      refusal until an answer arrives (levels say little here: connections set up in parallel
+      reach the endpoint in any order).
     - Once capped, a request refused when sent with ``k`` requests in flight (itself included)
       while none sent at ``k`` or more was answered (this block or the last) shows a cap below
       ``k``: the limit drops to ``k - 1``. Random refusals, at levels that also get answers,
-      do not. A concurrency cap ``N`` thus holds the limit at ``N``, probing ``N + 1`` every ~8
-      round trips (about ``1/(8N)`` of the requests refused).
+      do not. A concurrency cap ``N`` thus holds the limit at ``N``, probing ``N + 1`` after 8,
+      16, 32, then every 64 round trips.
     - Latency: the limit stops growing while the smoothed round trip exceeds 1.5 times its
       lowest value so far (+50 ms), and is cut by ``decrease`` past twice that (+0.1 s).
     - ``hold=s`` keeps a finished request's slot taken ``s`` seconds more (a refused request
@@ -34,12 +43,15 @@ class AdaptiveLimit:
     >>> for overloaded in [False] * 8 + [True] * 2 + [False] * 6:  # 2 of 16: random faults
     ...     generation, level = limit.on_send(now=0.0)
     ...     limit.on_finish(generation, level, overloaded, not overloaded, 0.2, now=0.2)
-    >>> limit.limit, limit.capped  # slow start: +1 per answer, no cut
-    (22.0, False)
+    >>> limit.limit, limit.capped  # slow start: +2 per answer, no cut
+    (36.0, False)
     """
 
     block_minimum = 16
+    slow_start_growth = 2.0
     capped_growth = 0.125
+    #: The slowest probing of a confirmed cap: +1 per 64 round trips.
+    probe_growth_minimum = capped_growth / 8
 
     def __init__(self, initial: int, maximum: int, decrease: float = 0.7,
                  threshold: float = 0.25) -> None:
@@ -57,6 +69,8 @@ class AdaptiveLimit:
         self._done = self._overloaded = 0  # the current block
         self._lowest: int | None = None  # the lowest level refused in the current block
         self._top = self._top_before = 0  # the highest level answered: this block, the last one
+        self._cap: int | None = None  # the level below the last refused probe (once capped)
+        self._probe_growth = self.capped_growth
 
     def set_maximum(self, maximum: int) -> None:
         self.maximum = max(1, int(maximum))
@@ -81,7 +95,10 @@ class AdaptiveLimit:
     def _cut(self, factor: float, below: float | None = None) -> None:
         limit = self.limit * factor
         if below is not None:  # the lowest level refused: a cap is below it
-            limit = min(limit, max(below - 1, 0.25 * self.limit))
+            # every answer of the block came from below every refusal: a cap right below them;
+            # refusals mixed with answers (a busy provider) cut at most to a quarter
+            floor = 1.0 if 0 < self._top < below else 0.25 * self.limit
+            limit = min(limit, max(below - 1, floor))
         self.limit = max(1.0, limit)
         self.cuts += 1
         self._slow_start = False
@@ -100,10 +117,22 @@ class AdaptiveLimit:
             self._answers += 1
             if self._answers >= 4:  # lowest smoothed round trip: no queueing
                 self.baseline = min(self.baseline or self.round_trip, self.round_trip)
+        first_window = not self._answers  # nothing answered yet on this limit
+        if overloaded and first_window and self.capped:
+            # refused before any answer, after the first-window cut: what is still out got in
+            self.limit = max(1.0, min(self.limit, float(self.in_flight)))
+            return
         if answered:
             self._top = max(self._top, level)
+            # the cap moved up (two above it: one above also gets through when an answer is
+            # still on its way back after the endpoint counted it done): probe as before
+            if self._cap is not None and level > self._cap + 1:
+                self._cap, self._probe_growth = None, self.capped_growth
         elif overloaded and self.capped and generation == self.cuts \
                 and level > max(self._top, self._top_before) > 0:
+            if self._cap is not None and level == self._cap + 1:  # the same cap, refused again
+                self._probe_growth = max(self._probe_growth / 2, self.probe_growth_minimum)
+            self._cap = level - 1 if self._cap is None else min(self._cap, level - 1)
             self.limit = min(self.limit, max(float(level - 1), 1.0))
         block = max(self.limit, self.block_minimum)
         baseline = self.baseline
@@ -112,7 +141,11 @@ class AdaptiveLimit:
             self._overloaded += int(overloaded)
             if overloaded:
                 self._lowest = level if self._lowest is None else min(self._lowest, level)
-            if self._overloaded > self.threshold * block:
+            if self._overloaded > self.threshold * block and first_window:
+                self._cut(1.0)
+                self.limit = max(1.0, min(self.limit, float(self.in_flight)))
+                self.capped = True
+            elif self._overloaded > self.threshold * block:
                 self._cut(max(0.5, 1.0 - self._overloaded / self._done), self._lowest)
                 self.capped = True
             elif baseline is not None and self.round_trip > 2 * baseline + 0.1:
@@ -126,9 +159,9 @@ class AdaptiveLimit:
                 or (self._slow_start and seconds > 1.5 * baseline + 0.05)):
             self._slow_start = False  # queueing: hold the limit
         elif answered and generation == self.cuts:
-            step = 1.0 if self._slow_start else 1.0 / self.limit
+            step = self.slow_start_growth if self._slow_start else 1.0 / self.limit
             if self.capped:
-                step *= self.capped_growth
+                step *= self._probe_growth
             self.limit = min(float(self.maximum), self.limit + step)
 
 

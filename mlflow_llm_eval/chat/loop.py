@@ -51,14 +51,70 @@ def submit(coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
 
 
 def http_session() -> Any:
-    """The shared ``aiohttp.ClientSession`` (call on the loop): one connection pool for all."""
+    """The shared ``aiohttp.ClientSession`` (call on the loop): one connection pool for all.
+
+    The environment's proxies and ``~/.netrc`` are honoured per request through
+    :func:`env_options` (what ``trust_env=True`` does, looked up once per URL instead of in two
+    worker-thread hops per request).
+    """
     global _session
     if _session is None or _session.closed:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
-        _session = aiohttp.ClientSession(connector=connector, trust_env=True)
+        _session = aiohttp.ClientSession(connector=connector, trust_env=False)
     return _session
+
+
+#: The variables aiohttp's ``trust_env`` reads (urllib's ``getproxies`` for http/https/ws/wss,
+#: ``proxy_bypass``, ``netrc``): a change of any of them is a new lookup.
+_ENV_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ws_proxy", "WS_PROXY",
+              "wss_proxy", "WSS_PROXY", "no_proxy", "NO_PROXY", "NETRC", "HOME")
+_ENV_KEYS = tuple(os.fsencode(n) if os.name != "nt" else n.upper() for n in _ENV_NAMES)
+_env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+async def env_options(url: str, has_auth: bool) -> dict[str, Any]:
+    """``proxy``/``proxy_auth`` (from ``*_proxy``/``no_proxy``) and ``auth`` (from ``~/.netrc``
+    when the request carries no ``Authorization`` header) for a request to ``url``, as aiohttp's
+    ``trust_env=True`` finds them; cached per URL and environment."""
+    key = (url, has_auth, *_env_values())
+    found = _env_cache.get(key)
+    if found is None:
+        found = await asyncio.to_thread(_lookup_env, url, has_auth)
+        if len(_env_cache) > 256:
+            _env_cache.clear()
+        _env_cache[key] = found
+    return found
+
+
+def _env_values() -> tuple[Any, ...]:
+    """The current values of :data:`_ENV_NAMES` (through the mapping ``os.environ`` keeps in
+    step with every change, read without decoding each value: ~1 us instead of ~10)."""
+    import os
+
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        return tuple(map(data.get, _ENV_KEYS))
+    return tuple(os.environ.get(n) for n in _ENV_NAMES)
+
+
+def _lookup_env(url: str, has_auth: bool) -> dict[str, Any]:
+    from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+    from yarl import URL
+
+    parsed = URL(url)
+    options: dict[str, Any] = {}
+    try:
+        options["proxy"], options["proxy_auth"] = get_env_proxy_for_url(parsed)
+    except LookupError:
+        pass
+    if not has_auth and parsed.host is not None:
+        try:
+            options["auth"] = basicauth_from_netrc(netrc_from_env(), parsed.host)
+        except LookupError:
+            pass
+    return options
 
 
 def blocking_executor() -> concurrent.futures.ThreadPoolExecutor:
@@ -68,3 +124,41 @@ def blocking_executor() -> concurrent.futures.ThreadPoolExecutor:
         if _executor is None:
             _executor = concurrent.futures.ThreadPoolExecutor(256, thread_name_prefix="llm-eval-call")
         return _executor
+
+
+_frozen_lock = threading.Lock()
+_frozen_runs = 0
+
+
+class frozen_heap:
+    """While runs go, the objects that existed before the first of them are left out of the
+    garbage collector's full passes (``gc.freeze``; ``gc.unfreeze`` when the last run ends).
+
+    Measured: after an MLflow run the process holds ~0.5 M tracked objects; one full collection
+    triggered by a judge run's allocations then costs ~0.2-0.3 s of CPU (~0.4 ms per row of 600)
+    on the request loop. Objects made during the run are collected as usual. A process that froze
+    its heap itself (``gc.get_freeze_count() > 0``, e.g. before forking workers) is left alone.
+    """
+
+    def __enter__(self) -> frozen_heap:
+        import gc
+
+        global _frozen_runs
+        with _frozen_lock:
+            if _frozen_runs == 0 and gc.get_freeze_count() == 0:
+                gc.freeze()
+                _frozen_runs = 1
+            elif _frozen_runs:
+                _frozen_runs += 1
+            self.counted = bool(_frozen_runs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        global _frozen_runs
+        with _frozen_lock:
+            if self.counted:
+                _frozen_runs -= 1
+                if _frozen_runs == 0:
+                    gc.unfreeze()

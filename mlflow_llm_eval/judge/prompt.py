@@ -67,8 +67,35 @@ def _format_example(number: int, example: EvaluationExample, include_input: bool
     return "\n".join(lines)
 
 
+#: Stands for the row's tag in a judge's cached system message (NUL bytes: never in a rubric
+#: that could be cached, see :func:`_system_parts`).
+_SENTINEL = "\x00llm-eval-tag\x00"
+_templates: dict[int, tuple[JudgeSpec, list[str], str]] = {}
+
+
+def _system_parts(spec: JudgeSpec) -> tuple[list[str], str] | None:
+    """The judge's system message split around its tag, and its answer format, built once per
+    spec (a frozen dataclass: its text cannot change); None if a text holds the sentinel."""
+    hit = _templates.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1], hit[2]
+    parts = _system_message(spec, _SENTINEL).split(_SENTINEL)
+    labels = int(spec.include_input) + 1 + len(spec.grading_context_columns)
+    if len(parts) != labels + 2:  # the tag appears once per block label and once more
+        return None
+    if len(_templates) >= 64:
+        _templates.clear()
+    _templates[id(spec)] = (spec, parts, answer_format(spec))
+    return parts, _templates[id(spec)][2]
+
+
 def system_message(spec: JudgeSpec, tag: str) -> str:
     """The instructions, rubric, examples and answer format (no row data but the tag)."""
+    cached = _system_parts(spec)
+    return tag.join(cached[0]) if cached is not None else _system_message(spec, tag)
+
+
+def _system_message(spec: JudgeSpec, tag: str) -> str:
     context_columns = list(spec.grading_context_columns)
     given = (["the input that was sent to a machine learning model"] if spec.include_input else [])
     given += ["the output that the model produced"]
@@ -103,9 +130,11 @@ def system_message(spec: JudgeSpec, tag: str) -> str:
 def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str) -> str:
     """The row's data in tagged blocks, then a reminder of the task."""
     blocks = [_block(label, text, tag) for label, text in values.items()]
+    cached = _system_parts(spec)
     reminder = (
         f"Grade the output (the output-{tag} block) for {spec.name} with the rubric of the system "
-        f"message. Answer with only the JSON object: {answer_format(spec)}"
+        f"message. Answer with only the JSON object: "
+        f"{cached[1] if cached is not None else answer_format(spec)}"
     )
     return "\n\n".join(blocks + [reminder])
 

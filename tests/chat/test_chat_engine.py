@@ -191,3 +191,32 @@ def test_runs_from_several_threads_share_one_limit_per_endpoint():
     assert sorted(len(r) for r in results) == [10] * 4
     assert all(reply.status == "ok" for run in results for reply in run)
     assert client.peak == 4  # never more than the one limit, whatever the number of runs
+
+
+def test_the_heap_before_a_run_is_frozen_while_it_goes_and_given_back():
+    """Full collections during a run skip the objects made before it (gc.freeze), and the heap
+    is unfrozen afterwards; a heap the process froze itself stays as it was."""
+    import gc
+
+    from mlflow_llm_eval.chat.types import Completion
+
+    seen = []
+
+    class Counting:
+        identity, json_mode = "freeze-check", False
+
+        def complete(self, messages, parameters):
+            seen.append(gc.get_freeze_count())
+            return Completion("x", 1, 1)
+
+    assert gc.get_freeze_count() == 0
+    before = object()  # noqa: F841 - exists before the run
+    ChatEngine(Counting(), progress=False).run([[{"role": "user", "content": "a"}]] * 3, {})
+    assert seen and min(seen) > 0 and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        ChatEngine(Counting(), progress=False).run([[{"role": "user", "content": "b"}]], {})
+        assert gc.get_freeze_count() > 0.9 * frozen  # the process's own freeze: left alone
+    finally:
+        gc.unfreeze()

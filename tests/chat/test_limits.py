@@ -19,16 +19,16 @@ def test_slow_start_random_refusals_and_a_cut():
     limit = AdaptiveLimit(initial=16, maximum=64)
     for overloaded in [True, False, False, False] * 4:  # 25% refused: no cut, still slow start
         _finish(limit, overloaded)
-    assert limit.limit == 16 + 12 and limit.cuts == 0 and not limit.capped
+    assert limit.limit == 16 + 2 * 12 and limit.cuts == 0 and not limit.capped  # +2 per answer
     burst = [limit.on_send(0.0) for _ in range(20)]  # 20 in flight (levels 1..20), all refused
     for sent in burst:
         _finish(limit, True, sent=sent)
-    # cut once, when 8 of the block's 20 (over 25% of 28) were refused: x(1 - 8/20), and below
-    # the lowest refused level (1) but not under a quarter of 28
+    # cut once, when 11 of the block's 23 (over 25% of 40) were refused: x max(0.5, 1 - 11/23),
+    # and below the lowest refused level (1) but not under a quarter of 40
     assert limit.cuts == 1 and limit.capped
-    assert limit.limit == pytest.approx(7.0)
+    assert limit.limit == pytest.approx(10.0)
     _finish(limit, False)  # capped: +1/8 per round trip
-    assert limit.limit == pytest.approx(7.0 + 0.125 / 7.0)
+    assert limit.limit == pytest.approx(10.0 + 0.125 / 10.0)
 
 
 def test_a_concurrency_cap_holds_the_limit_at_the_cap():
@@ -48,8 +48,41 @@ def test_a_concurrency_cap_holds_the_limit_at_the_cap():
             limit.on_finish(generation, level, over, not over, 0.1, now)
         now += 0.1
     assert 6 <= limit.limit < 8
-    assert (refused - 26) / sent < 0.03  # after the first window of 32 (26 refused)
+    # after the first window of 32 (26 refused): probes of 7 after 8, 16, 32, then every 64
+    # round trips (~70 rounds of the 200 here), a handful refused
+    assert refused - 26 <= 8
 
+
+def test_a_confirmed_cap_is_probed_less_often_until_it_moves():
+    """Each probe refused at the same level halves the probing rate (8, 16, 32, 64 round
+    trips); an answer above the cap restores it."""
+    cap, limit = 6, AdaptiveLimit(initial=32, maximum=256)
+    now, probes = 0.0, []
+    for round_trip in range(400):
+        flying = []
+        while limit.free(now):
+            flying.append(limit.on_send(now))
+        for generation, level in flying:
+            over = level > cap
+            if over and round_trip > 1:  # past the first overshoot
+                probes.append(round_trip)
+            limit.on_finish(generation, level, over, not over, 0.1, now)
+        now += 0.1
+    gaps = [b - a for a, b in zip(probes, probes[1:])]
+    assert len(probes) >= 5 and gaps == sorted(gaps)  # ever longer apart
+    assert gaps[0] <= 12 and all(40 <= g <= 80 for g in gaps[3:])  # ~8 ... then ~64
+    # the endpoint now takes more: once a level two above the old cap is answered (~2 probe
+    # periods of 64 round trips), growth is back to +1 per 8 round trips, up to the new cap
+    cap = 12
+    for _ in range(300):
+        flying = []
+        while limit.free(now):
+            flying.append(limit.on_send(now))
+        for generation, level in flying:
+            over = level > cap
+            limit.on_finish(generation, level, over, not over, 0.1, now)
+        now += 0.1
+    assert 11 <= limit.limit < 13
 
 def test_queueing_server_stops_growth():
     slow = AdaptiveLimit(initial=4, maximum=64)
@@ -144,3 +177,31 @@ def test_breaker_opens_after_consecutive_unreachable_and_probes_on_a_new_run():
     breaker.allow()
     breaker.on_result(True)
     assert breaker.allow() == "send"
+
+
+def test_a_first_window_refused_above_a_cap_keeps_what_got_in():
+    """A first window of 32 at a cap of 4: 28 refusals come back at once (from any levels:
+    connections reach the endpoint in any order), the 4 admitted answer later. The limit ends
+    at the 4 still out, not at a quarter of 32 or below the lowest refused level."""
+    limit = AdaptiveLimit(initial=32, maximum=256)
+    window = [limit.on_send(0.0) for _ in range(32)]
+    admitted = {3, 17, 25, 30}  # in-flight levels of the 4 the endpoint let in
+    for generation, level in window:
+        if level not in admitted:
+            limit.on_finish(generation, level, True, False, 0.001, 0.001)
+    assert limit.capped and limit.limit == 4
+    for generation, level in window:
+        if level in admitted:
+            limit.on_finish(generation, level, False, True, 0.2, 0.2)
+    assert 4 <= limit.limit < 4.2  # capped growth: +1/8 per round trip
+
+
+def test_random_refusals_in_the_first_window_do_not_cap():
+    """10% refused at once in the first window (a busy provider, not a cap): no cut."""
+    limit = AdaptiveLimit(initial=32, maximum=256)
+    window = [limit.on_send(0.0) for _ in range(32)]
+    for generation, level in window[:3]:
+        limit.on_finish(generation, level, True, False, 0.001, 0.001)
+    for generation, level in window[3:]:
+        limit.on_finish(generation, level, False, True, 0.2, 0.2)
+    assert not limit.capped and limit.cuts == 0 and limit.limit == 32 + 2 * 29

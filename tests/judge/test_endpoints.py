@@ -98,3 +98,41 @@ def test_mlflow_deployments_endpoint(judge_env: FakeOpenAI, monkeypatch: pytest.
         ROWS["predictions"][0], ROWS["inputs"][0], {"targets": "MLflow tracks experiments."})
     assert "response_format" not in request.body and request.body["temperature"] == 0.0
     assert result.extra_aggregates["prompt_tokens"] > 0
+
+
+def test_environment_proxy_and_no_proxy_are_honoured(judge_env: FakeOpenAI,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    """HTTP_PROXY / NO_PROXY as aiohttp's trust_env reads them, looked up once per URL (not in a
+    thread per request) and again when the environment changes."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "NO_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://judge.invalid/v1")  # resolvable only by a proxy
+    monkeypatch.setenv("HTTP_PROXY", judge_env.url)  # the fake server answers proxied requests
+    result = _relevance(model="openai:/m").score_batch(ROWS)
+    assert result.statuses == ["ok"]
+    (request,) = judge_env.requests
+    assert request.path == "http://judge.invalid/v1/chat/completions"  # absolute form: proxied
+    monkeypatch.setenv("NO_PROXY", "judge.invalid")
+    result = _relevance(model="openai:/m", max_attempts=1).score_batch(ROWS)
+    assert result.statuses == ["server_error"] and "judge.invalid" in result.reasons[0]
+    assert len(judge_env.requests) == 1  # sent directly (and failed): not through the proxy
+
+
+def test_netrc_credentials_when_no_authorization_header(judge_env: FakeOpenAI, tmp_path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    """~/.netrc (or $NETRC) gives Basic auth to a request without its own Authorization header
+    (Azure sends ``api-key``), as aiohttp's trust_env does; never over an Authorization header."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login gateway-user password gateway-pass\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", judge_env.url)
+    assert _relevance(model="azure:/dep").score_batch(ROWS).statuses == ["ok"]
+    assert _relevance(model="openai:/m").score_batch(ROWS).statuses == ["ok"]
+    azure, openai_request = judge_env.requests
+    import base64
+
+    assert azure.headers["authorization"] == "Basic " + base64.b64encode(
+        b"gateway-user:gateway-pass").decode()
+    assert openai_request.headers["authorization"] == f"Bearer {os.environ['OPENAI_API_KEY']}"

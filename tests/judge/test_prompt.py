@@ -154,3 +154,26 @@ def test_a_dataset_column_named_output_reaches_the_judge_renamed(judge_env, mlfl
     tag = _tag_of(user)
     assert f"<output-{tag}>\nPRED\n</output-{tag}>" in user
     assert f"<reference_output-{tag}>\nREFERENCE TEXT\n</reference_output-{tag}>" in user
+
+
+@pytest.mark.parametrize("name", sorted(__import__("mlflow_llm_eval.judge.pack", fromlist=["x"]).pack_names()))
+def test_cached_system_message_equals_a_fresh_render(name: str):
+    """The system message is built once per judge with the row's tag filled in; it must equal
+    the message built from scratch for every judge of the pack, row after row."""
+    from mlflow_llm_eval.judge import prompt
+
+    spec = load_judge(name)
+    for tag in ("0123456789ab", row_tag({"output": "x"})):
+        assert prompt.system_message(spec, tag) == prompt._system_message(spec, tag)
+    assert prompt._templates[id(spec)][0] is spec
+
+
+def test_a_rubric_holding_the_template_sentinel_is_rendered_from_scratch():
+    from mlflow_llm_eval.judge import prompt
+    from mlflow_llm_eval.judge.pack import JudgeSpec
+
+    spec = JudgeSpec("odd", "Odd" + prompt._SENTINEL + "text.", "- Score 1: bad\n- Score 5: good")
+    messages = render_messages(spec, output="out", input="in")
+    tag = _tag_of(messages[1]["content"])
+    assert messages[0]["content"] == prompt._system_message(spec, tag)
+    assert prompt._SENTINEL in messages[0]["content"]  # the user's text, kept as it was
