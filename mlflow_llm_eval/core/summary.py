@@ -73,61 +73,51 @@ def quantile_from_counts(counts: dict[float, int], q: float) -> float:
 
 
 class SummaryMerger:
-    """Adds :func:`partial_summary` dicts; :meth:`summary` is the summary of all their rows."""
+    """Adds :func:`partial_summary` dicts; :meth:`summary` is the summary of all their rows.
+    The interval's part (n, sums, value counts capped at ``max_distinct``) merges by
+    :meth:`ScoreSummary.merge <mlflow_llm_eval.core.intervals.ScoreSummary.merge>`."""
 
     def __init__(self, max_distinct: int = MAX_DISTINCT) -> None:
         self.max_distinct = max_distinct
-        self.count = self.unscored = 0
-        self.total = self.total_sq = self.m2 = 0.0
+        self.scores = ScoreSummary(0, 0.0, 0.0, {})
+        self.unscored = 0
+        self.m2 = 0.0
         self.low, self.high = math.inf, -math.inf
         self.finite = True
-        self.counts: dict[float, int] | None = {}
 
     def add(self, part: dict[str, Any]) -> None:
         self.unscored += int(part["unscored"])
         self.finite = self.finite and bool(part["finite"])
-        n = int(part["count"])
-        if part["counts"] is None:
-            self.counts = None
-        elif self.counts is not None:
-            for value, count in part["counts"]:
-                self.counts[value] = self.counts.get(value, 0) + count
-            if len(self.counts) > self.max_distinct:
-                self.counts = None
+        n, before = int(part["count"]), self.scores
+        counts = None if part["counts"] is None else {v: c for v, c in part["counts"]}
+        self.scores = before.merge(ScoreSummary(n, part.get("sum", 0.0), part.get("sum_sq", 0.0),
+                                                counts), self.max_distinct)
         if n == 0:
             return
-        if self.count == 0:
+        if before.n == 0:
             self.m2 = part["m2"]
         else:  # Chan et al.: combine the sums of squared deviations of two groups
-            delta = part["sum"] / n - self.total / self.count
-            self.m2 += part["m2"] + delta * delta * self.count * n / (self.count + n)
-        self.count += n
-        self.total += part["sum"]
-        self.total_sq += part["sum_sq"]
+            delta = part["sum"] / n - before.total / before.n
+            self.m2 += part["m2"] + delta * delta * before.n * n / (before.n + n)
         self.low, self.high = min(self.low, part["min"]), max(self.high, part["max"])
 
     @property
     def needs_quantiles(self) -> bool:
         """True when the counts overflowed: exact quantiles need the engine's own sort."""
-        return self.counts is None and self.count > 0
+        return self.scores.counts is None and self.scores.n > 0
 
     def summary(self, aggregations: Sequence[str]) -> dict[str, Any]:
         """As :func:`~mlflow_llm_eval.core.aggregate.summarize` returns for all the rows; its
         ``quantiles`` are NaN when :attr:`needs_quantiles` (fill them in)."""
         from mlflow_llm_eval.core.aggregate import QUANTILES
 
-        n, nan = self.count, math.nan
+        n, nan, counts = self.scores.n, math.nan, self.scores.counts
         qs = sorted({QUANTILES[a] for a in aggregations if a in QUANTILES})
-        counts = dict(sorted(self.counts.items())) if self.counts is not None else None
-        interval = None
-        if self.finite:
-            interval = ScoreSummary(n, self.total if n else 0.0, self.total_sq if n else 0.0,
-                                    counts)
         return {
             "count": n, "unscored": self.unscored,
-            "sum": self.total if n else nan, "m2": self.m2 if n else nan,
+            "sum": self.scores.total if n else nan, "m2": self.m2 if n else nan,
             "min": self.low if n else nan, "max": self.high if n else nan,
             "quantiles": {q: quantile_from_counts(counts, q) if counts is not None and n else nan
                           for q in qs},
-            "interval": interval,
+            "interval": self.scores if self.finite else None,
         }

@@ -24,7 +24,7 @@ from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
-from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, split_budget
+from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
 
 ENDPOINT_SCHEMES = ("openai:/", "azure:/", "endpoints:/")
 DEFAULT_JUDGE_PARTITIONS = 8
@@ -51,7 +51,7 @@ def default_answers_dir() -> Path:
 
 
 def _is_judge(metric: Metric) -> bool:
-    return hasattr(metric, "max_concurrency")
+    return request_options_of(metric) is not None
 
 
 def _in_partition_model(model: Any) -> Any:
@@ -158,7 +158,7 @@ def evaluate_spark(
     model_output = None
     prediction_column = predictions
     if model is None and predictions is not None and targets is None:
-        prediction_column = _output_name(None, False, [*features, *filter(None, [targets])])  # the pandas path's name
+        prediction_column = _output_name(None, False, features)  # the pandas path's name
         if prediction_column != predictions:
             data = data.withColumnRenamed(predictions, prediction_column)
             columns = [prediction_column if c == predictions else c for c in columns]

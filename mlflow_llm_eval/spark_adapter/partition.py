@@ -62,12 +62,13 @@ def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
     """Give the judges and a deterministic endpoint model (temperature 0 and a seed, as on one
     machine) this partition's shared answer store; return the stores to close."""
     from mlflow_llm_eval.spark_adapter.answers import SharedAnswers
+    from mlflow_llm_eval.spark_adapter.ship import request_options_of
 
     if plan.answers_dir is None:
         return []
     store = SharedAnswers(Path(plan.answers_dir), partition)
     users = [m for m in plan.metrics
-             if hasattr(m, "max_concurrency") and getattr(m, "cache", None) is not False]
+             if request_options_of(m) is not None and getattr(m, "cache", None) is not False]
     model = plan.endpoint_model
     if model is not None and _caches_answers(model):
         users.append(model)

@@ -63,13 +63,19 @@ def split_budget(obj: Any, tasks: int) -> Any:
     ``max(1, limit // tasks)``, the caller keeping ``tasks`` at most the smallest ceiling so the sum
     never exceeds it; ``rpm``/``tpm`` ``rate / tasks``). Anything else is copied as it is."""
     shipped = copy.copy(obj)
-    options = getattr(obj, "request_options", None)
-    if isinstance(options, RequestOptions):
+    options = request_options_of(obj)
+    if options is not None:
         shipped.request_options = options.split(tasks)
     return shipped
 
 
+def request_options_of(obj: Any) -> RequestOptions | None:
+    """The request options of a judge or endpoint model; None for what sends no requests."""
+    options = getattr(obj, "request_options", None)
+    return options if isinstance(options, RequestOptions) else None
+
+
 def ceiling(obj: Any) -> int | None:
     """The concurrency ceiling of ``obj``'s request options (None if it has none)."""
-    options = getattr(obj, "request_options", None)
-    return options.max_concurrency if isinstance(options, RequestOptions) else None
+    options = request_options_of(obj)
+    return None if options is None else options.max_concurrency
