@@ -14,6 +14,12 @@ from mlflow_llm_eval.redaction import install_log_redaction
 
 install_log_redaction()  # the package's log records never carry a credential
 
+# Each metric package registers its own modules with core.registry when imported (core names
+# none of them): imported here, so that any import of the package knows every metric by name.
+import mlflow_llm_eval.function_metrics  # noqa: E402, F401
+import mlflow_llm_eval.judge  # noqa: E402, F401
+import mlflow_llm_eval.fmeval  # noqa: E402, F401
+
 from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore

@@ -80,13 +80,13 @@ def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions:
     ``results_table`` (a path) the full table is also written there as Parquet."""
     import mlflow
 
-    from mlflow_llm_eval.spark_adapter.evaluate import ENDPOINT_SCHEMES
-    from mlflow_llm_eval.spark_adapter.results import LOCATION_TAG, is_path
+    from mlflow_llm_eval.chat.schemes import is_endpoint_uri
+    from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG, is_path
 
     if results_table is not None and not is_path(results_table):
         raise ValueError(f"results_table={results_table!r} is a table name, which needs a Spark "
                          "DataFrame; with a pandas frame pass a Parquet path")
-    if isinstance(model, str) and model.startswith(ENDPOINT_SCHEMES):
+    if is_endpoint_uri(model):
         from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
         model = EndpointModel.from_uri(model)

@@ -10,12 +10,12 @@ import math
 import pytest
 
 from mlflow_llm_eval.core.registry import (
-    BUILTIN_MODULES, PRESETS, available_metrics, get_metric,
+    PRESETS, available_metrics, get_metric, metric_modules,
 )
 from mlflow_llm_eval.core.intervals import check_kind
 from mlflow_llm_eval.core.types import Metric
 
-DOCTEST_MODULES = BUILTIN_MODULES + (
+DOCTEST_MODULES = metric_modules() + (
     "mlflow_llm_eval",
     "mlflow_llm_eval.core.types",
     "mlflow_llm_eval.core.text",

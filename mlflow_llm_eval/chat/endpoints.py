@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from mlflow_llm_eval.chat.schemes import SCHEMES
 from mlflow_llm_eval.chat.types import (
     CallError,
     ChatClient,
@@ -43,7 +44,6 @@ from mlflow_llm_eval.chat.types import (
     classify_status,
 )
 
-SCHEMES = ("azure", "endpoints", "openai")
 DEFAULT_AZURE_API_VERSION = "2024-06-01"
 
 

@@ -30,14 +30,13 @@ from pydantic import (
 
 from mlflow_llm_eval.config.compare import CompareSpec
 from mlflow_llm_eval.config.request_keys import JudgeRequestKeys, RequestKeys
-from mlflow_llm_eval.judge.endpoints import SCHEMES as ENDPOINT_CLIENT_SCHEMES
+from mlflow_llm_eval.chat.schemes import URI_PREFIXES
 from mlflow_llm_eval.select import Constraint, Objective
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 MODEL_KINDS = ("uri", "endpoint", "predictions", "python")
-#: The endpoint schemes the judge/endpoint clients support (one list: ``judge.endpoints.SCHEMES``).
-ENDPOINT_SCHEMES = tuple(f"{scheme}:/" for scheme in (
-    "openai", "endpoints", *(s for s in ENDPOINT_CLIENT_SCHEMES if s not in ("openai", "endpoints"))))
+#: The endpoint schemes the chat clients support (the one list: ``chat.schemes``).
+ENDPOINT_SCHEMES = URI_PREFIXES
 _PYTHON_REF = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_.]*)$")
 DATA_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

@@ -112,7 +112,7 @@ def plan_metrics(
     Every missing column of every metric is reported in one :class:`MissingColumnError`; a
     dependency on an unknown metric or a cycle is a ValueError naming them.
     """
-    _check_unique_keys(metrics)
+    check_unique_keys(metrics)
     plans, problems = [], []
     for metric in order_by_dependencies(metrics):
         resolved, missing = _plan_columns(metric, frame_columns, defaults, col_mapping or {})
@@ -315,7 +315,8 @@ def score_frame(
     return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
 
 
-def _check_unique_keys(metrics: Sequence[Metric]) -> None:
+def check_unique_keys(metrics: Sequence[Metric]) -> None:
+    """Two metrics with one key would overwrite each other's columns: a ValueError naming both."""
     seen: dict[str, Metric] = {}
     for metric in metrics:
         if metric.key in seen:

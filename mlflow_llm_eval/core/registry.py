@@ -1,7 +1,10 @@
-"""Metrics by name: the builtin modules, judges from the pack, and outside packages' entry points.
+"""Metrics by name: the mechanism only. Core names no metric package: each metric package
+registers its own modules (:func:`register_metric_modules`, in its ``__init__``), outside
+packages register factories under the entry-point group ``mlflow_llm_eval.metrics``, and users
+call :func:`register_metric`.
 
-Each builtin module exports ``METRICS: dict[str, Callable[..., Metric]]`` (name -> factory).
-Outside packages register factories under the entry-point group ``mlflow_llm_eval.metrics``.
+A registered module exports ``METRICS: dict[str, Callable[..., Metric]]`` (name -> factory); it
+is imported on the first lookup, not when it is registered (heavy libraries stay unloaded).
 
     >>> get_metric("exact_match").key
     'exact_match/v1'
@@ -19,22 +22,9 @@ from typing import Any
 
 from mlflow_llm_eval.core.types import Metric
 
-#: Modules that define builtin metrics. Add a module here to make its METRICS known by name.
-BUILTIN_MODULES: tuple[str, ...] = (
-    "mlflow_llm_eval.function_metrics.exact_match",
-    "mlflow_llm_eval.function_metrics.rouge",
-    "mlflow_llm_eval.function_metrics.readability",
-    "mlflow_llm_eval.function_metrics.token_count",
-    "mlflow_llm_eval.function_metrics.latency",
-    "mlflow_llm_eval.judge.builtin",
-    "mlflow_llm_eval.function_metrics.toxicity",
-    "mlflow_llm_eval.fmeval.factual_knowledge",
-    "mlflow_llm_eval.fmeval.qa_accuracy",
-    "mlflow_llm_eval.fmeval.summarization_accuracy",
-    "mlflow_llm_eval.fmeval.bertscore",
-    "mlflow_llm_eval.fmeval.classification_accuracy",
-    "mlflow_llm_eval.fmeval.semantic_robustness",
-)
+#: Modules whose ``METRICS`` are known by name, in registration order (filled by the metric
+#: packages themselves; see :func:`register_metric_modules`).
+_metric_modules: list[str] = []
 
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
 
@@ -54,10 +44,27 @@ def register_metric(name: str, factory: Callable[..., Metric]) -> None:
     _user_registry[name] = factory
 
 
+def register_metric_modules(*module_names: str) -> None:
+    """Make each module's ``METRICS`` known by name; the modules are imported on first lookup.
+
+    A metric package calls this in its ``__init__`` for its own modules, e.g.
+    ``register_metric_modules("mlflow_llm_eval.function_metrics.rouge")``.
+    """
+    for name in module_names:
+        if name not in _metric_modules:
+            _metric_modules.append(name)
+    _builtin_factories.cache_clear()
+
+
+def metric_modules() -> tuple[str, ...]:
+    """The registered metric modules, in registration order."""
+    return tuple(_metric_modules)
+
+
 @functools.cache
 def _builtin_factories() -> dict[str, Callable[..., Metric]]:
     factories: dict[str, Callable[..., Metric]] = {}
-    for module_name in BUILTIN_MODULES:
+    for module_name in _metric_modules:
         module = importlib.import_module(module_name)
         factories.update(module.METRICS)
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):

@@ -8,6 +8,8 @@
     'not_text'
     >>> check_text("\\ud800").unscored.status
     'invalid_unicode'
+    >>> encodable_text("a\\ud800b")
+    'a\\\\ud800b'
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ class CheckedText:
 
     text: str | None
     unscored: RowScore | None = None
+
+
+def encodable_text(text: str) -> str:
+    """``text`` as UTF-8 can encode it (what Arrow and JSON writers need): lone surrogates
+    become backslash escapes, everything else is kept as given."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def is_missing(value: Any) -> bool:

@@ -21,7 +21,7 @@ per algorithm, each metric usable by name, in ``extra_metrics`` and in ``evaluat
     [1.0]
 """
 
-from mlflow_llm_eval.core.registry import register_metric
+from mlflow_llm_eval.core.registry import register_metric_modules
 from mlflow_llm_eval.fmeval.bertscore import bertscore, qa_bertscore
 from mlflow_llm_eval.fmeval.classification_accuracy import (
     classification_accuracy,
@@ -31,7 +31,6 @@ from mlflow_llm_eval.fmeval.factual_knowledge import (
     factual_knowledge,
     factual_knowledge_quasi_exact,
 )
-from mlflow_llm_eval.fmeval.prompt_stereotyping import METRICS as _STEREOTYPING_METRICS
 from mlflow_llm_eval.fmeval.prompt_stereotyping import prompt_stereotyping
 from mlflow_llm_eval.fmeval.qa_accuracy import (
     qa_exact_match,
@@ -52,8 +51,9 @@ from mlflow_llm_eval.fmeval.summarization_accuracy import (
     summarization_rouge,
 )
 
-for _name, _factory in _STEREOTYPING_METRICS.items():  # by name: get_metric, configs
-    register_metric(_name, _factory)
+register_metric_modules(*(f"{__name__}.{module}" for module in (  # by name: get_metric, configs
+    "factual_knowledge", "qa_accuracy", "summarization_accuracy", "bertscore",
+    "classification_accuracy", "semantic_robustness", "prompt_stereotyping")))
 
 __all__ = [
     "PerturbedRuns",

@@ -32,9 +32,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from mlflow_llm_eval.chat.endpoints import OpenAIChatClient, parse_model_uri
+from mlflow_llm_eval.chat.schemes import COMPLETIONS_SCHEMES, is_endpoint_uri
 from mlflow_llm_eval.chat.types import Completion
 
-ENDPOINT_SCHEMES = ("openai:/", "azure:/")
 #: Sent with every completions request (``parameters`` adds to or replaces them).
 COMPLETION_PARAMETERS: dict[str, Any] = {"echo": True, "logprobs": 1, "max_tokens": 1,
                                          "temperature": 0.0}
@@ -201,7 +201,10 @@ def as_logprob_model(model: Any, *, parameters: Mapping[str, Any] | None = None,
                          "directory of a causal LM>', 'runs:/...', 'openai:/<model>' (a "
                          "completions endpoint with echo + logprobs), or a function "
                          "list[str] -> list[log-prob]")
-    if isinstance(model, str) and model.startswith(ENDPOINT_SCHEMES):
+    if is_endpoint_uri(model):
+        if not is_endpoint_uri(model, COMPLETIONS_SCHEMES):
+            raise ValueError(f"model {model!r}: log-probs need a completions endpoint "
+                             f"({', '.join(f'{s}:/' for s in COMPLETIONS_SCHEMES)}<model>)")
         return _endpoint_model(model, parameters=parameters, cache=cache, timeout=timeout,
                                **engine_options)
     if engine_options or parameters:

@@ -28,8 +28,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mlflow_llm_eval.chat.schemes import URI_PREFIXES as ENDPOINT_SCHEMES
+
 TextModel = Callable[[list[str]], list[Any]]
-ENDPOINT_SCHEMES = ("openai:/", "azure:/", "endpoints:/")
 
 NO_MODEL = (
     "semantic robustness needs the model under evaluation: it re-runs the model on perturbed "

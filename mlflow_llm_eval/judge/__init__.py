@@ -5,6 +5,7 @@
     ['answer_correctness', 'answer_relevance']
 """
 
+from mlflow_llm_eval.core.registry import register_metric_modules
 from mlflow_llm_eval.judge.builtin import (
     answer_correctness,
     answer_relevance,
@@ -18,6 +19,8 @@ from mlflow_llm_eval.judge.builtin import (
 from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
 from mlflow_llm_eval.judge.metric import GenAIMetric, from_mlflow_genai_metric, make_genai_metric
 from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
+
+register_metric_modules(f"{__name__}.builtin")  # the judge pack by name: get_metric, configs
 
 __all__ = [
     "EvaluationExample",

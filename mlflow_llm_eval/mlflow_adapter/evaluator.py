@@ -27,6 +27,7 @@ from mlflow_llm_eval.core.engine import ScoredFrame, score_frame
 from mlflow_llm_eval.core.registry import PRESETS, preset_metrics
 from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
+from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
 from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
 from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
@@ -36,7 +37,6 @@ from mlflow_llm_eval.mlflow_adapter.predictions import (
     pick_input_column,
     predict,
 )
-from mlflow_llm_eval.sample import as_metric
 
 _logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import ScoredFrame
+from mlflow_llm_eval.core.text import encodable_text as _safe_text
 from mlflow_llm_eval.redaction import redact
 
 TABLE_NAME = "eval_results_table"
@@ -24,14 +25,6 @@ TABLE_FILE = f"{TABLE_NAME}.json"
 METADATA_FILE = "llm_eval/metrics.json"
 SKIPPED_FILE = "llm_eval/skipped_metrics.json"
 SKIPPED_TAG = "llm_eval.skipped_metrics"
-
-
-def _safe_text(text: str) -> str:
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _safe_cell(value: Any) -> Any:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlflow_llm_eval.core.engine import _check_unique_keys, resolve_columns
+from mlflow_llm_eval.chat.schemes import is_endpoint_uri
+from mlflow_llm_eval.core.engine import check_unique_keys, resolve_columns
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
@@ -26,7 +27,6 @@ from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, Part
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
 from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
 
-ENDPOINT_SCHEMES = ("openai:/", "azure:/", "endpoints:/")
 DEFAULT_JUDGE_PARTITIONS = 8
 
 
@@ -59,7 +59,7 @@ def _in_partition_model(model: Any) -> Any:
     if model is None:
         return None
     if isinstance(model, str):
-        if model.startswith(ENDPOINT_SCHEMES):
+        if is_endpoint_uri(model):
             from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
             return EndpointModel.from_uri(model)
@@ -143,7 +143,7 @@ def evaluate_spark(
 
     started = time.perf_counter()
     col_mapping = dict(col_mapping or {})
-    _check_unique_keys(metrics)
+    check_unique_keys(metrics)
     columns = list(data.columns)
     for label, name in (("targets", targets), ("predictions", None if model else predictions)):
         if name is not None and name not in columns:

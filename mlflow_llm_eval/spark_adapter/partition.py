@@ -30,6 +30,7 @@ import pandas as pd
 
 from mlflow_llm_eval.core.engine import run_metric
 from mlflow_llm_eval.core.summary import partial_summary
+from mlflow_llm_eval.core.text import encodable_text
 from mlflow_llm_eval.core.types import Metric, MetricResult
 
 STATS_COLUMN = "llm_eval/batch_stats"
@@ -127,9 +128,7 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text(values: list[Any]) -> pd.Series:
     """Strings Arrow can encode (a judge's answer may hold a lone surrogate: escaped)."""
-    from mlflow_llm_eval.mlflow_adapter.logging import _safe_text
-
-    return pd.Series([None if v is None else _safe_text(str(v)) for v in values], dtype=object)
+    return pd.Series([None if v is None else encodable_text(str(v)) for v in values], dtype=object)
 
 
 def _columns(metric: Metric, result: MetricResult) -> dict[str, pd.Series]:

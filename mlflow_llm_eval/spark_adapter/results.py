@@ -20,15 +20,10 @@ import pandas as pd
 
 from mlflow_llm_eval.core.engine import score_series
 from mlflow_llm_eval.core.types import Metric
+from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG, is_path  # noqa: F401 - re-exported
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
-LOCATION_TAG = "llm_eval.results_table"
 DEFAULT_SAMPLE_ROWS = 10_000
-
-
-def is_path(target: str) -> bool:
-    """A path (``/...``, ``./...``, ``scheme://...``) rather than a table name."""
-    return target.startswith(("/", "./", "../", "~")) or "://" in target
 
 
 def write(table: Any, target: str, fmt: str | None = None) -> Any:
