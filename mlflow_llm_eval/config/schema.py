@@ -38,6 +38,8 @@ MODEL_KINDS = ("uri", "endpoint", "predictions", "python")
 #: The endpoint schemes the chat clients support (the one list: ``chat.schemes``).
 ENDPOINT_SCHEMES = URI_PREFIXES
 _PYTHON_REF = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_.]*)$")
+#: The answers column of a predictions file when ``output_column`` is not given.
+PREDICTIONS_COLUMN = "predictions"
 DATA_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 

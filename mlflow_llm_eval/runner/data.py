@@ -22,9 +22,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.config.loader import LoadedConfig
-from mlflow_llm_eval.config.schema import DATA_FORMATS, ModelSpec
-
-PREDICTIONS_COLUMN = "predictions"
+from mlflow_llm_eval.config.schema import DATA_FORMATS, PREDICTIONS_COLUMN, ModelSpec
 
 
 @dataclass
@@ -32,7 +30,7 @@ class EvalData:
     """The dataset rows to evaluate, and its identity for run params.
 
     On Spark (``engine="spark"``) ``frame`` is a Spark DataFrame and ``sha256`` hashes the
-    source's name, schema and row count (see :mod:`mlflow_llm_eval.spark_adapter.multi`).
+    source's name, schema and row count (see :mod:`mlflow_llm_eval.runner.spark`).
     """
 
     frame: Any
@@ -83,11 +81,11 @@ def template_fields(template: str) -> list[str]:
 
 def load_data(loaded: LoadedConfig, data: Any = None) -> EvalData:
     """Read the dataset (or take ``data``, a pandas or Spark DataFrame), apply ``limit``, check
-    every column the config names; on Spark see :mod:`mlflow_llm_eval.spark_adapter.multi`."""
-    from mlflow_llm_eval.spark_adapter.multi import load_spark_data, resolve_engine
+    every column the config names; on Spark see :mod:`mlflow_llm_eval.runner.spark`."""
+    from mlflow_llm_eval.runner.spark import resolve_engine
 
     if resolve_engine(loaded, data) == "spark":
-        return load_spark_data(loaded, data)
+        return _load_spark_data(loaded, data)
     spec = loaded.config.dataset
     if data is not None:
         frame, sha, path = data.reset_index(drop=True), frame_sha256(data), "<DataFrame>"
@@ -105,6 +103,18 @@ def load_data(loaded: LoadedConfig, data: Any = None) -> EvalData:
         raise loaded.error(("dataset",), "the dataset has no rows")
     check_columns(loaded, frame)
     return EvalData(frame.reset_index(drop=True), sha, path)
+
+
+def _load_spark_data(loaded: LoadedConfig, data: Any) -> EvalData:
+    """The dataset as a Spark DataFrame, columns checked before the one count job."""
+    from mlflow_llm_eval.runner.spark import frame_identity, read_spark_frame
+
+    frame, source = read_spark_frame(loaded, data)
+    check_columns(loaded, frame)
+    sha, rows = frame_identity(frame, source, loaded.config.dataset.limit)
+    if rows == 0:
+        raise loaded.error(("dataset",), "the dataset has no rows")
+    return EvalData(frame, sha, source, engine="spark", rows=rows)
 
 
 def check_columns(loaded: LoadedConfig, frame: Any) -> None:

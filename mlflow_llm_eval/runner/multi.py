@@ -73,7 +73,7 @@ def evaluate_models(
     """Evaluate every model of ``config`` (a YAML path, a dict or an ``EvalConfig``).
 
     ``data`` replaces ``dataset.path`` (a pandas or Spark DataFrame built in a notebook; see
-    :mod:`mlflow_llm_eval.spark_adapter.multi` for the engine); ``max_workers``
+    :mod:`mlflow_llm_eval.runner.spark` for the engine); ``max_workers``
     overrides the config's bound on models evaluated at once; ``register=False`` skips the
     registry even when the config has ``register:``. MLflow's current tracking URI is used.
     """
@@ -230,9 +230,9 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
         tracking.log_params(outcome.run_id, _model_params(ctx, spec))
         metrics = ctx.loaded.metrics.fresh_metrics()
         if ctx.data.engine == "spark":
-            from mlflow_llm_eval.spark_adapter import multi as spark_multi
+            from mlflow_llm_eval.runner import spark as on_spark
 
-            kwargs = spark_multi.model_kwargs(ctx.loaded, ctx.data, spec, metrics,
+            kwargs = on_spark.model_kwargs(ctx.loaded, ctx.data, spec, metrics,
                                               _columns_for(ctx, spec), ctx.data.path)
         else:
             kwargs = _evaluate_kwargs(ctx, spec, metrics)
@@ -251,9 +251,9 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
     started = time.perf_counter()
     try:
         if ctx.data.engine == "spark":
-            from mlflow_llm_eval.spark_adapter import multi as spark_multi
+            from mlflow_llm_eval.runner import spark as on_spark
 
-            evaluation = spark_multi.evaluate(outcome.run_id, **kwargs)
+            evaluation = on_spark.evaluate(outcome.run_id, **kwargs)
         else:
             evaluation = tracking.evaluate(outcome.run_id, **kwargs)
         outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
@@ -355,7 +355,7 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
         tracking.log_dict(parent, comparisons_json(paired), PAIRED_FILE)
     tags: dict[str, Any] = {f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None}
     if ctx.data.engine == "spark":
-        from mlflow_llm_eval.spark_adapter.multi import PAIRED_NOTE, PAIRED_TAG
+        from mlflow_llm_eval.runner.spark import PAIRED_NOTE, PAIRED_TAG
 
         tags[PAIRED_TAG] = PAIRED_NOTE
     if selection is not None:

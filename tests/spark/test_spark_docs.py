@@ -10,7 +10,7 @@ import pytest
 MODULES = ["mlflow_llm_eval.spark_adapter.ship", "mlflow_llm_eval.spark_adapter.answers",
            "mlflow_llm_eval.spark_adapter.session", "mlflow_llm_eval.spark_adapter.results",
            "mlflow_llm_eval.evaluate_entry", "mlflow_llm_eval.core.aggregate",
-           "mlflow_llm_eval.spark_adapter.multi"]
+           "mlflow_llm_eval.runner.spark"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -172,7 +172,7 @@ def test_config_errors_name_the_key_before_any_run_or_job(spark, tmp_path) -> No
 
 
 def test_auto_engine_without_a_session_and_for_files(tmp_path, monkeypatch) -> None:
-    from mlflow_llm_eval.spark_adapter import multi
+    from mlflow_llm_eval.runner import spark as multi
 
     (tmp_path / "qa.parquet").write_bytes(b"")
     monkeypatch.setattr(multi, "active_session", lambda: None)

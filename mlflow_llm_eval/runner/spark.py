@@ -1,6 +1,8 @@
-"""The multi-model config on Spark: the dataset as a Spark DataFrame, each model scored by
-:func:`~mlflow_llm_eval.spark_adapter.evaluate.evaluate_spark` (the entry ``le.evaluate(data=sdf)``
-uses), the runner's selection, registry and reports fed from the driver-side aggregates.
+"""The multi-model runner on Spark: the dataset as a Spark DataFrame, each model scored by the
+Spark door, :func:`~mlflow_llm_eval.spark_adapter.evaluate.evaluate_spark` (the entry
+``le.evaluate(data=sdf)`` uses), the runner's selection, registry and reports fed from the
+driver-side aggregates. The runner sits above the doors: this module uses the Spark door, the
+Spark door knows nothing of configs or the runner.
 
 The engine (:func:`resolve_engine`): ``engine: spark`` or ``pandas`` as written; ``auto`` (the
 default) is spark when the dataset is a Spark source (``dataset.table``, ``format: delta``, a
@@ -33,9 +35,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_llm_eval.config.loader import LoadedConfig
-from mlflow_llm_eval.config.schema import ModelSpec, SparkSpec
+from mlflow_llm_eval.config.schema import PREDICTIONS_COLUMN, ModelSpec, SparkSpec
+from mlflow_llm_eval.mlflow_adapter.locations import is_path
 from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
-from mlflow_llm_eval.spark_adapter.results import is_path
 
 #: Config keys whose step needs every row of every model on the driver.
 DRIVER_ROW_STEPS = {
@@ -122,11 +124,9 @@ def _check_steps(loaded: LoadedConfig) -> None:
                                "timed one by one on the executors")
 
 
-def load_spark_data(loaded: LoadedConfig, data: Any = None) -> Any:
-    """The dataset as a Spark DataFrame in an :class:`~mlflow_llm_eval.runner.data.EvalData`,
-    columns checked (ConfigError naming the key), before any run or scoring job."""
-    from mlflow_llm_eval.runner.data import EvalData, check_columns
-
+def read_spark_frame(loaded: LoadedConfig, data: Any = None) -> tuple[Any, str]:
+    """The dataset as a Spark DataFrame (``limit`` applied) and its source's name; the steps
+    Spark cannot run and unreadable sources are ConfigErrors naming the key, before any job."""
     _check_steps(loaded)
     ds = loaded.config.dataset
     if is_spark_dataframe(data):
@@ -149,13 +149,14 @@ def load_spark_data(loaded: LoadedConfig, data: Any = None) -> Any:
             raise loaded.error(where, f"Spark cannot read {source}: {first}") from None
     if ds.limit is not None:
         frame = frame.limit(ds.limit)
-    check_columns(loaded, frame)
+    return frame, source
+
+
+def frame_identity(frame: Any, source: str, limit: int | None) -> tuple[str, int]:
+    """The rows counted (one job) and a SHA-256 of the source's name, schema and row count."""
     rows = frame.count()
-    if rows == 0:
-        raise loaded.error(("dataset",), "the dataset has no rows")
-    identity = json.dumps([source, frame.schema.simpleString(), rows, ds.limit])
-    return EvalData(frame, hashlib.sha256(identity.encode()).hexdigest(), source,
-                    engine="spark", rows=rows)
+    identity = json.dumps([source, frame.schema.simpleString(), rows, limit])
+    return hashlib.sha256(identity.encode()).hexdigest(), rows
 
 
 def _read(spark: Any, path: str, file_format: str) -> Any:
@@ -195,7 +196,6 @@ def _with_predictions(frame: Any, spec: ModelSpec, name: str) -> Any:
     from pyspark.sql import functions as F
 
     from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
-    from mlflow_llm_eval.runner.data import PREDICTIONS_COLUMN
 
     key, column = str(spec.key), spec.output_column or PREDICTIONS_COLUMN
     path = str(spec.predictions)
