@@ -48,7 +48,7 @@ def register_metric_modules(*module_names: str) -> None:
     """Make each module's ``METRICS`` known by name; the modules are imported on first lookup.
 
     A metric package calls this in its ``__init__`` for its own modules, e.g.
-    ``register_metric_modules("mlflow_llm_eval.function_metrics.rouge")``.
+    ``register_metric_modules(f"{__name__}.rouge")``.
     """
     for name in module_names:
         if name not in _metric_modules:
