@@ -29,6 +29,7 @@ from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
+from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink
 from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
 from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
 from mlflow_llm_eval.mlflow_adapter.predictions import (
@@ -157,7 +158,8 @@ class LLMEvaluator(ModelEvaluator):
         scored = with_prefix(scored, config.metric_prefix, frame.columns)
         metadata = [m.metadata() for m in metrics]
         table_uri = log_scored_frame(run_id, scored, metadata,
-                                     table_file=f"{config.metric_prefix}{TABLE_FILE}")
+                                     table_file=f"{config.metric_prefix}{TABLE_FILE}",
+                                     link=MetricLink.of(dataset, kwargs.get("model_id")))
         if skipped:
             log_skipped(run_id, skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}

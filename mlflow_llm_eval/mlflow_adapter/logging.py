@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from typing import Any
 
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import ScoredFrame
 from mlflow_llm_eval.core.text import encodable_text as _safe_text
+from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, metric_entities
 from mlflow_llm_eval.redaction import redact
 
 TABLE_NAME = "eval_results_table"
@@ -60,17 +60,15 @@ def loggable_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_scored_frame(
-    run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]], table_file: str = TABLE_FILE
+    run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]], table_file: str = TABLE_FILE,
+    link: MetricLink | None = None,
 ) -> str:
-    """Log aggregates, the table and metric metadata to ``run_id``; return the table's URI."""
+    """Log aggregates (linked to ``link``'s model and dataset), the table and metric metadata to
+    ``run_id``; return the table's URI."""
     from mlflow import MlflowClient
-    from mlflow.entities import Metric as MlflowMetricEntity
 
     client = MlflowClient()
-    now = int(time.time() * 1000)
-    entities = [
-        MlflowMetricEntity(key, float(value), now, 0) for key, value in scored.aggregates.items()
-    ]
+    entities = metric_entities(scored.aggregates, run_id, link)
     for start in range(0, len(entities), 1000):
         client.log_batch(run_id, metrics=entities[start : start + 1000])
     client.log_table(run_id, data=loggable_table(scored.table), artifact_file=table_file)
