@@ -59,11 +59,12 @@ def evaluate(
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
+        dataset = _spark_dataset(data, targets)
         outcome = evaluate_spark(
             data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
             model=model, col_mapping=config.col_mapping, results_table=results_table,
             results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
-            judge_partitions=judge_partitions)
+            judge_partitions=judge_partitions, dataset=dataset)
     finally:
         if active is None:
             mlflow.end_run()
@@ -71,6 +72,20 @@ def evaluate(
     return EvaluationResult(metrics=dict(outcome.metrics),
                             artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
                             run_id=run.info.run_id)
+
+
+def _spark_dataset(data: Any, targets: str | None) -> Any:
+    """The run's evaluation input, as ``mlflow.evaluate`` logs one (``mlflow.data.from_spark``:
+    the plan's semantic hash, no Spark job); its name and digest link the logged metrics. None
+    when MLflow cannot describe this DataFrame."""
+    import mlflow
+
+    try:
+        dataset = mlflow.data.from_spark(data, targets=targets, name="dataset")
+        mlflow.log_input(dataset, context="evaluation")
+        return dataset
+    except Exception:  # noqa: BLE001 - a description, never a reason to fail the evaluation
+        return None
 
 
 def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions: str | None,

@@ -273,6 +273,6 @@ def evaluate(run_id: str, *, frame: Any, metrics: list[Any], data: Any = None,
     from mlflow_llm_eval.runner.tracking import Evaluation
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
 
-    outcome = evaluate_spark(frame, metrics, run_id=run_id, **options)
+    outcome = evaluate_spark(frame, metrics, run_id=run_id, dataset=data, **options)
     return Evaluation(dict(outcome.metrics), None, sample=outcome.sample,
                       location=outcome.location)

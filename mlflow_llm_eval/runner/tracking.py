@@ -224,6 +224,7 @@ def evaluate(run_id: str, *, data: Any, model: Any = None, predictions: str | No
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.mlflow_adapter.evaluator import LLMEvaluator
+    from mlflow_llm_eval.mlflow_adapter.linkage import model_id_of
 
     if isinstance(model, str):
         model = mlflow.pyfunc.load_model(model)
@@ -232,7 +233,7 @@ def evaluate(run_id: str, *, data: Any, model: Any = None, predictions: str | No
     result = LLMEvaluator().evaluate(
         model_type=None, dataset=data.to_evaluation_dataset(), run_id=run_id,
         evaluator_config=dict(evaluator_config), model=model, extra_metrics=extra_metrics,
-        predictions=predictions)
+        predictions=predictions, model_id=model_id_of(model))  # as mlflow.evaluate passes it
     table = None
     artifact = (result.artifacts or {}).get(TABLE_NAME)
     if artifact is not None:

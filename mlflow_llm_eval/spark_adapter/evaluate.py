@@ -21,6 +21,7 @@ from typing import Any
 from mlflow_llm_eval.chat.schemes import is_endpoint_uri
 from mlflow_llm_eval.core.engine import check_unique_keys, resolve_columns
 from mlflow_llm_eval.core.types import Metric
+from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, PartitionPlan
@@ -135,8 +136,11 @@ def evaluate_spark(
     sample_rows: int = results_io.DEFAULT_SAMPLE_ROWS,
     answers_dir: str | os.PathLike[str] | None = None,
     judge_partitions: int | None = None,
+    dataset: Any = None,
 ) -> SparkEvaluation:
-    """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``."""
+    """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``
+    (each metric linked to ``model``'s LoggedModel and to ``dataset``, an MLflow dataset of
+    ``data``, as :mod:`mlflow_llm_eval.mlflow_adapter.linkage` describes)."""
     from pyspark.sql import functions as F
 
     from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
@@ -220,7 +224,8 @@ def evaluate_spark(
     aggregates = run_aggregates(written, metrics)
     sample = results_io.sample(written, sample_rows, metrics)
     seconds = time.perf_counter() - started
-    _log(run_id, metrics, aggregates, sample, location, seconds)
+    _log(run_id, metrics, aggregates, sample, location, seconds,
+         MetricLink.of(dataset, model_id_of(model)))
     return SparkEvaluation(aggregates, sample, location, seconds)
 
 
@@ -238,14 +243,14 @@ def _default_location(run_id: str) -> str:
 
 
 def _log(run_id: str, metrics: Sequence[Metric], aggregates: dict[str, float], sample: Any,
-         location: str, seconds: float) -> None:
+         location: str, seconds: float, link: MetricLink | None = None) -> None:
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
     from mlflow_llm_eval.mlflow_adapter.logging import log_scored_frame
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(run_id, scored, [m.metadata() for m in metrics])
+    log_scored_frame(run_id, scored, [m.metadata() for m in metrics], link=link)
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")

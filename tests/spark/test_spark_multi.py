@@ -130,6 +130,13 @@ def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(spark,
     assert spark.table("scores_logged_t").count() == 12  # a table name: saveAsTable
     assert result.winner.name == "logged"
     assert result.registration.version is not None, result.registration
+    # the Spark door links the metrics to the LoggedModel and the run's dataset, as mlflow.evaluate
+    [given] = [d.dataset for d in mlflow.MlflowClient().get_run(logged.run_id).inputs.dataset_inputs]
+    linked = [m for m in mlflow.get_logged_model(info.model_id).metrics or []
+              if m.run_id == logged.run_id]
+    assert {m.key for m in linked} == set(logged.metrics)
+    assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in linked} == \
+        {(given.name, given.digest, info.model_id)}
 
 
 def test_config_errors_name_the_key_before_any_run_or_job(spark, tmp_path) -> None:
