@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "mlflow_llm_eval"
@@ -210,3 +209,19 @@ def test_the_pandas_branch_of_le_evaluate_imports_nothing_of_spark() -> None:
     [branch] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_evaluate_pandas"]
     taken = [n.module for n in ast.walk(branch) if isinstance(n, ast.ImportFrom)]
     assert not [m for m in taken if m and "spark" in m], taken
+
+
+def test_one_list_of_endpoint_schemes() -> None:
+    """The schemes are written once, in ``chat/schemes.py``: no other tuple or set of them."""
+    schemes = {"openai", "azure", "endpoints"}
+    copies = []
+    for module, path in MODULES.items():
+        if module == f"{ROOT}.chat.schemes":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) > 1:
+                words = [e.value.removesuffix(":/") for e in node.elts
+                         if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if len(words) == len(node.elts) and set(words) <= schemes:
+                    copies.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not copies, "use mlflow_llm_eval.chat.schemes instead of a copy: " + ", ".join(copies)
