@@ -37,3 +37,11 @@ def test_a_logged_pyfunc_model_runs_through_spark_udf(spark, tmp_path: Path) -> 
     for key in ("exact_match/v1/mean", "rougeL/v1/mean", "rougeL/v1/p90", "exact_match/v1/count"):
         assert result.metrics[key] == pytest.approx(expected.metrics[key], abs=1e-9), key
     assert 0 < result.metrics["exact_match/v1/mean"] < 1
+    # both doors link their metrics to the LoggedModel and to the dataset of their own run
+    linked = mlflow.get_logged_model(info.model_id).metrics or []
+    for run_id in (result.run_id, expected.run_id):
+        [given] = [d.dataset for d in mlflow.MlflowClient().get_run(run_id).inputs.dataset_inputs]
+        mine = [m for m in linked if m.run_id == run_id]
+        assert {m.key for m in mine} == set(result.metrics)
+        assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in mine} == \
+            {(given.name, given.digest, info.model_id)}
