@@ -57,6 +57,7 @@ import itertools
 import logging
 import queue
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -117,6 +118,8 @@ class ChatEngine:
         self.interrupt_grace = float(interrupt_grace)
         self.stats = Stats()
         self._stopping = False
+        #: Set once an interrupted run has stopped sending (on the request loop).
+        self.halted = threading.Event()
         self._tasks: list[asyncio.Task] = []
         self._sending: set[asyncio.Task | None] = set()
 
@@ -141,6 +144,7 @@ class ChatEngine:
             writer = AnswerWriter(self.cache) if keys is not None else None
             disable = not (_interactive(n) if self.progress is None else self.progress)
             self._stopping = False
+            self.halted.clear()
             future = submit(self._run(todo, requests, dict(parameters), check, done))
             try:
                 with tqdm(total=n, initial=n - len(todo), desc=self.description,
@@ -160,6 +164,7 @@ class ChatEngine:
         for task in self._tasks:
             if task not in self._sending:
                 task.cancel()
+        self.halted.set()
 
     def _cached(self, keys: list[str], requests: Sequence[Messages],
                 check: Callable[[Completion, Messages], Any]):
