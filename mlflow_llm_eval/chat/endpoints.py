@@ -262,7 +262,6 @@ class DeploymentsChatClient:
                             unreachable=True) from None
 
     def _post(self, inputs: dict[str, Any]) -> Any:
-        import requests
         from mlflow.utils.rest_utils import http_request
 
         creds, endpoint, headers = self._route
@@ -270,17 +269,8 @@ class DeploymentsChatClient:
             response = http_request(host_creds=creds(), endpoint=endpoint, method="POST",
                                     max_retries=0, timeout=self.timeout, raise_on_status=False,
                                     extra_headers=headers, json=inputs)
-        except requests.exceptions.Timeout:
-            raise CallError("timeout", f"no answer from {self._where} within {self.timeout:g} s",
-                            unreachable=True) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise CallError("server_error", f"connection error to {self._where}: "
-                            f"{type(exc).__name__}", unreachable=True) from None
-        except requests.exceptions.RequestException as exc:  # retries exhausted: a status
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            raise (http_error(status, self._where, b"", None) if isinstance(status, int) else
-                   CallError("server_error", f"{self._where}: {type(exc).__name__}",
-                             unreachable=True)) from None
+        except Exception as exc:  # noqa: BLE001 - MLflow wraps requests' errors: by type below
+            raise _classify_deployment_error(exc, self._where, self.timeout) from None
         if response.status_code >= 400:
             raise http_error(response.status_code, self._where, response.content or b"",
                              RateInfo.from_headers(response.headers))
@@ -313,26 +303,49 @@ def _direct_route(client: Any, name: str) -> tuple[Any, str, dict[str, str] | No
     return None
 
 
-def _classify_deployment_error(exc: BaseException, where: str) -> CallError:
-    """A plugin target's exception: by the HTTP status it carries (``.response.status_code``,
-    ``.status_code``), else by the exception's type; otherwise a request error, not retried."""
-    import requests
-
+def _links(exc: BaseException):
+    """The exception, its causes and contexts, and what requests wraps (urllib3's
+    ``MaxRetryError`` and its ``reason``)."""
     seen: BaseException | None = exc
     while seen is not None:
+        yield seen
+        for arg in seen.args:
+            if isinstance(arg, BaseException):
+                yield arg
+                reason = getattr(arg, "reason", None)
+                if isinstance(reason, BaseException):
+                    yield reason
+        seen = seen.__cause__ or seen.__context__
+
+
+def _classify_deployment_error(exc: BaseException, where: str,
+                               timeout: float | None = None) -> CallError:
+    """A deployments client's exception: by the HTTP status it carries (``.response.status_code``
+    or ``.status_code``), else by type (a timeout, a connection error); otherwise a request
+    error, not retried. Never by searching the message."""
+    import requests
+    import urllib3
+
+    links = list(_links(exc))
+    for seen in links:
         response = getattr(seen, "response", None)
         status = getattr(response, "status_code", getattr(seen, "status_code", None))
         if isinstance(status, int) and status >= 400:
             text = getattr(response, "content", None) or b""
             return http_error(status, where, text if isinstance(text, (bytes, str)) else b"",
                               RateInfo.from_headers(getattr(response, "headers", None)))
-        if isinstance(seen, (requests.exceptions.Timeout, TimeoutError)):
-            return CallError("timeout", f"no answer from {where}: {type(seen).__name__}",
-                             unreachable=True)
-        if isinstance(seen, (requests.exceptions.ConnectionError, ConnectionError)):
-            return CallError("server_error", f"connection error to {where}: {type(seen).__name__}",
-                             unreachable=True)
-        seen = seen.__cause__ or seen.__context__
+    refused = (urllib3.exceptions.NewConnectionError, ConnectionError)  # before: a subclass
+    timeouts = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    broken = (requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError)
+    for kinds in (refused, timeouts, broken):
+        seen = next((seen for seen in links if isinstance(seen, kinds)), None)
+        if seen is None:
+            continue
+        if kinds is timeouts:
+            within = f" within {timeout:g} s" if timeout is not None else ""
+            return CallError("timeout", f"no answer from {where}{within}", unreachable=True)
+        return CallError("server_error", f"connection error to {where}: {type(seen).__name__}",
+                         unreachable=True)
     return CallError("request_error", f"{where}: {type(exc).__name__}: {exc}"[:500],
                      retryable=False)
 
