@@ -139,7 +139,12 @@ class EndpointState:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = at
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now) + 1e-4, self._wake)
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now) + 1e-4,
+                                                            self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None  # fired: the next wait schedules its own (whatever the clock says)
+        self._wake()
 
     def release(self, ticket: Ticket, *, answered: bool, overloaded: bool = False,
                 unreachable: bool = False, hold: float = 0.0, rate: RateInfo | None = None,
