@@ -60,6 +60,7 @@ def interrupted(engine: Any, future: Any, done: queue.SimpleQueue, keys: list[st
     """The caller gave up: send nothing more, store the answers in flight that arrive
     within ``interrupt_grace`` seconds, cancel the rest."""
     ends = time.monotonic() + engine.interrupt_grace
+    engine._stopping = True  # read by the loop before every send: effective at once
     try:
         halted = submit(engine._halt())
         try:
