@@ -40,7 +40,8 @@ WORKER = textwrap.dedent("""
             "inputs": [f"What does component {tag}{i} do?" for i in range(n)],
             "targets": [f"Component {tag}{i} records runs." for i in range(n)]}
     metric = answer_similarity(model="openai:/gpt-4o-mini", cache=cache, progress=False)
-    print("ready", flush=True)
+    import mlflow_llm_eval
+    print("ready", mlflow_llm_eval.__file__, flush=True)
     try:
         result = metric.score_batch(data)
         print(json.dumps({"statuses": sorted(set(result.statuses))}), flush=True)
@@ -52,9 +53,12 @@ WORKER = textwrap.dedent("""
 
 def worker(package: Path, rows: int, tag: str, cache: Path, linger: str = "-") -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(package), "TQDM_DISABLE": "1"}
+    # cwd: ``python -c`` imports from its working directory first; PYTHONPATH must decide
     proc = subprocess.Popen([sys.executable, "-c", WORKER, str(rows), tag, str(cache), linger],
-                            stdout=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=cache.parent)
+    assert proc.stdout is not None
+    ready = proc.stdout.readline().split()
+    assert ready[:1] == ["ready"] and ready[1].startswith(str(package)), (ready, package)
     return proc
 
 

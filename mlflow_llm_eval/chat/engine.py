@@ -75,6 +75,7 @@ _logger = logging.getLogger(__name__)
 _SAME_ERROR_LIMIT = 3
 _runs = itertools.count()
 
+
 def _interactive(rows: int) -> bool:
     """Show a progress bar by default: a long run on a terminal or in a Jupyter kernel."""
     import sys
