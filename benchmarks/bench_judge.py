@@ -142,6 +142,9 @@ def metric_only(server: Server, data, cache_file: Path, **options) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[600])
+    parser.add_argument("--ours-cpu", type=int, default=0, metavar="REPEATS",
+                        help="only ours: client CPU per row through mlflow.evaluate (clean "
+                             "server, first run), REPEATS runs, then exit")
     args = parser.parse_args()
     import logging
     import warnings
@@ -159,6 +162,13 @@ def main() -> None:
     clean = Server("--latency", "0.2")
     faulty = Server("--latency", "0.2", "--rate-limit", "0.1", "--server-error", "0.05",
                     "--garbage", "0.05", "--retry-after", "0.05")
+    if args.ours_cpu:
+        try:
+            ours_cpu(clean, work, args.rows[0], args.ours_cpu)
+        finally:
+            clean.stop()
+            faulty.stop()
+        return
     print("Command: `.venv/bin/python benchmarks/bench_judge.py --rows "
           + " ".join(map(str, args.rows)) + " > benchmarks/results/judge.md`\n")
     load = [os.getloadavg()[0]]
@@ -192,6 +202,29 @@ def main() -> None:
           "(dataset hashing, logging the table and metrics to a sqlite store). Ours runs with "
           "its defaults: adaptive concurrency from 32 up to 256 requests in flight, a fresh cache "
           "file per case (the re-run reuses the first run's).")
+
+
+def ours_cpu(server: Server, work: Path, rows: int, repeats: int) -> None:
+    """Ours only: CPU ms per row through ``mlflow.evaluate`` (first run, fresh cache) and the
+    floor (a constant metric), ``repeats`` times each, with the package on ``sys.path``."""
+    import mlflow_llm_eval
+
+    run("ours", server, frame(5, "warm-ours-"), work / "warm.sqlite")
+    load = [os.getloadavg()[0]]
+    speed, floor = [], []
+    for i in range(repeats):
+        data = frame(rows, f"cpu{i}-")
+        speed.append(run("ours", server, data, work / f"cpu{i}.sqlite"))
+        floor.append(run("floor-ours", server, data, work / "unused.sqlite"))
+        load.append(os.getloadavg()[0])
+    cpus = sorted(r["cpu_ms"] for r in speed)
+    print(f"package: {Path(mlflow_llm_eval.__file__).parent}")
+    print(f"ours, {rows} rows through mlflow.evaluate, clean server (200 ms), first run: CPU "
+          f"ms/row per run {[round(c, 2) for c in cpus]}, median {cpus[len(cpus) // 2]:.2f}; "
+          f"lost {sum(r['lost'] for r in speed)}; wall {[round(r['seconds'], 2) for r in speed]} s; "
+          f"floor (constant metric) median "
+          f"{sorted(r['cpu_ms'] for r in floor)[len(floor) // 2]:.2f} ms/row; load average "
+          f"{min(load):.1f}-{max(load):.1f} on {os.cpu_count()} cores")
 
 
 def caps(work: Path, rows: int) -> None:

@@ -17,7 +17,6 @@ from mlflow_llm_eval.chat.limits import AdaptiveLimit, CircuitBreaker
 from mlflow_llm_eval.chat.pacing import Pacer
 from mlflow_llm_eval.chat.types import RateInfo
 
-
 #: Seconds without any run after which an endpoint's learned concurrency limit starts afresh.
 IDLE_RESET = 30.0
 
@@ -56,6 +55,9 @@ class EndpointState:
         self._timer_at = 0.0
         self.refused = 0
         self.last_active = -float("inf")
+        #: Parameters this endpoint refused -> the name sent instead (None: dropped); see
+        #: :mod:`.adapt`. Kept for the process's later runs.
+        self.adapted: dict[str, str | None] = {}
 
     # -- runs ----------------------------------------------------------------------------------
     def join(self, run: int, settings: RunSettings) -> None:
@@ -92,7 +94,12 @@ class EndpointState:
         future = asyncio.get_running_loop().create_future()
         self._waiters.append((future, prompt_chars, max_tokens))
         self._wake()
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:  # a ticket given just before the cancel goes back
+            if future.done() and not future.cancelled() and future.result() is not None:
+                self.release(future.result(), answered=False)
+            raise
 
     def _wake(self) -> None:
         limit = self.limit
@@ -132,7 +139,12 @@ class EndpointState:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = at
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now) + 1e-4, self._wake)
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now) + 1e-4,
+                                                            self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None  # fired: the next wait schedules its own (whatever the clock says)
+        self._wake()
 
     def release(self, ticket: Ticket, *, answered: bool, overloaded: bool = False,
                 unreachable: bool = False, hold: float = 0.0, rate: RateInfo | None = None,

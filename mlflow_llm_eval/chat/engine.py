@@ -1,6 +1,6 @@
 """The request engine: every row's chat request gets an answer or a status with its reason, with
-bounded effort. Not judge-specific: judges (:mod:`mlflow_llm_eval.judge.engine`) and models
-under test (:mod:`mlflow_llm_eval.judge.endpoint_model`) both run on it.
+bounded effort. Not judge-specific: judges and models under test both run on it; it imports
+nothing above :mod:`mlflow_llm_eval.chat`.
 
 - **One loop, one pool**: requests of every run in the process go out from one asyncio loop
   (:mod:`.loop`) through one HTTP connection pool; the calling thread only waits, updates the
@@ -26,8 +26,18 @@ under test (:mod:`mlflow_llm_eval.judge.endpoint_model`) both run on it.
   ``endpoint_unavailable`` at once (a hanging endpoint costs about one timeout, not one per
   row); ``deadline=`` seconds ends the rows not done by then ``deadline_exceeded``.
 - **Cache hook**: ``cache`` (``get_many``/``put_many``) and ``cache_key(messages)``: answers
-  that passed ``check`` are stored in batches from the calling thread (a killed run keeps all
-  but the last ~0.2 s), stored answers are checked again and not sent.
+  that passed ``check`` are written from the calling thread as they arrive (:mod:`.store`: after
+  every batch taken from the loop, and at most 64 answers or 0.5 s after receipt), stored
+  answers are checked again and not sent. A ``kill -9`` loses at most the last write's answers.
+- **Interrupts**: when the calling thread is interrupted (``KeyboardInterrupt``, or an exception
+  raised by ``on_answer``), nothing more is sent; the requests already in flight are waited for
+  ``interrupt_grace`` seconds (0.5) and their answers stored; then the rest is cancelled and the
+  exception re-raised: a re-run pays only for what was never answered.
+- **Refused parameters** (:mod:`.adapt`): a 400 naming a parameter the model does not take
+  (``max_tokens`` and ``temperature`` on reasoning models) changes it once per endpoint (one log
+  line) and the rows are sent again.
+- **No process-wide state**: the engine changes nothing outside its own objects (no ``gc``
+  settings, no signal handlers, no logging configuration).
 
     >>> from mlflow_llm_eval.chat.types import Completion
     >>> class Upper:
@@ -44,71 +54,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import queue
 import random
-import time
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_llm_eval.chat import adapt
+from mlflow_llm_eval.chat.collect import collect, interrupted
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
-from mlflow_llm_eval.chat.loop import blocking_executor, frozen_heap, submit
+from mlflow_llm_eval.chat.loop import blocking_executor, submit
 from mlflow_llm_eval.chat.options import RequestOptions
+from mlflow_llm_eval.chat.replies import STATUSES, Reply, Stats, Unusable
+from mlflow_llm_eval.chat.store import AnswerWriter
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
 from mlflow_llm_eval.core.repeats import RepeatedError
 
+_logger = logging.getLogger(__name__)
 _SAME_ERROR_LIMIT = 3
 _runs = itertools.count()
-
-#: Row statuses of the engine (with the row's reason saying more).
-STATUSES: dict[str, str] = {
-    "rate_limited": "the endpoint kept answering HTTP 429 until the row's attempts or the run's "
-                    "retry budget ran out",
-    "timeout": "no answer within the per-request timeout, on every attempt",
-    "server_error": "HTTP 5xx or a connection error, on every attempt",
-    "request_error": "HTTP 4xx other than 429 (bad key, unknown model, prompt too long); not "
-                     "retried, and after three identical ones the remaining rows are not sent",
-    "endpoint_unavailable": "not sent: the endpoint stopped answering (consecutive timeouts or "
-                            "connection errors tripped the circuit breaker); re-run to resume",
-    "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
-}
-
-
-class Unusable(Exception):
-    """Raised by a ``check``: the answer cannot be used; ``follow_up`` is the conversation to
-    send once instead (e.g. a repair request)."""
-
-    def __init__(self, reason: str, follow_up: Messages | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.follow_up = reason, follow_up
-
-
-@dataclass
-class Reply:
-    """One row's result: the checked value, or a status and its reason."""
-
-    value: Any = None
-    status: str = "ok"
-    reason: str | None = None
-    completion: Completion | None = None
-    unusable: list[str | None] = field(default_factory=list)  # texts that failed the check
-    gave_up: str | None = None
-    cached: bool = False
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: int = 0  # of the retries: resends after a 429 with Retry-After (own budget)
-    repairs: int = 0  # follow-up requests
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    peak_concurrency: int = 0
-    cache_hits: int = 0
-    refused: int = 0  # HTTP 429 answers
-    unavailable: int = 0
-    deadline_exceeded: int = 0
 
 
 def _interactive(rows: int) -> bool:
@@ -136,10 +101,12 @@ class ChatEngine:
         cache_key: Callable[[Messages], str] | None = None,
         on_answer: Callable[[int, Completion], None] | None = None,
         unusable_status: str = "unusable_answer",
+        interrupt_grace: float = 0.5,
         **options: Any,
     ) -> None:
         """``request_options`` and/or its fields by keyword (:class:`~.options.RequestOptions`;
-        ``timeout`` is the client's own)."""
+        ``timeout`` is the client's own). ``interrupt_grace``: seconds to wait for the answers
+        in flight when the run is interrupted."""
         opts = RequestOptions.resolve(request_options, client_built=True, **options)
         self.request_options = opts
         self.client = client
@@ -149,12 +116,19 @@ class ChatEngine:
         self.progress, self.description = progress, description
         self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
         self.unusable_status = unusable_status
+        self.interrupt_grace = float(interrupt_grace)
         self.stats = Stats()
+        self._stopping = False
+        #: Set once an interrupted run has stopped sending (on the request loop).
+        self.halted = threading.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._sending: set[asyncio.Task | None] = set()
 
     # -- the calling thread ---------------------------------------------------------------------
     def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],
             check: Callable[[Completion, Messages], Any] | None = None) -> list[Reply]:
-        """One reply per request, in order; never raises for a row."""
+        """One reply per request, in order; never raises for a row (an interrupt or an
+        exception from ``on_answer`` is re-raised once what was answered is stored)."""
         from tqdm.auto import tqdm
 
         check = check or (lambda completion, messages: completion.text)
@@ -166,46 +140,32 @@ class ChatEngine:
                 replies[i] = stored
         todo = [i for i in range(n) if replies[i] is None]
         self.stats.cache_hits += n - len(todo)
-        done: queue.SimpleQueue = queue.SimpleQueue()
-        disable = not (_interactive(n) if self.progress is None else self.progress)
-        with tqdm(total=n, initial=n - len(todo), desc=self.description, disable=disable,
-                  leave=False) as bar, frozen_heap():
-            if todo:
-                future = submit(self._run(todo, requests, dict(parameters), check, done))
-                pending, last_flush = [], time.monotonic()
-                remaining = len(todo)
-                while remaining:
-                    try:
-                        items = [done.get(timeout=0.25)]
-                    except queue.Empty:
-                        if not future.done():
-                            continue
-                        future.result()  # a bug in the engine: raise it
-                        try:  # the run put its last replies after the timed-out get: drain them
-                            items = [done.get_nowait()]
-                        except queue.Empty:
-                            break
-                    while True:
-                        try:
-                            items.append(done.get_nowait())
-                        except queue.Empty:
-                            break
-                    for i, reply in items:
-                        replies[i] = reply
-                        if reply.status == "ok" and reply.completion is not None:
-                            if keys is not None and reply.completion.text is not None:
-                                pending.append((keys[i], reply.completion))
-                            if self.on_answer is not None:
-                                self.on_answer(i, reply.completion)
-                    remaining -= len(items)
-                    bar.update(len(items))
-                    if pending and (time.monotonic() - last_flush > 0.2 or not remaining):
-                        self._store(pending)
-                        pending, last_flush = [], time.monotonic()
-                future.result()
-                if pending:
-                    self._store(pending)
+        if todo:
+            done: queue.SimpleQueue = queue.SimpleQueue()
+            writer = AnswerWriter(self.cache) if keys is not None else None
+            disable = not (_interactive(n) if self.progress is None else self.progress)
+            self._stopping = False
+            self.halted.clear()
+            future = submit(self._run(todo, requests, dict(parameters), check, done))
+            try:
+                with tqdm(total=n, initial=n - len(todo), desc=self.description,
+                          disable=disable, leave=False) as bar:
+                    collect(self, future, done, replies, keys, writer, bar, len(todo))
+            except BaseException:
+                interrupted(self, future, done, keys, writer)
+                raise
+            future.result()
+            if writer is not None:
+                writer.flush()
         return [r if r is not None else Reply(status="error", reason="no outcome") for r in replies]
+
+    async def _halt(self) -> None:
+        """On the loop: nothing more is sent; rows not waiting for an answer end now."""
+        self._stopping = True
+        for task in self._tasks:
+            if task not in self._sending:
+                task.cancel()
+        self.halted.set()
 
     def _cached(self, keys: list[str], requests: Sequence[Messages],
                 check: Callable[[Completion, Messages], Any]):
@@ -220,12 +180,6 @@ class ChatEngine:
                 except Unusable:  # e.g. stored under another scale: ask again
                     pass
 
-    def _store(self, pending: list[tuple[str, Completion]]) -> None:
-        from mlflow_llm_eval.judge.cache import CachedAnswer
-
-        self.cache.put_many([(key, CachedAnswer(c.text, c.prompt_tokens, c.completion_tokens))
-                             for key, c in pending])
-
     # -- the request loop -----------------------------------------------------------------------
     async def _run(self, todo: list[int], requests: Sequence[Messages], parameters: dict[str, Any],
                    check: Callable[[Completion, Messages], Any], done: queue.SimpleQueue) -> None:
@@ -239,6 +193,7 @@ class ChatEngine:
         self._state = state = endpoint_state(self.identity)
         max_tokens = parameters.get("max_tokens", parameters.get("max_completion_tokens"))
         self._max_tokens = float(max_tokens) if isinstance(max_tokens, (int, float)) else None
+        self._parameters, self._given = adapt.apply(state.adapted, parameters), parameters
         run = next(_runs)
         state.join(run, RunSettings(self.initial_concurrency, self.max_concurrency, self.rpm,
                                     self.tpm, self.breaker_threshold))
@@ -249,24 +204,35 @@ class ChatEngine:
             try:
                 reply = await self._row(i, requests[i], parameters, check, sent)
             except asyncio.CancelledError:
-                reply = Reply(status="deadline_exceeded", reason=(
-                    f"the run's deadline of {self.deadline:g} s passed before this row was "
-                    f"answered ({sent.get(i, 0)} requests sent to {self._host()})"))
-                self.stats.deadline_exceeded += 1
+                if self._stopping:
+                    reply = Reply(status="error", reason="not sent: the run was interrupted")
+                else:
+                    reply = Reply(status="deadline_exceeded", reason=(
+                        f"the run's deadline of {self.deadline:g} s passed before this row was "
+                        f"answered ({sent.get(i, 0)} requests sent to {self._host()})"))
+                    self.stats.deadline_exceeded += 1
                 done.put((i, reply))
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug must not lose the other rows
                 reply = Reply(status="error", reason=f"{type(exc).__name__}: {exc}")
             done.put((i, reply))
 
-        tasks = [asyncio.ensure_future(row(i)) for i in todo]
+        self._tasks = tasks = [asyncio.ensure_future(row(i)) for i in todo]
+        self._sending = set()
         try:
             _, late = await asyncio.wait(tasks, timeout=self.deadline)
             for task in late:
                 task.cancel()
             if late:
                 await asyncio.gather(*late, return_exceptions=True)
+        except asyncio.CancelledError:  # the caller gave up (after the interrupt's grace)
+            self._stopping = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
+            self._tasks = []
             state.leave(run)
             self.stats.refused += state.refused - refused_before
 
@@ -275,16 +241,20 @@ class ChatEngine:
 
     async def _row(self, index: int, messages: Messages, parameters: dict[str, Any],
                    check: Callable[[Completion, Messages], Any], sent: dict[int, int]) -> Reply:
-        attempt, followed, current, waited = 0, False, messages, 0.0
+        attempt, followed, current, waited, adapted = 0, False, messages, 0.0, 0
         unusable: list[str | None] = []
         while True:
             attempt += 1
             sent[index] = sent.get(index, 0) + 1
+            parameters = self._parameters  # as adapted to the endpoint so far
             try:
                 completion = await self._send(current, parameters, attempt,
                                               repair=current is not messages)
             except CallError as exc:
                 if not exc.retryable:
+                    if adapted < 4 and self._adapt(exc, parameters):  # sent again, as it takes
+                        attempt, adapted = attempt - 1, adapted + 1
+                        continue
                     return Reply(status=exc.kind, reason=str(exc))
                 if self._take_wait(exc, waited):  # asked to wait: not a failed attempt
                     attempt -= 1
@@ -313,6 +283,8 @@ class ChatEngine:
     async def _send(self, messages: Messages, parameters: Mapping[str, Any], attempt: int,
                     repair: bool) -> Completion:
         """One request through the endpoint's shared slots, pacing and breaker."""
+        if self._stopping:
+            raise CallError("request_error", "not sent: the run was interrupted", retryable=False)
         async with self._slots:
             chars = _chars(messages)
             state = self._state
@@ -326,9 +298,15 @@ class ChatEngine:
             if self._abort is not None:  # checked once a slot is free: nothing more is sent
                 state.release(ticket, answered=False)
                 raise CallError("request_error", f"not sent: {self._abort}", retryable=False)
+            if self._stopping:
+                state.release(ticket, answered=False)
+                raise CallError("request_error", "not sent: the run was interrupted",
+                                retryable=False)
             self._in_flight += 1
             self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._in_flight)
             outcome: dict[str, Any] = {"answered": False}
+            task = asyncio.current_task()
+            self._sending.add(task)
             try:
                 completion = await self._complete(messages, parameters)
                 outcome = {"answered": True, "rate": completion.rate, "prompt_chars": chars,
@@ -345,10 +323,11 @@ class ChatEngine:
                            "refused": exc.kind == "rate_limited",
                            "hold": exc.wait if exc.overloaded else 0.0}  # type: ignore[attr-defined]
                 self._count(None, repair)
-                if not exc.retryable:
+                if not exc.retryable and adapt.refused_parameter(exc, parameters) is None:
                     self._note_client_error(str(exc))
                 raise
             finally:
+                self._sending.discard(task)
                 self._in_flight -= 1
                 state.release(ticket, **outcome)
 
@@ -364,6 +343,19 @@ class ChatEngine:
             raise
         except Exception as exc:  # noqa: BLE001 - a client's own failure is this row's status
             raise CallError("error", f"{type(exc).__name__}: {exc}"[:500], retryable=False) from None
+
+    def _adapt(self, exc: CallError, sent: Mapping[str, Any]) -> bool:
+        """Whether a refused parameter (:mod:`.adapt`) is, or was meanwhile, changed for this
+        endpoint: then the row is sent again."""
+        if adapt.refused_parameter(exc, sent) is None:
+            return False
+        if sent is self._parameters:  # the first row to hear it: learn, for every later run too
+            state = self._state
+            param = adapt.learn(state.adapted, exc, sent)
+            _logger.warning("%s refused the parameter %r (%s): %s for this endpoint",
+                            self._host(), param, exc.code, adapt.describe(param, state.adapted))
+            self._parameters = adapt.apply(state.adapted, self._given)
+        return True
 
     # -- accounting -----------------------------------------------------------------------------
     def _take_wait(self, exc: CallError, waited: float) -> bool:

@@ -93,7 +93,11 @@ def _env_values() -> tuple[str | None, ...]:
 
 
 def _lookup_env(url: str, has_auth: bool) -> dict[str, Any]:
-    from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+    from aiohttp.helpers import (
+        basicauth_from_netrc,
+        get_env_proxy_for_url,
+        netrc_from_env,
+    )
     from yarl import URL
 
     parsed = URL(url)
@@ -117,41 +121,3 @@ def blocking_executor() -> concurrent.futures.ThreadPoolExecutor:
         if _executor is None:
             _executor = concurrent.futures.ThreadPoolExecutor(256, thread_name_prefix="llm-eval-call")
         return _executor
-
-
-_frozen_lock = threading.Lock()
-_frozen_runs = 0
-
-
-class frozen_heap:
-    """While runs go, the objects that existed before the first of them are left out of the
-    garbage collector's full passes (``gc.freeze``; ``gc.unfreeze`` when the last run ends).
-
-    Measured: after an MLflow run the process holds ~0.5 M tracked objects; one full collection
-    triggered by a judge run's allocations then costs ~0.2-0.3 s of CPU (~0.4 ms per row of 600)
-    on the request loop. Objects made during the run are collected as usual. A process that froze
-    its heap itself (``gc.get_freeze_count() > 0``, e.g. before forking workers) is left alone.
-    """
-
-    def __enter__(self) -> frozen_heap:
-        import gc
-
-        global _frozen_runs
-        with _frozen_lock:
-            if _frozen_runs == 0 and gc.get_freeze_count() == 0:
-                gc.freeze()
-                _frozen_runs = 1
-            elif _frozen_runs:
-                _frozen_runs += 1
-            self.counted = bool(_frozen_runs)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import gc
-
-        global _frozen_runs
-        with _frozen_lock:
-            if self.counted:
-                _frozen_runs -= 1
-                if _frozen_runs == 0:
-                    gc.unfreeze()

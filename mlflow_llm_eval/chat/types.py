@@ -109,6 +109,9 @@ class CallError(Exception):
         self.unreachable = kind == "timeout" if unreachable is None else unreachable
         #: The HTTP status when the endpoint answered one (None: no answer).
         self.status: int | None = None
+        #: The error body's ``param`` and ``code`` (OpenAI's shape), when it names them.
+        self.param: str | None = None
+        self.code: str | None = None
 
 
 class ChatClient(Protocol):

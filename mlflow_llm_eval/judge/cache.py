@@ -6,9 +6,9 @@ to the metric, or set ``MLFLOW_LLM_EVAL_JUDGE_CACHE=0``. A path (``cache="/some/
 uses that file.
 
 The key is a hash of the endpoint (scheme, base URL, model), the rendered messages and the
-request parameters; never of a secret. Only answers that parsed are stored, in batches written
-every ~0.2 s while the run goes (one commit per batch, not per row), so a run killed half-way
-keeps what it paid for. Several threads and
+request parameters; never of a secret. Only answers that parsed are stored, written as they
+arrive (one commit per batch the engine takes in, and at most 64 answers or 0.5 s after
+receipt: :mod:`mlflow_llm_eval.chat.store`), so a run killed half-way keeps what it paid for. Several threads and
 several processes may share one file (WAL journal, busy timeout, ``INSERT OR REPLACE``).
 
     >>> import tempfile, pathlib
@@ -27,19 +27,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow_llm_eval.chat.store import CachedAnswer
+
 CACHE_FILE = "judge_cache.sqlite"
 _OFF = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 def default_cache_path() -> Path:

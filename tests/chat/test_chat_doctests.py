@@ -11,7 +11,9 @@ MODULES = ["mlflow_llm_eval.chat", "mlflow_llm_eval.core.repeats", "mlflow_llm_e
            "mlflow_llm_eval.chat.limits", "mlflow_llm_eval.chat.pacing",
            "mlflow_llm_eval.chat.endpoint", "mlflow_llm_eval.chat.endpoints",
            "mlflow_llm_eval.chat.engine", "mlflow_llm_eval.chat.options", "mlflow_llm_eval.judge.engine",
-           "mlflow_llm_eval.judge.endpoints", "mlflow_llm_eval.judge.endpoint_model"]
+           "mlflow_llm_eval.judge.endpoints", "mlflow_llm_eval.judge.endpoint_model",
+           "mlflow_llm_eval.chat.store", "mlflow_llm_eval.chat.adapt", "mlflow_llm_eval.chat.replies",
+           "mlflow_llm_eval.chat.collect", "mlflow_llm_eval.judge.cache"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -88,18 +90,32 @@ def test_default_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 
 def test_killed_run_resumes_without_repaying(judge_env: FakeOpenAI, rows, cache_dir: Path):
-    judge_env.latency = 0.1
-    worker = _worker([(120, "")], max_workers=4)  # ~3 s of work
-    deadline = time.monotonic() + 60
-    while judge_env.stats()["requests"] < 50 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    paid = judge_env.stats()["requests"]
-    cached = len(JudgeCache(cache_dir / CACHE_FILE))
-    assert 40 <= cached <= paid < 120
+    """The server answers 50 requests and holds the rest: the 50 answers are stored while the
+    worker waits (polled, bounded), then SIGKILL; the re-run pays for the other 70 only."""
+    held, arrivals = threading.Event(), itertools.count()
+
+    def gate(prompt: str) -> str:
+        if next(arrivals) >= 50:
+            held.wait(30)
+        return '{"score": 3, "justification": "held"}'
+
+    judge_env.responder = gate
+    worker = _worker([(120, "")], max_workers=4)
+    path = cache_dir / CACHE_FILE
+    try:
+        for _ in range(1200):  # at most 60 s
+            if path.exists() and len(JudgeCache(path)) >= 50:
+                break
+            assert worker.poll() is None, worker.communicate()[1][-2000:]
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        held.set()
+    cached = len(JudgeCache(path))
+    assert cached == 50
     judge_env.reset()
-    judge_env.latency = 0.0
+    judge_env.responder = None
     result = _metric().score_batch(rows(120))
     assert set(result.statuses) == {"ok"}
     assert judge_env.stats()["requests"] == 120 - cached

@@ -26,6 +26,10 @@ What it can do (all settable at construction, and as attributes while it runs):
   client's timeout. By default the fractions are exact over every 100 requests (the order
   within each block of 100 is shuffled with ``seed``): 10% 429 means 10 of each 100 requests.
 - ``api_key``: when set, a request without that key gets HTTP 401.
+- ``reasoning``: refuse parameters as OpenAI's reasoning models (o-series, gpt-5) do: HTTP 400
+  to ``max_tokens`` (``"code": "unsupported_parameter"``, use ``max_completion_tokens``) and to
+  a ``temperature`` other than 1 (``"code": "unsupported_value"``), the error body naming the
+  ``param`` (:func:`reasoning_refusal`).
 - ``max_concurrency``: a request arriving while this many are being served gets HTTP 429 at
   once (a provider's concurrency cap); ``max_requests_per_second``: a request arriving when
   that many were admitted within the last second gets HTTP 429 at once (a provider's rate
@@ -138,6 +142,7 @@ class LoggedRequest:
     admitted: bool = False  # False: rejected by max_concurrency / max_requests_per_second
     retry_after: float | None = None  # sent on a 429 instead of ``faults.retry_after``
     rate_headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-* sent (rpm/tpm)
+    sent: float = 0.0  # when the reply was written to the socket (0: not, or the client was gone)
 
     @property
     def prompt(self) -> str:
@@ -174,6 +179,8 @@ class FakeOpenAI(LocalServer):
     rpm: float | None = None
     tpm: float | None = None
     rate_burst_seconds: float = 1.0
+    #: Refuse ``max_tokens`` and a non-default ``temperature`` as OpenAI's reasoning models do.
+    reasoning: bool = False
 
     def __post_init__(self) -> None:
         self.requests: list[LoggedRequest] = []
@@ -252,7 +259,7 @@ class FakeOpenAI(LocalServer):
     def _take_rate(self, log: LoggedRequest) -> str | None:
         """Charge the rpm/tpm buckets (under the lock); the fault if the request does not fit."""
         limits = [("requests", self.rpm, 1.0)]
-        max_tokens = log.body.get("max_tokens") or 0
+        max_tokens = log.body.get("max_tokens") or log.body.get("max_completion_tokens") or 0
         limits.append(("tokens", self.tpm, word_count(log.prompt) + float(max_tokens)))
         now = log.started
         headers: dict[str, str] = {}
@@ -294,7 +301,9 @@ class FakeOpenAI(LocalServer):
                             started=time.perf_counter())
         fault = self._begin(log)
         try:  # the log is finished before the answer leaves: the client may send again at once
-            return self._reply(log, request, fault)
+            reply = self._reply(log, request, fault)
+            reply.on_sent = lambda: setattr(log, "sent", time.perf_counter())
+            return reply
         finally:
             log.finished = time.perf_counter()
             self._end(log)
@@ -307,6 +316,10 @@ class FakeOpenAI(LocalServer):
             return Reply(401, {"error": {"message": "Incorrect API key provided",
                                          "type": "invalid_request_error",
                                          "code": "invalid_api_key"}})
+        refusal = reasoning_refusal(body) if self.reasoning else None
+        if refusal is not None:
+            log.status, log.fault = 400, "unsupported_parameter"
+            return Reply(400, refusal)
         log.fault = fault
         if fault == "timeout":
             time.sleep(self.faults.hang_seconds)
@@ -335,6 +348,24 @@ class FakeOpenAI(LocalServer):
             "usage": {"prompt_tokens": word_count(prompt), "completion_tokens": word_count(content),
                       "total_tokens": word_count(prompt) + word_count(content)},
         }, log.rate_headers)
+
+
+def reasoning_refusal(body: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's 400 body for a reasoning model sent ``max_tokens`` or a non-default
+    ``temperature`` (the messages and codes OpenAI sends), else None."""
+    if "max_tokens" in body:
+        return {"error": {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                       "Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error", "param": "max_tokens",
+            "code": "unsupported_parameter"}}
+    if "temperature" in body and body["temperature"] != 1:
+        return {"error": {
+            "message": f"Unsupported value: 'temperature' does not support {body['temperature']} "
+                       "with this model. Only the default (1) value is supported.",
+            "type": "invalid_request_error", "param": "temperature",
+            "code": "unsupported_value"}}
+    return None
 
 
 def main(argv: list[str] | None = None, *, responder: Callable[[str], str] | None = None,

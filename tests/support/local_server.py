@@ -49,6 +49,8 @@ class Reply:
     status: int
     payload: Any
     headers: dict[str, str] = field(default_factory=dict)
+    #: Called once the reply has been written to the socket (not if the client was gone).
+    on_sent: Any = None
 
 
 def not_found(request: Request) -> Reply:
@@ -170,6 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
+            if reply.on_sent is not None:
+                self.wfile.flush()
+                reply.on_sent()
         except (BrokenPipeError, ConnectionResetError):  # client gave up (its timeout)
             pass
 

@@ -1,0 +1,161 @@
+"""An interrupted run stops spending: after a KeyboardInterrupt (a real SIGINT) or an exception
+in ``on_answer``, no new request is sent, the answers in flight are stored, and a re-run pays
+only for the rows never answered. The fake server holds requests on events, so the counts do
+not depend on timing; every wait is bounded."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from support.fake_openai import FakeOpenAI
+
+from mlflow_llm_eval.chat import ChatEngine, make_client
+from mlflow_llm_eval.chat.endpoint import forget
+from mlflow_llm_eval.judge.cache import JudgeCache
+
+ROWS, ANSWERED, IN_FLIGHT = 40, 10, 4
+
+
+def _requests() -> list[list[dict]]:
+    return [[{"role": "user", "content": f"q{i}"}] for i in range(ROWS)]
+
+
+class _Held:
+    """The server's responder: answers the first ANSWERED requests, holds the next ones until
+    ``release``; ``full`` is set when IN_FLIGHT requests are held (nothing else can be sent
+    then: the engine's limit is IN_FLIGHT)."""
+
+    def __init__(self, on_full=None) -> None:
+        self.arrivals = itertools.count()
+        self.full, self.release = threading.Event(), threading.Event()
+        self.on_full = on_full
+
+    def __call__(self, prompt: str) -> str:
+        n = next(self.arrivals)
+        if n >= ANSWERED:
+            if n == ANSWERED + IN_FLIGHT - 1:
+                self.full.set()
+                if self.on_full is not None:
+                    self.on_full()
+            assert self.release.wait(30)
+        return "answer"
+
+
+@pytest.fixture()
+def server(monkeypatch: pytest.MonkeyPatch):
+    forget()
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-interrupt")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+        yield fake
+    forget()
+
+
+def _engine(path: Path, **options) -> ChatEngine:
+    return ChatEngine(make_client("openai:/m", timeout=60), progress=False,
+                      cache=JudgeCache(path), cache_key=lambda m: m[0]["content"],
+                      initial_concurrency=IN_FLIGHT, max_concurrency=IN_FLIGHT,
+                      interrupt_grace=30, **options)
+
+
+def _release_when_halted(engine: ChatEngine, held: _Held) -> threading.Thread:
+    """Let the held answers come once the engine has stopped sending."""
+    def wait() -> None:
+        engine.halted.wait(30)
+        held.release.set()
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    return thread
+
+
+def _rerun_pays_only_the_rest(server: FakeOpenAI, path: Path, stored: int) -> None:
+    server.reset()
+    server.responder = lambda prompt: "answer"
+    forget()
+    engine = ChatEngine(make_client("openai:/m", timeout=60), progress=False,
+                        cache=JudgeCache(path), cache_key=lambda m: m[0]["content"])
+    replies = engine.run(_requests(), {})
+    assert [r.status for r in replies] == ["ok"] * ROWS
+    assert engine.stats.cache_hits == stored
+    assert len(server.requests) == ROWS - stored
+
+
+def test_exception_in_on_answer_stops_sending_and_keeps_answers_in_flight(
+        server: FakeOpenAI, tmp_path: Path):
+    held = _Held()
+    server.responder = held
+    seen: list[int] = []
+
+    def on_answer(index, completion):
+        seen.append(index)
+        if len(seen) == ANSWERED:  # the caller gives up while IN_FLIGHT requests are out
+            assert held.full.wait(30)
+            raise RuntimeError("the user's callback failed")
+
+    path = tmp_path / "answers.sqlite"
+    engine = _engine(path, on_answer=on_answer)
+    releaser = _release_when_halted(engine, held)
+    with pytest.raises(RuntimeError, match="callback failed"):
+        engine.run(_requests(), {})
+    releaser.join(30)
+    assert engine.halted.is_set()
+    # nothing sent after the interrupt: the ANSWERED + the IN_FLIGHT held at that moment
+    assert len(server.requests) == ANSWERED + IN_FLIGHT
+    # the answers that arrived in the grace period are stored with the others
+    assert len(JudgeCache(path)) == ANSWERED + IN_FLIGHT
+    _rerun_pays_only_the_rest(server, path, ANSWERED + IN_FLIGHT)
+
+
+def test_keyboard_interrupt_stops_sending_and_keeps_answers_in_flight(
+        server: FakeOpenAI, tmp_path: Path):
+    """A real SIGINT (what Ctrl-C sends) reaches the calling thread while IN_FLIGHT requests
+    are held at the server."""
+    main = threading.main_thread().ident
+    assert threading.current_thread().ident == main
+    held = _Held(on_full=lambda: signal.pthread_kill(main, signal.SIGINT))
+    server.responder = held
+    path = tmp_path / "answers.sqlite"
+    engine = _engine(path)
+    releaser = _release_when_halted(engine, held)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.run(_requests(), {})
+    finally:
+        held.release.set()
+        releaser.join(30)
+    assert len(server.requests) == ANSWERED + IN_FLIGHT
+    assert len(JudgeCache(path)) == ANSWERED + IN_FLIGHT
+    _rerun_pays_only_the_rest(server, path, ANSWERED + IN_FLIGHT)
+
+
+def test_grace_is_bounded_when_answers_never_come(server: FakeOpenAI, tmp_path: Path):
+    """The held answers never come: the run ends after the grace (cancelling them) instead of
+    waiting for them, and a re-run pays only for what was never answered."""
+    held = _Held()
+    server.responder = held
+
+    def on_answer(index, completion):
+        if index >= 0 and held.full.wait(30):
+            raise RuntimeError("stop")
+
+    path = tmp_path / "answers.sqlite"
+    engine = ChatEngine(make_client("openai:/m", timeout=60), progress=False,
+                        cache=JudgeCache(path), cache_key=lambda m: m[0]["content"],
+                        initial_concurrency=IN_FLIGHT, max_concurrency=IN_FLIGHT,
+                        interrupt_grace=0.1, on_answer=on_answer)
+    try:
+        with pytest.raises(RuntimeError, match="stop"):
+            engine.run(_requests(), {})
+        assert engine.halted.is_set()
+        assert len(server.requests) == ANSWERED + IN_FLIGHT
+    finally:
+        held.release.set()
+    stored = len(JudgeCache(path))
+    assert stored <= ANSWERED  # the held ones were cancelled, not stored
+    _rerun_pays_only_the_rest(server, path, stored)
