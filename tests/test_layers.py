@@ -39,10 +39,7 @@ LAYERS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 #: Imports that break the order today, each with the change that removes it. Keep it empty.
-ALLOWED: dict[tuple[str, str], str] = {
-    # removed when i17chat merges (the request engine stops importing the judge cache)
-    ("mlflow_llm_eval.chat.engine", "mlflow_llm_eval.judge.cache"): "chat -> judge",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 _MODULE_NAME = re.compile(rf"^{ROOT}(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
