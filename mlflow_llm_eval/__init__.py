@@ -12,7 +12,7 @@ from typing import Any
 from mlflow_llm_eval.agreement import judge_agreement
 from mlflow_llm_eval.redaction import install_log_redaction
 
-install_log_redaction()  # the package's log records never carry a credential
+install_log_redaction()  # a filter on the package's own loggers: their records carry no credential
 
 from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric
