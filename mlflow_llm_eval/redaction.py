@@ -1,5 +1,7 @@
-"""One redaction function for everything the package writes: artifacts, params, tags, table
-cells, reasons, reports and log records.
+"""Redaction of credentials: the broad rules for everything the package writes (artifacts,
+params, tags, reasons, justifications, metric metadata, reports, log records), and only the
+run's exact credentials for the user's own table cells (:func:`replace_exact`, used by
+:func:`mlflow_llm_eval.mlflow_adapter.logging.redacted_table`; see ``docs/security.md``).
 
 :func:`redact` takes any value (str, dict, list, tuple, other scalars) and returns a copy with
 credentials replaced by :data:`MARKER`:
