@@ -132,13 +132,13 @@ def _record_failure(run_id: str, exc: BaseException, *, end: bool) -> None:
     """Tag the run with the (redacted) error; end it FAILED (KILLED on Ctrl-C) if ``end``: a
     run this call started. A run the caller started is theirs to end (``with
     mlflow.start_run()`` ends it FAILED as the error passes)."""
+    import contextlib
+
     import mlflow
 
     from mlflow_llm_eval.runner.tracking import TAG_PREFIX, set_tags
 
-    try:
+    with contextlib.suppress(Exception):  # the evaluation's error is the one to raise
         set_tags(run_id, {f"{TAG_PREFIX}failure": f"{type(exc).__name__}: {exc}"})  # redacted
-    except Exception:  # noqa: BLE001 - the evaluation's error is the one to raise
-        pass
     if end:
         mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -16,7 +16,7 @@ from support.fake_openai import FakeOpenAI
 
 import mlflow_llm_eval as le
 import mlflow_llm_eval.spark_adapter.evaluate as spark_evaluate
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowScore
+from mlflow_llm_eval.core.types import Metric
 
 pytestmark = pytest.mark.usefixtures("mlflow_store")
 DRIVER_KEY = "sk-driver-key-NEVER-SHIP-93hQ"
