@@ -75,7 +75,7 @@ def _client_on_executor(cls: type, state: dict[str, Any], removed: list[str],
                         credentials: Any) -> Any:
     """Unpickled on the executor: the client with its secret headers resolved here."""
     values = dict(credentials() or {}) if credentials is not None else {}
-    client = cls.__new__(cls)
+    client = object.__new__(cls)
     client.__dict__.update(state)
     if cls.__name__ == "DeploymentsChatClient":
         for name in DEPLOYMENT_ENV:  # what mlflow.deployments reads (the environment only)
@@ -89,13 +89,13 @@ def _client_on_executor(cls: type, state: dict[str, Any], removed: list[str],
             (str(values.get(n) or os.environ.get(n)) for n in sources
              if values.get(n) or os.environ.get(n)), None)
         if value is None:
-            wanted = " or ".join(sources) if sources else f"the header {header!r}"
+            where = (f"set {' or '.join(sources)} in the executors' environment (e.g. a cluster "
+                     "secret reference, spark.executorEnv.<NAME>), " if sources else "")
             raise RuntimeError(
-                f"the executor has no credential for {getattr(client, 'identity', cls.__name__)}: "
-                f"set {wanted} in the executors' environment (e.g. a cluster secret reference, "
-                f"spark.executorEnv.<NAME>), pass credentials=<a callable returning "
-                f"{{'{(sources or (header,))[0]}': ...}}, called on the executor>, or opt in to "
-                "shipping the driver's key with ship_credentials=True")
+                f"the executor has no value for the secret header {header!r} of "
+                f"{getattr(client, 'identity', cls.__name__)}: {where}pass credentials=<a "
+                f"callable returning {{'{(sources or (header,))[0]}': ...}}, called on the "
+                "executor>, or opt in to shipping the driver's value with ship_credentials=True")
         headers[header] = f"Bearer {value}" if header == "Authorization" and sources \
             and not value.startswith(("Bearer ", "Basic ")) else value
     client._headers = headers
