@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
 
-import mlflow_llm_eval as le  # noqa: E402
-from mlflow_llm_eval.spark_adapter.ship import dumps  # noqa: E402
+import mlflow_llm_eval as le
+from mlflow_llm_eval.spark_adapter.ship import dumps
 
 ENV_KEY = "sk-driver-env-key-0123456789ab"
 AZURE_KEY = "0123456789abcdef0123456789abcdef"
