@@ -105,3 +105,29 @@ def test_package_written_columns_keep_the_broad_rules(judge_server, tmp_path):
     _, record = _logged_table(run.info.run_id, tmp_path)
     assert record["package_columns"] == {"quality/v1/justification": 1}
     assert record["user_columns"] == {}
+
+
+def test_the_runs_credentials_are_those_its_clients_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which exact values count as the run's: the keys of the judges and the model in play
+    (also inside the wrapper MLflow builds around a callable model), DATABRICKS_TOKEN only when
+    a client talks to Databricks; an unused key in the environment is not one of them."""
+    from mlflow.models.evaluation.base import _get_model_from_function
+
+    import mlflow_llm_eval as le
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+    from mlflow_llm_eval.mlflow_adapter.logging import run_credentials
+
+    token = "dapi0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", RUN_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("DATABRICKS_TOKEN", token)
+    monkeypatch.setenv("DATABRICKS_HOST", "https://example.cloud.databricks.com")
+    assert run_credentials([le.exact_match()]) == []  # no client: nothing of the run's
+    model = EndpointModel.from_uri("openai:/m")
+    assert run_credentials([], _get_model_from_function(model)) == sorted(
+        [RUN_KEY, f"Bearer {RUN_KEY}"])
+    monkeypatch.setenv("MLFLOW_DEPLOYMENTS_TARGET", "databricks")
+    judge = le.answer_similarity(model="endpoints:/judge", progress=False)
+    assert run_credentials([judge]) == [token]
+    monkeypatch.setenv("MLFLOW_DEPLOYMENTS_TARGET", "http://127.0.0.1:9")  # an MLflow gateway
+    assert run_credentials([le.answer_similarity(model="endpoints:/judge", progress=False)]) == []
