@@ -12,7 +12,7 @@ from typing import Any
 from mlflow_llm_eval.agreement import judge_agreement
 from mlflow_llm_eval.redaction import install_log_redaction
 
-install_log_redaction()  # the package's log records never carry a credential
+install_log_redaction()  # a filter on the package's own loggers: their records carry no credential
 
 # Each metric package registers its own modules with core.registry when imported (core names
 # none of them): imported here, so that any import of the package knows every metric by name.

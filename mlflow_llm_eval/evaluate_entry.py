@@ -36,8 +36,15 @@ def evaluate(
     sample_rows: int = 10_000,
     answers_dir: str | os.PathLike[str] | None = None,
     judge_partitions: int | None = None,
+    credentials: Any = None,
+    ship_credentials: bool = False,
 ) -> Any:
-    """Evaluate ``data`` (pandas or Spark) and return an MLflow ``EvaluationResult``."""
+    """Evaluate ``data`` (pandas or Spark) and return an MLflow ``EvaluationResult``.
+
+    On Spark, ``credentials`` (a callable run on each executor, returning e.g.
+    ``{"OPENAI_API_KEY": ...}``) or the executors' environment provide the endpoint keys;
+    ``ship_credentials=True`` sends the driver's instead (opt-in, warned). A run this call
+    started ends FAILED (tag ``llm_eval.failure``) if the evaluation raises."""
     import mlflow
     from mlflow.models.evaluation import EvaluationResult
     from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
@@ -48,6 +55,10 @@ def evaluate(
     if not isinstance(sample_rows, int) or sample_rows < 0:
         raise ValueError(f"sample_rows must be a non-negative int, got {sample_rows!r}")
     if not is_spark_dataframe(data):
+        if credentials is not None or ship_credentials:
+            raise ValueError("credentials= and ship_credentials= are for Spark DataFrames (they "
+                             "say how executors get endpoint keys); a pandas frame is scored "
+                             "here, with this process's environment")
         return _evaluate_pandas(data, model=model, targets=targets, predictions=predictions,
                                 model_type=model_type, extra_metrics=extra_metrics,
                                 evaluator_config=evaluator_config, results_table=results_table)
@@ -64,10 +75,13 @@ def evaluate(
             data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
             model=model, col_mapping=config.col_mapping, results_table=results_table,
             results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
-            judge_partitions=judge_partitions, dataset=dataset)
-    finally:
-        if active is None:
-            mlflow.end_run()
+            judge_partitions=judge_partitions, dataset=dataset, credentials=credentials,
+            ship_credentials=ship_credentials)
+    except BaseException as exc:
+        _record_failure(run.info.run_id, exc, end=active is None)
+        raise
+    if active is None:
+        mlflow.end_run()
     uri = f"{run.info.artifact_uri.rstrip('/')}/{TABLE_FILE}"
     return EvaluationResult(metrics=dict(outcome.metrics),
                             artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
@@ -127,3 +141,19 @@ def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions:
         table.to_parquet(path, index=False)
         mlflow.MlflowClient().set_tag(result.run_id, LOCATION_TAG, results_table)
     return result
+
+
+def _record_failure(run_id: str, exc: BaseException, *, end: bool) -> None:
+    """Tag the run with the (redacted) error; end it FAILED (KILLED on Ctrl-C) if ``end``: a
+    run this call started. A run the caller started is theirs to end (``with
+    mlflow.start_run()`` ends it FAILED as the error passes)."""
+    import contextlib
+
+    import mlflow
+
+    from mlflow_llm_eval.runner.tracking import TAG_PREFIX, set_tags
+
+    with contextlib.suppress(Exception):  # the evaluation's error is the one to raise
+        set_tags(run_id, {f"{TAG_PREFIX}failure": f"{type(exc).__name__}: {exc}"})  # redacted
+    if end:
+        mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

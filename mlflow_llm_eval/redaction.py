@@ -1,5 +1,7 @@
-"""One redaction function for everything the package writes: artifacts, params, tags, table
-cells, reasons, reports and log records.
+"""Redaction of credentials: the broad rules for everything the package writes (artifacts,
+params, tags, reasons, justifications, metric metadata, reports, log records), and only the
+run's exact credentials for the user's own table cells (:func:`replace_exact`, used by
+:func:`mlflow_llm_eval.mlflow_adapter.logging.redacted_table`; see ``docs/security.md``).
 
 :func:`redact` takes any value (str, dict, list, tuple, other scalars) and returns a copy with
 credentials replaced by :data:`MARKER`:
@@ -16,8 +18,9 @@ credentials replaced by :data:`MARKER`:
   any ``*KEY*``/``*TOKEN*``/``*SECRET*``/``*PASSWORD*`` variable of 8+ characters) and values
   given to :func:`register_secret` (a judge's secret header values), wherever they appear.
 
-Records of the package's loggers (``mlflow_llm_eval.*``) are redacted when they are made
-(:func:`install_log_redaction`, done on import of the package).
+Records of the package's loggers (``mlflow_llm_eval.*``) are redacted by a filter on those
+loggers (:func:`install_log_redaction`, done on import of the package); nothing process-wide
+(the record factory, the root logger, other libraries' loggers) is changed.
 
     >>> redact({"api_key": "abc", "parameters": {"max_tokens": 200, "temperature": 0.0}})
     {'api_key': '[REDACTED]', 'parameters': {'max_tokens': 200, 'temperature': 0.0}}
@@ -33,7 +36,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 MARKER = "[REDACTED]"
@@ -127,6 +130,39 @@ def register_secrets(values: Mapping[str, Any] | None) -> None:
             register_secret(value)
 
 
+def credential_values(entries: Mapping[str, Any] | None) -> set[str]:
+    """The exact secret values of request headers or parameters: each secret-named entry's value
+    (8+ characters), and of ``Bearer <token>`` / ``Basic <token>`` the token alone too.
+
+    >>> sorted(credential_values({"Authorization": "Bearer sk-local-0123", "X-Team": "evals",
+    ...                           "api-key": "short"}))
+    ['Bearer sk-local-0123', 'sk-local-0123']
+    """
+    found: set[str] = set()
+    for name, value in (entries or {}).items():
+        if not is_secret_name(name) or not isinstance(value, str):
+            continue
+        for candidate in (value.strip(), value.strip().partition(" ")[2].strip()):
+            if len(candidate) >= MIN_SECRET_LENGTH:
+                found.add(candidate)
+    return found
+
+
+def replace_exact(text: str, values: Sequence[str]) -> str:
+    """``text`` with each of ``values`` (longest first) replaced by :data:`MARKER`, nothing else.
+
+    The rule for the user's own cells: only the exact credentials a run uses are replaced.
+
+    >>> replace_exact("export api_key=sk-abc123def456ghi789jkl; mine: sk-run-key-0042",
+    ...               ["sk-run-key-0042"])
+    'export api_key=sk-abc123def456ghi789jkl; mine: [REDACTED]'
+    """
+    for value in sorted(values, key=len, reverse=True):
+        if value and value in text:
+            text = text.replace(value, MARKER)
+    return text
+
+
 def _known_values() -> list[str]:
     found = {v for k, v in os.environ.items()
              if len(v) >= MIN_SECRET_LENGTH and _SECRET_ENV.search(k) and not v.startswith("/")}
@@ -187,33 +223,64 @@ def redact(value: Any, *, _known: list[str] | None = None) -> Any:
     return value
 
 
-class _Redacting:
-    """A log-record factory: redacts the records of ``mlflow_llm_eval.*`` loggers when made."""
+class RedactingFilter(logging.Filter):
+    """A logger filter that redacts a record in place (message, arguments, traceback, stack).
 
-    def __init__(self, previous: Any) -> None:
-        self.previous = previous
+    Attached to the package's own loggers only (:func:`install_log_redaction`): other loggers,
+    the root logger, handlers and the process-wide record factory are left as they are.
+    """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = self.previous(*args, **kwargs)
-        if record.name == "mlflow_llm_eval" or record.name.startswith("mlflow_llm_eval."):
-            try:
-                message = record.getMessage()
-            except Exception:  # noqa: BLE001 - a bad format string stays the handler's problem
-                return record
-            record.msg, record.args = redact_text(message), None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
-            if record.stack_info:
-                record.stack_info = redact_text(record.stack_info)
-        return record
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string stays the handler's problem
+            return True
+        record.msg, record.args = redact_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+PACKAGE = "mlflow_llm_eval"
+
+
+def _module_names() -> list[str]:
+    """The dotted name of every module file of the package (found on disk, nothing imported)."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    names = [PACKAGE]
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
+        parts = os.path.relpath(folder, root).split(os.sep)
+        prefix = ".".join([PACKAGE, *(p for p in parts if p != ".")])
+        names += [prefix if f == "__init__.py" else f"{prefix}.{f[:-3]}"
+                  for f in files if f.endswith(".py")]
+    return sorted(set(names))
+
+
+def package_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with the redacting filter attached (once)."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
 
 
 def install_log_redaction() -> None:
-    """Redact every record of the package's loggers (idempotent; other loggers untouched).
+    """Attach :class:`RedactingFilter` to the logger of every module of the package.
 
-    A logger's filter does not see the records of its child loggers, so the redaction sits in
-    the record factory (chained to the one installed before).
+    A logger's filter does not see the records of its child loggers, so each module's logger
+    (``mlflow_llm_eval.<module>``, named after the files of the package) gets the filter; the
+    loggers are made here, before the modules that use them are imported. Nothing outside the
+    package's loggers changes: not the record factory, not the root logger, not a handler.
+
+        >>> install_log_redaction()
+        >>> _FILTER in logging.getLogger("mlflow_llm_eval.judge.engine").filters
+        True
     """
-    factory = logging.getLogRecordFactory()
-    if not isinstance(factory, _Redacting):
-        logging.setLogRecordFactory(_Redacting(factory))
+    for name in _module_names():
+        package_logger(name)

@@ -57,6 +57,7 @@ class Status(str, Enum):
     PARSE_ERROR = "parse_error"
     ENDPOINT_UNAVAILABLE = "endpoint_unavailable"
     DEADLINE_EXCEEDED = "deadline_exceeded"
+    MODEL_FAILED = "model_failed"
 
     def __str__(self) -> str:
         return self.value
@@ -88,6 +89,7 @@ STATUSES: dict[str, str] = {
     "parse_error": "the judge's answer could not be parsed into a score on the scale",
     "endpoint_unavailable": "not sent: the endpoint stopped answering (circuit breaker open); re-run to resume",
     "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
+    "model_failed": "the model under test gave no output for this row (its status and reason are in the outputs/status and outputs/reason columns)",
 }
 #: Statuses whose rows carry a score.
 SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})

@@ -10,8 +10,12 @@ options are :class:`~mlflow_llm_eval.chat.RequestOptions` (each field by keyword
 ``request_options=``) with a model under test's defaults,
 :data:`~mlflow_llm_eval.chat.MODEL_UNDER_TEST` (at most 64 in flight, starting at 8);
 ``concurrency`` and ``backoff`` are older names of ``max_concurrency`` and ``backoff_base``. A row that
-still fails gets ``None`` (its metrics mark it ``missing``). If every row fails (a bad key, an
-unknown model, an unreachable endpoint) the call raises with the first reason.
+still fails gets ``None``, and the returned :class:`ModelAnswers` (a list) keeps why: per row its
+status (``ok``, ``rate_limited``, ``timeout``, ``endpoint_unavailable``, ...) and reason. Under
+``mlflow.evaluate`` / ``le.evaluate`` these become the table's ``outputs/status`` and
+``outputs/reason`` columns, and the metrics that needed the output mark the row
+``model_failed``, not ``missing``. If every row fails (a bad key, an unknown model, an
+unreachable endpoint) the call raises with the first reason.
 
 Answers are cached (the judges' on-disk cache, ``cache=``) only when the model is deterministic:
 ``temperature`` 0 and a ``seed`` in ``parameters``; otherwise a re-run asks again, as a new
@@ -45,6 +49,26 @@ _logger = logging.getLogger(__name__)
 def deterministic(parameters: Mapping[str, Any]) -> bool:
     """Whether answers may be cached: temperature 0 and a seed."""
     return parameters.get("temperature") in (0, 0.0) and parameters.get("seed") is not None
+
+
+class ModelAnswers(list):  # type: ignore[type-arg]
+    """The answers of an endpoint model, one per row (``None`` where the row failed), with each
+    row's ``statuses`` and ``reasons`` (``None`` for an answered row).
+
+        >>> answers = ModelAnswers(["hi", None], ["ok", "timeout"], [None, "no answer in 5 s"])
+        >>> answers == ["hi", None], answers.failed
+        (True, {1: ('timeout', 'no answer in 5 s')})
+    """
+
+    def __init__(self, values: list[Any], statuses: list[str], reasons: list[str | None]) -> None:
+        super().__init__(values)
+        self.statuses, self.reasons = list(statuses), list(reasons)
+
+    @property
+    def failed(self) -> dict[int, tuple[str, str]]:
+        """Row -> (status, reason) of every row that got no answer."""
+        return {i: (s, r or s) for i, (s, r) in enumerate(zip(self.statuses, self.reasons))
+                if s != "ok"}
 
 
 class EndpointModel(UsesRequestOptions):
@@ -101,7 +125,7 @@ class EndpointModel(UsesRequestOptions):
         identity = str(getattr(self.client, "identity", ""))
         return cache, lambda m: cache_key(identity, m, self.parameters, False, "model-under-test")
 
-    def __call__(self, inputs: pd.DataFrame) -> list[str | None]:
+    def __call__(self, inputs: pd.DataFrame) -> ModelAnswers:
         rows = inputs.to_dict(orient="records")
         cache, key = self._cache()
         engine = ChatEngine(self.client, cache=cache, cache_key=key, progress=self.progress,
@@ -115,4 +139,6 @@ class EndpointModel(UsesRequestOptions):
         for failure in failures:
             _logger.warning("endpoint %s: a row got no answer: %s",
                             getattr(self.client, "identity", "?"), failure.reason)
-        return [r.value if r.status == "ok" else None for r in replies]
+        return ModelAnswers([r.value if r.status == "ok" else None for r in replies],
+                            [str(r.status) for r in replies],
+                            [None if r.status == "ok" else r.reason for r in replies])

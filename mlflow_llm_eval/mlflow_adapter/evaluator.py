@@ -30,10 +30,17 @@ from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink
-from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
+from mlflow_llm_eval.mlflow_adapter.logging import (
+    TABLE_FILE,
+    TABLE_NAME,
+    log_scored_frame,
+    log_skipped,
+    run_credentials,
+)
 from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
 from mlflow_llm_eval.mlflow_adapter.predictions import (
     MODEL_INPUTS,
+    mark_model_failures,
     object_column,
     pick_input_column,
     predict,
@@ -154,12 +161,16 @@ class LLMEvaluator(ModelEvaluator):
             metrics, preset_keys, frame, defaults, config)
         metrics = [_planned(m, frame, defaults, config, metrics) for m in metrics]
         scored = score_frame(frame, metrics, defaults=defaults, col_mapping=config.col_mapping)
+        model_columns = mark_model_failures(scored.results, scored.table,  # issue 17.4
+                                            defaults.get("predictions", ""))
         _warn_unscored(scored.results, metrics)
         scored = with_prefix(scored, config.metric_prefix, frame.columns)
         metadata = [m.metadata() for m in metrics]
         table_uri = log_scored_frame(run_id, scored, metadata,
                                      table_file=f"{config.metric_prefix}{TABLE_FILE}",
-                                     link=MetricLink.of(dataset, kwargs.get("model_id")))
+                                     link=MetricLink.of(dataset, kwargs.get("model_id")),
+                                     user_columns=[c for c in frame.columns if c not in model_columns],
+                                     credentials=run_credentials(metrics, model))
         if skipped:
             log_skipped(run_id, skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
@@ -220,6 +231,8 @@ def build_frame(
     name = _free_name((predictions if has_targets else None) or "outputs", frame.columns)
     frame[name] = outputs.predictions
     defaults["predictions"] = name
+    for column, values in outputs.failure_columns(name).items():  # an endpoint model's statuses
+        frame[_free_name(column, frame.columns)] = values
     for other, values in outputs.others.items():
         frame[_free_name(other, frame.columns)] = values
     if seconds is not None:

@@ -46,6 +46,26 @@ class ModelOutputs:
     others: dict[str, pd.Series] = field(default_factory=dict)
     #: The output column the predictions came from (a DataFrame/dict column), if any.
     column: str | None = None
+    #: Per row, the model's own status and reason (an endpoint model's :class:`ModelAnswers`:
+    #: ``ok`` or why the row got no output); None for a model that reports none.
+    statuses: list[str] | None = None
+    reasons: list[str | None] | None = None
+
+    def failure_columns(self, name: str) -> dict[str, pd.Series]:
+        """``<name>/status`` (and ``<name>/reason`` when a row failed) for the table; none for a
+        model that reports no statuses.
+
+            >>> outs = ModelOutputs(object_column(["a", None]), statuses=["ok", "timeout"],
+            ...                     reasons=[None, "no answer"])
+            >>> {k: v.tolist() for k, v in outs.failure_columns("outputs").items()}
+            {'outputs/status': ['ok', 'timeout'], 'outputs/reason': [None, 'no answer']}
+        """
+        if self.statuses is None:
+            return {}
+        columns = {f"{name}/status": object_column(self.statuses)}
+        if any(s != "ok" for s in self.statuses):
+            columns[f"{name}/reason"] = object_column(self.reasons or [None] * len(self.statuses))
+        return columns
 
 
 def model_input_for(features: pd.DataFrame, input_column: str | None, model_input: str) -> Any:
@@ -96,6 +116,12 @@ def _dict_rows_as_columns(rows: list[Any], wanted: str | None) -> dict[Any, list
 
 def model_outputs(output: Any, n_rows: int, predictions_column: str | None) -> ModelOutputs:
     """Turn a model's output into one value per row (and its other output columns)."""
+    statuses, reasons = getattr(output, "statuses", None), getattr(output, "reasons", None)
+    if isinstance(output, list) and isinstance(statuses, list) and len(statuses) == len(output):
+        outputs = ModelOutputs(object_column(list(output), n_rows))  # an endpoint model's answers
+        outputs.statuses = [str(s) for s in statuses]
+        outputs.reasons = list(reasons) if isinstance(reasons, list) else [None] * len(statuses)
+        return outputs
     if isinstance(output, pd.DataFrame):
         return _from_columns({c: output[c].tolist() for c in output.columns}, n_rows,
                              predictions_column, "a DataFrame")
@@ -164,7 +190,63 @@ def predict(
     others = {name: object_column([p.others[name][0] if name in p.others else None for p in parts])
               for name in names}
     predictions = object_column(p.predictions[0] for p in parts)
-    return ModelOutputs(predictions, others, parts[0].column if parts else None), seconds
+    outputs = ModelOutputs(predictions, others, parts[0].column if parts else None)
+    if parts and any(p.statuses is not None for p in parts):
+        outputs.statuses = [p.statuses[0] if p.statuses else "ok" for p in parts]
+        outputs.reasons = [p.reasons[0] if p.reasons else None for p in parts]
+    return outputs, seconds
+
+
+def mark_model_failures(results: dict[str, Any], table: pd.DataFrame, output_name: str) -> list[str]:
+    """Rows where the model under test failed (``<output_name>/status`` not ``ok``): every
+    metric that found the output missing says so, status ``model_failed`` with the model's
+    status and reason (in place, in the per-metric results and the table's status/reason
+    columns). Scores and aggregates do not change (those rows were unscored anyway); a metric
+    that did not need the output keeps its own status. Returns the model's status/reason
+    columns found (the package wrote them: not user data).
+
+        >>> import pandas as pd
+        >>> from mlflow_llm_eval.core.types import MetricResult
+        >>> result = MetricResult([1.0, float("nan")], ["ok", "missing"],
+        ...                       [None, "predictions is missing (None/NaN)"])
+        >>> table = pd.DataFrame({"outputs": ["a", None], "outputs/status": ["ok", "rate_limited"],
+        ...                       "outputs/reason": [None, "HTTP 429 after 3 attempts"],
+        ...                       "m/v1/status": ["ok", "missing"],
+        ...                       "m/v1/reason": [None, "predictions is missing (None/NaN)"]})
+        >>> mark_model_failures({"m/v1": result}, table, "outputs")
+        ['outputs/status', 'outputs/reason']
+        >>> table["m/v1/status"].tolist(), table["m/v1/reason"].tolist()[1]
+        (['ok', 'model_failed'], 'the model under test failed on this row (outputs/status rate_limited): HTTP 429 after 3 attempts')
+    """
+    from mlflow_llm_eval.core.types import Status
+
+    status_column, reason_column = f"{output_name}/status", f"{output_name}/reason"
+    if status_column not in table.columns:
+        return []
+    model_reasons = table[reason_column].tolist() if reason_column in table.columns \
+        else [None] * len(table)
+    failed = {i: (s, model_reasons[i] or s) for i, s in enumerate(table[status_column].tolist())
+              if s != Status.OK}
+    for key, result in results.items():
+        column = f"{key}/status"
+        if not failed or column not in table.columns:
+            continue
+        reasons = table[f"{key}/reason"].tolist() if f"{key}/reason" in table.columns \
+            else [None] * len(table)
+        statuses, changed = table[column].tolist(), False
+        for i, (status, reason) in failed.items():
+            # the output's own "missing" ("predictions is missing"), not another column's
+            if statuses[i] == Status.MISSING and str(reasons[i] or "predictions").startswith(
+                    "predictions"):
+                statuses[i] = result.statuses[i] = Status.MODEL_FAILED.value
+                reasons[i] = result.reasons[i] = (
+                    f"the model under test failed on this row ({status_column} {status}): "
+                    f"{reason}")
+                changed = True
+        if changed:
+            table[column] = pd.Series(statuses, index=table.index, dtype=object)
+            table[f"{key}/reason"] = pd.Series(reasons, index=table.index, dtype=object)
+    return [c for c in (status_column, reason_column) if c in table.columns]
 
 
 def pick_input_column(columns: Sequence[str], col_mapping: dict[str, Any]) -> str | None:

@@ -36,6 +36,22 @@ def _clip(value: Any, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 15] + "...[truncated]"
 
 
+class DeletedExperimentError(ValueError):
+    """The experiment a run should go to is deleted (in MLflow's trash).
+
+    >>> print(DeletedExperimentError("qa-eval", "7"))
+    experiment 'qa-eval' (id 7) is deleted; restore it with `mlflow experiments restore --experiment-id 7` or `MlflowClient().restore_experiment("7")`, or choose another experiment name (deleting it for good: `mlflow gc --experiment-ids 7`)
+    """
+
+    def __init__(self, name: str, experiment_id: str) -> None:
+        self.name, self.experiment_id = name, experiment_id
+        super().__init__(
+            f"experiment '{name}' (id {experiment_id}) is deleted; restore it with "
+            f"`mlflow experiments restore --experiment-id {experiment_id}` or "
+            f'`MlflowClient().restore_experiment("{experiment_id}")`, or choose another '
+            f"experiment name (deleting it for good: `mlflow gc --experiment-ids {experiment_id}`)")
+
+
 def default_tracking_uri() -> str:
     """Set (and return) ``sqlite:///mlflow.db`` in the current directory unless a URI is set."""
     import mlflow
@@ -46,14 +62,18 @@ def default_tracking_uri() -> str:
 
 
 def experiment_id(name: str) -> str:
-    """The id of the experiment ``name``, created if needed."""
+    """The id of the experiment ``name``, created if needed.
+
+    A deleted experiment of that name is an error (never restored behind the user's back): it
+    names the experiment and the two ways to restore it.
+    """
     from mlflow import MlflowClient
 
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         if experiment.lifecycle_stage == "deleted":
-            client.restore_experiment(experiment.experiment_id)
+            raise DeletedExperimentError(name, experiment.experiment_id)
         return experiment.experiment_id
     try:
         return client.create_experiment(name)
@@ -117,11 +137,12 @@ def log_dict(run_id: str, data: dict[str, Any], artifact_file: str) -> None:
 
 
 def log_table(run_id: str, table: pd.DataFrame, artifact_file: str) -> None:
+    """Log a table the package wrote (the comparison): every cell gets the broad redaction."""
     from mlflow import MlflowClient
 
-    from mlflow_llm_eval.mlflow_adapter.logging import loggable_table
+    from mlflow_llm_eval.mlflow_adapter.logging import redacted_table
 
-    MlflowClient().log_table(run_id, data=loggable_table(table), artifact_file=artifact_file)
+    MlflowClient().log_table(run_id, data=redacted_table(table)[0], artifact_file=artifact_file)
 
 
 def end_run(run_id: str, status: str = "FINISHED") -> None:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,20 @@ def evaluate_spark(
     answers_dir: str | os.PathLike[str] | None = None,
     judge_partitions: int | None = None,
     dataset: Any = None,
+    credentials: Callable[[], Mapping[str, str]] | None = None,
+    ship_credentials: bool = False,
 ) -> SparkEvaluation:
     """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``
     (each metric linked to ``model``'s LoggedModel and to ``dataset``, an MLflow dataset of
-    ``data``, as :mod:`mlflow_llm_eval.mlflow_adapter.linkage` describes)."""
+    ``data``, as :mod:`mlflow_llm_eval.mlflow_adapter.linkage` describes).
+
+    Executors resolve the endpoint credentials themselves (see :mod:`.ship`): ``credentials``,
+    a callable run on each executor returning e.g. ``{"OPENAI_API_KEY": ...}``, else their
+    environment. ``ship_credentials=True`` sends the driver's keys instead (a warning says so).
+    """
     from pyspark.sql import functions as F
 
+    from mlflow_llm_eval.mlflow_adapter.logging import run_credentials
     from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
 
     started = time.perf_counter()
@@ -152,6 +161,14 @@ def evaluate_spark(
     for label, name in (("targets", targets), ("predictions", None if model else predictions)):
         if name is not None and name not in columns:
             raise ValueError(f"{label}='{name}' is not a column of the data; columns: {columns}")
+    if results_table is not None:
+        refuse_overwriting_the_source(data, results_table)
+    if ship_credentials:
+        warnings.warn("ship_credentials=True: the driver's API keys (OPENAI_API_KEY, "
+                      "AZURE_OPENAI_API_KEY, DATABRICKS_TOKEN, secret headers) are pickled into "
+                      "the task plan and set in every executor's environment; prefer "
+                      "executor-side credentials (credentials=<callable> or a cluster secret)",
+                      UserWarning, stacklevel=3)
     stale = [c for c in columns if c == STATS_COLUMN
              or any(c.startswith(f"{m.key}/") or c == m.score_column for m in metrics)]
     if stale:  # re-scoring a results table: its old score columns are replaced
@@ -209,9 +226,9 @@ def evaluate_spark(
         metrics=shipped, columns=plans,
         output_columns=[f.name for f in _output_schema(data.schema, metrics, model_output).fields],
         endpoint_model=in_partition, model_inputs=features, model_output=model_output,
-        answers_dir=store, env=endpoint_env() if callers else {},
+        answers_dir=store, env=_executor_env(ship_credentials) if callers else {},
     )
-    blob = dumps(plan)
+    blob = dumps(plan, ship_credentials=ship_credentials, credentials=credentials)
 
     def score(batches: Any) -> Any:
         from mlflow_llm_eval.spark_adapter.partition import score_partition
@@ -224,9 +241,63 @@ def evaluate_spark(
     aggregates = run_aggregates(written, metrics)
     sample = results_io.sample(written, sample_rows, metrics)
     seconds = time.perf_counter() - started
-    _log(run_id, metrics, aggregates, sample, location, seconds,
-         MetricLink.of(dataset, model_id_of(model)))
+    user_columns = [*columns, *filter(None, [prediction_column])]
+    _log(run_id, metrics, aggregates, sample, location, seconds, user_columns,
+         run_credentials(metrics, in_partition), MetricLink.of(dataset, model_id_of(model)))
     return SparkEvaluation(aggregates, sample, location, seconds)
+
+
+def _executor_env(ship_credentials: bool) -> dict[str, str]:
+    """The driver's endpoint variables set on executors that lack them: base URLs, targets,
+    API versions; the keys and ``DATABRICKS_TOKEN`` only with ``ship_credentials``."""
+    from mlflow_llm_eval.redaction import is_secret_name
+
+    return {k: v for k, v in endpoint_env().items() if ship_credentials or not is_secret_name(k)}
+
+
+def _normalized(location: str) -> str:
+    """A path or URI compared by its text: ``file:`` URIs and local paths as absolute paths."""
+    from urllib.parse import unquote, urlsplit
+
+    if location.startswith("file:"):
+        location = unquote(urlsplit(location).path)
+    elif "://" not in location and not location.startswith(("dbfs:", "s3:", "abfss:", "gs:")):
+        location = os.path.abspath(os.path.expanduser(location))
+    return location.rstrip("/")
+
+
+def _files(frame: Any) -> list[str]:
+    try:
+        return [_normalized(f) for f in frame.inputFiles()]
+    except Exception:  # noqa: BLE001 - a source without files (in memory, a JDBC read)
+        return []
+
+
+def refuse_overwriting_the_source(data: Any, results_table: str) -> None:
+    """ValueError before any job if ``results_table`` (a path or a table name) is where
+    ``data`` is read from: the results are written with mode ``overwrite``, which would replace
+    the rows being scored (re-scoring a results table in place)."""
+    sources = _files(data)
+    if not sources:
+        return
+    if results_io.is_path(results_table):
+        target = _normalized(results_table)
+        clash = [f for f in sources if f == target or f.startswith(target + "/")]
+    else:
+        spark = data.sparkSession
+        try:
+            exists = spark.catalog.tableExists(results_table)
+        except Exception:  # noqa: BLE001 - a name the catalog cannot parse: saveAsTable says so
+            exists = False
+        target = results_table
+        clash = sorted(set(sources) & set(_files(spark.table(results_table)))) if exists else []
+    if clash:
+        where = os.path.commonpath(clash) if len(clash) > 1 else os.path.dirname(clash[0])
+        raise ValueError(
+            f"results_table={results_table!r} is the data being evaluated (read from {where}): "
+            "the results are written there with mode 'overwrite', which would replace the rows "
+            "being scored. Write the results elsewhere (another table name or path); to "
+            "re-score a results table, give a new results_table")
 
 
 def _default_location(run_id: str) -> str:
@@ -243,14 +314,16 @@ def _default_location(run_id: str) -> str:
 
 
 def _log(run_id: str, metrics: Sequence[Metric], aggregates: dict[str, float], sample: Any,
-         location: str, seconds: float, link: MetricLink | None = None) -> None:
+         location: str, seconds: float, user_columns: list[str], credentials: list[str],
+         link: MetricLink | None = None) -> None:
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
     from mlflow_llm_eval.mlflow_adapter.logging import log_scored_frame
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(run_id, scored, [m.metadata() for m in metrics], link=link)
+    log_scored_frame(run_id, scored, [m.metadata() for m in metrics], link=link,
+                     user_columns=user_columns, credentials=credentials)
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")

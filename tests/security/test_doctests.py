@@ -9,7 +9,9 @@ import pytest
 
 MODULES = ["mlflow_llm_eval.redaction", "mlflow_llm_eval.judge.parse", "mlflow_llm_eval.judge.prompt",
            "mlflow_llm_eval.judge.pack", "mlflow_llm_eval.judge.endpoints",
-           "support.echo_gateway", "support.injection_corpus"]
+           "support.echo_gateway", "support.injection_corpus",
+           "mlflow_llm_eval.mlflow_adapter.logging", "mlflow_llm_eval.mlflow_adapter.predictions",
+           "mlflow_llm_eval.judge.endpoint_model", "mlflow_llm_eval.runner.tracking"]
 
 
 @pytest.mark.parametrize("name", MODULES)

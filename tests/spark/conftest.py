@@ -2,7 +2,7 @@
 for the whole test session; skipped only when Java is absent. One Python process cannot hold a
 classic and a Spark Connect session, so the Connect test runs its own process
 (``test_spark_connect.py``). Workers get ``PYSPARK_PYTHON`` = this interpreter and
-``PYTHONPATH`` with the worktree.
+``PYTHONPATH`` with the worktree, and ``OPENAI_API_KEY`` = :data:`EXECUTOR_KEY` (their own).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MASTER = "local[2,2]"
+EXECUTOR_KEY = "sk-executor-env-key-4Fq9Lm2X"
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java (java not on PATH)")
 
@@ -40,7 +41,9 @@ def spark() -> Iterator[object]:
     _worker_env()
     from mlflow_llm_eval.spark_adapter import local_session
 
-    session = local_session(MASTER)
+    # the executors' own key (as a cluster secret reference would set it): the driver's keys
+    # are not shipped to executors unless asked (ship_credentials=True)
+    session = local_session(MASTER, **{"spark.executorEnv.OPENAI_API_KEY": EXECUTOR_KEY})
     yield session
     session.stop()
 
