@@ -151,9 +151,10 @@ def _record_failure(run_id: str, exc: BaseException, *, end: bool) -> None:
 
     import mlflow
 
-    from mlflow_llm_eval.runner.tracking import TAG_PREFIX, set_tags
+    from mlflow_llm_eval.redaction import redact
 
     with contextlib.suppress(Exception):  # the evaluation's error is the one to raise
-        set_tags(run_id, {f"{TAG_PREFIX}failure": f"{type(exc).__name__}: {exc}"})  # redacted
+        reason = redact(f"{type(exc).__name__}: {exc}")
+        mlflow.MlflowClient().set_tag(run_id, "llm_eval.failure", reason[:4985])  # MLflow's tag limit
     if end:
         mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -163,7 +163,8 @@ def replace_exact(text: str, values: Sequence[str]) -> str:
     return text
 
 
-def _known_values() -> list[str]:
+def known_values() -> list[str]:
+    """The secret values redaction looks for: secret-named environment variables and registered values, longest first."""
     found = {v for k, v in os.environ.items()
              if len(v) >= MIN_SECRET_LENGTH and _SECRET_ENV.search(k) and not v.startswith("/")}
     with _lock:
@@ -183,7 +184,7 @@ def redact_text(text: str, known: Iterable[str] | None = None) -> str:
     """``text`` with every credential replaced by :data:`MARKER` (see the module doc)."""
     if not text:
         return text
-    for value in _known_values() if known is None else known:
+    for value in known_values() if known is None else known:
         if value in text:
             text = text.replace(value, MARKER)
     lowered = text.lower()
@@ -209,7 +210,7 @@ def redact(value: Any, *, _known: list[str] | None = None) -> Any:
     A value under a secret-looking key is replaced whole (unless None, a bool or empty); other
     strings go through :func:`redact_text`; other scalars are returned unchanged.
     """
-    known = _known_values() if _known is None else _known
+    known = known_values() if _known is None else _known
     if isinstance(value, str):
         return redact_text(value, known)
     if isinstance(value, Mapping):

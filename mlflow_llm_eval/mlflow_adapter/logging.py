@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,7 +22,7 @@ from mlflow_llm_eval.core.text import encodable_text as _safe_text
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, metric_entities
 from mlflow_llm_eval.redaction import (
     MIN_SECRET_LENGTH,
-    _known_values,
+    known_values,
     credential_values,
     redact,
     redact_text,
@@ -91,7 +92,7 @@ def redacted_table(table: pd.DataFrame, user_columns: Iterable[str] | None = Non
     package's, redacted by the broad rules. ``None``: every column is the package's."""
     exact = [c for c in set(credentials) if isinstance(c, str) and len(c) >= MIN_SECRET_LENGTH]
     users = set() if user_columns is None else {str(c) for c in user_columns}
-    known = sorted(set(_known_values()) | set(exact), key=len, reverse=True)
+    known = sorted(set(known_values()) | set(exact), key=len, reverse=True)
 
     def change(column: str, values: list[Any]) -> list[Any]:
         if column in users:
