@@ -24,10 +24,15 @@ Korean sentence with two English terms is still Korean. Digits, punctuation and 
 letters and never decide.
 
 (*) Within the Latin script (and Cyrillic) the language matters only where a metric's formula
-depends on it (readability coefficients). :func:`detect` with ``refine=True`` then asks
+or model depends on it (readability, toxicity). :func:`detect` with ``refine=True`` then asks
 `lingua-language-detector <https://pypi.org/project/lingua-language-detector/>`_ (offline,
-deterministic, imported lazily, optional) among the languages the caller cares about; without
-lingua the Latin script reads as ``en`` and Cyrillic as ``ru`` (``Language.refined`` is False).
+deterministic, imported lazily, optional; high-accuracy models of :data:`REFINE_CANDIDATES`,
+loaded once, a few seconds) for text that is *not ASCII*. Pure ASCII text reads as English:
+MLflow's metrics assume English, its numbers stay bit for bit, and no model is loaded for an
+English evaluation; an ASCII-only row in another Latin language (Dutch often is) needs an
+override. A language lingua gives less than :data:`MIN_CONFIDENCE` (short texts) is not
+trusted: the script's default stands. Without lingua, the Latin script reads as ``en`` and Cyrillic as ``ru``
+(``Language.refined`` is False).
 
     >>> detect("한국어 문장에 API라는 영어가 섞여 있다")
     Language(code='ko', script='Hang', refined=False)
@@ -88,6 +93,13 @@ _RANGES: tuple[tuple[int, int, str], ...] = (
     (0x3400, 0x4DBF, "Hani"), (0x4E00, 0x9FFF, "Hani"), (0xF900, 0xFAFF, "Hani"),
     (0x20000, 0x3FFFF, "Hani"),
 )
+#: Languages lingua chooses among, per script (each adds ~0.6 s to lingua's one-time load).
+REFINE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "Latn": ("en", "de", "es", "fr", "it", "nl", "pl", "hu", "pt", "ro", "cs", "sv", "tr"),
+    "Cyrl": ("ru", "uk", "bg", "sr", "mk", "be", "kk"),
+}
+#: lingua's confidence below which a refined language is not trusted (script default instead).
+MIN_CONFIDENCE = 0.3
 #: Kana share of Han + kana letters from which a text is Japanese.
 KANA_SHARE = 0.1
 
@@ -153,16 +165,18 @@ def detect(text: str, *, refine: bool = False,
            candidates: Sequence[str] | None = None) -> Language:
     """The language of ``text`` by its dominant script (see the module docstring).
 
-    ``refine=True`` asks lingua (if installed) which language of the script it is, among
-    ``candidates`` (ISO 639-1 codes; default: every language lingua knows in that script).
+    ``refine=True`` asks lingua (if installed) which language of the script a non-ASCII Latin
+    or Cyrillic text is, among ``candidates`` (ISO 639-1 codes; default
+    :data:`REFINE_CANDIDATES` of the script).
     """
     if text.isascii():  # fast path: the common English row
         script = "Latn" if any(c.isalpha() for c in text) else "Zyyy"
     else:
         script = dominant_script(script_counts(text))
     code = SCRIPT_LANGUAGE.get(script, "und")
-    if refine and script in ("Latn", "Cyrl"):
-        refined = _lingua_language(text, script, tuple(candidates or ()))
+    if refine and script in REFINE_CANDIDATES and not text.isascii():
+        wanted = tuple(candidates or REFINE_CANDIDATES[script])
+        refined = _lingua_language(text, script, wanted)
         if refined is not None:
             return Language(refined, script, True)
     return Language(code, script, False)
@@ -228,13 +242,9 @@ def _lingua_detector(script: str, candidates: tuple[str, ...]) -> Any:
     import lingua
 
     wanted = {c.lower() for c in candidates}
-    languages = []
-    for language in lingua.Language.all():
-        iso = language.iso_code_639_1.name.lower()
-        if wanted and iso not in wanted:
-            continue
-        if LANGUAGE_SCRIPT.get(iso, "Latn") == script:
-            languages.append(language)
+    languages = [language for language in lingua.Language.all()
+                 if language.iso_code_639_1.name.lower() in wanted
+                 and LANGUAGE_SCRIPT.get(language.iso_code_639_1.name.lower(), "Latn") == script]
     if len(languages) < 2:
         return None
     return lingua.LanguageDetectorBuilder.from_languages(*languages).build()
@@ -246,5 +256,7 @@ def _lingua_language(text: str, script: str, candidates: tuple[str, ...]) -> str
     detector = _lingua_detector(script, candidates)
     if detector is None:
         return candidates[0] if len(candidates) == 1 else None
-    found = detector.detect_language_of(text)
-    return None if found is None else found.iso_code_639_1.name.lower()
+    ranked = detector.compute_language_confidence_values(text)
+    if not ranked or ranked[0].value < MIN_CONFIDENCE:
+        return None
+    return ranked[0].language.iso_code_639_1.name.lower()

@@ -57,6 +57,7 @@ class Status(str, Enum):
     PARSE_ERROR = "parse_error"
     ENDPOINT_UNAVAILABLE = "endpoint_unavailable"
     DEADLINE_EXCEEDED = "deadline_exceeded"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
 
     def __str__(self) -> str:
         return self.value
@@ -88,6 +89,8 @@ STATUSES: dict[str, str] = {
     "parse_error": "the judge's answer could not be parsed into a score on the scale",
     "endpoint_unavailable": "not sent: the endpoint stopped answering (circuit breaker open); re-run to resume",
     "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
+    "unsupported_language": "the row's language is one the metric's formula or model does not "
+    "cover (the reason names it)",
 }
 #: Statuses whose rows carry a score.
 SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})
