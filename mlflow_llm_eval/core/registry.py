@@ -28,6 +28,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.function_metrics.latency",
     "mlflow_llm_eval.judge.builtin",
     "mlflow_llm_eval.function_metrics.toxicity",
+    "mlflow_llm_eval.function_metrics.chrf",
+    "mlflow_llm_eval.function_metrics.bleu",
     "mlflow_llm_eval.fmeval.factual_knowledge",
     "mlflow_llm_eval.fmeval.qa_accuracy",
     "mlflow_llm_eval.fmeval.summarization_accuracy",
