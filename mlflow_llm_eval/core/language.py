@@ -27,12 +27,13 @@ letters and never decide.
 or model depends on it (readability, toxicity). :func:`detect` with ``refine=True`` then asks
 `lingua-language-detector <https://pypi.org/project/lingua-language-detector/>`_ (offline,
 deterministic, imported lazily, optional; high-accuracy models of :data:`REFINE_CANDIDATES`,
-loaded once, a few seconds) for text that is *not ASCII*. Pure ASCII text reads as English:
-MLflow's metrics assume English, its numbers stay bit for bit, and no model is loaded for an
-English evaluation; an ASCII-only row in another Latin language (Dutch often is) needs an
-override. A language lingua gives less than :data:`MIN_CONFIDENCE` (short texts) is not
-trusted: the script's default stands. Without lingua, the Latin script reads as ``en`` and Cyrillic as ``ru``
-(``Language.refined`` is False).
+loaded once, a few seconds) about text holding a letter outside ASCII. Text whose letters are
+all ASCII (whatever its punctuation: ``—``, ``“``, ``°``) reads as English: MLflow's metrics
+assume English, their numbers stay bit for bit, and no model is loaded for an English
+evaluation; an ASCII-only row in another Latin language (Dutch often is) needs an override. A
+language lingua gives less than :data:`MIN_CONFIDENCE` (short texts) is not trusted: the
+script's default stands. Without lingua, the Latin script reads as ``en`` and Cyrillic as
+``ru`` (``Language.refined`` is False).
 
     >>> detect("한국어 문장에 API라는 영어가 섞여 있다")
     Language(code='ko', script='Hang', refined=False)
@@ -165,8 +166,8 @@ def detect(text: str, *, refine: bool = False,
            candidates: Sequence[str] | None = None) -> Language:
     """The language of ``text`` by its dominant script (see the module docstring).
 
-    ``refine=True`` asks lingua (if installed) which language of the script a non-ASCII Latin
-    or Cyrillic text is, among ``candidates`` (ISO 639-1 codes; default
+    ``refine=True`` asks lingua (if installed) which language of the script a Latin text with
+    a non-ASCII letter, or a Cyrillic text, is, among ``candidates`` (ISO 639-1 codes; default
     :data:`REFINE_CANDIDATES` of the script).
     """
     if text.isascii():  # fast path: the common English row
@@ -174,12 +175,16 @@ def detect(text: str, *, refine: bool = False,
     else:
         script = dominant_script(script_counts(text))
     code = SCRIPT_LANGUAGE.get(script, "und")
-    if refine and script in REFINE_CANDIDATES and not text.isascii():
+    if refine and script in REFINE_CANDIDATES and _has_non_ascii_letter(text):
         wanted = tuple(candidates or REFINE_CANDIDATES[script])
         refined = _lingua_language(text, script, wanted)
         if refined is not None:
             return Language(refined, script, True)
     return Language(code, script, False)
+
+
+def _has_non_ascii_letter(text: str) -> bool:
+    return not text.isascii() and any(ord(c) > 127 and c.isalpha() for c in text)
 
 
 def normalize_code(value: Any) -> str | None:

@@ -30,6 +30,11 @@ from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
 from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
 from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
+from mlflow_llm_eval.mlflow_adapter.multilingual import (
+    log_languages,
+    split_language_config,
+    with_language,
+)
 from mlflow_llm_eval.mlflow_adapter.predictions import (
     MODEL_INPUTS,
     object_column,
@@ -147,6 +152,8 @@ class LLMEvaluator(ModelEvaluator):
         if custom_artifacts:
             _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
                             "evaluator does: evaluators=['default', 'llm_eval']")
+        evaluator_config, language = split_language_config(evaluator_config)
+        metrics = with_language(metrics, language)
         config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
         metrics, skipped = drop_preset_metrics_without_targets(
@@ -162,6 +169,8 @@ class LLMEvaluator(ModelEvaluator):
             log_skipped(run_id, skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
         result_metrics = dict(scored.aggregates)
+        result_metrics.update(log_languages(run_id, scored, metrics, frame, defaults,
+                                            config.col_mapping, language, config.metric_prefix))
         result_metrics.update(_log_human_agreement(run_id, scored.table, config.human_labels, metrics))
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
 
