@@ -1,0 +1,1 @@
+from support.tiny_models import tiny_classifier_dir  # noqa: F401 - fixture
