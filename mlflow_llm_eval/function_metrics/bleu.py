@@ -1,6 +1,6 @@
 """bleu: sacrebleu's sentence BLEU per row, and its corpus BLEU over the column as an aggregate.
 
-Per row, the score is ``sacrebleu.sentence_bleu(prediction, [target], tokenize=...)`` (0-100,
+Per row, the score equals ``sacrebleu.sentence_bleu(prediction, [target], tokenize=...)`` (0-100,
 ``effective_order=True`` as sacrebleu's sentence BLEU; exponential smoothing). Corpus BLEU is
 *not* the mean of sentence BLEU: it pools the n-gram counts of every row, so it is given as the
 extra aggregate ``bleu/v1/corpus`` (sacrebleu's ``corpus_bleu`` of the scored rows).
@@ -114,11 +114,8 @@ class Bleu(Metric):
         copy.__dict__.update(self.__dict__, language=normalize_code(language))
         return copy
 
-    @functools.cached_property
-    def _bleu(self) -> Any:
-        from sacrebleu.metrics import BLEU
-
-        return BLEU(tokenize="none", effective_order=True)
+    def _sacrebleu(self, tokenize: str, effective_order: bool = True) -> Any:
+        return _bleu_object(tokenize, effective_order, self.lowercase)
 
     @property
     def signature(self) -> str:
@@ -131,27 +128,34 @@ class Bleu(Metric):
         return (f"nrefs:1|case:{case}|eff:yes|tok:{tok}|smooth:exp|"
                 f"version:{version('sacrebleu')}{lang}")
 
-    def _tokenized(self, prediction: str, target: str, given: Any) -> tuple[str, str]:
-        name = self.tokenize
-        if name == AUTO:
-            name = row_tokenizer(prediction, target, normalize_code(given) or self.language)
-        tokenize = sacrebleu_tokenizer(name)
-        if self.lowercase:
-            prediction, target = prediction.lower(), target.lower()
-        return tokenize(prediction.rstrip()), tokenize(target.rstrip())
+    def _tokenizer_of(self, prediction: str, target: str, given: Any) -> str:
+        if self.tokenize != AUTO:
+            return self.tokenize
+        return row_tokenizer(prediction, target, normalize_code(given) or self.language)
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
-        pairs: list[tuple[str, str]] = []
+        stats: list[Any] = []
 
         def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
-            pairs.extend(self._tokenized(p, t, g) for p, t, g in valid)
-            return [RowScore.ok(self._bleu.sentence_score(h, [r]).score) for h, r in pairs]
+            groups: dict[str, list[int]] = {}
+            for i, (p, t, given) in enumerate(valid):
+                groups.setdefault(self._tokenizer_of(p, t, given), []).append(i)
+            stats.extend([None] * len(valid))
+            for name, indices in groups.items():
+                found = segment_statistics(self._sacrebleu(name), [valid[i][0] for i in indices],
+                                           [valid[i][1] for i in indices])
+                for i, row_stats in zip(indices, found):
+                    stats[i] = row_stats
+            sentence = self._sacrebleu("none")  # any tokenizer: scores come from the statistics
+            return [RowScore.ok(sentence._aggregate_and_compute([s]).score) for s in stats]
 
         given = rows.get("language") or [None] * len(rows["predictions"])
         result = score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
             score_valid, max_chars=self.max_chars, extras=list(given))
-        result.extra_aggregates["corpus"] = corpus_score(pairs)
+        corpus = self._sacrebleu("none", effective_order=False)  # corpus_bleu's default
+        result.extra_aggregates["corpus"] = (
+            float(corpus._aggregate_and_compute(stats).score) if stats else float("nan"))
         return result
 
     def metadata(self) -> dict[str, Any]:
@@ -160,14 +164,22 @@ class Bleu(Metric):
                             "language": self.language}}
 
 
-def corpus_score(pairs: list[tuple[str, str]]) -> float:
-    """sacrebleu's corpus BLEU of already tokenised (hypothesis, reference) pairs; NaN if none."""
-    if not pairs:
-        return float("nan")
+@functools.lru_cache(maxsize=32)
+def _bleu_object(tokenize: str, effective_order: bool, lowercase: bool) -> Any:
     from sacrebleu.metrics import BLEU
 
-    hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
-    return float(BLEU(tokenize="none").corpus_score(hyps, [refs]).score)
+    return BLEU(tokenize=tokenize, effective_order=effective_order, lowercase=lowercase)
+
+
+def segment_statistics(metric: Any, hypotheses: list[str], references: list[str]) -> list[Any]:
+    """sacrebleu's per-segment statistics (n-gram matches, lengths) of a column, computed once.
+
+    ``sentence_score`` and ``corpus_score`` both reduce these (sacrebleu's
+    ``_extract_corpus_statistics`` then ``_aggregate_and_compute``, the pair its significance
+    tests use): a row's score reduces its own, the corpus score all of them, so a column is
+    tokenised once for both. Tests compare both with sacrebleu's public functions.
+    """
+    return list(metric._extract_corpus_statistics(hypotheses, [references]))
 
 
 def bleu(*, tokenize: str = AUTO, language: str | None = None, lowercase: bool = False) -> Bleu:

@@ -2,7 +2,8 @@
 
 chrF compares character n-grams (1-6, F-beta with beta 2), so it needs no word segmentation and
 means the same in every script: a good default for Korean, Japanese, Chinese or Thai. Per row,
-the score is ``sacrebleu.sentence_chrf(prediction, [target])`` (0-100); ``word_order=2`` gives
+the score equals ``sacrebleu.sentence_chrf(prediction, [target])`` (0-100; the column's
+statistics are extracted once and reduced per row and for the corpus); ``word_order=2`` gives
 chrF++. Corpus chrF pools the n-gram statistics of every row (not a mean): the extra aggregate
 ``chrf/v1/corpus``. ``metric.signature`` is sacrebleu's.
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from mlflow_llm_eval.core.text import DEFAULT_MAX_CHARS, score_text_rows
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.function_metrics.bleu import segment_statistics
 
 
 class Chrf(Metric):
@@ -63,18 +65,18 @@ class Chrf(Metric):
                 f"version:{version('sacrebleu')}")
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
-        pairs: list[tuple[str, str]] = []
+        stats: list[Any] = []
 
         def score_valid(valid: list[tuple[str, ...]]) -> list[RowScore]:
-            pairs.extend((p, t) for p, t in valid)
-            return [RowScore.ok(self._chrf.sentence_score(p, [t]).score) for p, t in pairs]
+            stats.extend(segment_statistics(self._chrf, [p for p, _ in valid],
+                                            [t for _, t in valid]))
+            return [RowScore.ok(self._chrf._aggregate_and_compute([s]).score) for s in stats]
 
         result = score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
             score_valid, max_chars=self.max_chars)
         result.extra_aggregates["corpus"] = (
-            float(self._chrf.corpus_score([p for p, _ in pairs], [[t for _, t in pairs]]).score)
-            if pairs else float("nan"))
+            float(self._chrf._aggregate_and_compute(stats).score) if stats else float("nan"))
         return result
 
     def metadata(self) -> dict[str, Any]:

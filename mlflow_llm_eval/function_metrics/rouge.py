@@ -132,7 +132,8 @@ def _stemmer() -> Any:
     return porter.PorterStemmer()
 
 
-def _line_words(text: str, options: _Options, language: str | None = None) -> list[list[str]]:
+def _line_words(text: str, options: _Options, language: str | None = None,
+                known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
     """The tokens of each line of ``text``; lines without any token are left out (they change
     no score). rouge_score's rule when ``language`` is None (and the tokenizer is not
     ``unicode``), else the language's segmenter."""
@@ -146,6 +147,8 @@ def _line_words(text: str, options: _Options, language: str | None = None) -> li
             lines = [line.split() for line in text.translate(_ASCII_SPACES).split("\n")]
         else:
             lines = [_ASCII_TOKEN.findall(line) for line in text.split("\n")]
+    elif known is not None:
+        lines = [known[line, language] for line in text.split("\n")]
     else:
         lines = [segment.words(line, language) for line in text.split("\n")]
     if options.use_stemmer:
@@ -163,10 +166,11 @@ def _stemmed(words: list[str], ascii_rule: bool) -> list[str]:
     return [w for w in words if _VALID_TOKEN.match(w) or not w.isascii()]
 
 
-def _sentence_words(text: str, options: _Options, language: str | None) -> list[list[str]]:
+def _sentence_words(text: str, options: _Options, language: str | None,
+                    known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
     """The tokens of each sentence: lines, each split further by Punkt if asked."""
     if options.sentence_splitter == "newline":
-        return _line_words(text, options, language)
+        return _line_words(text, options, language, known)
     punkt = _punkt()
     return [
         words for line in text.split("\n") for sentence in punkt.tokenize(line)
@@ -192,17 +196,38 @@ def _tokenized(
     """
     ids = _Vocabulary().ids
     docs: dict[tuple[str, str | None], _Doc] = {}
+    known = _segmented_lines(rows, options)
 
     def doc(text: str, language: str | None) -> _Doc:
         found = docs.get((text, language))
         if found is None:
             # sentences never split a token, so the text's tokens are its sentences' tokens
-            sentences = tuple(map(ids, _sentence_words(text, options, language)))
+            sentences = tuple(map(ids, _sentence_words(text, options, language, known)))
             found = _Doc(tuple(itertools.chain.from_iterable(sentences)), sentences)
             docs[text, language] = found
         return found
 
     return [(doc(p, lang), doc(t, lang)) for p, t, lang in rows]
+
+
+def _segmented_lines(
+    rows: tuple[tuple[str, str, str | None], ...], options: _Options
+) -> dict[tuple[str, str], list[str]] | None:
+    """The words of every distinct line to segment, one batch call per language."""
+    if options.tokenizer != "auto" or options.sentence_splitter != "newline":
+        return None
+    by_language: dict[str, dict[str, None]] = {}
+    for prediction, target, language in rows:
+        if language is not None:
+            lines = by_language.setdefault(language, {})
+            lines.update(dict.fromkeys(prediction.split("\n")))
+            lines.update(dict.fromkeys(target.split("\n")))
+    known: dict[tuple[str, str], list[str]] = {}
+    for language, lines in by_language.items():
+        distinct = list(lines)
+        known.update(zip(((line, language) for line in distinct),
+                         segment.words_many(distinct, language)))
+    return known
 
 
 def row_language(prediction: str, target: str, given: str | None) -> str | None:
