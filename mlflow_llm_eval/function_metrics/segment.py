@@ -27,8 +27,8 @@ kept (``café`` stays ``café``).
     ['привет', 'мир']
 
 :func:`tokenizer_signature` names the segmenters (and versions) in sacrebleu's style, e.g.
-``ko-kiwi-0.24.1|ja-fugashi-1.5.2-unidic-lite-1.0.8|zh-jieba-0.42.1|th-pythainlp-5.4.0``: two runs'
-numbers compare only when their signatures match.
+``ko-kiwi-0.24.1+ja-fugashi-1.5.2-unidic-lite-1.0.8+zh-jieba-0.42.1+th-pythainlp-5.4.0-newmm+
+other-unicode-words``: two runs' numbers compare only when their signatures match.
 """
 
 from __future__ import annotations
@@ -188,4 +188,4 @@ def tokenizer_signature(languages: tuple[str, ...] = SEGMENTED_LANGUAGES) -> str
         'other-unicode-words'
     """
     names = [segmenter(lang).name for lang in languages if lang in _SEGMENTERS]
-    return "|".join([*names, "other-unicode-words"])
+    return "+".join([*names, "other-unicode-words"])
