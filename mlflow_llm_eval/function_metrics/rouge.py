@@ -72,7 +72,7 @@ from typing import Any, Literal, NamedTuple
 
 from rapidfuzz.distance import LCSseq
 
-from mlflow_llm_eval.core.language import detect, normalize_code
+from mlflow_llm_eval.core.language import normalize_code
 from mlflow_llm_eval.core.text import DEFAULT_MAX_CHARS, score_text_rows
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
 from mlflow_llm_eval.function_metrics import segment
@@ -196,7 +196,8 @@ def _tokenized(
     """
     ids = _Vocabulary().ids
     docs: dict[tuple[str, str | None], _Doc] = {}
-    known = _segmented_lines(rows, options)
+    known = (segment.segmented_lines(rows)
+             if options.tokenizer == "auto" and options.sentence_splitter == "newline" else None)
 
     def doc(text: str, language: str | None) -> _Doc:
         found = docs.get((text, language))
@@ -208,38 +209,6 @@ def _tokenized(
         return found
 
     return [(doc(p, lang), doc(t, lang)) for p, t, lang in rows]
-
-
-def _segmented_lines(
-    rows: tuple[tuple[str, str, str | None], ...], options: _Options
-) -> dict[tuple[str, str], list[str]] | None:
-    """The words of every distinct line to segment, one batch call per language."""
-    if options.tokenizer != "auto" or options.sentence_splitter != "newline":
-        return None
-    by_language: dict[str, dict[str, None]] = {}
-    for prediction, target, language in rows:
-        if language is not None:
-            lines = by_language.setdefault(language, {})
-            lines.update(dict.fromkeys(prediction.split("\n")))
-            lines.update(dict.fromkeys(target.split("\n")))
-    known: dict[tuple[str, str], list[str]] = {}
-    for language, lines in by_language.items():
-        distinct = list(lines)
-        known.update(zip(((line, language) for line in distinct),
-                         segment.words_many(distinct, language)))
-    return known
-
-
-def row_language(prediction: str, target: str, given: str | None) -> str | None:
-    """The language a row is segmented as under ``tokenizer="auto"``: None (rouge_score's rule)
-    when both texts are ASCII, else ``given``, else the dominant script of both texts.
-
-        >>> row_language("the cat", "the cat", "ko"), row_language("東京です", "東京", None)
-        (None, 'ja')
-    """
-    if prediction.isascii() and target.isascii():
-        return None
-    return given or detect(f"{prediction}\n{target}").code
 
 
 # ---- scores (each returns rouge_score's F-measure for target vs prediction) -----------------
@@ -394,7 +363,7 @@ class Rouge(Metric):
         auto = self.options.tokenizer == "auto"
 
         def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
-            keyed = tuple((p, t, row_language(p, t, lang) if auto else None)
+            keyed = tuple((p, t, segment.row_language(p, t, lang) if auto else None)
                           for p, t, lang in valid)
             return [RowScore.ok(scorer(pred, target))
                     for pred, target in _tokenized(keyed, self.options)]

@@ -42,6 +42,8 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
+from mlflow_llm_eval.core.language import detect
+
 _logger = logging.getLogger(__name__)
 
 SEGMENTED_LANGUAGES = ("ko", "ja", "zh", "th")
@@ -179,6 +181,37 @@ def words_many(texts: list[str], language: str) -> list[list[str]]:
     normalized = [unicodedata.normalize("NFKC", text) for text in texts]
     return [[w.lower() for w in (t.form.strip() for t in tokens) if w and _HAS_WORD_CHAR.search(w)]
             for tokens in _kiwi().tokenize(normalized)]
+
+
+def segmented_lines(
+    rows: tuple[tuple[str, str, str | None], ...]
+) -> dict[tuple[str, str], list[str]]:
+    """The words of every distinct line of (prediction, target, language) rows whose language is
+    not None, one batch call per language: ``(line, language) -> words``."""
+    by_language: dict[str, dict[str, None]] = {}
+    for prediction, target, language in rows:
+        if language is not None:
+            lines = by_language.setdefault(language, {})
+            lines.update(dict.fromkeys(prediction.split("\n")))
+            lines.update(dict.fromkeys(target.split("\n")))
+    known: dict[tuple[str, str], list[str]] = {}
+    for language, lines in by_language.items():
+        distinct = list(lines)
+        known.update(zip(((line, language) for line in distinct),
+                         words_many(distinct, language)))
+    return known
+
+
+def row_language(prediction: str, target: str, given: str | None) -> str | None:
+    """The language a row is segmented as under ``tokenizer="auto"``: None (rouge_score's rule)
+    when both texts are ASCII, else ``given``, else the dominant script of both texts.
+
+        >>> row_language("the cat", "the cat", "ko"), row_language("東京です", "東京", None)
+        (None, 'ja')
+    """
+    if prediction.isascii() and target.isascii():
+        return None
+    return given or detect(f"{prediction}\n{target}").code
 
 
 def tokenizer_signature(languages: tuple[str, ...] = SEGMENTED_LANGUAGES) -> str:
