@@ -135,17 +135,49 @@ def _script_of_code(code: int) -> str:
     return "Zyyy"
 
 
+#: Script code -> Unicode script property(ies) of its letters (``regex`` syntax).
+_SCRIPT_PROPERTIES = {
+    "Latn": "Latin", "Hang": "Hangul", "Kana": "Hiragana}\\p{Katakana", "Hani": "Han",
+    "Cyrl": "Cyrillic", "Arab": "Arabic", "Deva": "Devanagari", "Thai": "Thai", "Grek": "Greek",
+    "Hebr": "Hebrew", "Beng": "Bengali", "Taml": "Tamil", "Telu": "Telugu", "Gujr": "Gujarati",
+    "Knda": "Kannada", "Mlym": "Malayalam", "Guru": "Gurmukhi", "Geor": "Georgian",
+    "Armn": "Armenian", "Laoo": "Lao", "Khmr": "Khmer", "Mymr": "Myanmar", "Ethi": "Ethiopic",
+    "Sinh": "Sinhala", "Tibt": "Tibetan",
+}
+
+
+@functools.cache
+def _script_patterns() -> tuple[tuple[str, Any], ...]:
+    import regex
+
+    return tuple((code, regex.compile(rf"(?V1)[[\p{{{prop}}}]&&\p{{L}}]"))
+                 for code, prop in _SCRIPT_PROPERTIES.items())
+
+
+@functools.cache
+def _letter_pattern() -> Any:
+    import regex
+
+    return regex.compile(r"\p{L}")
+
+
 def script_counts(text: str) -> dict[str, int]:
-    """Letters per script in ``text`` (non-letters are skipped).
+    """Letters per script in ``text`` (non-letters are skipped; ``Zyyy``: other scripts).
 
         >>> script_counts("API를 써요!")
         {'Latn': 3, 'Hang': 3}
     """
     counts: dict[str, int] = {}
-    for char in text:
-        if char.isalpha():
-            script = _script_of_code(ord(char))
-            counts[script] = counts.get(script, 0) + 1
+    remaining = len(_letter_pattern().findall(text))
+    for code, pattern in _script_patterns():
+        if not remaining:
+            break
+        found = len(pattern.findall(text))
+        if found:
+            counts[code] = found
+            remaining -= found
+    if remaining > 0:
+        counts["Zyyy"] = remaining
     return counts
 
 

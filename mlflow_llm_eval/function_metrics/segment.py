@@ -202,6 +202,7 @@ def segmented_lines(
     return known
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def row_language(prediction: str, target: str, given: str | None) -> str | None:
     """The language a row is segmented as under ``tokenizer="auto"``: None (rouge_score's rule)
     when both texts are ASCII, else ``given``, else the dominant script of both texts.
