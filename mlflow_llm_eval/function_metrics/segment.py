@@ -202,7 +202,6 @@ def segmented_lines(
     return known
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def row_language(prediction: str, target: str, given: str | None) -> str | None:
     """The language a row is segmented as under ``tokenizer="auto"``: None (rouge_score's rule)
     when both texts are ASCII, else ``given``, else the dominant script of both texts.
@@ -212,7 +211,13 @@ def row_language(prediction: str, target: str, given: str | None) -> str | None:
     """
     if prediction.isascii() and target.isascii():
         return None
-    return given or detect(f"{prediction}\n{target}").code
+    return given or _detected(prediction, target)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _detected(prediction: str, target: str) -> str:
+    """Detection of a non-ASCII row, cached: the four ROUGE metrics route the same rows."""
+    return detect(f"{prediction}\n{target}").code
 
 
 def tokenizer_signature(languages: tuple[str, ...] = SEGMENTED_LANGUAGES) -> str:
