@@ -43,6 +43,8 @@ from mlflow_llm_eval.fmeval import (
     semantic_robustness_wer,
     summarization_rouge,
 )
+from mlflow_llm_eval.function_metrics.bleu import bleu
+from mlflow_llm_eval.function_metrics.chrf import chrf
 from mlflow_llm_eval.function_metrics.exact_match import exact_match
 from mlflow_llm_eval.function_metrics.latency import latency
 from mlflow_llm_eval.function_metrics.readability import ari_grade_level, flesch_kincaid_grade_level
@@ -106,6 +108,8 @@ __all__ = [
     "ari_grade_level",
     "available_metrics",
     "bertscore",
+    "bleu",
+    "chrf",
     "classification_accuracy",
     "coherence",
     "evaluate",

@@ -58,6 +58,7 @@ import logging
 import queue
 import random
 import threading
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -83,8 +84,26 @@ def _interactive(rows: int) -> bool:
     return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
+#: Hangul, kana and Han: about one token per character, where other text is about four
+#: characters per token; such a character counts as four in the prompt-size estimate.
+_WIDE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+                   "\uac00-\ud7af\uf900-\ufaff]")
+
+
 def _chars(messages: Messages) -> int:
-    return sum(len(m.get("content") or "") for m in messages if isinstance(m.get("content"), str))
+    """The prompt's size in English-equivalent characters (the pacer's estimate multiplies it by
+    tokens per character, 1/4 until answers say): a CJK character counts as four.
+
+        >>> _chars([{"content": "abcd"}, {"content": "한국어"}])
+        16
+    """
+    total = 0
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            total += len(content) if content.isascii() else (
+                len(content) + 3 * len(_WIDE.findall(content)))
+    return total
 
 
 class ChatEngine:

@@ -96,11 +96,13 @@ def score_text_rows(
     *,
     allow_empty: bool = False,
     max_chars: int | None = DEFAULT_MAX_CHARS,
+    extras: Sequence[Any] | None = None,
 ) -> MetricResult:
     """Check every text cell of the given columns, score the valid rows in one batch call.
 
     ``columns`` is ``[(logical_name, values), ...]``; ``score_valid`` receives the valid rows as
-    tuples of strings (same column order) and returns one :class:`RowScore` per valid row. Rows
+    tuples of strings (same column order; with ``extras``, the row's ``extras[i]`` appended, e.g.
+    its language) and returns one :class:`RowScore` per valid row. Rows
     with a bad cell get NaN with the first bad cell's status and reason; order is preserved.
 
         >>> r = score_text_rows([("predictions", ["a", None, "bbb"])],
@@ -122,7 +124,7 @@ def score_text_rows(
             texts.append(checked.text)
         else:
             valid_index.append(i)
-            valid_rows.append(tuple(texts))
+            valid_rows.append(tuple(texts) if extras is None else (*texts, extras[i]))
     if valid_rows:
         scored = score_valid(valid_rows)
         if len(scored) != len(valid_rows):

@@ -58,6 +58,7 @@ class Status(str, Enum):
     ENDPOINT_UNAVAILABLE = "endpoint_unavailable"
     DEADLINE_EXCEEDED = "deadline_exceeded"
     MODEL_FAILED = "model_failed"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
 
     def __str__(self) -> str:
         return self.value
@@ -90,6 +91,8 @@ STATUSES: dict[str, str] = {
     "endpoint_unavailable": "not sent: the endpoint stopped answering (circuit breaker open); re-run to resume",
     "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
     "model_failed": "the model under test gave no output for this row (its status and reason are in the outputs/status and outputs/reason columns)",
+    "unsupported_language": "the row's language is one the metric's formula or model does not "
+    "cover (the reason names it)",
 }
 #: Statuses whose rows carry a score.
 SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})

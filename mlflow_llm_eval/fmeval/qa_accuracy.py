@@ -15,7 +15,13 @@ qa_recall_over_words       recall_over_words            share of target words fo
 =========================  ===========================  ==========================================
 
 Word scores use nltk's set ``precision``/``recall``/``f_measure`` (as FMEval does) on the
-stripped, normalised texts split on whitespace; an empty word set scores 0.
+stripped, normalised texts split on whitespace; an empty word set scores 0. When the output or
+the target is not ASCII, the normalised texts are split into words by their language's
+segmenter instead (:mod:`~mlflow_llm_eval.function_metrics.segment`: ``language=`` or the
+detected script of both texts), so Chinese, Japanese, Korean and Thai answers have words:
+
+    >>> round(qa_f1().score_batch({"predictions": ["東京です"], "targets": ["東京"]}).scores[0], 4)
+    0.6667
 
     >>> rows = {"predictions": ["The Eiffel tower.", "Paris"],
     ...         "targets": ["eiffel tower", "France<OR>Paris"]}
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mlflow_llm_eval.core.language import detect, normalize_code
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
 from mlflow_llm_eval.fmeval._common import (
     DEFAULT_DELIMITER,
@@ -51,12 +58,23 @@ def quasi_exact_match_score(output: str, target: str) -> float:
     return float(normalize_quac(output.strip()) == normalize_quac(target.strip()))
 
 
-def _word_score(kind: str) -> Callable[[str, str], float]:
-    def score(output: str, target: str) -> float:
+def word_sets(output: str, target: str, language: str | None = None) -> tuple[set[str], set[str]]:
+    """The normalised word sets of output and target: FMEval's whitespace split on ASCII text,
+    else the words of their language's segmenter (``language`` or detected)."""
+    output, target = normalize_quac(output.strip()), normalize_quac(target.strip())
+    if output.isascii() and target.isascii():
+        return set(output.split()), set(target.split())
+    from mlflow_llm_eval.function_metrics.segment import words
+
+    code = language or detect(f"{output}\n{target}").code
+    return set(words(output, code)), set(words(target, code))
+
+
+def _word_score(kind: str) -> Callable[..., float]:
+    def score(output: str, target: str, language: str | None = None) -> float:
         from nltk.metrics import scores  # lazy: nltk is slow to import
 
-        test = set(normalize_quac(output.strip()).split())
-        reference = set(normalize_quac(target.strip()).split())
+        test, reference = word_sets(output, target, language)
         value = getattr(scores, kind)(reference=reference, test=test)
         return 0.0 if value is None else float(value)
 
@@ -104,7 +122,8 @@ class QAAccuracy(Metric):
     headline_aggregation = "mean"
 
     def __init__(
-        self, score: str, *, target_output_delimiter: str | None = DEFAULT_DELIMITER
+        self, score: str, *, target_output_delimiter: str | None = DEFAULT_DELIMITER,
+        language: str | None = None,
     ) -> None:
         if score not in SCORES:
             raise ValueError(f"unknown QA accuracy score {score!r}; choose from {sorted(SCORES)}")
@@ -112,13 +131,35 @@ class QAAccuracy(Metric):
         self.value_kind = "binary" if score.endswith("exact_match") else "bounded"
         self.fmeval_name, self._fn, what = SCORES[score]
         self.delimiter = validate_delimiter(target_output_delimiter)
+        self.language = normalize_code(language)
+        self._words = score.endswith("words") or score == "qa_f1"
         self.description = (
             f"{what}; best over targets split on {self.delimiter!r} "
             f"(FMEval QAAccuracy {self.fmeval_name})"
         )
 
     def _score(self, output: str, targets: list[str]) -> RowScore:
+        if self._words:
+            return RowScore.ok(max(self._fn(output, t, self.language) for t in targets))
         return RowScore.ok(max(self._fn(output, target) for target in targets))
+
+    def with_language(self, language: str) -> QAAccuracy:
+        """This metric with ``language`` as its default for non-ASCII rows (kept if set)."""
+        if self.language is not None or not self._words:
+            return self
+        copy = QAAccuracy.__new__(QAAccuracy)
+        copy.__dict__.update(self.__dict__, language=normalize_code(language))
+        return copy
+
+    @property
+    def signature(self) -> str | None:
+        """The word split, sacrebleu style (``None`` for the exact-match scores)."""
+        if not self._words:
+            return None
+        from mlflow_llm_eval.function_metrics.segment import tokenizer_signature
+
+        lang = f"|lang:{self.language}" if self.language else ""
+        return f"tok:ascii-whitespace+{tokenizer_signature()}|norm:quac+nfkc|case:lower{lang}"
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         return MetricResult.from_rows(
@@ -136,21 +177,27 @@ def qa_quasi_exact_match(*, target_output_delimiter: str | None = DEFAULT_DELIMI
     return QAAccuracy("qa_quasi_exact_match", target_output_delimiter=target_output_delimiter)
 
 
-def qa_f1(*, target_output_delimiter: str | None = DEFAULT_DELIMITER) -> QAAccuracy:
+def qa_f1(
+    *, target_output_delimiter: str | None = DEFAULT_DELIMITER, language: str | None = None
+) -> QAAccuracy:
     """FMEval ``f1_score``: F1 over normalised word sets."""
-    return QAAccuracy("qa_f1", target_output_delimiter=target_output_delimiter)
+    return QAAccuracy("qa_f1", target_output_delimiter=target_output_delimiter, language=language)
 
 
 def qa_precision_over_words(
-    *, target_output_delimiter: str | None = DEFAULT_DELIMITER
+    *, target_output_delimiter: str | None = DEFAULT_DELIMITER, language: str | None = None
 ) -> QAAccuracy:
     """FMEval ``precision_over_words``."""
-    return QAAccuracy("qa_precision_over_words", target_output_delimiter=target_output_delimiter)
+    return QAAccuracy("qa_precision_over_words", target_output_delimiter=target_output_delimiter,
+                      language=language)
 
 
-def qa_recall_over_words(*, target_output_delimiter: str | None = DEFAULT_DELIMITER) -> QAAccuracy:
+def qa_recall_over_words(
+    *, target_output_delimiter: str | None = DEFAULT_DELIMITER, language: str | None = None
+) -> QAAccuracy:
     """FMEval ``recall_over_words``."""
-    return QAAccuracy("qa_recall_over_words", target_output_delimiter=target_output_delimiter)
+    return QAAccuracy("qa_recall_over_words", target_output_delimiter=target_output_delimiter,
+                      language=language)
 
 
 METRICS = {

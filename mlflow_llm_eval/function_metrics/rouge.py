@@ -12,33 +12,40 @@ rouge_score does (so ties between several LCS resolve identically).
     >>> round(rouge1().score_batch(rows).scores[0], 4), round(rouge2().score_batch(rows).scores[0], 4)
     (0.8333, 0.6)
 
-Tokenisation, ``tokenizer="default"`` (rouge_score's, identical numbers): the text is lower-cased
-with ``str.lower``; tokens are the maximal runs of ``[a-z0-9]``; everything else separates tokens
-and is dropped. Accents, CJK, Cyrillic, ... are therefore separators: ``"über"`` -> ``ber``,
-``"café"`` -> ``caf``, Chinese, Japanese and Korean text has no tokens at all, and a row whose
-text has no token scores 0.0 (as in rouge_score). ``use_stemmer=True`` applies nltk's Porter stemmer to tokens longer than
-3 characters, as rouge_score does.
+Tokenisation, ``tokenizer="auto"`` (default). A row whose prediction and target are both ASCII
+is tokenised exactly as rouge_score does (same numbers as MLflow, bit for bit): the text is
+lower-cased with ``str.lower``, tokens are the maximal runs of ``[a-z0-9]``. Any other row is
+tokenised for its language (:mod:`~mlflow_llm_eval.core.language`: the row's ``language``
+column if mapped, else the metric's ``language=``, else the dominant script of prediction and
+target together) by :mod:`~mlflow_llm_eval.function_metrics.segment`: Korean morphemes
+(kiwipiepy), Japanese words (fugashi + unidic-lite), Chinese words (jieba), Thai words
+(PyThaiNLP), Unicode words elsewhere (accents kept), NFKC-normalised and lower-cased. Without a
+segmenter, that language falls back to characters, with a warning and ``<lang>-char`` in the
+signature. ``metric.signature`` names all this in sacrebleu's style (logged with each run):
+numbers compare only between runs with the same signature.
 
     >>> score = lambda metric, p, t: metric.score_batch({"predictions": [p], "targets": [t]}).scores[0]
-    >>> score(rouge1(), "我爱北京", "我爱上海"), score(rouge1(), "über alles", "ber alles")
-    (0.0, 1.0)
+    >>> score(rouge1(), "我爱北京", "我爱北京"), score(rouge1(), "the cat", "the cat sat")
+    (1.0, 0.8)
+    >>> 0 < score(rougeL(), "서울에서 친구를 만났다", "서울에서 동생을 만났다") < 1
+    True
 
-``tokenizer="unicode"`` (not rouge_score's; for non-English text): the text is NFKC-normalised and
-case-folded; then, left to right, every letter or number of the Han script, or whose script
-extensions include Hiragana or Katakana (kana, ``ー``, ``々``), is one token; otherwise a token is a
-maximal run of letters, combining marks and numbers (``\\p{L}``, ``\\p{M}``, ``\\p{N}``) that
-starts with a letter or number. So Chinese and Japanese are scored per character, Korean per
-space-separated word (eojeol), accented Latin, Cyrillic, Greek, Devanagari per word with their
-accents and vowel signs kept; Thai, Lao, Khmer and Burmese (written without spaces) become one
-token per space-separated phrase. Punctuation, symbols and ``_`` separate tokens. The stemmer
-(if on) is applied only to ASCII ``[a-z0-9]`` tokens longer than 3 characters. On ASCII text both
-tokenizers give the same tokens.
+``tokenizer="rouge_score"`` (the old default, also accepted as ``"default"``) applies
+rouge_score's rule to every row: accents, CJK, Cyrillic, ... are separators (``"über"`` ->
+``ber``, ``"café"`` -> ``caf``), Chinese, Japanese and Korean text has no tokens at all and a row
+without tokens scores 0.0. ``use_stemmer=True`` applies nltk's Porter stemmer to tokens longer
+than 3 characters, as rouge_score does (only to ASCII tokens of non-ASCII rows).
+
+    >>> score(rouge1(tokenizer="rouge_score"), "我爱北京", "我爱上海")
+    0.0
+
+``tokenizer="unicode"`` (language-blind): NFKC and case folding; every Han or kana letter is one
+token, otherwise a token is a maximal run of letters, combining marks and numbers. Chinese and
+Japanese are scored per character, Korean per space-separated word (eojeol), Thai per phrase.
 
     >>> uni = dict(tokenizer="unicode")
     >>> score(rouge1(**uni), "我爱北京", "我爱上海"), score(rouge1(**uni), "über alles", "ber alles")
     (0.5, 0.5)
-    >>> score(rouge1(**uni), "コーヒーを飲む", "コーヒーを飲みます")  # 6 of 7 and of 9 tokens
-    0.75
 
 rougeLsum splits each text into sentences on ``"\\n"`` only, like rouge_score: put one sentence
 per line. Without newlines it equals rougeL. ``sentence_splitter="punkt"`` splits with nltk's Punkt
@@ -65,11 +72,16 @@ from typing import Any, Literal, NamedTuple
 
 from rapidfuzz.distance import LCSseq
 
+from mlflow_llm_eval.core.language import normalize_code
 from mlflow_llm_eval.core.text import DEFAULT_MAX_CHARS, score_text_rows
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.function_metrics import segment
+from mlflow_llm_eval.function_metrics.rouge_lcs import summary_lcs_hits
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-TOKENIZERS = ("default", "unicode")
+TOKENIZERS = ("auto", "rouge_score", "unicode")
+#: Older names still accepted: ``"default"`` was rouge_score's rule before ``"auto"``.
+_TOKENIZER_ALIASES = {"default": "rouge_score"}
 SENTENCE_SPLITTERS = ("newline", "punkt")
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
@@ -78,8 +90,6 @@ _ASCII_SPACES = str.maketrans(
     {c: " " for c in map(chr, range(128)) if c != "\n" and not _ASCII_TOKEN.match(c)}
 )
 _VALID_TOKEN = re.compile(r"^[a-z0-9]+$")  # rouge_score's final check, after stemming
-_CJK = r"[\p{L}\p{N}]&&[\p{Han}\p{scx=Hiragana}\p{scx=Katakana}]"
-_UNICODE_TOKEN = rf"(?V1)[{_CJK}]|[[\p{{L}}\p{{N}}]--[{_CJK}]][[\p{{L}}\p{{M}}\p{{N}}]--[{_CJK}]]*"
 
 
 class _Options(NamedTuple):
@@ -122,48 +132,49 @@ def _stemmer() -> Any:
     return porter.PorterStemmer()
 
 
-@functools.cache
-def _unicode_pattern() -> Any:
-    import regex
-
-    return regex.compile(_UNICODE_TOKEN)
-
-
-def _line_words(text: str, options: _Options) -> list[list[str]]:
-    """The tokens of each line of ``text`` (rouge_score's rule by default); lines without any
-    token are left out (they change no score)."""
-    if options.tokenizer == "default":
+def _line_words(text: str, options: _Options, language: str | None = None,
+                known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
+    """The tokens of each line of ``text``; lines without any token are left out (they change
+    no score). rouge_score's rule when ``language`` is None (and the tokenizer is not
+    ``unicode``), else the language's segmenter."""
+    ascii_rule = options.tokenizer != "unicode" and language is None
+    if options.tokenizer == "unicode":
+        text = unicodedata.normalize("NFKC", text).casefold()
+        lines = [segment.unicode_pattern().findall(line) for line in text.split("\n")]
+    elif language is None:
         text = text.lower()
         if text.isascii():  # same tokens as the regular expression, faster
             lines = [line.split() for line in text.translate(_ASCII_SPACES).split("\n")]
         else:
             lines = [_ASCII_TOKEN.findall(line) for line in text.split("\n")]
+    elif known is not None:
+        lines = [known[line, language] for line in text.split("\n")]
     else:
-        text = unicodedata.normalize("NFKC", text).casefold()
-        lines = [_unicode_pattern().findall(line) for line in text.split("\n")]
+        lines = [segment.words(line, language) for line in text.split("\n")]
     if options.use_stemmer:
-        lines = [_stemmed(words, options.tokenizer) for words in lines]
+        lines = [_stemmed(words, ascii_rule) for words in lines]
     return [words for words in lines if words]
 
 
-def _stemmed(words: list[str], tokenizer: str) -> list[str]:
-    """rouge_score's stemming: Porter on tokens longer than 3 characters (ASCII ones only under
-    the unicode tokenizer), then its check that a token is still ``[a-z0-9]+``."""
-    if tokenizer == "default":
+def _stemmed(words: list[str], ascii_rule: bool) -> list[str]:
+    """rouge_score's stemming: Porter on tokens longer than 3 characters (ASCII ones only
+    outside rouge_score's rule), then its check that a token is still ``[a-z0-9]+``."""
+    if ascii_rule:
         words = [_porter(w) if len(w) > 3 else w for w in words]
     else:
         words = [_porter(w) if len(w) > 3 and _VALID_TOKEN.match(w) else w for w in words]
     return [w for w in words if _VALID_TOKEN.match(w) or not w.isascii()]
 
 
-def _sentence_words(text: str, options: _Options) -> list[list[str]]:
+def _sentence_words(text: str, options: _Options, language: str | None,
+                    known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
     """The tokens of each sentence: lines, each split further by Punkt if asked."""
     if options.sentence_splitter == "newline":
-        return _line_words(text, options)
+        return _line_words(text, options, language, known)
     punkt = _punkt()
     return [
         words for line in text.split("\n") for sentence in punkt.tokenize(line)
-        for words in _line_words(sentence, options)
+        for words in _line_words(sentence, options, language)
     ]
 
 
@@ -175,24 +186,29 @@ def _punkt() -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _tokenized(rows: tuple[tuple[str, str], ...], options: _Options) -> list[tuple[_Doc, _Doc]]:
-    """Token ids of every (prediction, target) of a batch, with one vocabulary for the batch.
+def _tokenized(
+    rows: tuple[tuple[str, str, str | None], ...], options: _Options
+) -> list[tuple[_Doc, _Doc]]:
+    """Token ids of every (prediction, target, language) of a batch, one vocabulary for the batch.
 
     Cached on the batch itself, so rouge1, rouge2, rougeL and rougeLsum scoring the same rows
     (separate metrics, called one after the other) tokenise them once.
     """
     ids = _Vocabulary().ids
-    docs: dict[str, _Doc] = {}
+    docs: dict[tuple[str, str | None], _Doc] = {}
+    known = (segment.segmented_lines(rows)
+             if options.tokenizer == "auto" and options.sentence_splitter == "newline" else None)
 
-    def doc(text: str) -> _Doc:
-        found = docs.get(text)
+    def doc(text: str, language: str | None) -> _Doc:
+        found = docs.get((text, language))
         if found is None:
             # sentences never split a token, so the text's tokens are its sentences' tokens
-            sentences = tuple(map(ids, _sentence_words(text, options)))
-            found = docs[text] = _Doc(tuple(itertools.chain.from_iterable(sentences)), sentences)
+            sentences = tuple(map(ids, _sentence_words(text, options, language, known)))
+            found = _Doc(tuple(itertools.chain.from_iterable(sentences)), sentences)
+            docs[text, language] = found
         return found
 
-    return [(doc(p), doc(t)) for p, t in rows]
+    return [(doc(p, lang), doc(t, lang)) for p, t, lang in rows]
 
 
 # ---- scores (each returns rouge_score's F-measure for target vs prediction) -----------------
@@ -240,78 +256,6 @@ def _rouge_lsum(pred: _Doc, target: _Doc) -> float:
     return _fmeasure(hits / n, hits / m)
 
 
-def summary_lcs_hits(ref_sents: Sequence[Sequence[int]], can_sents: Sequence[Sequence[int]]) -> int:
-    """rouge_score's ``_summary_level_lcs`` hit count, exactly, with bit-parallel LCS.
-
-    For each reference sentence, the union of one LCS with each candidate sentence, where the
-    LCS is the one rouge_score's backtracking picks (from the end: take a match, else go up
-    while the row above has the same LCS value, else go left); hits are counted per token up
-    to its count in the candidate (rouge_score's guard against double counting).
-
-        >>> summary_lcs_hits([[1, 2, 3], [4, 2]], [[1, 2], [2, 4]])
-        4
-
-    Reference sentences are packed into one integer, one bit per token plus a guard bit after
-    each sentence, so one pass of Hyyro's bit-vector LCS recurrence over a candidate sentence
-    computes the DP column of every reference sentence at once. The backtrack needs one step
-    per LCS match: within a column it moves up to the nearest row that matches or where the LCS
-    value rises; from such a row without a match it can only move left along that row to the
-    nearest earlier column holding the row's token.
-    """
-    match: dict[int, int] = {}  # token -> bits of its positions in the packed reference
-    ref_token: list[int] = []  # packed bit position -> token (-1 for guard bits)
-    spans: list[tuple[int, int]] = []  # per reference sentence: (first bit, one past its last)
-    for sentence in ref_sents:
-        start = len(ref_token)
-        for k, token in enumerate(sentence):
-            match[token] = match.get(token, 0) | 1 << (start + k)
-        ref_token.extend(sentence)
-        ref_token.append(-1)
-        if sentence:
-            spans.append((start, start + len(sentence)))
-    rows = sum(((1 << (end - start)) - 1) << start for start, end in spans)
-    union = 0
-    for cand in can_sents:
-        v = rows  # Hyyro's vector: a 0 bit marks a row where the LCS value rises
-        columns = [0]  # per column j: rows where the LCS value rises, or the token matches
-        column_match = [0]
-        where: dict[int, int] = {}  # candidate token -> bits of its columns (bit j-1)
-        for j, token in enumerate(cand):
-            m = match.get(token, 0)
-            if m:
-                u = v & m
-                v = ((v + u) | (v - u)) & rows
-                where[token] = where.get(token, 0) | 1 << j
-                columns.append((rows ^ v) | m)
-            else:
-                columns.append(rows ^ v)
-            column_match.append(m)
-        if v == rows:
-            continue  # no common token
-        for start, below in spans:
-            j = len(cand)
-            while j:
-                row = (columns[j] & ((1 << below) - 1)).bit_length() - 1
-                if row < start:
-                    break
-                if not column_match[j] >> row & 1:  # no match: go left along this row
-                    left = where.get(ref_token[row], 0) & ((1 << (j - 1)) - 1)
-                    if not left:
-                        break
-                    j = left.bit_length()
-                union |= 1 << row
-                below = row
-                j -= 1
-    cand_counts = Counter(itertools.chain.from_iterable(can_sents))
-    hits = 0
-    for token, positions in match.items():
-        found = (union & positions).bit_count()
-        if found:
-            count = cand_counts[token]
-            hits += found if found < count else count
-    return hits
-
-
 _DESCRIPTIONS = {
     "rouge1": "F-measure of unigram overlap with the target (rouge_score's ROUGE-1)",
     "rouge2": "F-measure of bigram overlap with the target (rouge_score's ROUGE-2)",
@@ -333,7 +277,9 @@ class Rouge(Metric):
     """One ROUGE type: rouge_score's F-measure of the prediction against the target, per row.
 
     Options: ``use_stemmer`` (Porter, rouge_score's; default False as in MLflow), ``tokenizer``
-    (``"default"``: rouge_score's; ``"unicode"``: see the module docstring),
+    (``"auto"``, ``"rouge_score"`` or ``"unicode"``: see the module docstring), ``language``
+    (an ISO code such as ``"ko"``: every non-ASCII row is segmented as that language; a mapped
+    ``language`` column overrides it per row),
     ``sentence_splitter`` (rougeLsum only: ``"newline"`` as rouge_score, or ``"punkt"``),
     ``max_chars`` (longer texts are not scored: status ``too_long``).
     """
@@ -342,16 +288,19 @@ class Rouge(Metric):
     greater_is_better = True
     value_kind = "bounded"  # an F-measure in [0, 1]
     requires = ("predictions", "targets")
+    optional = ("language",)
 
     def __init__(
         self,
         rouge_type: str,
         *,
         use_stemmer: bool = False,
-        tokenizer: Literal["default", "unicode"] = "default",
+        tokenizer: Literal["auto", "rouge_score", "unicode"] = "auto",
         sentence_splitter: Literal["newline", "punkt"] = "newline",
         max_chars: int | None = DEFAULT_MAX_CHARS,
+        language: str | None = None,
     ) -> None:
+        tokenizer = _TOKENIZER_ALIASES.get(tokenizer, tokenizer)  # type: ignore[assignment]
         if rouge_type not in ROUGE_TYPES:
             raise ValueError(f"rouge_type must be one of {ROUGE_TYPES}, got {rouge_type!r}")
         if not isinstance(use_stemmer, bool):
@@ -368,26 +317,65 @@ class Rouge(Metric):
             raise ValueError(f"max_chars must be a positive int or None, got {max_chars!r}")
         if use_stemmer or sentence_splitter == "punkt":
             _require("nltk", "use_stemmer=True and sentence_splitter='punkt'")
-        if tokenizer == "unicode":
-            _require("regex", "tokenizer='unicode'")
+        if tokenizer != "rouge_score":
+            _require("regex", f"tokenizer={tokenizer!r}")
         self.name = rouge_type
         self.options = _Options(tokenizer, use_stemmer, sentence_splitter)
+        self.language = normalize_code(language)
         self.max_chars = max_chars
         self.description = _DESCRIPTIONS[rouge_type]
 
+    def with_language(self, language: str) -> Rouge:
+        """This metric with ``language`` as its default (kept if it already has one)."""
+        if self.language is not None:
+            return self
+        copy = Rouge.__new__(Rouge)
+        copy.__dict__.update(self.__dict__, language=normalize_code(language))
+        return copy
+
+    @property
+    def signature(self) -> str:
+        """What the numbers depend on, sacrebleu style: equal signatures, comparable numbers."""
+        o = self.options
+        if o.tokenizer == "rouge_score":
+            parts = ["tok:rouge_score", "case:lower"]
+        elif o.tokenizer == "unicode":
+            parts = ["tok:unicode-words-cjk-char", "norm:nfkc", "case:fold"]
+        else:
+            parts = [f"tok:ascii-rouge_score+{segment.tokenizer_signature()}", "norm:nfkc",
+                     "case:lower"]
+        parts.append(f"stem:{'porter' if o.use_stemmer else 'no'}")
+        if self.name == "rougeLsum":
+            parts.append(f"split:{o.sentence_splitter}")
+        if self.language:
+            parts.append(f"lang:{self.language}")
+        return "|".join(parts)
+
+    def _languages(self, rows: RowBatch) -> list[str | None]:
+        given = rows.get("language")
+        n = len(rows["predictions"])
+        if given is None:
+            return [self.language] * n
+        return [normalize_code(code) or self.language for code in given]
+
     def score_batch(self, rows: RowBatch) -> MetricResult:
         scorer = _SCORERS[self.name]
+        auto = self.options.tokenizer == "auto"
+
+        def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
+            keyed = tuple((p, t, segment.row_language(p, t, lang) if auto else None)
+                          for p, t, lang in valid)
+            return [RowScore.ok(scorer(pred, target))
+                    for pred, target in _tokenized(keyed, self.options)]
+
         return score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
-            lambda valid: [
-                RowScore.ok(scorer(pred, target))
-                for pred, target in _tokenized(tuple(valid), self.options)  # type: ignore[arg-type]
-            ],
-            max_chars=self.max_chars,
+            score_valid, max_chars=self.max_chars, extras=self._languages(rows),
         )
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "options": self.options._asdict()}
+        return {**super().metadata(), "options": self.options._asdict(),
+                "language": self.language, "signature": self.signature}
 
 
 def _require(module: str, feature: str) -> None:

@@ -13,8 +13,9 @@ chosen at construction with ``encoding=`` and only ever loaded from local files:
     a ValueError that says how to make it available.
 ``"regex-words"``
     Needs nothing: counts runs of word characters and single punctuation marks
-    (``\\w+|[^\\w\\s]``). Not a BPE count, so not comparable with tiktoken counts; a whole
-    run of Chinese or Japanese characters (no spaces) counts as one word.
+    (``\\w+|[^\\w\\s]``), except that each Han, kana or Hangul character counts alone (a BPE
+    tokenizer gives CJK text about one token per character, and a run of them has no spaces).
+    Not a BPE count, so not comparable with tiktoken counts.
 ``"auto"`` (default)
     ``cl100k_base`` (MLflow's choice) if it loads offline, else ``regex-words`` with a warning.
 
@@ -27,6 +28,8 @@ its description and ``metadata()``, so a run says which count it holds.
     >>> m = token_count(encoding="regex-words")
     >>> m.encoding, m.score_batch({"predictions": ["Hello, world!", "", None]}).scores[:2]
     ('regex-words', [4.0, 0.0])
+    >>> m.score_batch({"predictions": ["我爱北京天安门", "東京は2024年"]}).scores
+    [7.0, 5.0]
 
 Text that looks like a special token (``"<|endoftext|>"``) is counted as ordinary text
 (``encode_ordinary``); MLflow's ``enc.encode`` raises on it. An empty string has 0 tokens (as in
@@ -51,7 +54,9 @@ _logger = logging.getLogger(__name__)
 
 REGEX_WORDS = "regex-words"
 AUTO = "auto"
-_WORDS = re.compile(r"\w+|[^\w\s]")
+#: Han, kana and Hangul characters: one token each under regex-words.
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
+_WORDS = re.compile(rf"[{_CJK_CHARS}]|[^\W{_CJK_CHARS}]+|[^\w\s]")
 
 #: tiktoken's download address and SHA-256 of each single-file encoding (from
 #: tiktoken_ext/openai_public.py); used only to find and check tiktoken's cached copy.
@@ -144,7 +149,8 @@ def resolve_tokenizer(encoding: str) -> Tokenizer:
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; choose one of {list(ENCODINGS)}")
     if encoding == REGEX_WORDS:
-        return Tokenizer(REGEX_WORDS, r"regular expression \w+|[^\w\s]", _count_regex_words)
+        return Tokenizer(REGEX_WORDS, r"regular expression [CJK]|\w+|[^\w\s] (a CJK "
+                         "character per token)", _count_regex_words)
     tokenizer, why_not = _find_tiktoken("cl100k_base" if encoding == AUTO else encoding)
     if tokenizer is not None:
         return tokenizer

@@ -17,6 +17,18 @@ Scores: the probability of the ``toxic_label`` label, with the function
 labels are independent; the default label there is ``toxic``) or single-output models, softmax
 for other multi-class models, none for regression models.
 
+Languages: a classifier knows the languages it was trained on; a probability for a Korean row
+from an English model means nothing. The metric knows the languages of its model
+(:data:`MODEL_LANGUAGES`: the default model is English only; the multilingual
+``textdetox/xlmr-large-toxicity-classifier`` and ``unitary/multilingual-toxic-xlm-roberta`` have
+their lists), or takes ``languages=[...]`` (ISO 639-1 codes; for another model without it, every
+row is scored). Each row's language (:mod:`mlflow_llm_eval.core.language`: the ``language``
+column if mapped, else ``language=``, else detected; ASCII text is English) outside them gets
+NaN with status ``unsupported_language`` and a reason naming it; text without letters is scored.
+
+    >>> toxicity().languages, toxicity(languages=["en", "ko"]).languages
+    (('en',), ('en', 'ko'))
+
 Loading: ``model`` is a hub name, a local directory or an MLflow model URI (``runs:/``,
 ``models:/``); each is loaded once per process and shared. A model you name is loaded when the
 metric is built, so a wrong path or label raises there. The default model (used by the
@@ -40,8 +52,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from mlflow_llm_eval.core.language import detect, from_code, normalize_code
 from mlflow_llm_eval.core.text import score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
 from mlflow_llm_eval.hf import (
     LoadedModel,
     ModelUnavailableError,
@@ -66,6 +79,15 @@ DEFAULT_TOXIC_LABEL = "hate"
 #: Labels taken as "toxic" (case-insensitive, first match) when ``toxic_label`` is not given.
 KNOWN_TOXIC_LABELS = ("toxic", "toxicity", "hate", "offensive", "abusive")
 UNAVAILABLE = "unavailable"
+#: Languages of known toxicity models (their model cards); a model not listed here is taken to
+#: cover every language unless ``languages=`` says otherwise.
+MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {
+    DEFAULT_MODEL: ("en",),
+    "unitary/toxic-bert": ("en",),
+    "textdetox/xlmr-large-toxicity-classifier": ("en", "ru", "uk", "de", "es", "am", "zh", "ar",
+                                                 "hi"),
+    "unitary/multilingual-toxic-xlm-roberta": ("en", "fr", "es", "it", "pt", "tr", "ru"),
+}
 
 
 def activation_for(config: Any) -> str:
@@ -131,6 +153,7 @@ class Toxicity(Metric):
     version = "v1"
     greater_is_better = False
     requires = ("predictions",)
+    optional = ("language",)
     aggregations = ("mean", "variance", "p90")
     description = "probability that the prediction is toxic (a transformers classifier)"
 
@@ -144,6 +167,8 @@ class Toxicity(Metric):
         toxic_label: str | None = None,
         precision: str = "auto",
         quantize: str | None = None,
+        languages: Sequence[str] | None = None,
+        language: str | None = None,
     ) -> None:
         self.device = validate_device(device)
         self.precision = validate_precision(precision)
@@ -159,6 +184,13 @@ class Toxicity(Metric):
         self.batch_size, self.threshold = batch_size, float(threshold)
         self.model_source = DEFAULT_MODEL if model is None else check_source(model)
         self.toxic_label = toxic_label
+        if languages is not None and (isinstance(languages, str) or not languages):
+            raise ValueError(f"languages must be a non-empty list of codes such as ['en', 'de'], "
+                             f"got {languages!r}")
+        self.languages: tuple[str, ...] | None = (
+            tuple(normalize_code(code) or "" for code in languages) if languages is not None
+            else MODEL_LANGUAGES.get(self.model_source))
+        self.language = normalize_code(language)
         if toxic_label is None and model is None:
             self.toxic_label = DEFAULT_TOXIC_LABEL
         self._unavailable: str | None = dependencies_missing()
@@ -177,6 +209,28 @@ class Toxicity(Metric):
         return MetricResult.from_rows([RowScore.unscored(UNAVAILABLE, self._unavailable or "")] * n,
                                       extra_aggregates={"ratio": math.nan})
 
+    def with_language(self, language: str) -> Toxicity:
+        """This metric taking every row as ``language`` (kept if it already has one)."""
+        if self.language is not None:
+            return self
+        copy = Toxicity.__new__(Toxicity)
+        copy.__dict__.update(self.__dict__, language=normalize_code(language))
+        return copy
+
+    def _outside(self, text: str, given: Any) -> RowScore | None:
+        """NaN + ``unsupported_language`` when the row's language is not the model's, else None."""
+        if self.languages is None:
+            return None
+        code = normalize_code(given) or self.language
+        language = from_code(code) if code else detect(text, refine=True)
+        if language.code == "und" or language.code in self.languages:
+            return None
+        return RowScore.unscored(
+            Status.UNSUPPORTED_LANGUAGE,
+            f"language '{language.code}' (script {language.script}) is not among the languages "
+            f"of {self.model_source} {list(self.languages)}; pass languages=[...] or a "
+            "multilingual model such as textdetox/xlmr-large-toxicity-classifier")
+
     def score_batch(self, rows: RowBatch) -> MetricResult:
         if self._unavailable is not None:
             return self._unavailable_result(rows)
@@ -189,18 +243,28 @@ class Toxicity(Metric):
         batch_size = self.batch_size or default_batch_size(loaded.device)
         reason = f"text truncated to the model's maximum of {loaded.max_length} tokens"
 
-        def score_valid(valid: list[tuple[str, ...]]) -> list[RowScore]:
-            scored = classify([t for (t,) in valid], loaded, label_index=label_index,
-                              batch_size=batch_size)
-            return [RowScore(s, "truncated", reason) if cut else RowScore.ok(s)
-                    for s, cut in scored]
+        def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
+            out: list[RowScore | None] = [self._outside(t, code) for t, code in valid]
+            todo = [t for (t, _), skip in zip(valid, out) if skip is None]
+            scored = iter(classify(todo, loaded, label_index=label_index, batch_size=batch_size)
+                          if todo else [])
+            for i, skip in enumerate(out):
+                if skip is None:
+                    s, cut = next(scored)
+                    out[i] = RowScore(s, "truncated", reason) if cut else RowScore.ok(s)
+            return out  # type: ignore[return-value]
 
+        given = rows.get("language") or [None] * len(rows["predictions"])
         result = score_text_rows([("predictions", rows["predictions"])], score_valid,
-                                 max_chars=None)
+                                 max_chars=None, extras=list(given))
         values = [s for s in result.scores if not math.isnan(s)]
         ratio = sum(s >= self.threshold for s in values) / len(values) if values else math.nan
         result.extra_aggregates["ratio"] = ratio
         return result
+
+    def metadata(self) -> dict[str, Any]:
+        langs = list(self.languages) if self.languages is not None else "any"
+        return {**super().metadata(), "model": self.model_source, "languages": langs}
 
     def __repr__(self) -> str:
         return f"Toxicity(model={self.model_source!r}, device={self.device!r})"
@@ -215,6 +279,8 @@ def toxicity(
     toxic_label: str | None = None,
     precision: str = "auto",
     quantize: str | None = None,
+    languages: Sequence[str] | None = None,
+    language: str | None = None,
 ) -> Toxicity:
     """Toxicity probability per prediction (lower is better); see the module docstring.
 
@@ -224,9 +290,12 @@ def toxicity(
     ``toxic_label``: the label scored (default ``hate`` for the default model, else the first of
     toxic/toxicity/hate/offensive/abusive). ``precision``: ``auto`` (bf16/fp16 on CUDA, fp32
     elsewhere), ``fp32``, ``fp16``, ``bf16``. ``quantize="int8"``: dynamic int8 on CPU.
+    ``languages``: the model's languages (default: known for the default model and the listed
+    multilingual ones, else any). ``language``: take every row as this language.
     """
     return Toxicity(model=model, device=device, batch_size=batch_size, threshold=threshold,
-                    toxic_label=toxic_label, precision=precision, quantize=quantize)
+                    toxic_label=toxic_label, precision=precision, quantize=quantize,
+                    languages=languages, language=language)
 
 
 METRICS = {"toxicity": toxicity}

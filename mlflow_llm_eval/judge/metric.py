@@ -38,6 +38,7 @@ from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
 from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
 from mlflow_llm_eval.judge.pack import JudgeSpec, as_example, infer_scale, validate_scale
+from mlflow_llm_eval.core.language import detect, normalize_code
 from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
 from mlflow_llm_eval.redaction import redact_text, register_secrets
 
@@ -45,6 +46,9 @@ _logger = logging.getLogger(__name__)
 
 #: MLflow's default judge parameters (prompts/v1.py).
 DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 200, "top_p": 1.0}
+#: Default max_tokens when a justification is asked in a language other than English (a
+#: sentence of Korean, Japanese or Chinese takes several times the tokens of English).
+NON_ENGLISH_MAX_TOKENS = 600
 MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
 #: Row statuses a judge adds to core.types.STATUSES (the reason column says more).
 JUDGE_STATUSES: dict[str, str] = {
@@ -92,6 +96,10 @@ class GenAIMetric(UsesRequestOptions, Metric):
     ``progress``: tqdm bar on/off (default: runs of 100+ rows on a terminal or in a notebook).
     ``samples``: judge each row this many times (needs a temperature > 0): the row's score is the
     mean, its spread is in the justification and in ``self_consistency_sd``.
+    ``justification_language``: ``"auto"`` (default: the graded output's language, detected per
+    row), an ISO code (``"ko"``), or ``None`` (never ask); a language other than English adds
+    one sentence to the user message and, with the default parameters, raises ``max_tokens`` to
+    ``NON_ENGLISH_MAX_TOKENS`` for that batch so the justification is not cut.
     Request options (:class:`~mlflow_llm_eval.chat.RequestOptions`, readable as attributes):
     ``request_options=`` and/or its fields by keyword: ``max_workers`` (MLflow's name for
     ``max_concurrency``, default 256; it starts at ``initial_concurrency``, 32), ``timeout``,
@@ -114,9 +122,13 @@ class GenAIMetric(UsesRequestOptions, Metric):
         progress: bool | None = None,
         samples: int = 1,
         request_options: RequestOptions | None = None,
+        justification_language: str | None = "auto",
         **options: Any,
     ) -> None:
         self.spec = spec
+        self.justification_language = (
+            "auto" if justification_language == "auto" else normalize_code(justification_language))
+        self._default_parameters = parameters is None
         self.name, self.version = spec.name, spec.version
         self.greater_is_better = spec.greater_is_better
         self.value_kind, self.value_range = "ordinal", (float(spec.scale[0]), float(spec.scale[1]))
@@ -158,7 +170,22 @@ class GenAIMetric(UsesRequestOptions, Metric):
     def render(self, output: str, input: str | None = None,
                context: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """The messages this judge sends for one row (to inspect or snapshot the prompt)."""
-        return render_messages(self.spec, output=output, input=input, context=context)
+        return render_messages(self.spec, output=output, input=input, context=context,
+                               justification_language=self._language_of(output))
+
+    def _language_of(self, output: str) -> str | None:
+        if self.justification_language != "auto":
+            return self.justification_language
+        code = detect(output, refine=True).code
+        return None if code in ("en", "und") else code
+
+    def _parameters_for(self, requests: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        """The request parameters; a larger default budget when a justification is not English."""
+        if self._default_parameters and any(
+                "Write the justification in" in str(m[-1]["content"]) for m in requests):
+            return {**self.parameters, "max_tokens": max(
+                NON_ENGLISH_MAX_TOKENS, int(self.parameters.get("max_tokens") or 0))}
+        return self.parameters
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         columns = [("predictions", rows["predictions"])]
@@ -182,14 +209,15 @@ class GenAIMetric(UsesRequestOptions, Metric):
             context = dict(zip(context_columns, rest[1:] if self.spec.include_input else rest))
             requests.append(self.render(output, input, context))
         cache = resolve_cache(self.cache)
+        parameters = self._parameters_for(requests)
         # Sample s > 0 of a self-consistency run is its own cache entry (never sent as a parameter).
-        key_parameters = {**self.parameters, "llm_eval_sample": sample} if sample else self.parameters
+        key_parameters = {**parameters, "llm_eval_sample": sample} if sample else parameters
         engine = JudgeEngine(
             self.client, request_options=self.request_options, progress=self.progress,
             description=f"judge {self.key}", cache=cache,
             cache_key=lambda m: cache_key(self.client.identity, m, key_parameters,
                                           self.client.json_mode, PROMPT_FORMAT_VERSION))
-        outcomes = engine.run(requests, self.parameters, self.spec.scale,
+        outcomes = engine.run(requests, parameters, self.spec.scale,
                               lambda m, text, why: repair_messages(m, text, why, self.spec))
         stats = engine.stats
         accounting.update({

@@ -127,8 +127,32 @@ def _system_message(spec: JudgeSpec, tag: str) -> str:
     return "\n\n".join(parts)
 
 
-def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str) -> str:
-    """The row's data in tagged blocks, then a reminder of the task."""
+#: Names used in the prompt for the languages a justification may be asked in.
+LANGUAGE_NAMES = {
+    "ko": "Korean", "ja": "Japanese", "zh": "Chinese", "th": "Thai", "ar": "Arabic",
+    "hi": "Hindi", "ru": "Russian", "uk": "Ukrainian", "de": "German", "es": "Spanish",
+    "fr": "French", "it": "Italian", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
+    "hu": "Hungarian", "tr": "Turkish", "vi": "Vietnamese", "id": "Indonesian", "el": "Greek",
+    "he": "Hebrew", "sv": "Swedish", "cs": "Czech", "ro": "Romanian", "en": "English",
+}
+
+
+def language_instruction(language: str | None) -> str:
+    """The sentence asking for the justification in ``language`` ('' for English or unknown).
+
+        >>> language_instruction("ko")
+        'The output may be in any language: grade it as written. Write the justification in Korean.'
+    """
+    if not language or language in ("en", "und"):
+        return ""
+    name = LANGUAGE_NAMES.get(language, f"the language with ISO code '{language}'")
+    return f"The output may be in any language: grade it as written. Write the justification in {name}."
+
+
+def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str,
+                 justification_language: str | None = None) -> str:
+    """The row's data in tagged blocks, then a reminder of the task (and, for a language other
+    than English, in which language to justify: English prompts are unchanged)."""
     blocks = [_block(label, text, tag) for label, text in values.items()]
     cached = _system_parts(spec)
     reminder = (
@@ -136,7 +160,8 @@ def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str) -> str:
         f"message. Answer with only the JSON object: "
         f"{cached[1] if cached is not None else answer_format(spec)}"
     )
-    return "\n\n".join(blocks + [reminder])
+    instruction = language_instruction(justification_language)
+    return "\n\n".join(blocks + [reminder] + ([instruction] if instruction else []))
 
 
 def render_messages(
@@ -145,8 +170,10 @@ def render_messages(
     output: str,
     input: str | None = None,
     context: Mapping[str, str] | None = None,
+    justification_language: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The chat messages sent to the judge for one row."""
+    """The chat messages sent to the judge for one row (``justification_language``: an ISO code
+    other than ``en`` adds one sentence to the user message, see :func:`language_instruction`)."""
     values: dict[str, str] = {}
     if spec.include_input:
         values["input"] = "" if input is None else input
@@ -159,7 +186,7 @@ def render_messages(
     tag = row_tag(values)
     return [
         {"role": "system", "content": system_message(spec, tag)},
-        {"role": "user", "content": user_message(spec, values, tag)},
+        {"role": "user", "content": user_message(spec, values, tag, justification_language)},
     ]
 
 

@@ -38,6 +38,11 @@ from mlflow_llm_eval.mlflow_adapter.logging import (
     run_credentials,
 )
 from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
+from mlflow_llm_eval.mlflow_adapter.multilingual import (
+    log_languages,
+    split_language_config,
+    with_language,
+)
 from mlflow_llm_eval.mlflow_adapter.predictions import (
     MODEL_INPUTS,
     mark_model_failures,
@@ -155,6 +160,8 @@ class LLMEvaluator(ModelEvaluator):
         if custom_artifacts:
             _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
                             "evaluator does: evaluators=['default', 'llm_eval']")
+        evaluator_config, language = split_language_config(evaluator_config)
+        metrics = with_language(metrics, language)
         config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
         metrics, skipped = drop_preset_metrics_without_targets(
@@ -175,6 +182,8 @@ class LLMEvaluator(ModelEvaluator):
             log_skipped(run_id, skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
         result_metrics = dict(scored.aggregates)
+        result_metrics.update(log_languages(run_id, scored, metrics, frame, defaults,
+                                            config.col_mapping, language, config.metric_prefix))
         result_metrics.update(_log_human_agreement(run_id, scored.table, config.human_labels, metrics))
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
 

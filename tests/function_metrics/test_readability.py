@@ -153,13 +153,16 @@ def test_language_option():
     ours = flesch_kincaid_grade_level(language="de_DE")
     (score,) = ours.score_batch({"predictions": [german]}).scores
     assert score == reference.flesch_kincaid_grade(german)
-    (english,) = flesch_kincaid_grade_level().score_batch({"predictions": [german]}).scores
+    (english,) = flesch_kincaid_grade_level(language="en_US").score_batch(
+        {"predictions": [german]}).scores
     assert score != english  # the language reached textstat
+    (detected,) = flesch_kincaid_grade_level().score_batch({"predictions": [german]}).scores
+    assert detected == score  # the default detects German (lingua): German syllables
     assert ours.metadata()["language"] == "de_DE"
     with pytest.raises(ValueError, match="not known to pyphen"):
         flesch_kincaid_grade_level(language="xx_YY")
     with pytest.raises(ValueError, match="locale string"):
-        flesch_kincaid_grade_level(language=None)  # type: ignore[arg-type]
+        flesch_kincaid_grade_level(language=3)  # type: ignore[arg-type]
 
 
 def test_through_the_engine(fk, ari):

@@ -78,7 +78,7 @@ def _ours(pairs: list[tuple[str, str]], **options) -> dict[str, list[float]]:
 @pytest.mark.parametrize("use_stemmer", [False, True])
 def test_identical_to_rouge_score(corpus, use_stemmer: bool) -> None:
     expected = _reference(corpus, use_stemmer)
-    got = _ours(corpus, use_stemmer=use_stemmer)
+    got = _ours(corpus, use_stemmer=use_stemmer, tokenizer="rouge_score")
     for name in ROUGE_TYPES:
         mismatches = [
             (corpus[i], e, g) for i, (e, g) in enumerate(zip(expected[name], got[name]))
@@ -88,6 +88,14 @@ def test_identical_to_rouge_score(corpus, use_stemmer: bool) -> None:
     # the corpus exercises what it should: partial scores, and rougeLsum differing from rougeL
     assert 0 < sum(0 < v < 1 for v in expected["rouge2"])
     assert sum(a != b for a, b in zip(expected["rougeL"], expected["rougeLsum"])) > 100
+
+
+@pytest.mark.parametrize("use_stemmer", [False, True])
+def test_default_tokenizer_is_rouge_score_on_ascii_rows(corpus, use_stemmer: bool) -> None:
+    """tokenizer="auto" (the default) keeps MLflow's numbers on every ASCII row, bit for bit."""
+    ascii_pairs = [(p, t) for p, t in corpus if p.isascii() and t.isascii()]
+    assert len(ascii_pairs) > 1000
+    assert _ours(ascii_pairs, use_stemmer=use_stemmer) == _reference(ascii_pairs, use_stemmer)
 
 
 def test_summary_level_lcs_matches_rouge_score_on_ties() -> None:
@@ -116,7 +124,9 @@ def test_four_metrics_share_one_tokenisation_of_the_batch() -> None:
 def test_text_without_tokens_scores_zero_like_rouge_score() -> None:
     rows = {"predictions": ["!!!", "我爱北京"], "targets": ["the cat", "我爱上海"]}
     for name in ROUGE_TYPES:
-        assert METRICS[name]().score_batch(rows).scores == [0.0, 0.0]
+        assert METRICS[name](tokenizer="rouge_score").score_batch(rows).scores == [0.0, 0.0]
+        assert METRICS[name](tokenizer="default").score_batch(rows).scores == [0.0, 0.0]  # old name
+        assert METRICS[name]().score_batch(rows).scores[0] == 0.0
 
 
 # ---- tokenizer="unicode" ---------------------------------------------------------------------
@@ -178,7 +188,8 @@ def test_unicode_equals_default_on_ascii_text(corpus) -> None:
 
 def test_accented_text_scores_differ_between_tokenizers() -> None:
     pairs = [("le résumé est prêt", "le résumé n'est pas prêt")]
-    default, unicode = _ours(pairs)["rouge1"][0], _ours(pairs, tokenizer="unicode")["rouge1"][0]
+    default = _ours(pairs, tokenizer="rouge_score")["rouge1"][0]
+    unicode = _ours(pairs, tokenizer="unicode")["rouge1"][0]
     # default splits "résumé" into "r", "sum" and "prêt" into "pr", "t"; unicode keeps the words
     assert _tokens("le résumé est prêt", tokenizer="default") == [["le", "r", "sum", "est", "pr", "t"]]
     assert unicode == pytest.approx(2 * 4 / 4 * 4 / 6 / (4 / 4 + 4 / 6))
@@ -253,7 +264,8 @@ def test_metadata_and_registry(name: str) -> None:
     assert (metric.name, metric.version, metric.key) == (name, "v1", f"{name}/v1")
     assert metric.requires == ("predictions", "targets") and metric.greater_is_better is True
     meta = metric.metadata()
-    assert meta["options"] == {"tokenizer": "default", "use_stemmer": False, "sentence_splitter": "newline"}
+    assert meta["options"] == {"tokenizer": "auto", "use_stemmer": False, "sentence_splitter": "newline"}
+    assert meta["signature"].startswith("tok:ascii-rouge_score+ko-kiwi-")
     assert get_metric(name, tokenizer="unicode").options.tokenizer == "unicode"
 
 

@@ -1,0 +1,74 @@
+"""Per-language aggregates: each metric's count, mean and interval over one language's rows.
+
+An evaluation mixing languages hides a weak language behind a strong one; so when the rows hold
+more than one language, every metric is also aggregated per language. Pure functions: the
+doors decide the languages (:func:`row_codes`) and log the result.
+
+    >>> from mlflow_llm_eval.core.types import MetricResult
+    >>> result = MetricResult([1.0, 0.0, 1.0, float("nan")], ["ok", "ok", "ok", "empty"], [None] * 4)
+    >>> table = by_language(["ko", "ja", "ko", "ja"], {"exact_match/v1": (result, "binary", None)})
+    >>> table["exact_match/v1"]["ko"]["mean"], table["exact_match/v1"]["ja"]["count"]
+    (1.0, 1)
+    >>> sorted(language_metrics(table))[:3]
+    ['exact_match/v1/lang_ja/count', 'exact_match/v1/lang_ja/mean', 'exact_match/v1/lang_ja/mean_ci_high']
+
+Run-metric keys are ``<metric key>/lang_<code>/<aggregate>`` (MLflow keys allow letters, digits,
+``_ - . / :`` and spaces, not ``=``), e.g. ``rougeL/v1/lang_ko/mean``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlflow_llm_eval.core.aggregate import aggregate
+from mlflow_llm_eval.core.language import row_languages
+from mlflow_llm_eval.core.types import MetricResult
+
+#: Aggregates given per language.
+PER_LANGUAGE = ("count", "unscored", "mean", "mean_ci_low", "mean_ci_high")
+
+
+def row_codes(texts: Sequence[Any], *, column: Sequence[Any] | None = None,
+              override: str | None = None, fallback: Sequence[Any] | None = None) -> list[str]:
+    """One language code per row: the ``column`` value, else ``override``, else detected from
+    ``texts`` (or ``fallback``, e.g. the targets, where the text is not a string).
+
+        >>> row_codes(["안녕하세요", "hello", None], fallback=[None, None, "你好"])
+        ['ko', 'en', 'zh']
+    """
+    if fallback is not None:
+        texts = [t if isinstance(t, str) and t.strip() else f for t, f in zip(texts, fallback)]
+    return [lang.code for lang in row_languages(texts, override=override, column=column,
+                                                refine=True)]
+
+
+def by_language(
+    codes: Sequence[str], results: Mapping[str, tuple[MetricResult, str, Any]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """metric key -> language -> :data:`PER_LANGUAGE` aggregates; ``{}`` for one language.
+
+    ``results`` maps each metric key to (its result, its value kind, its value range).
+    """
+    languages = sorted(set(codes))
+    if len(languages) < 2:
+        return {}
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for key, (result, kind, value_range) in results.items():
+        if len(result.scores) != len(codes):
+            continue  # aggregate-only metrics have no rows to split
+        per: dict[str, dict[str, float]] = {}
+        for language in languages:
+            scores = [s for s, c in zip(result.scores, codes) if c == language]
+            values = aggregate(scores, ("mean",), kind, value_range)
+            per[language] = {name: values[name] for name in PER_LANGUAGE}
+        table[key] = per
+    return table
+
+
+def language_metrics(table: Mapping[str, Mapping[str, Mapping[str, float]]],
+                     prefix: str = "") -> dict[str, float]:
+    """The run metrics of a :func:`by_language` table (NaN values left out)."""
+    return {f"{prefix}{key}/lang_{language}/{name}": float(value)
+            for key, per in table.items() for language, values in per.items()
+            for name, value in values.items() if value == value}
