@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_llm_eval.core.text import score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore
 from mlflow_llm_eval.hf import (
     LoadedModel,
     ModelUnavailableError,
@@ -133,6 +133,7 @@ class Toxicity(Metric):
     requires = ("predictions",)
     aggregations = ("mean", "variance", "p90")
     description = "probability that the prediction is toxic (a transformers classifier)"
+    aggregate_merges = {"ratio": SCORED_MEAN}  # a share of the scored rows
 
     def __init__(
         self,
