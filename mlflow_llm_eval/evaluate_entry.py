@@ -42,7 +42,8 @@ def evaluate(
     from mlflow.models.evaluation import EvaluationResult
     from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
-    from mlflow_llm_eval.mlflow_adapter.evaluator import EvaluatorConfig, resolve_metrics
+    from mlflow_llm_eval.core.plan import select_metrics
+    from mlflow_llm_eval.sample import as_metric
     from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
 
     if not isinstance(sample_rows, int) or sample_rows < 0:
@@ -54,14 +55,14 @@ def evaluate(
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
 
-    config = EvaluatorConfig.from_dict(evaluator_config)
-    metrics = resolve_metrics(model_type, extra_metrics)
+    metrics, preset_keys = select_metrics(model_type, [as_metric(m) for m in extra_metrics or []])
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
         outcome = evaluate_spark(
             data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
-            model=model, col_mapping=config.col_mapping, results_table=results_table,
+            model=model, evaluator_config=evaluator_config, model_type=model_type,
+            preset_keys=preset_keys, results_table=results_table,
             results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
             judge_partitions=judge_partitions)
     finally:

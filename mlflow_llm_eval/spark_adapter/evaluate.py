@@ -14,15 +14,15 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlflow_llm_eval.core.engine import _check_unique_keys, resolve_columns
+from mlflow_llm_eval.core.plan import LONG, EvaluationPlan, EvaluatorConfig, Step, build_plan
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
-from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, PartitionPlan
+from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
 from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
 
@@ -87,22 +87,16 @@ def _output_name(given: str | None, has_targets: bool, columns: Sequence[str]) -
     return name
 
 
-def _output_schema(schema: Any, metrics: Sequence[Metric], model_output: str | None) -> Any:
-    """The input columns, the model's outputs, then per metric its score (``double``, or
-    ``long`` for counting metrics such as ``token_count``, whose column is the bare key as on
-    the pandas path), justification, status and reason (strings), then the batch stats."""
+def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) -> Any:
+    """The input columns, the model's outputs, the plan's layout (score: ``double``, or
+    ``long`` for counting metrics; justification, status, reason: strings), the batch stats."""
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
+    kinds = {LONG: LongType(), "double": DoubleType(), "string": StringType()}
     fields = list(schema.fields)
     if model_output is not None:
         fields.append(StructField(model_output, StringType(), True))
-    for metric in metrics:
-        for suffix in SUFFIXES:
-            if suffix == "score":
-                kind = LongType() if metric.integer_scores else DoubleType()
-                fields.append(StructField(metric.score_column, kind, True))
-            else:
-                fields.append(StructField(f"{metric.key}/{suffix}", StringType(), True))
+    fields += [StructField(name, kinds[kind], True) for name, kind in plan.layout()]
     fields.append(StructField(STATS_COLUMN, StringType(), True))
     return StructType(fields)
 
@@ -130,26 +124,38 @@ def evaluate_spark(
     predictions: str | None = None,
     model: Any = None,
     col_mapping: dict[str, Any] | None = None,
+    evaluator_config: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    preset_keys: frozenset[str] = frozenset(),
     results_table: str | None = None,
     results_format: str | None = None,
     sample_rows: int = results_io.DEFAULT_SAMPLE_ROWS,
     answers_dir: str | os.PathLike[str] | None = None,
     judge_partitions: int | None = None,
 ) -> SparkEvaluation:
-    """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``."""
+    """Score every row of ``data``, write the results, log the sample and metrics to ``run_id``.
+
+    ``evaluator_config``: every key the classic door takes (``col_mapping``, ``metric_prefix``,
+    ``human_labels``, ``model_input``, make_metric parameters); ``model_type`` and
+    ``preset_keys``: the preset (its metrics needing targets are skipped without targets).
+    """
     from pyspark.sql import functions as F
 
     from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
 
     started = time.perf_counter()
-    col_mapping = dict(col_mapping or {})
-    _check_unique_keys(metrics)
+    given = dict(evaluator_config or {})
+    if col_mapping:
+        given["col_mapping"] = {**(given.get("col_mapping") or {}), **col_mapping}
+    config = EvaluatorConfig.from_dict(given, metrics)
+    col_mapping = config.col_mapping
     columns = list(data.columns)
     for label, name in (("targets", targets), ("predictions", None if model else predictions)):
         if name is not None and name not in columns:
             raise ValueError(f"{label}='{name}' is not a column of the data; columns: {columns}")
-    stale = [c for c in columns if c == STATS_COLUMN
-             or any(c.startswith(f"{m.key}/") or c == m.score_column for m in metrics)]
+    prefix = config.metric_prefix
+    stale = [c for c in columns if c == STATS_COLUMN or any(
+        c.startswith(f"{prefix}{m.key}/") or c == f"{prefix}{m.score_column}" for m in metrics)]
     if stale:  # re-scoring a results table: its old score columns are replaced
         data = data.drop(*stale)
         columns = [c for c in columns if c not in stale]
@@ -170,7 +176,9 @@ def evaluate_spark(
 
             spark_udf = mlflow.pyfunc.spark_udf(data.sparkSession, model, result_type="string",
                                                 env_manager="local")
-            data = data.withColumn(prediction_column, spark_udf(F.struct(*features)))
+            text = _text_input(features, col_mapping, config.model_input)
+            data = data.withColumn(prediction_column, spark_udf(
+                F.col(f"`{text}`") if text else F.struct(*features)))
         else:
             model_output = prediction_column
     defaults = {"predictions": prediction_column or "predictions"}
@@ -180,14 +188,15 @@ def evaluate_spark(
     if input_column is not None:
         defaults["inputs"] = input_column
     available = columns + [c for c in (prediction_column,) if c and c not in columns]
-    plans = {m.key: resolve_columns(m, available, defaults, col_mapping) for m in metrics}
-
+    plan = build_plan(metrics, columns=available, defaults=defaults, evaluator_config=config,
+                      model_type=model_type, preset_keys=preset_keys)
+    metrics = plan.metrics
     judges = [m for m in metrics if _is_judge(m)]
     callers = judges + ([in_partition] if in_partition is not None else [])
     shipped = list(metrics)
     store = None
     if callers:
-        key_columns = sorted({c for m in judges for c in plans[m.key].values()
+        key_columns = sorted({c for s in plan.steps if _is_judge(s.metric) for c in s.columns.values()
                               if c != model_output} | (set(features) if model_output else set()))
         namespace = hashlib.sha256(json.dumps(
             [[m.metadata() for m in judges], key_columns, _identity(in_partition)],
@@ -201,27 +210,43 @@ def evaluate_spark(
             in_partition = split_budget(in_partition, share)
         store = str(root / namespace / f"n{n}")
         data = data.repartition(n, F.to_json(F.struct(*key_columns)))
-    plan = PartitionPlan(
-        metrics=shipped, columns=plans,
-        output_columns=[f.name for f in _output_schema(data.schema, metrics, model_output).fields],
+    schema = _output_schema(data.schema, plan, model_output)
+    partition_plan = PartitionPlan(
+        plan=replace(plan, steps=[Step(m, s.columns) for m, s in zip(shipped, plan.steps)]),
+        output_columns=[f.name for f in schema.fields],
         endpoint_model=in_partition, model_inputs=features, model_output=model_output,
+        text_input=_text_input(features, col_mapping, config.model_input),
         answers_dir=store, env=endpoint_env() if callers else {},
     )
-    blob = dumps(plan)
+    blob = dumps(partition_plan)
 
     def score(batches: Any) -> Any:
         from mlflow_llm_eval.spark_adapter.partition import score_partition
 
         return score_partition(blob, batches)
 
-    scored = data.mapInPandas(score, _output_schema(data.schema, metrics, model_output))
+    scored = data.mapInPandas(score, schema)
     location = results_table or _default_location(run_id)
     written = results_io.write(scored, location, results_format)
-    aggregates = run_aggregates(written, metrics)
-    sample = results_io.sample(written, sample_rows, metrics)
+    aggregates = run_aggregates(written, plan)
+    sample = results_io.sample(written, sample_rows, plan)
     seconds = time.perf_counter() - started
-    _log(run_id, metrics, aggregates, sample, location, seconds)
+    aggregates.update(_log(run_id, plan, aggregates, sample, location, seconds, written))
     return SparkEvaluation(aggregates, sample, location, seconds)
+
+
+def _text_input(features: Sequence[str], col_mapping: dict[str, Any],
+                model_input: str) -> str | None:
+    """``model_input="text"``: the input column whose values the model gets (as classic)."""
+    if model_input == "dataframe":
+        return None
+    import pandas as pd
+
+    from mlflow_llm_eval.mlflow_adapter.predictions import model_input_for, pick_input_column
+
+    column = pick_input_column(list(features), col_mapping)
+    model_input_for(pd.DataFrame(columns=list(features)), column, model_input)  # the same error
+    return column
 
 
 def _default_location(run_id: str) -> str:
@@ -237,15 +262,27 @@ def _default_location(run_id: str) -> str:
     return str(Path(local_file_uri_to_path(uri)) / "llm_eval_results.parquet")
 
 
-def _log(run_id: str, metrics: Sequence[Metric], aggregates: dict[str, float], sample: Any,
-         location: str, seconds: float) -> None:
+def _log(run_id: str, plan: EvaluationPlan, aggregates: dict[str, float], sample: Any,
+         location: str, seconds: float, written: Any) -> dict[str, float]:
+    """Log as the classic door does (the same helpers); return the human-agreement metrics."""
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
-    from mlflow_llm_eval.mlflow_adapter.logging import log_scored_frame
+    from mlflow_llm_eval.mlflow_adapter.evaluator import log_human_agreement
+    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, log_scored_frame, log_skipped
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(run_id, scored, [m.metadata() for m in metrics])
+    log_scored_frame(run_id, scored, [m.metadata() for m in plan.metrics],
+                     table_file=plan.prefixed(TABLE_FILE))
+    if plan.skipped:
+        log_skipped(run_id, plan.skipped)
+    agreement = {}
+    if plan.config.human_labels:  # two numeric columns per judge reach the driver
+        wanted = {c for m, label in plan.human_label_columns().values()
+                  for c in (plan.column(m, "score"), label)}
+        agreement = log_human_agreement(
+            run_id, plan, written.select(*[f"`{c}`" for c in sorted(wanted)]).toPandas())
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")
+    return agreement
