@@ -68,7 +68,8 @@ def evaluate(
     finally:
         if active is None:
             mlflow.end_run()
-    uri = f"{run.info.artifact_uri.rstrip('/')}/{TABLE_FILE}"
+    prefix = (evaluator_config or {}).get("metric_prefix") or ""
+    uri = f"{run.info.artifact_uri.rstrip('/')}/{prefix}{TABLE_FILE}"
     return EvaluationResult(metrics=dict(outcome.metrics),
                             artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
                             run_id=run.info.run_id)

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_llm_eval.core.types import NOT_MERGEABLE, SCORED_MEAN, SUM, Metric
+from mlflow_llm_eval.core.types import NOT_MERGEABLE, ROWS, SCORED_MEAN, SUM, Metric
 
 _logger = logging.getLogger(__name__)
 
@@ -364,13 +364,16 @@ def merge_extra_aggregates(metric: Metric,
         >>> merge_extra_aggregates(Toxicity, [({"ratio": 0.5}, 2), ({"ratio": 0.0}, 6)])
         {'ratio': 0.125}
     """
-    parts = [(p, n) for p, n in parts if p]
-    if len(parts) <= 1:
+    if len(parts) <= 1:  # one batch: exact as computed
         return {k: float(v) for k, v in (parts[0][0] if parts else {}).items()}
     merged: dict[str, float] = {}
     for name in dict.fromkeys(k for p, _ in parts for k in p):
         rule = merge_rule(metric, name)
         present = [(p, n) for p, n in parts if name in p]
+        if rule == ROWS:  # NaN in a batch (a NaN score) is NaN over all; else the row aggregate
+            if any(math.isnan(p[name]) for p, _ in present):
+                merged[name] = math.nan
+            continue
         if rule == SUM:
             merged[name] = float(sum(p[name] for p, _ in present if not math.isnan(p[name])))
         elif rule == SCORED_MEAN or rule.startswith("weighted_by:"):

@@ -125,16 +125,25 @@ class MetricScorer(Scorer):
         return self._batcher.stats
 
     def _score_rows(self, rows: list[dict[str, Any]]) -> list[RowScore]:
-        """The batch function: one ``score_batch`` over the rows (row by row if it raises)."""
+        """The batch function: one ``score_batch`` per set of fields the rows give (row by row
+        if it raises). An optional field a row lacks is absent for that row, whatever its
+        batch-mates give, so a row's result never depends on how the calls were batched."""
         required = set(self._metric.requires)
-        present = [c for c in self._columns
-                   if c in required or any(r[c] is not None for r in rows)]
-        plan = build_plan([self._metric], columns=present)  # the plan every door scores with
-        result = score_rows(plan, lambda c: [r[c] for r in rows], len(rows))[self._metric.key]
-        with self._lock:
-            self._parts.append((dict(result.extra_aggregates),
-                                sum(not math.isnan(v) for v in result.scores)))
-        return [result.row(i) for i in range(len(rows))]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, r in enumerate(rows):
+            given = tuple(c for c in self._columns if c in required or r[c] is not None)
+            groups.setdefault(given, []).append(i)
+        out: list[RowScore | None] = [None] * len(rows)
+        for present, indices in groups.items():
+            plan = build_plan([self._metric], columns=present)  # the plan every door scores with
+            result = score_rows(plan, lambda c: [rows[i][c] for i in indices],
+                                len(indices))[self._metric.key]
+            with self._lock:
+                self._parts.append((dict(result.extra_aggregates),
+                                    sum(not math.isnan(v) for v in result.scores)))
+            for j, i in enumerate(indices):
+                out[i] = result.row(j)
+        return out  # type: ignore[return-value]
 
     def __call__(self, *, inputs: Any = None, outputs: Any = None,
                  expectations: dict[str, Any] | None = None, trace: Any = None) -> Feedback:

@@ -115,15 +115,18 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         out[plan.model_output] = plan.endpoint_model(given)
     stats: dict[str, dict[str, float]] = {}
     results = score_rows(plan.plan, lambda c: [_plain(v) for v in out[c].tolist()], len(out))
+    added: dict[str, pd.Series] = {}
     for metric in plan.plan.metrics:
         result = results[metric.key]
         for suffix, values in _columns(metric, result).items():
-            out[plan.plan.column(metric, suffix)] = values
+            added[plan.plan.column(metric, suffix)] = values
         summary = partial_summary(result.scores)
         stats[metric.key] = {"scored": summary["count"], "summary": summary,
                              "extras": {k: float(v) for k, v in result.extra_aggregates.items()},
                              "aggregate_only": not metric_columns(metric, result)}
-    out[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
+    added[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
+    out = pd.concat([out.drop(columns=[c for c in added if c in out.columns]),
+                     pd.DataFrame(added, index=out.index)], axis=1)  # one concat, unfragmented
     return out[plan.output_columns]
 
 
