@@ -16,7 +16,6 @@ from mlflow_llm_eval.core.plan import build_plan
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
 
-
 #: MLflow's builtin LLM metrics that ours replace with the same numbers (offline, faster).
 MLFLOW_BUILTIN_EQUIVALENTS = frozenset({
     "exact_match", "rouge1", "rouge2", "rougeL", "rougeLsum", "flesch_kincaid_grade_level",
@@ -62,7 +61,7 @@ def evaluate_sample(
     *,
     prediction: Any = None,
     target: Any = None,
-    input: Any = None,  # noqa: A002 - the field's name in every LLM dataset
+    input: Any = None,
     **columns: Any,
 ) -> RowScore:
     """Score a single row; extra keyword arguments are context columns (e.g. ``context=...``)."""

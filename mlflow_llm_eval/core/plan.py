@@ -180,6 +180,19 @@ class EvaluationPlan:
                              "what each door supports)")
 
 
+def free_name(name: str, taken: Any) -> str:
+    """``name``, or ``model_<name>`` if the data already has that column (never overwrite)."""
+    while name in taken:
+        name = f"model_{name}"
+    return name
+
+
+def outputs_column(predictions: str | None, has_targets: bool, taken: Any) -> str:
+    """The table's name for the model's outputs, as MLflow's default evaluator names it:
+    ``predictions=`` when targets are given, else ``outputs`` (``model_outputs`` if taken)."""
+    return free_name((predictions if has_targets else None) or "outputs", taken)
+
+
 def check_unique_keys(metrics: Sequence[Metric]) -> None:
     seen: dict[str, Metric] = {}
     for metric in metrics:

@@ -24,14 +24,24 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.entities import (
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Feedback,
+)
 from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
 from mlflow_llm_eval.core.engine import score_rows
-from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan, merge_extra_aggregates
+from mlflow_llm_eval.core.plan import (
+    EvaluationPlan,
+    Step,
+    build_plan,
+    merge_extra_aggregates,
+)
 from mlflow_llm_eval.core.registry import get_metric
-from mlflow_llm_eval.core.types import OK, Metric, RowScore
+from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 
@@ -136,7 +146,7 @@ class MetricScorer(Scorer):
         out: list[RowScore | None] = [None] * len(rows)
         for present, indices in groups.items():
             plan = build_plan([self._metric], columns=present)  # the plan every door scores with
-            result = score_rows(plan, lambda c: [rows[i][c] for i in indices],
+            result = score_rows(plan, lambda c, ix=indices: [rows[i][c] for i in ix],
                                 len(indices))[self._metric.key]
             with self._lock:
                 self._parts.append((dict(result.extra_aggregates),

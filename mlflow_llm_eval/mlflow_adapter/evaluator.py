@@ -23,17 +23,24 @@ from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
 from mlflow_llm_eval.core.engine import score_planned
-from mlflow_llm_eval.core.plan import (  # noqa: F401 - EvaluatorConfig re-exported
+from mlflow_llm_eval.core.plan import (
     EvaluationPlan,
     EvaluatorConfig,
     build_plan,
+    free_name,
+    outputs_column,
     select_metrics,
 )
 from mlflow_llm_eval.core.registry import PRESETS
 from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
-from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME, log_scored_frame, log_skipped
+from mlflow_llm_eval.mlflow_adapter.logging import (
+    TABLE_FILE,
+    TABLE_NAME,
+    log_scored_frame,
+    log_skipped,
+)
 from mlflow_llm_eval.mlflow_adapter.predictions import (
     object_column,
     pick_input_column,
@@ -115,13 +122,6 @@ class LLMEvaluator(ModelEvaluator):
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
 
 
-def _free_name(name: str, taken: Any) -> str:
-    """``name``, or ``model_<name>`` if the user's data already has that column (never overwrite)."""
-    while name in taken:
-        name = f"model_{name}"
-    return name
-
-
 def build_frame(
     dataset: Any,
     model: Any,
@@ -151,7 +151,7 @@ def build_frame(
     if model is None:
         given = getattr(dataset, "predictions_name", None)
         if dataset.predictions_data is not None:
-            name = _free_name((given if has_targets else None) or "outputs", frame.columns)
+            name = outputs_column(given, has_targets, frame.columns)
             frame[name] = object_column(dataset.predictions_data, len(frame))
             defaults["predictions"] = name
         if wants_latency and LATENCY_COLUMN not in frame.columns:
@@ -164,11 +164,11 @@ def build_frame(
         model, features, input_column=input_column, model_input=config.model_input,
         predictions_column=predictions, time_each_row=wants_latency,
     )
-    name = _free_name((predictions if has_targets else None) or "outputs", frame.columns)
+    name = outputs_column(predictions, has_targets, frame.columns)
     frame[name] = outputs.predictions
     defaults["predictions"] = name
     for other, values in outputs.others.items():
-        frame[_free_name(other, frame.columns)] = values
+        frame[free_name(other, frame.columns)] = values
     if seconds is not None:
         frame[LATENCY_COLUMN] = seconds
     return frame, defaults

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
-from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
 from mlflow_llm_eval.core.engine import named_aggregates
+from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
 from mlflow_llm_eval.core.plan import EvaluationPlan, merge_extra_aggregates
 from mlflow_llm_eval.core.summary import SummaryMerger
 from mlflow_llm_eval.core.types import Metric

@@ -18,13 +18,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlflow_llm_eval.core.plan import LONG, EvaluationPlan, EvaluatorConfig, Step, build_plan
+from mlflow_llm_eval.core.plan import (
+    LONG,
+    EvaluationPlan,
+    EvaluatorConfig,
+    Step,
+    build_plan,
+    outputs_column,
+)
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
-from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
+from mlflow_llm_eval.spark_adapter.ship import (
+    ceiling,
+    dumps,
+    request_options_of,
+    split_budget,
+)
 
 ENDPOINT_SCHEMES = ("openai:/", "azure:/", "endpoints:/")
 DEFAULT_JUDGE_PARTITIONS = 8
@@ -78,19 +90,16 @@ def _identity(model: Any) -> Any:
             getattr(model, "prompt_template", None), getattr(model, "parameters", None)]
 
 
-def _output_name(given: str | None, has_targets: bool, columns: Sequence[str]) -> str:
-    """The table's name for the model's outputs, as the pandas path names it: ``predictions=``
-    when targets are given, else ``outputs`` (``model_outputs`` if the data has that column)."""
-    name = (given if has_targets else None) or "outputs"
-    while name in columns:
-        name = f"model_{name}"
-    return name
-
-
 def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) -> Any:
     """The input columns, the model's outputs, the plan's layout (score: ``double``, or
     ``long`` for counting metrics; justification, status, reason: strings), the batch stats."""
-    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+    from pyspark.sql.types import (
+        DoubleType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
     kinds = {LONG: LongType(), "double": DoubleType(), "string": StringType()}
     fields = list(schema.fields)
@@ -164,13 +173,13 @@ def evaluate_spark(
     model_output = None
     prediction_column = predictions
     if model is None and predictions is not None and targets is None:
-        prediction_column = _output_name(None, False, features)  # the pandas path's name
+        prediction_column = outputs_column(None, False, features)  # the pandas path's name
         if prediction_column != predictions:
             data = data.withColumnRenamed(predictions, prediction_column)
             columns = [prediction_column if c == predictions else c for c in columns]
     if model is not None:
-        prediction_column = _output_name(predictions, targets is not None,
-                                         [*features, *filter(None, [targets])])
+        prediction_column = outputs_column(predictions, targets is not None,
+                                           [*features, *filter(None, [targets])])
         if in_partition is None:  # a logged pyfunc model: MLflow's own Spark UDF
             import mlflow.pyfunc
 
@@ -242,7 +251,10 @@ def _text_input(features: Sequence[str], col_mapping: dict[str, Any],
         return None
     import pandas as pd
 
-    from mlflow_llm_eval.mlflow_adapter.predictions import model_input_for, pick_input_column
+    from mlflow_llm_eval.mlflow_adapter.predictions import (
+        model_input_for,
+        pick_input_column,
+    )
 
     column = pick_input_column(list(features), col_mapping)
     model_input_for(pd.DataFrame(columns=list(features)), column, model_input)  # the same error
@@ -269,7 +281,11 @@ def _log(run_id: str, plan: EvaluationPlan, aggregates: dict[str, float], sample
 
     from mlflow_llm_eval.core.engine import ScoredFrame
     from mlflow_llm_eval.mlflow_adapter.evaluator import log_human_agreement
-    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, log_scored_frame, log_skipped
+    from mlflow_llm_eval.mlflow_adapter.logging import (
+        TABLE_FILE,
+        log_scored_frame,
+        log_skipped,
+    )
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
     log_scored_frame(run_id, scored, [m.metadata() for m in plan.metrics],

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.fake_openai import FakeOpenAI
 from support.tiny_models import tiny_classifier_dir, tiny_encoder_dir  # noqa: F401 - fixtures
 

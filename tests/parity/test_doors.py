@@ -27,8 +27,8 @@ import mlflow_llm_eval as le
 from mlflow_llm_eval.core.plan import merge_rule
 from mlflow_llm_eval.core.registry import available_metrics
 from mlflow_llm_eval.core.types import NOT_MERGEABLE
-from mlflow_llm_eval.sample import as_metric
 from mlflow_llm_eval.judge.builtin import METRICS as JUDGES
+from mlflow_llm_eval.sample import as_metric
 
 pytestmark = pytest.mark.usefixtures("mlflow_store")
 
@@ -93,7 +93,7 @@ def em_or_rouge(predictions: pd.Series, metrics: dict[str, MetricValue],
                 rougeL: MetricValue) -> MetricValue:
     """A derived metric: reads ``metrics[...]`` and takes another metric's name."""
     exact = metrics["exact_match/v1"].scores
-    return MetricValue(scores=[max(e, r) if r == r else e for e, r in zip(exact, rougeL.scores)])
+    return MetricValue(scores=[e if math.isnan(r) else max(e, r) for e, r in zip(exact, rougeL.scores)])
 
 
 #: Registered names that are another name's metric (same key): run once, under that name.
