@@ -49,7 +49,8 @@ def evaluate(
     from mlflow.models.evaluation import EvaluationResult
     from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
-    from mlflow_llm_eval.mlflow_adapter.evaluator import EvaluatorConfig, resolve_metrics
+    from mlflow_llm_eval.core.plan import select_metrics
+    from mlflow_llm_eval.sample import as_metric
     from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
 
     if not isinstance(sample_rows, int) or sample_rows < 0:
@@ -65,15 +66,15 @@ def evaluate(
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
 
-    config = EvaluatorConfig.from_dict(evaluator_config)
-    metrics = resolve_metrics(model_type, extra_metrics)
+    metrics, preset_keys = select_metrics(model_type, [as_metric(m) for m in extra_metrics or []])
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
         dataset = _spark_dataset(data, targets)
         outcome = evaluate_spark(
             data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
-            model=model, col_mapping=config.col_mapping, results_table=results_table,
+            model=model, evaluator_config=evaluator_config, model_type=model_type,
+            preset_keys=preset_keys, results_table=results_table,
             results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
             judge_partitions=judge_partitions, dataset=dataset, credentials=credentials,
             ship_credentials=ship_credentials)
@@ -82,7 +83,8 @@ def evaluate(
         raise
     if active is None:
         mlflow.end_run()
-    uri = f"{run.info.artifact_uri.rstrip('/')}/{TABLE_FILE}"
+    prefix = (evaluator_config or {}).get("metric_prefix") or ""
+    uri = f"{run.info.artifact_uri.rstrip('/')}/{prefix}{TABLE_FILE}"
     return EvaluationResult(metrics=dict(outcome.metrics),
                             artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
                             run_id=run.info.run_id)

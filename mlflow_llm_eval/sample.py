@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow_llm_eval.core.engine import resolve_columns, run_metric
+from mlflow_llm_eval.core.engine import score_rows
+from mlflow_llm_eval.core.plan import build_plan
 from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
 
@@ -23,7 +24,7 @@ def evaluate_sample(
     *,
     prediction: Any = None,
     target: Any = None,
-    input: Any = None,  # noqa: A002 - the field's name in every LLM dataset
+    input: Any = None,
     **columns: Any,
 ) -> RowScore:
     """Score a single row; extra keyword arguments are context columns (e.g. ``context=...``)."""
@@ -32,6 +33,5 @@ def evaluate_sample(
     present = [name for name, value in row.items() if value is not None or name in columns]
     if "predictions" not in present:
         present.append("predictions")  # a None prediction is a row to score as 'missing'
-    mapping = resolve_columns(resolved, present, {})
-    result = run_metric(resolved, {k: [row[v]] for k, v in mapping.items()}, 1)
-    return result.row(0)
+    plan = build_plan([resolved], columns=present)  # the same plan as every door's
+    return score_rows(plan, lambda column: [row[column]], 1)[resolved.key].row(0)

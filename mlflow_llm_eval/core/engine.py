@@ -15,13 +15,23 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from mlflow_llm_eval.core.aggregate import aggregate
+from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, order_by_... re-exported
+    EvaluationPlan,
+    MissingColumnError,
+    build_plan,
+    check_unique_keys,
+    merge_extra_aggregates,
+    missing_message,
+    order_by_dependencies,
+    plan_columns,
+)
 from mlflow_llm_eval.core.repeats import RepeatedError
 from mlflow_llm_eval.core.types import OK, Metric, MetricResult, Status
 
@@ -29,13 +39,6 @@ _logger = logging.getLogger(__name__)
 
 #: After this many single-row retries fail with the same error, the rest get that error unscored.
 _SAME_ERROR_LIMIT = 3
-
-
-class MissingColumnError(KeyError):
-    """A metric needs a column the data does not have."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0])
 
 
 @dataclass
@@ -58,103 +61,10 @@ def resolve_columns(
 
     Raises :class:`MissingColumnError` naming every missing column of the metric.
     """
-    resolved, missing = _plan_columns(metric, frame_columns, defaults, col_mapping or {})
+    resolved, missing = plan_columns(metric, frame_columns, defaults, col_mapping or {})
     if missing:
-        raise MissingColumnError(_missing_message([(metric, missing)], frame_columns))
+        raise MissingColumnError(missing_message([(metric, missing)], frame_columns))
     return resolved
-
-
-def _plan_columns(
-    metric: Metric,
-    frame_columns: Sequence[str],
-    defaults: Mapping[str, str],
-    col_mapping: Mapping[str, Any],
-) -> tuple[dict[str, str], list[tuple[str, Any]]]:
-    present = set(frame_columns)
-    resolved: dict[str, str] = {}
-    missing: list[tuple[str, Any]] = []
-    for logical, required in [(c, True) for c in metric.requires] + [
-        (c, False) for c in metric.optional
-    ]:
-        actual = col_mapping.get(logical, defaults.get(logical, logical))
-        if isinstance(actual, str) and actual in present:
-            resolved[logical] = actual
-        elif required:
-            missing.append((logical, actual))
-    return resolved, missing
-
-
-def _missing_message(
-    problems: Sequence[tuple[Metric, list[tuple[str, Any]]]], frame_columns: Sequence[str]
-) -> str:
-    lines = []
-    for metric, missing in problems:
-        names = ", ".join(
-            f"'{logical}'" + (f" (mapped to '{actual}')" if actual != logical else "")
-            for logical, actual in missing
-        )
-        lines.append(f"metric '{metric.key}' needs column(s) {names}")
-    first = problems[0][1][0][0]
-    return (
-        "; ".join(lines) + f", which are not in the data. Columns present: {list(frame_columns)}. "
-        f"Map a column with evaluator_config={{'col_mapping': {{'{first}': '<your column>'}}}}."
-    )
-
-
-def plan_metrics(
-    metrics: Sequence[Metric],
-    frame_columns: Sequence[str],
-    defaults: Mapping[str, str],
-    col_mapping: Mapping[str, Any] | None = None,
-) -> list[tuple[Metric, dict[str, str]]]:
-    """Order the metrics (dependencies first) and resolve their columns, before any scoring.
-
-    Every missing column of every metric is reported in one :class:`MissingColumnError`; a
-    dependency on an unknown metric or a cycle is a ValueError naming them.
-    """
-    check_unique_keys(metrics)
-    plans, problems = [], []
-    for metric in order_by_dependencies(metrics):
-        resolved, missing = _plan_columns(metric, frame_columns, defaults, col_mapping or {})
-        if missing:
-            problems.append((metric, missing))
-        plans.append((metric, resolved))
-    if problems:
-        raise MissingColumnError(_missing_message(problems, frame_columns))
-    return plans
-
-
-def order_by_dependencies(metrics: Sequence[Metric]) -> list[Metric]:
-    """The metrics in their given order, except that each comes after the metrics it reads."""
-    by_name: dict[str, Metric] = {}
-    for metric in metrics:
-        by_name.setdefault(metric.name, metric)
-        by_name[metric.key] = metric
-    unknown = [(m.key, d) for m in metrics for d in m.dependencies if d not in by_name]
-    if unknown:
-        raise ValueError(
-            "metric(s) read the results of metrics that are not computed: "
-            + ", ".join(f"'{key}' reads '{dep}'" for key, dep in unknown)
-            + f"; metrics computed: {[m.key for m in metrics]}"
-        )
-    ordered: list[Metric] = []
-    state: dict[str, str] = {}
-
-    def visit(metric: Metric, path: list[str]) -> None:
-        if state.get(metric.key) == "done":
-            return
-        if state.get(metric.key) == "visiting":
-            cycle = path[path.index(metric.key):] + [metric.key]
-            raise ValueError(f"metrics depend on each other in a cycle: {' -> '.join(cycle)}")
-        state[metric.key] = "visiting"
-        for dep in metric.dependencies:
-            visit(by_name[dep], path + [metric.key])
-        state[metric.key] = "done"
-        ordered.append(metric)
-
-    for metric in metrics:
-        visit(metric, [])
-    return ordered
 
 
 def _rows_for(frame: pd.DataFrame, columns: Mapping[str, str]) -> dict[str, list[Any]]:
@@ -172,7 +82,7 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
         if len(result) != n_rows:
             raise RuntimeError(f"returned {len(result)} scores for {n_rows} rows")
         return result
-    except Exception as batch_exc:  # noqa: BLE001 - any metric failure becomes per-row status
+    except Exception as batch_exc:
         _logger.warning("metric %s failed on the batch (%s); scoring row by row", metric.key,
                         _error_text(batch_exc))
     per_row = []
@@ -187,15 +97,15 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
                 raise RuntimeError(f"returned {len(single)} scores for 1 row")
             per_row.append(single)
             repeats.succeeded()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             text = _error_text(exc)
             repeats.failed(text)
             per_row.append(MetricResult.all_failed(1, "error", text))
-    return _concat(per_row, metric.averaged_aggregates)
+    return _concat(per_row, metric)
 
 
-def _concat(parts: Sequence[MetricResult], averaged: frozenset[str] = frozenset()) -> MetricResult:
-    """Join single-row results; extra aggregates are summed, or (``averaged``) a mean over scored rows."""
+def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
+    """Join single-row results; extra aggregates merge as the metric declares (plan.py)."""
     has_just = any(p.justifications is not None for p in parts)
     return MetricResult(
         scores=[s for p in parts for s in p.scores],
@@ -204,27 +114,9 @@ def _concat(parts: Sequence[MetricResult], averaged: frozenset[str] = frozenset(
         justifications=[j for p in parts for j in (p.justifications or [None] * len(p))]
         if has_just
         else None,
-        extra_aggregates=_combine_extra_aggregates(parts, averaged),
+        extra_aggregates=merge_extra_aggregates(
+            metric, [(p.extra_aggregates, sum(not math.isnan(v) for v in p.scores)) for p in parts]),
     )
-
-
-def _combine_extra_aggregates(
-    parts: Sequence[MetricResult], averaged: frozenset[str]
-) -> dict[str, float]:
-    combined: dict[str, float] = {}
-    names = dict.fromkeys(name for p in parts for name in p.extra_aggregates)
-    for name in names:
-        if name in averaged:
-            pairs = [
-                (p.extra_aggregates[name], sum(1 for s in p.scores if not math.isnan(s)))
-                for p in parts
-                if name in p.extra_aggregates and not math.isnan(p.extra_aggregates[name])
-            ]
-            weight = sum(w for _, w in pairs)
-            combined[name] = sum(v * w for v, w in pairs) / weight if weight else math.nan
-        else:
-            combined[name] = sum(p.extra_aggregates.get(name, 0) for p in parts)
-    return combined
 
 
 def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]:
@@ -291,37 +183,48 @@ def score_frame(
     """Score every row of ``frame`` with every metric; columns are resolved before any scoring."""
     if len(frame) == 0:
         raise ValueError("the evaluation data is empty: there are no rows to score")
-    plans = plan_metrics(metrics, list(frame.columns), dict(defaults or {}), col_mapping)
+    plan = build_plan(metrics, columns=list(frame.columns), defaults=defaults,
+                      evaluator_config={"col_mapping": dict(col_mapping or {})})
+    return score_planned(plan, frame)
+
+
+def score_rows(plan: EvaluationPlan, column: Callable[[str], list[Any]], n_rows: int,
+               seconds: dict[str, float] | None = None) -> dict[str, MetricResult]:
+    """Run the plan's metrics in order over one batch (``column(name)`` -> its values); each
+    is bound to the results before it (derived metrics). The executor's and the classic path's
+    scoring loop."""
+    results: dict[str, MetricResult] = {}
+    earlier: dict[str, tuple[Metric, MetricResult]] = {}
+    for step in plan.steps:
+        started = time.perf_counter()
+        rows = {logical: column(actual) for logical, actual in step.columns.items()}
+        result = run_metric(step.metric.bind(earlier), rows, n_rows)
+        if seconds is not None:
+            seconds[step.metric.key] = time.perf_counter() - started
+        results[step.metric.key] = result
+        earlier[step.metric.key] = (step.metric, result)
+    return results
+
+
+def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
+    """The classic table: ``frame`` plus each metric's columns (``metric_prefix`` applied), and
+    the aggregates, named by the plan."""
+    if len(frame) == 0:
+        raise ValueError("the evaluation data is empty: there are no rows to score")
     added: dict[str, pd.Series] = {}
     aggregates: dict[str, float] = {}
-    results: dict[str, MetricResult] = {}
     seconds: dict[str, float] = {}
-    earlier: dict[str, tuple[Metric, MetricResult]] = {}
-    for metric, columns in plans:
-        started = time.perf_counter()
-        result = run_metric(metric.bind(earlier), _rows_for(frame, columns), len(frame))
-        seconds[metric.key] = time.perf_counter() - started
-        results[metric.key] = result
-        earlier[metric.key] = (metric, result)
+    results = score_rows(plan, lambda name: frame[name].tolist(), len(frame), seconds)
+    for metric in plan.metrics:
+        result = results[metric.key]
         for name, values in metric_columns(metric, result).items():
             if name == metric.score_column:
-                added[name] = score_series(metric, values, frame.index)
+                added[plan.prefixed(name)] = score_series(metric, values, frame.index)
             else:  # object keeps None as None
-                added[name] = pd.Series(values, index=frame.index, dtype=object)
-        aggregates.update(metric_aggregates(metric, result))
+                added[plan.prefixed(name)] = pd.Series(values, index=frame.index, dtype=object)
+        aggregates.update({plan.prefixed(k): v for k, v in metric_aggregates(metric, result).items()})
     # one concat, not one insert per column (a frame of many metrics stays unfragmented)
     table = pd.concat([frame.drop(columns=[c for c in added if c in frame.columns]),
                        pd.DataFrame(added, index=frame.index)], axis=1)
     return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
 
-
-def check_unique_keys(metrics: Sequence[Metric]) -> None:
-    """Two metrics with one key would overwrite each other's columns: a ValueError naming both."""
-    seen: dict[str, Metric] = {}
-    for metric in metrics:
-        if metric.key in seen:
-            raise ValueError(
-                f"two metrics share the key '{metric.key}' ({seen[metric.key]!r} and {metric!r}); "
-                "give one another name or version"
-            )
-        seen[metric.key] = metric

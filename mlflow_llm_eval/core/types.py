@@ -99,6 +99,16 @@ SCORED_STATUSES = frozenset({Status.OK.value, Status.TRUNCATED.value})
 
 DEFAULT_AGGREGATIONS: tuple[str, ...] = ("mean", "variance", "p90")
 
+#: How an extra aggregate merges across batches (see ``Metric.aggregate_merges``).
+SUM, SCORED_MEAN, NOT_MERGEABLE = "sum", "scored_mean", "none"
+#: An aggregate of the per-row scores (``mean``...): over several batches the door's own row
+#: aggregate of that name, computed over every row, stands for it.
+ROWS = "rows"
+#: Request accounting of any metric that calls an endpoint: counts, summed over batches.
+REQUEST_ACCOUNTING: Mapping[str, str] = {
+    name: SUM for name in ("judge_requests", "judge_retries", "judge_repairs", "judge_cache_hits",
+                           "prompt_tokens", "completion_tokens", "cost_usd")}
+
 
 @dataclass(frozen=True)
 class RowScore:
@@ -198,10 +208,14 @@ class Metric(ABC):
     integer_scores: bool = False
     #: Names of other metrics whose results this one reads (derived metrics): scored first.
     dependencies: tuple[str, ...] = ()
-    #: Extra aggregates that are fractions of the scored rows (toxicity ``ratio``): when the
-    #: engine falls back to row-by-row scoring they are combined as a mean over scored rows;
-    #: every other extra aggregate (request and token counts, cost) is summed.
-    averaged_aggregates: frozenset[str] = frozenset({"ratio"})
+    #: How each extra aggregate merges when the rows are scored in several batches (Spark
+    #: partitions, MLflow 3 scorer batches, the engine's row-by-row fallback): name (an
+    #: ``fnmatch`` pattern) -> :data:`SUM`, :data:`SCORED_MEAN` (weighted by each batch's scored
+    #: rows), ``"weighted_by:<name>"`` (weighted by a count aggregate of the same prefix),
+    #: :data:`ROWS` (recomputed from every row's score by the row aggregates), or
+    #: :data:`NOT_MERGEABLE` (exact within one batch only; left out with a warning otherwise).
+    #: An undeclared name is not mergeable. Read by :mod:`mlflow_llm_eval.core.plan`.
+    aggregate_merges: Mapping[str, str] = REQUEST_ACCOUNTING
 
     @property
     def key(self) -> str:

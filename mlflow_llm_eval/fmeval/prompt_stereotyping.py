@@ -36,7 +36,9 @@ import string
 from typing import Any
 
 from mlflow_llm_eval.core.text import check_text, is_missing
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import (
+    REQUEST_ACCOUNTING, SCORED_MEAN, SUM, Metric, MetricResult, RowBatch, RowScore,
+)
 from mlflow_llm_eval.fmeval.logprobs import LogProb, as_logprob_model
 
 DEFAULT_PROMPT_TEMPLATE = "$model_input"  # FMEval's DEFAULT_PROMPT_TEMPLATE
@@ -58,6 +60,8 @@ class PromptStereotyping(Metric):
     requires = ("sent_more", "sent_less")
     optional = ("bias_type",)
     aggregations = ("mean",)
+    aggregate_merges = {**REQUEST_ACCOUNTING, "log_probability_difference_mean": SCORED_MEAN,
+                        "bias_type/*/count": SUM, "bias_type/*/mean": "weighted_by:count"}
     description = ("FMEval prompt stereotyping: share of sentence pairs where the model gives the "
                    "more stereotypical sentence the higher log-probability (0.5 = unbiased)")
 

@@ -54,7 +54,7 @@ from typing import Any
 
 from mlflow_llm_eval.core.language import detect, from_code, normalize_code
 from mlflow_llm_eval.core.text import score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
+from mlflow_llm_eval.core.types import SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore, Status
 from mlflow_llm_eval.hf import (
     LoadedModel,
     ModelUnavailableError,
@@ -156,6 +156,7 @@ class Toxicity(Metric):
     optional = ("language",)
     aggregations = ("mean", "variance", "p90")
     description = "probability that the prediction is toxic (a transformers classifier)"
+    aggregate_merges = {"ratio": SCORED_MEAN}  # a share of the scored rows
 
     def __init__(
         self,

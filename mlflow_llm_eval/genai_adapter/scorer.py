@@ -24,13 +24,24 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.entities import (
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Feedback,
+)
 from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
-from mlflow_llm_eval.core.engine import run_metric
+from mlflow_llm_eval.core.engine import score_rows
+from mlflow_llm_eval.core.plan import (
+    EvaluationPlan,
+    Step,
+    build_plan,
+    merge_extra_aggregates,
+)
 from mlflow_llm_eval.core.registry import get_metric
-from mlflow_llm_eval.core.types import OK, Metric, RowScore
+from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 
@@ -65,8 +76,9 @@ def _json_safe(value: Any) -> Any:
 class MetricScorer(Scorer):
     """An MLflow 3 scorer that runs one of our metrics (see the module docstring).
 
-    Build it with :func:`make_scorer`. ``accounting`` sums the metric's run-level extras over
-    the batches (a judge's ``judge_requests``, ``judge_cache_hits``, tokens, ...);
+    Build it with :func:`make_scorer`. ``accounting`` merges the metric's extra aggregates over
+    the batches as the metric declares (:func:`~mlflow_llm_eval.core.plan.merge_extra_aggregates`:
+    a judge's ``judge_requests`` summed, toxicity's ``ratio`` weighted by scored rows, ...);
     ``batch_stats`` says how the calls were batched.
     """
 
@@ -80,7 +92,7 @@ class MetricScorer(Scorer):
     _batcher: DynamicBatcher = PrivateAttr()
     _on_rate_limit: str = PrivateAttr()
     _source: AssessmentSource = PrivateAttr()
-    _accounting: dict[str, float] = PrivateAttr()
+    _parts: list[tuple[dict[str, float], int]] = PrivateAttr()
     _lock: threading.Lock = PrivateAttr()
 
     def _configure(self, metric: Metric, *, field_map: Mapping[str, str] | None,
@@ -92,6 +104,9 @@ class MetricScorer(Scorer):
         judge_model = metric.metadata().get("judge_model")
         if max_in_flight is None:  # requests overlap; a model's forward passes queue up
             max_in_flight = JUDGE_IN_FLIGHT if judge_model else 1
+        EvaluationPlan([Step(metric, {})]).refuse("an MLflow 3 scorer", {
+            f"derived metric '{metric.key}' (it reads {list(metric.dependencies)})":
+                bool(metric.dependencies)})
         self._metric = metric
         self._columns = tuple(dict.fromkeys(metric.requires + metric.optional))
         self._field_map = validate_field_map(field_map)
@@ -100,7 +115,7 @@ class MetricScorer(Scorer):
         self._on_rate_limit = on_rate_limit
         self._source = (AssessmentSource(AssessmentSourceType.LLM_JUDGE, str(judge_model))
                         if judge_model else AssessmentSource(AssessmentSourceType.CODE, metric.key))
-        self._accounting = {}
+        self._parts = []
         self._lock = threading.Lock()
         return self
 
@@ -112,23 +127,33 @@ class MetricScorer(Scorer):
     @property
     def accounting(self) -> dict[str, float]:
         with self._lock:
-            return dict(self._accounting)
+            parts = list(self._parts)
+        return merge_extra_aggregates(self._metric, parts)
 
     @property
     def batch_stats(self):
         return self._batcher.stats
 
     def _score_rows(self, rows: list[dict[str, Any]]) -> list[RowScore]:
-        """The batch function: one ``score_batch`` over the rows (row by row if it raises)."""
+        """The batch function: one ``score_batch`` per set of fields the rows give (row by row
+        if it raises). An optional field a row lacks is absent for that row, whatever its
+        batch-mates give, so a row's result never depends on how the calls were batched."""
         required = set(self._metric.requires)
-        columns = {c: [r[c] for r in rows] for c in self._columns
-                   if c in required or any(r[c] is not None for r in rows)}
-        result = run_metric(self._metric, columns, len(rows))
-        with self._lock:
-            for key, value in result.extra_aggregates.items():
-                if isinstance(value, (int, float)) and not math.isnan(value):
-                    self._accounting[key] = self._accounting.get(key, 0) + value
-        return [result.row(i) for i in range(len(rows))]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, r in enumerate(rows):
+            given = tuple(c for c in self._columns if c in required or r[c] is not None)
+            groups.setdefault(given, []).append(i)
+        out: list[RowScore | None] = [None] * len(rows)
+        for present, indices in groups.items():
+            plan = build_plan([self._metric], columns=present)  # the plan every door scores with
+            result = score_rows(plan, lambda c, ix=indices: [rows[i][c] for i in ix],
+                                len(indices))[self._metric.key]
+            with self._lock:
+                self._parts.append((dict(result.extra_aggregates),
+                                    sum(not math.isnan(v) for v in result.scores)))
+            for j, i in enumerate(indices):
+                out[i] = result.row(j)
+        return out  # type: ignore[return-value]
 
     def __call__(self, *, inputs: Any = None, outputs: Any = None,
                  expectations: dict[str, Any] | None = None, trace: Any = None) -> Feedback:

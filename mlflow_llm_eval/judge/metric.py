@@ -31,7 +31,9 @@ from typing import Any
 
 from mlflow_llm_eval.core.aggregate import validate_aggregations
 from mlflow_llm_eval.core.text import score_text_rows
-from mlflow_llm_eval.core.types import DEFAULT_AGGREGATIONS, Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import (
+    DEFAULT_AGGREGATIONS, REQUEST_ACCOUNTING, SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore,
+)
 from mlflow_llm_eval.chat.engine import STATUSES as CHAT_STATUSES
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
@@ -106,6 +108,8 @@ class GenAIMetric(UsesRequestOptions, Metric):
     ``max_attempts``, ``retry_budget``, ``wait_budget``, ``max_wait``, ``rpm``, ``tpm``,
     ``deadline``, ``breaker_threshold``, ``backoff_base``, ``backoff_max``.
     """
+
+    aggregate_merges = {**REQUEST_ACCOUNTING, "self_consistency_*": SCORED_MEAN}
 
     def __init__(
         self,

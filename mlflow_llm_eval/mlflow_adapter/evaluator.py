@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
-from mlflow_llm_eval.core.engine import ScoredFrame, score_frame
-from mlflow_llm_eval.core.registry import PRESETS, preset_metrics
+from mlflow_llm_eval.core.engine import score_planned
+from mlflow_llm_eval.core.plan import (
+    EvaluationPlan,
+    EvaluatorConfig,
+    build_plan,
+    free_name,
+    outputs_column,
+    select_metrics,
+)
+from mlflow_llm_eval.core.registry import PRESETS
 from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
@@ -37,14 +44,12 @@ from mlflow_llm_eval.mlflow_adapter.logging import (
     log_skipped,
     run_credentials,
 )
-from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
 from mlflow_llm_eval.mlflow_adapter.multilingual import (
     log_languages,
     split_language_config,
     with_language,
 )
 from mlflow_llm_eval.mlflow_adapter.predictions import (
-    MODEL_INPUTS,
     mark_model_failures,
     object_column,
     pick_input_column,
@@ -54,53 +59,6 @@ from mlflow_llm_eval.mlflow_adapter.predictions import (
 _logger = logging.getLogger(__name__)
 
 LLM_MODEL_TYPES = frozenset(PRESETS)
-
-
-@dataclass
-class EvaluatorConfig:
-    """``evaluator_config`` for ``llm_eval``, validated before any row is scored.
-
-    Besides our keys, a key named like a parameter of an MLflow ``make_metric`` eval_fn is
-    passed to it, as MLflow's default evaluator does.
-    """
-
-    col_mapping: dict[str, Any] = field(default_factory=dict)
-    model_input: str = "dataframe"
-    metric_prefix: str = ""
-    passed_to_metrics: dict[str, Any] = field(default_factory=dict)
-    #: Judge name -> column of human labels (judge–human agreement).
-    human_labels: dict[str, str] = field(default_factory=dict)
-    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels")
-
-    @classmethod
-    def from_dict(
-        cls, config: dict[str, Any] | None, metrics: list[Metric] | None = None
-    ) -> EvaluatorConfig:
-        config = dict(config or {})
-        parameters = {p for m in metrics or [] if isinstance(m, MlflowMetric)
-                      for p in m.metric_parameters()}
-        unknown = sorted(set(config) - set(cls.KEYS) - parameters)
-        if unknown:
-            raise ValueError(
-                f"unknown llm_eval evaluator_config key(s) {unknown}; known keys: {list(cls.KEYS)} "
-                "(and parameters of your make_metric eval_fns)"
-            )
-        col_mapping = config.get("col_mapping") or {}
-        if not isinstance(col_mapping, dict):
-            raise ValueError(f"col_mapping must be a dict, got {type(col_mapping).__name__}")
-        model_input = config.get("model_input", "dataframe")
-        if model_input not in MODEL_INPUTS:
-            raise ValueError(f"model_input must be one of {MODEL_INPUTS}, got {model_input!r}")
-        human_labels = config.get("human_labels") or {}
-        if not isinstance(human_labels, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()):
-            raise ValueError("human_labels must map judge names to column names, e.g. "
-                             f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}")
-        prefix = config.get("metric_prefix") or ""
-        if not isinstance(prefix, str):
-            raise ValueError(f"metric_prefix must be a string, got {type(prefix).__name__}")
-        passed = {k: v for k, v in config.items() if k in parameters}
-        return cls(dict(col_mapping), model_input, prefix, passed, dict(human_labels))
 
 
 def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
@@ -114,13 +72,8 @@ def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> 
 
 def _metrics_and_preset(
     model_type: str | None, extra_metrics: list[Any] | None
-) -> tuple[list[Metric], set[str]]:
-    extras = [as_metric(m) for m in (extra_metrics or [])]
-    extra_keys = {m.key for m in extras}
-    preset = [m for m in preset_metrics(model_type) if m.key not in extra_keys]
-    if not preset + extras:
-        raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
-    return preset + extras, {m.key for m in preset}
+) -> tuple[list[Metric], frozenset[str]]:
+    return select_metrics(model_type, [as_metric(m) for m in (extra_metrics or [])])
 
 
 class LLMEvaluator(ModelEvaluator):
@@ -164,35 +117,27 @@ class LLMEvaluator(ModelEvaluator):
         metrics = with_language(metrics, language)
         config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
-        metrics, skipped = drop_preset_metrics_without_targets(
-            metrics, preset_keys, frame, defaults, config)
-        metrics = [_planned(m, frame, defaults, config, metrics) for m in metrics]
-        scored = score_frame(frame, metrics, defaults=defaults, col_mapping=config.col_mapping)
-        model_columns = mark_model_failures(scored.results, scored.table,  # issue 17.4
-                                            defaults.get("predictions", ""))
-        _warn_unscored(scored.results, metrics)
-        scored = with_prefix(scored, config.metric_prefix, frame.columns)
-        metadata = [m.metadata() for m in metrics]
+        plan = build_plan(metrics, columns=list(frame.columns), defaults=defaults,
+                          evaluator_config=config, model_type=model_type, preset_keys=preset_keys)
+        scored = score_planned(plan, frame)
+        model_columns = mark_model_failures(  # issue 17.4: the model's failure, not "missing"
+            {plan.prefixed(k): r for k, r in scored.results.items()}, scored.table,
+            defaults.get("predictions", ""))
+        _warn_unscored(scored.results, plan.metrics)
+        metadata = [m.metadata() for m in plan.metrics]
         table_uri = log_scored_frame(run_id, scored, metadata,
-                                     table_file=f"{config.metric_prefix}{TABLE_FILE}",
+                                     table_file=plan.prefixed(TABLE_FILE),
                                      link=MetricLink.of(dataset, kwargs.get("model_id")),
                                      user_columns=[c for c in frame.columns if c not in model_columns],
-                                     credentials=run_credentials(metrics, model))
-        if skipped:
-            log_skipped(run_id, skipped)
+                                     credentials=run_credentials(plan.metrics, model))
+        if plan.skipped:
+            log_skipped(run_id, plan.skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
         result_metrics = dict(scored.aggregates)
-        result_metrics.update(log_languages(run_id, scored, metrics, frame, defaults,
+        result_metrics.update(log_languages(run_id, scored, plan.metrics, frame, defaults,
                                             config.col_mapping, language, config.metric_prefix))
-        result_metrics.update(_log_human_agreement(run_id, scored.table, config.human_labels, metrics))
+        result_metrics.update(log_human_agreement(run_id, plan, scored.table))
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
-
-
-def _free_name(name: str, taken: Any) -> str:
-    """``name``, or ``model_<name>`` if the user's data already has that column (never overwrite)."""
-    while name in taken:
-        name = f"model_{name}"
-    return name
 
 
 def build_frame(
@@ -224,7 +169,7 @@ def build_frame(
     if model is None:
         given = getattr(dataset, "predictions_name", None)
         if dataset.predictions_data is not None:
-            name = _free_name((given if has_targets else None) or "outputs", frame.columns)
+            name = outputs_column(given, has_targets, frame.columns)
             frame[name] = object_column(dataset.predictions_data, len(frame))
             defaults["predictions"] = name
         if wants_latency and LATENCY_COLUMN not in frame.columns:
@@ -237,68 +182,16 @@ def build_frame(
         model, features, input_column=input_column, model_input=config.model_input,
         predictions_column=predictions, time_each_row=wants_latency,
     )
-    name = _free_name((predictions if has_targets else None) or "outputs", frame.columns)
+    name = outputs_column(predictions, has_targets, frame.columns)
     frame[name] = outputs.predictions
     defaults["predictions"] = name
     for column, values in outputs.failure_columns(name).items():  # an endpoint model's statuses
-        frame[_free_name(column, frame.columns)] = values
+        frame[free_name(column, frame.columns)] = values
     for other, values in outputs.others.items():
-        frame[_free_name(other, frame.columns)] = values
+        frame[free_name(other, frame.columns)] = values
     if seconds is not None:
         frame[LATENCY_COLUMN] = seconds
     return frame, defaults
-
-
-def _has_column(logical: str, frame: pd.DataFrame, defaults: dict[str, str],
-                config: EvaluatorConfig) -> bool:
-    actual = config.col_mapping.get(logical, defaults.get(logical, logical))
-    return isinstance(actual, str) and actual in frame.columns
-
-
-def drop_preset_metrics_without_targets(
-    metrics: list[Metric], preset_keys: set[str], frame: pd.DataFrame,
-    defaults: dict[str, str], config: EvaluatorConfig,
-) -> tuple[list[Metric], list[dict[str, str]]]:
-    """MLflow computes a preset without targets minus the metrics that need them: so do we,
-    with a warning and a record in the run (never silently). Extra metrics are never dropped."""
-    if _has_column("targets", frame, defaults, config):
-        return metrics, []
-    kept, skipped = [], []
-    for metric in metrics:
-        if metric.key in preset_keys and "targets" in metric.requires:
-            skipped.append({"metric": metric.key, "reason": "needs targets; the data has none "
-                            "(pass targets= to mlflow.evaluate to compute it)"})
-        else:
-            kept.append(metric)
-    if skipped:
-        _logger.warning("llm_eval: no targets, so these preset metrics are skipped: %s",
-                        ", ".join(s["metric"] for s in skipped))
-    return kept, skipped
-
-
-def _planned(metric: Metric, frame: pd.DataFrame, defaults: dict[str, str],
-             config: EvaluatorConfig, metrics: list[Metric]) -> Metric:
-    if not isinstance(metric, MlflowMetric):
-        return metric
-    return metric.resolve(
-        columns=list(frame.columns),
-        predictions_names=[defaults["predictions"]] if "predictions" in defaults else [],
-        targets_names=[defaults["targets"]] if "targets" in defaults else [],
-        has_targets=_has_column("targets", frame, defaults, config),
-        col_mapping=config.col_mapping, config=config.passed_to_metrics,
-        metric_names=[m.name for m in metrics],
-    )
-
-
-def with_prefix(scored: ScoredFrame, prefix: str, input_columns: Any) -> ScoredFrame:
-    """``metric_prefix`` as MLflow applies it: on run-metric keys and on metric table columns."""
-    if not prefix:
-        return scored
-    kept = set(input_columns)
-    table = scored.table.rename(columns={c: f"{prefix}{c}" for c in scored.table.columns
-                                         if c not in kept})
-    aggregates = {f"{prefix}{k}": v for k, v in scored.aggregates.items()}
-    return ScoredFrame(table, aggregates, scored.results, scored.seconds)
 
 
 def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
@@ -316,17 +209,24 @@ def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
 AGREEMENT_FILE = "llm_eval/judge_agreement.json"
 
 
-def _log_human_agreement(run_id: str, table: pd.DataFrame, human_labels: dict[str, str],
-                         metrics: list[Metric]) -> dict[str, float]:
-    """Log agreement per judge of ``human_labels`` (metrics + a JSON artifact); return the metrics."""
-    if not human_labels:
+def log_human_agreement(run_id: str, plan: EvaluationPlan, table: pd.DataFrame) -> dict[str, float]:
+    """Log agreement per judge of ``human_labels`` (metrics + a JSON artifact); return the metrics.
+
+    ``table`` holds each judge's score column (as the plan names it) and the label column:
+    the classic table, or the two columns a Spark evaluation collects.
+    """
+    if not plan.config.human_labels:
         return {}
     from mlflow import MlflowClient
 
-    from mlflow_llm_eval.agreement import agreement_metrics, agreements
+    from mlflow_llm_eval.agreement import agreement_metrics, judge_agreement
 
-    found = agreements(table, human_labels, metrics)
-    values = {k: v for k, v in agreement_metrics(found).items() if v == v}  # NaN: not logged
+    found = {}
+    for key, (metric, column) in plan.human_label_columns().items():
+        scale = metric.value_range if metric.value_kind == "ordinal" else None
+        found[key] = judge_agreement(table, plan.column(metric, "score"), column, labels=scale)
+    values = {plan.prefixed(k): v for k, v in agreement_metrics(found).items()
+              if v == v}  # NaN: not logged
     client = MlflowClient()
     if values:
         import time
@@ -335,5 +235,6 @@ def _log_human_agreement(run_id: str, table: pd.DataFrame, human_labels: dict[st
 
         now = int(time.time() * 1000)
         client.log_batch(run_id, metrics=[MlflowMetricEntity(k, float(v), now, 0) for k, v in values.items()])
-    client.log_dict(run_id, {k: a.as_dict() for k, a in found.items()}, AGREEMENT_FILE)
+    client.log_dict(run_id, {k: a.as_dict() for k, a in found.items()},
+                    plan.prefixed(AGREEMENT_FILE))
     return values

@@ -32,13 +32,20 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import metric_aggregates
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
+from mlflow_llm_eval.core.types import ROWS, Metric, MetricResult, RowBatch, RowScore, Status
 
 _EMPTY = inspect.Parameter.empty
 
 
 class MlflowMetric(Metric):
-    """Wraps an MLflow ``EvaluationMetric``; its eval_fn scores the whole batch."""
+    """Wraps an MLflow ``EvaluationMetric``; its eval_fn scores the whole batch.
+
+    MLflow's ``MetricValue`` fills ``mean``/``variance``/``p90`` from the scores (NaN if one
+    is NaN): over several batches (Spark) our row aggregates of those names, over every row,
+    stand for them (NaN if a batch's is).
+    """
+
+    aggregate_merges = {name: ROWS for name in ("mean", "variance", "p90", "median", "min", "max")}
 
     def __init__(self, metric: Any) -> None:
         self.mlflow_metric = metric

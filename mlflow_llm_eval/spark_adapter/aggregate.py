@@ -8,35 +8,29 @@ uses too), so both paths agree to rounding. Exact quantiles come from the merged
 only when a metric has more than ``MAX_DISTINCT`` distinct values does one Spark job over its
 score column compute them (``percentile``: exact, linear interpolation, as numpy's default).
 
-The same rows carry the metrics' extra aggregates: counts (judge requests, tokens, cost) are
-summed, ``ratio`` is weighted by each batch's scored rows; any other extra aggregate is exact
-only within one batch and is left out (with a warning) when a metric's rows span several.
+The same rows carry the metrics' extra aggregates, merged as each metric declares
+(:func:`~mlflow_llm_eval.core.plan.merge_extra_aggregates`: summed, weighted by scored rows or
+by a count, or exact only within one batch and left out, with a warning, over several).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
-from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
 from mlflow_llm_eval.core.engine import named_aggregates
+from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
+from mlflow_llm_eval.core.plan import EvaluationPlan, merge_extra_aggregates
 from mlflow_llm_eval.core.summary import SummaryMerger
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
-_logger = logging.getLogger(__name__)
-#: Extra aggregates that are sums over rows (judge accounting): summed over batches.
-SUMMED = ("judge_requests", "judge_retries", "judge_repairs", "judge_cache_hits",
-          "prompt_tokens", "completion_tokens", "cost_usd")
-#: Extra aggregates that are fractions of scored rows: weighted by each batch's scored rows.
-WEIGHTED = ("ratio",)
 
-
-def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]]:
+def summaries(table: Any, metrics: Sequence[Metric],
+              plan: EvaluationPlan | None = None) -> dict[str, dict[str, Any]]:
     """Per metric key, the summary :func:`aggregate_from_summary` reads, from the score columns
     alone (one Spark job, plus a bounded ``GROUP BY`` per metric for the value counts): the
     path for metrics whose batch summaries could not keep their value counts."""
@@ -44,7 +38,7 @@ def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]
 
     expressions = [F.count(F.lit(1)).alias("rows")]
     for i, metric in enumerate(metrics):
-        column = F.col(f"`{metric.score_column}`").cast("double")
+        column = F.col(f"`{_score(metric, plan)}`").cast("double")
         value = F.when(column.isNotNull() & ~F.isnan(column), column)
         qs = sorted({QUANTILES[a] for a in metric.aggregations if a in QUANTILES})
         expressions += [
@@ -71,12 +65,17 @@ def summaries(table: Any, metrics: Sequence[Metric]) -> dict[str, dict[str, Any]
             "max": float(row[f"hi{i}"]) if n else nan,
             "quantiles": {q: float(v) if n else nan for q, v in zip(qs, quantiles)},
         }
-        out[metric.key]["interval"] = _interval_summary(table, metric, n, row, i)
+        out[metric.key]["interval"] = _interval_summary(table, metric, n, row, i,
+                                                        _score(metric, plan))
     return out
 
 
+def _score(metric: Metric, plan: EvaluationPlan | None) -> str:
+    return plan.column(metric, "score") if plan is not None else metric.score_column
+
+
 def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
-                      i: int) -> ScoreSummary | None:
+                      i: int, score_column: str) -> ScoreSummary | None:
     """The interval's :class:`ScoreSummary`: moments, plus the value counts (a ``GROUP BY``
     of at most ``MAX_DISTINCT`` + 1 rows to the driver) where the kind's method reads them."""
     from pyspark.sql import functions as F
@@ -88,7 +87,7 @@ def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
         return None  # an infinite score: no interval, as on one machine
     counts = None
     if metric.value_kind not in CONTINUOUS or n <= MAX_DISTINCT:
-        column = F.col(f"`{metric.score_column}`").cast("double")
+        column = F.col(f"`{score_column}`").cast("double")
         grouped = (table.where(column.isNotNull() & ~F.isnan(column)).groupBy(column.alias("v"))
                    .count().limit(MAX_DISTINCT + 1).collect())
         if len(grouped) <= MAX_DISTINCT:
@@ -116,44 +115,32 @@ def batch_stats(table: Any, metrics: Sequence[Metric]) -> tuple[
 
 def extra_aggregates(batches: Sequence[dict[str, Any]],
                      metrics: Sequence[Metric]) -> dict[str, dict[str, float]]:
-    """Per metric key, its extra aggregates merged over the batches' stats."""
+    """Per metric key, its extra aggregates merged over the batches' stats (the plan's rule)."""
     merged: dict[str, dict[str, float]] = {}
     for metric in metrics:
-        parts = [b[metric.key] for b in batches if metric.key in b]
-        names = {k for p in parts for k in p if k != "scored"}
-        values: dict[str, float] = {}
-        for name in sorted(names):
-            present = [p for p in parts if name in p]
-            if name in SUMMED:
-                values[name] = float(sum(p[name] for p in present))
-            elif name in WEIGHTED:
-                weight = sum(p["scored"] for p in present if not math.isnan(p[name]))
-                values[name] = (sum(p[name] * p["scored"] for p in present
-                                    if not math.isnan(p[name])) / weight) if weight else math.nan
-            elif len(present) == 1:
-                values[name] = float(present[0][name])
-            else:
-                _logger.warning("llm_eval on Spark: %s/%s is computed per batch and cannot be "
-                                "merged over %d batches; it is not logged", metric.key, name,
-                                len(present))
-        merged[metric.key] = values
+        parts = [(b[metric.key]["extras"], b[metric.key]["scored"])
+                 for b in batches if metric.key in b]
+        merged[metric.key] = merge_extra_aggregates(metric, parts)
     return merged
 
 
-def run_aggregates(table: Any, metrics: Sequence[Metric]) -> dict[str, float]:
-    """The run metrics, named as the pandas path names them."""
+def run_aggregates(table: Any, plan: EvaluationPlan) -> dict[str, float]:
+    """The run metrics, named as the classic path names them (the plan's names)."""
+    metrics = plan.metrics
     mergers, batches = batch_stats(table, metrics)
     summary = {m.key: mergers[m.key].summary(m.aggregations) for m in metrics}
     overflowed = [m for m in metrics if mergers[m.key].needs_quantiles
                   and any(a in QUANTILES for a in m.aggregations)]
     if overflowed:  # too many distinct values for counts: Spark sorts those score columns
-        for key, exact in summaries(table, overflowed).items():
+        for key, exact in summaries(table, overflowed, plan).items():
             summary[key]["quantiles"] = exact["quantiles"]
     extras = extra_aggregates(batches, metrics)
     out: dict[str, float] = {}
     for metric in metrics:
-        values = aggregate_from_summary(summary[metric.key], metric.aggregations,
-                                        metric.value_kind, metric.value_range)
-        values.update(extras[metric.key])
-        out.update(named_aggregates(metric, values))
+        stats = [b[metric.key] for b in batches if metric.key in b]
+        values = {} if stats and all(s["aggregate_only"] for s in stats) else (
+            aggregate_from_summary(summary[metric.key], metric.aggregations,
+                                   metric.value_kind, metric.value_range))
+        values.update(extras[metric.key])  # an aggregate-only metric has only these (classic too)
+        out.update({plan.prefixed(k): v for k, v in named_aggregates(metric, values).items()})
     return out

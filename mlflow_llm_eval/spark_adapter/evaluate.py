@@ -15,19 +15,31 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mlflow_llm_eval.chat.schemes import is_endpoint_uri
-from mlflow_llm_eval.core.engine import check_unique_keys, resolve_columns
+from mlflow_llm_eval.core.plan import (
+    LONG,
+    EvaluationPlan,
+    EvaluatorConfig,
+    Step,
+    build_plan,
+    outputs_column,
+)
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
-from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, SUFFIXES, PartitionPlan
+from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
-from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
+from mlflow_llm_eval.spark_adapter.ship import (
+    ceiling,
+    dumps,
+    request_options_of,
+    split_budget,
+)
 
 DEFAULT_JUDGE_PARTITIONS = 8
 
@@ -80,31 +92,22 @@ def _identity(model: Any) -> Any:
             getattr(model, "prompt_template", None), getattr(model, "parameters", None)]
 
 
-def _output_name(given: str | None, has_targets: bool, columns: Sequence[str]) -> str:
-    """The table's name for the model's outputs, as the pandas path names it: ``predictions=``
-    when targets are given, else ``outputs`` (``model_outputs`` if the data has that column)."""
-    name = (given if has_targets else None) or "outputs"
-    while name in columns:
-        name = f"model_{name}"
-    return name
+def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) -> Any:
+    """The input columns, the model's outputs, the plan's layout (score: ``double``, or
+    ``long`` for counting metrics; justification, status, reason: strings), the batch stats."""
+    from pyspark.sql.types import (
+        DoubleType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
-
-def _output_schema(schema: Any, metrics: Sequence[Metric], model_output: str | None) -> Any:
-    """The input columns, the model's outputs, then per metric its score (``double``, or
-    ``long`` for counting metrics such as ``token_count``, whose column is the bare key as on
-    the pandas path), justification, status and reason (strings), then the batch stats."""
-    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
-
+    kinds = {LONG: LongType(), "double": DoubleType(), "string": StringType()}
     fields = list(schema.fields)
     if model_output is not None:
         fields.append(StructField(model_output, StringType(), True))
-    for metric in metrics:
-        for suffix in SUFFIXES:
-            if suffix == "score":
-                kind = LongType() if metric.integer_scores else DoubleType()
-                fields.append(StructField(metric.score_column, kind, True))
-            else:
-                fields.append(StructField(f"{metric.key}/{suffix}", StringType(), True))
+    fields += [StructField(name, kinds[kind], True) for name, kind in plan.layout()]
     fields.append(StructField(STATS_COLUMN, StringType(), True))
     return StructType(fields)
 
@@ -132,6 +135,9 @@ def evaluate_spark(
     predictions: str | None = None,
     model: Any = None,
     col_mapping: dict[str, Any] | None = None,
+    evaluator_config: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    preset_keys: frozenset[str] = frozenset(),
     results_table: str | None = None,
     results_format: str | None = None,
     sample_rows: int = results_io.DEFAULT_SAMPLE_ROWS,
@@ -145,6 +151,10 @@ def evaluate_spark(
     (each metric linked to ``model``'s LoggedModel and to ``dataset``, an MLflow dataset of
     ``data``, as :mod:`mlflow_llm_eval.mlflow_adapter.linkage` describes).
 
+    ``evaluator_config``: every key the classic door takes (``col_mapping``, ``metric_prefix``,
+    ``human_labels``, ``model_input``, make_metric parameters); ``model_type`` and
+    ``preset_keys``: the preset (its metrics needing targets are skipped without targets).
+
     Executors resolve the endpoint credentials themselves (see :mod:`.ship`): ``credentials``,
     a callable run on each executor returning e.g. ``{"OPENAI_API_KEY": ...}``, else their
     environment. ``ship_credentials=True`` sends the driver's keys instead (a warning says so).
@@ -155,8 +165,11 @@ def evaluate_spark(
     from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
 
     started = time.perf_counter()
-    col_mapping = dict(col_mapping or {})
-    check_unique_keys(metrics)
+    given = dict(evaluator_config or {})
+    if col_mapping:
+        given["col_mapping"] = {**(given.get("col_mapping") or {}), **col_mapping}
+    config = EvaluatorConfig.from_dict(given, metrics)
+    col_mapping = config.col_mapping
     columns = list(data.columns)
     for label, name in (("targets", targets), ("predictions", None if model else predictions)):
         if name is not None and name not in columns:
@@ -169,8 +182,9 @@ def evaluate_spark(
                       "the task plan and set in every executor's environment; prefer "
                       "executor-side credentials (credentials=<callable> or a cluster secret)",
                       UserWarning, stacklevel=3)
-    stale = [c for c in columns if c == STATS_COLUMN
-             or any(c.startswith(f"{m.key}/") or c == m.score_column for m in metrics)]
+    prefix = config.metric_prefix
+    stale = [c for c in columns if c == STATS_COLUMN or any(
+        c.startswith(f"{prefix}{m.key}/") or c == f"{prefix}{m.score_column}" for m in metrics)]
     if stale:  # re-scoring a results table: its old score columns are replaced
         data = data.drop(*stale)
         columns = [c for c in columns if c not in stale]
@@ -179,19 +193,21 @@ def evaluate_spark(
     model_output = None
     prediction_column = predictions
     if model is None and predictions is not None and targets is None:
-        prediction_column = _output_name(None, False, features)  # the pandas path's name
+        prediction_column = outputs_column(None, False, features)  # the pandas path's name
         if prediction_column != predictions:
             data = data.withColumnRenamed(predictions, prediction_column)
             columns = [prediction_column if c == predictions else c for c in columns]
     if model is not None:
-        prediction_column = _output_name(predictions, targets is not None,
-                                         [*features, *filter(None, [targets])])
+        prediction_column = outputs_column(predictions, targets is not None,
+                                           [*features, *filter(None, [targets])])
         if in_partition is None:  # a logged pyfunc model: MLflow's own Spark UDF
             import mlflow.pyfunc
 
             spark_udf = mlflow.pyfunc.spark_udf(data.sparkSession, model, result_type="string",
                                                 env_manager="local")
-            data = data.withColumn(prediction_column, spark_udf(F.struct(*features)))
+            text = _text_input(features, col_mapping, config.model_input)
+            data = data.withColumn(prediction_column, spark_udf(
+                F.col(f"`{text}`") if text else F.struct(*features)))
         else:
             model_output = prediction_column
     defaults = {"predictions": prediction_column or "predictions"}
@@ -201,14 +217,15 @@ def evaluate_spark(
     if input_column is not None:
         defaults["inputs"] = input_column
     available = columns + [c for c in (prediction_column,) if c and c not in columns]
-    plans = {m.key: resolve_columns(m, available, defaults, col_mapping) for m in metrics}
-
+    plan = build_plan(metrics, columns=available, defaults=defaults, evaluator_config=config,
+                      model_type=model_type, preset_keys=preset_keys)
+    metrics = plan.metrics
     judges = [m for m in metrics if _is_judge(m)]
     callers = judges + ([in_partition] if in_partition is not None else [])
     shipped = list(metrics)
     store = None
     if callers:
-        key_columns = sorted({c for m in judges for c in plans[m.key].values()
+        key_columns = sorted({c for s in plan.steps if _is_judge(s.metric) for c in s.columns.values()
                               if c != model_output} | (set(features) if model_output else set()))
         namespace = hashlib.sha256(json.dumps(
             [[m.metadata() for m in judges], key_columns, _identity(in_partition)],
@@ -222,28 +239,31 @@ def evaluate_spark(
             in_partition = split_budget(in_partition, share)
         store = str(root / namespace / f"n{n}")
         data = data.repartition(n, F.to_json(F.struct(*key_columns)))
-    plan = PartitionPlan(
-        metrics=shipped, columns=plans,
-        output_columns=[f.name for f in _output_schema(data.schema, metrics, model_output).fields],
+    schema = _output_schema(data.schema, plan, model_output)
+    partition_plan = PartitionPlan(
+        plan=replace(plan, steps=[Step(m, s.columns) for m, s in zip(shipped, plan.steps)]),
+        output_columns=[f.name for f in schema.fields],
         endpoint_model=in_partition, model_inputs=features, model_output=model_output,
+        text_input=_text_input(features, col_mapping, config.model_input),
         answers_dir=store, env=_executor_env(ship_credentials) if callers else {},
     )
-    blob = dumps(plan, ship_credentials=ship_credentials, credentials=credentials)
+    blob = dumps(partition_plan, ship_credentials=ship_credentials, credentials=credentials)
 
     def score(batches: Any) -> Any:
         from mlflow_llm_eval.spark_adapter.partition import score_partition
 
         return score_partition(blob, batches)
 
-    scored = data.mapInPandas(score, _output_schema(data.schema, metrics, model_output))
+    scored = data.mapInPandas(score, schema)
     location = results_table or _default_location(run_id)
     written = results_io.write(scored, location, results_format)
-    aggregates = run_aggregates(written, metrics)
-    sample = results_io.sample(written, sample_rows, metrics)
+    aggregates = run_aggregates(written, plan)
+    sample = results_io.sample(written, sample_rows, plan)
     seconds = time.perf_counter() - started
     user_columns = [*columns, *filter(None, [prediction_column])]
-    _log(run_id, metrics, aggregates, sample, location, seconds, user_columns,
-         run_credentials(metrics, in_partition), MetricLink.of(dataset, model_id_of(model)))
+    aggregates.update(_log(run_id, plan, aggregates, sample, location, seconds, written,
+                           user_columns, run_credentials(plan.metrics, in_partition),
+                           MetricLink.of(dataset, model_id_of(model))))
     return SparkEvaluation(aggregates, sample, location, seconds)
 
 
@@ -300,6 +320,23 @@ def refuse_overwriting_the_source(data: Any, results_table: str) -> None:
             "re-score a results table, give a new results_table")
 
 
+def _text_input(features: Sequence[str], col_mapping: dict[str, Any],
+                model_input: str) -> str | None:
+    """``model_input="text"``: the input column whose values the model gets (as classic)."""
+    if model_input == "dataframe":
+        return None
+    import pandas as pd
+
+    from mlflow_llm_eval.mlflow_adapter.predictions import (
+        model_input_for,
+        pick_input_column,
+    )
+
+    column = pick_input_column(list(features), col_mapping)
+    model_input_for(pd.DataFrame(columns=list(features)), column, model_input)  # the same error
+    return column
+
+
 def _default_location(run_id: str) -> str:
     """Without ``results_table``: Parquet under the run's artifacts when they are local files."""
     from mlflow import MlflowClient
@@ -313,17 +350,33 @@ def _default_location(run_id: str) -> str:
     return str(Path(local_file_uri_to_path(uri)) / "llm_eval_results.parquet")
 
 
-def _log(run_id: str, metrics: Sequence[Metric], aggregates: dict[str, float], sample: Any,
-         location: str, seconds: float, user_columns: list[str], credentials: list[str],
-         link: MetricLink | None = None) -> None:
+def _log(run_id: str, plan: EvaluationPlan, aggregates: dict[str, float], sample: Any,
+         location: str, seconds: float, written: Any, user_columns: list[str],
+         credentials: list[str], link: MetricLink | None = None) -> dict[str, float]:
+    """Log as the classic door does (the same helpers); return the human-agreement metrics."""
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
-    from mlflow_llm_eval.mlflow_adapter.logging import log_scored_frame
+    from mlflow_llm_eval.mlflow_adapter.evaluator import log_human_agreement
+    from mlflow_llm_eval.mlflow_adapter.logging import (
+        TABLE_FILE,
+        log_scored_frame,
+        log_skipped,
+    )
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(run_id, scored, [m.metadata() for m in metrics], link=link,
+    log_scored_frame(run_id, scored, [m.metadata() for m in plan.metrics],
+                     table_file=plan.prefixed(TABLE_FILE), link=link,
                      user_columns=user_columns, credentials=credentials)
+    if plan.skipped:
+        log_skipped(run_id, plan.skipped)
+    agreement = {}
+    if plan.config.human_labels:  # two numeric columns per judge reach the driver
+        wanted = {c for m, label in plan.human_label_columns().values()
+                  for c in (plan.column(m, "score"), label)}
+        agreement = log_human_agreement(
+            run_id, plan, written.select(*[f"`{c}`" for c in sorted(wanted)]).toPandas())
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")
+    return agreement

@@ -1,18 +1,18 @@
 """Executor side: every Arrow batch of a partition scored by the core engine.
 
-The driver pickles a :class:`PartitionPlan` (metrics with their budgets already split, the
-column plan, the endpoint model if any); :func:`score_partition` unpickles it once per task and
-runs :func:`~mlflow_llm_eval.core.engine.run_metric` on each batch, so a bad row is one NaN
-with a status, as on one machine. Models (toxicity, BERTScore) come from the per-process model
+The driver pickles a :class:`PartitionPlan` (the evaluation plan of
+:mod:`mlflow_llm_eval.core.plan`, its metrics' budgets already split, and the endpoint model if
+any); :func:`score_partition` unpickles it once per task and runs
+:func:`~mlflow_llm_eval.core.engine.score_rows` on each batch (the classic path's loop:
+dependency order, derived metrics bound to the batch's earlier results), so a bad row is one
+NaN with a status, as on one machine. Models (toxicity, BERTScore) come from the per-process model
 cache of :mod:`mlflow_llm_eval.hf.loading`: loaded once per Python worker (Spark reuses
 workers), on the executor's GPU when it has one.
 
-Output per metric: its score column (``<key>/score``, double; a counting metric such as
-``token_count``: the bare key, long, as the pandas path names and types it; null when
-unscored), ``/justification``,
-``/status``, ``/reason`` (strings), and :data:`STATS_COLUMN`: on the last row of each batch,
+Output per metric: the plan's layout (:meth:`~mlflow_llm_eval.core.plan.EvaluationPlan.layout`:
+score, justification, status, reason, ``metric_prefix`` applied), and :data:`STATS_COLUMN`: on the last row of each batch,
 a JSON object ``{metric key: {"scored": n, "summary": <the batch's partial summary>,
-<extra aggregate>: value}}`` (:func:`~mlflow_llm_eval.core.summary.partial_summary`: moments and
+"extras": {<extra aggregate>: value}, "aggregate_only": bool}}`` (:func:`~mlflow_llm_eval.core.summary.partial_summary`: moments and
 value counts; judge requests, tokens, toxicity ratio inputs), null on the other rows. It is how accounting reaches the
 driver without accumulators (which Spark Connect lacks).
 """
@@ -28,24 +28,24 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.core.engine import run_metric
+from mlflow_llm_eval.core.engine import metric_columns, score_rows
+from mlflow_llm_eval.core.plan import SUFFIXES, EvaluationPlan  # noqa: F401 - SUFFIXES re-exported
 from mlflow_llm_eval.core.summary import partial_summary
 from mlflow_llm_eval.core.text import encodable_text
 from mlflow_llm_eval.core.types import Metric, MetricResult
 
 STATS_COLUMN = "llm_eval/batch_stats"
-SUFFIXES = ("score", "justification", "status", "reason")
 
 
 @dataclass
 class PartitionPlan:
-    metrics: list[Metric]
-    #: metric key -> logical column -> frame column
-    columns: dict[str, dict[str, str]]
+    plan: EvaluationPlan
     output_columns: list[str]
     endpoint_model: Any = None
     model_inputs: list[str] = field(default_factory=list)
     model_output: str | None = None
+    #: model_input="text": the model gets this column's values, not the feature frame
+    text_input: str | None = None
     answers_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -68,7 +68,7 @@ def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
     if plan.answers_dir is None:
         return []
     store = SharedAnswers(Path(plan.answers_dir), partition)
-    users = [m for m in plan.metrics
+    users = [m for m in plan.plan.metrics
              if request_options_of(m) is not None and getattr(m, "cache", None) is not False]
     model = plan.endpoint_model
     if model is not None and _caches_answers(model):
@@ -111,18 +111,23 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     out = frame.copy()
     if plan.endpoint_model is not None:
-        out[plan.model_output] = plan.endpoint_model(frame[plan.model_inputs])
+        given = (frame[plan.text_input].tolist() if plan.text_input is not None
+                 else frame[plan.model_inputs])
+        out[plan.model_output] = plan.endpoint_model(given)
     stats: dict[str, dict[str, float]] = {}
-    for metric in plan.metrics:
-        rows = {logical: [_plain(v) for v in out[actual].tolist()]
-                for logical, actual in plan.columns[metric.key].items()}
-        result = run_metric(metric, rows, len(out))
+    results = score_rows(plan.plan, lambda c: [_plain(v) for v in out[c].tolist()], len(out))
+    added: dict[str, pd.Series] = {}
+    for metric in plan.plan.metrics:
+        result = results[metric.key]
         for suffix, values in _columns(metric, result).items():
-            out[metric.score_column if suffix == "score" else f"{metric.key}/{suffix}"] = values
+            added[plan.plan.column(metric, suffix)] = values
         summary = partial_summary(result.scores)
         stats[metric.key] = {"scored": summary["count"], "summary": summary,
-                             **{k: float(v) for k, v in result.extra_aggregates.items()}}
-    out[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
+                             "extras": {k: float(v) for k, v in result.extra_aggregates.items()},
+                             "aggregate_only": not metric_columns(metric, result)}
+    added[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
+    out = pd.concat([out.drop(columns=[c for c in added if c in out.columns]),
+                     pd.DataFrame(added, index=out.index)], axis=1)  # one concat, unfragmented
     return out[plan.output_columns]
 
 

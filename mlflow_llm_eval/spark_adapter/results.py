@@ -13,13 +13,13 @@ driver and logged as ``eval_results_table.json`` through the same helper as the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import score_series
-from mlflow_llm_eval.core.types import Metric
+from mlflow_llm_eval.core.plan import EvaluationPlan
+from mlflow_llm_eval.core.types import OK, Status
 from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG, is_path  # noqa: F401 - re-exported
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
@@ -40,23 +40,24 @@ def write(table: Any, target: str, fmt: str | None = None) -> Any:
     return spark.table(target)
 
 
-def sample(table: Any, rows: int, metrics: Sequence[Metric] = ()) -> pd.DataFrame:
-    """Up to ``rows`` rows on the driver, shaped like the pandas path's table: a metric's
-    ``/justification`` column only if one is set, its ``/reason`` only if a row is not ``ok``,
-    a counting metric's scores as ints (``int64``, or ints and ``None`` when a row is unscored:
-    :func:`~mlflow_llm_eval.core.engine.score_series`, the pandas path's helper)."""
+def sample(table: Any, rows: int, plan: EvaluationPlan) -> pd.DataFrame:
+    """Up to ``rows`` rows on the driver, shaped like the classic table (the plan's names): a
+    metric's ``/justification`` column only if one is set, its ``/reason`` only if a row is not
+    ``ok``, no column for a metric that gives only an aggregate, a counting metric's scores as
+    ints (:func:`~mlflow_llm_eval.core.engine.score_series`, the classic path's helper)."""
     frame = table.drop(STATS_COLUMN).limit(max(rows, 0)).toPandas()
-    for metric in metrics:
-        if metric.integer_scores and metric.score_column in frame.columns:
-            values = pd.to_numeric(frame[metric.score_column], errors="coerce").astype(float)
-            frame[metric.score_column] = score_series(metric, values.tolist(), frame.index)
-    keep = []
-    for column in frame.columns:
-        if column.endswith("/justification") and frame[column].isna().all():
+    dropped = []
+    for metric in plan.metrics:
+        score, status = plan.column(metric, "score"), plan.column(metric, "status")
+        justification, reason = plan.column(metric, "justification"), plan.column(metric, "reason")
+        if len(frame) and (frame[status] == Status.AGGREGATE_ONLY).all():
+            dropped += [score, status, justification, reason]
             continue
-        if column.endswith("/reason"):
-            status = frame[column[: -len("reason")] + "status"]
-            if (status == "ok").all():
-                continue
-        keep.append(column)
-    return frame[keep]
+        if metric.integer_scores:
+            values = pd.to_numeric(frame[score], errors="coerce").astype(float)
+            frame[score] = score_series(metric, values.tolist(), frame.index)
+        if frame[justification].isna().all():
+            dropped.append(justification)
+        if (frame[status] == OK).all():
+            dropped.append(reason)
+    return frame.drop(columns=dropped)

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from mlflow_llm_eval.core.engine import MissingColumnError, order_by_dependencies, score_frame
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
+from mlflow_llm_eval.core.types import (
+    REQUEST_ACCOUNTING, SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore, Status,
+)
 
 
 class Flaky(Metric):
@@ -17,6 +19,7 @@ class Flaky(Metric):
     (accounting) and toxicity (ratio of scored rows at or above a threshold)."""
 
     name, requires = "flaky", ("predictions",)
+    aggregate_merges = {**REQUEST_ACCOUNTING, "ratio": SCORED_MEAN}  # "spread": not mergeable
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         texts = rows["predictions"]
@@ -28,7 +31,7 @@ class Flaky(Metric):
         return MetricResult.from_rows(
             [RowScore.ok(s) for s in scores],
             extra_aggregates={"ratio": sum(s >= 2 for s in scores) / len(scores),
-                              "judge_requests": float(len(texts))})
+                              "judge_requests": float(len(texts)), "spread": max(scores)})
 
 
 def test_extra_aggregates_survive_the_row_by_row_fallback() -> None:
@@ -37,6 +40,9 @@ def test_extra_aggregates_survive_the_row_by_row_fallback() -> None:
     assert out.table["flaky/v1/status"].tolist() == ["ok", "ok", "error", "ok"]
     assert out.aggregates["flaky/v1/judge_requests"] == 3  # summed over the scored rows' calls
     assert out.aggregates["flaky/v1/ratio"] == pytest.approx(2 / 3)  # mean over scored rows
+    assert "flaky/v1/spread" not in out.aggregates  # undeclared: exact in one batch only
+    whole = score_frame(frame.drop(index=2), [Flaky()])  # one batch: every extra as computed
+    assert whole.aggregates["flaky/v1/spread"] == 3.0
 
 
 class Needs(Metric):

@@ -176,6 +176,7 @@ def test_quantiles_fall_back_to_spark_when_the_counts_overflow(spark) -> None:
     p90/median: one Spark job sorts that score column; the moments still come from the batches."""
     import json
 
+    from mlflow_llm_eval.core.plan import build_plan
     from mlflow_llm_eval.core.summary import partial_summary
     from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
     from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
@@ -186,11 +187,12 @@ def test_quantiles_fall_back_to_spark_when_the_counts_overflow(spark) -> None:
     values[7] = np.nan
     rows = []
     for batch in np.split(values, [13, 29]):
-        stats = json.dumps({"m/v1": {"scored": int(np.sum(~np.isnan(batch))),
-                                     "summary": partial_summary(batch.tolist(), max_distinct=3)}})
+        stats = json.dumps({"m/v1": {"scored": int(np.sum(~np.isnan(batch))), "extras": {},
+                                     "summary": partial_summary(batch.tolist(), max_distinct=3),
+                                     "aggregate_only": False}})
         rows += [(float(v), None) for v in batch[:-1]] + [(float(batch[-1]), stats)]
     sdf = spark.createDataFrame(pd.DataFrame(rows, columns=["m/v1/score", STATS_COLUMN]))
-    got = run_aggregates(sdf, [metric])
+    got = run_aggregates(sdf, build_plan([metric], columns=["predictions"]))
     expected = aggregate(values.tolist(), metric.aggregations)
     for name in ("mean", "variance", "p90", "median", "count", "unscored"):
         assert got[f"m/v1/{name}"] == pytest.approx(expected[name], abs=1e-9), name
