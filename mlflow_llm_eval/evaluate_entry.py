@@ -50,7 +50,7 @@ def evaluate(
     from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
     from mlflow_llm_eval.core.plan import select_metrics
-    from mlflow_llm_eval.sample import as_metric
+    from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
     from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
 
     if not isinstance(sample_rows, int) or sample_rows < 0:
