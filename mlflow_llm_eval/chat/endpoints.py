@@ -21,7 +21,7 @@ endpoint's host.
     >>> parse_model_uri("gpt-4")
     Traceback (most recent call last):
     ...
-    ValueError: judge model 'gpt-4' must look like '<scheme>:/<model>', e.g. 'openai:/gpt-4o-mini'; schemes: azure, endpoints, openai
+    ValueError: judge model 'gpt-4' must look like '<scheme>:/<model>', e.g. 'openai:/gpt-4o-mini'; schemes: openai, endpoints, azure
 """
 
 from __future__ import annotations
