@@ -57,7 +57,7 @@ class EvaluatorConfig:
     passed_to_metrics: dict[str, Any] = field(default_factory=dict)
     #: Judge name -> column of human labels (judge–human agreement).
     human_labels: dict[str, str] = field(default_factory=dict)
-    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels")
+    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels", "retriever_k")
 
     @classmethod
     def from_dict(
@@ -90,21 +90,24 @@ class EvaluatorConfig:
         return cls(dict(col_mapping), model_input, prefix, passed, dict(human_labels))
 
 
-def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
+def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None,
+                    evaluator_config: dict[str, Any] | None = None) -> list[Metric]:
     """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's).
 
     An extra metric with the same key as a preset one replaces it (the user's configured
     instance wins, e.g. ``toxicity(model=...)``). Preset metrics come first, as in MLflow.
     """
-    return _metrics_and_preset(model_type, extra_metrics)[0]
+    return _metrics_and_preset(model_type, extra_metrics, evaluator_config)[0]
 
 
 def _metrics_and_preset(
-    model_type: str | None, extra_metrics: list[Any] | None
+    model_type: str | None, extra_metrics: list[Any] | None, config: dict | None = None,
 ) -> tuple[list[Metric], set[str]]:
     extras = [as_metric(m) for m in (extra_metrics or [])]
     extra_keys = {m.key for m in extras}
-    preset = [m for m in preset_metrics(model_type) if m.key not in extra_keys]
+    # MLflow's retriever preset takes k from evaluator_config["retriever_k"] (default 3).
+    options = {"k": (config or {}).get("retriever_k", 3)} if model_type == "retriever" else {}
+    preset = [m for m in preset_metrics(model_type, **options) if m.key not in extra_keys]
     if not preset + extras:
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
     return preset + extras, {m.key for m in preset}
@@ -143,7 +146,7 @@ class LLMEvaluator(ModelEvaluator):
         predictions=None,
         **kwargs,
     ) -> EvaluationResult:
-        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics)
+        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics, evaluator_config)
         if custom_artifacts:
             _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
                             "evaluator does: evaluators=['default', 'llm_eval']")
@@ -215,7 +218,9 @@ def build_frame(
         model, features, input_column=input_column, model_input=config.model_input,
         predictions_column=predictions, time_each_row=wants_latency,
     )
-    name = _free_name((predictions if has_targets else None) or "outputs", frame.columns)
+    # MLflow names it after the model's single output column (retrieved_context) with targets.
+    name = _free_name(((predictions or outputs.column) if has_targets else None) or "outputs",
+                      frame.columns)
     frame[name] = outputs.predictions
     defaults["predictions"] = name
     for other, values in outputs.others.items():
