@@ -35,6 +35,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.fmeval.classification_accuracy",
     "mlflow_llm_eval.fmeval.semantic_robustness",
     "mlflow_llm_eval.function_metrics.retrieval",
+    "mlflow_llm_eval.function_metrics.tool_calls",
 )
 
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"

@@ -33,6 +33,7 @@ from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import OK, Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
+from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map
 
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
@@ -94,7 +95,8 @@ class MetricScorer(Scorer):
             max_in_flight = JUDGE_IN_FLIGHT if judge_model else 1
         self._metric = metric
         self._columns = tuple(dict.fromkeys(metric.requires + metric.optional))
-        self._field_map = validate_field_map(field_map)
+        # agent metrics read the trace (RETRIEVER ids) unless the user maps the fields
+        self._field_map = validate_field_map({**default_field_map(metric), **(field_map or {})})
         self._batcher = DynamicBatcher(self._score_rows, max_batch=batch_size,
                                        window=batch_window, max_in_flight=max_in_flight)
         self._on_rate_limit = on_rate_limit
