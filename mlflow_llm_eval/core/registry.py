@@ -36,6 +36,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.fmeval.semantic_robustness",
     "mlflow_llm_eval.function_metrics.retrieval",
     "mlflow_llm_eval.function_metrics.tool_calls",
+    "mlflow_llm_eval.judge.claim_judges",
 )
 
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
