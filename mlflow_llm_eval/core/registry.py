@@ -37,6 +37,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlflow_llm_eval.function_metrics.retrieval",
     "mlflow_llm_eval.function_metrics.tool_calls",
     "mlflow_llm_eval.judge.claim_judges",
+    "mlflow_llm_eval.judge.conversation",
 )
 
 ENTRY_POINT_GROUP = "mlflow_llm_eval.metrics"
