@@ -35,3 +35,46 @@ def test_retriever_metrics_on_spark_match_pandas(spark) -> None:
     _same(on_spark.metrics, on_pandas.metrics)
     assert on_spark.metrics["ndcg_at_4/count"] == 119
     assert on_spark.metrics["mrr_at_4/v1/unscored"] >= 1
+
+
+def tool_frame(n: int) -> pd.DataFrame:
+    import json
+
+    calls = [[{"type": "function", "function": {"name": ["add", "search"][i % 2],
+                                                "arguments": json.dumps({"x": i % 3})}}] * (1 + i % 2)
+             for i in range(n)]
+    expected = [[{"name": ["add", "search"][i % 2], "arguments": {"x": i % 4}}] for i in range(n)]
+    frame = pd.DataFrame({"tool_calls": [json.dumps(c) for c in calls],  # JSON text columns
+                          "expected_tool_calls": [json.dumps(e) for e in expected]})
+    frame.loc[7, "tool_calls"] = '[{"name": "add", "arguments": "{broken"}]'
+    return frame
+
+
+def test_tool_call_metrics_on_spark_match_pandas(spark) -> None:
+    frame = tool_frame(90)
+    metrics = [le.tool_call_correctness(mode="subset"), le.tool_call_f1(),
+               le.tool_call_efficiency()]
+    on_spark = le.evaluate(data=spark.createDataFrame(frame).repartition(2), model_type=None,
+                           extra_metrics=metrics)
+    on_pandas = le.evaluate(data=frame, model_type=None, extra_metrics=metrics)
+    _same(on_spark.metrics, on_pandas.metrics)
+    assert on_spark.metrics["tool_call_f1/v1/unscored"] == 1  # the malformed row
+
+
+def test_conversation_judge_on_spark(spark, monkeypatch, tmp_path) -> None:
+    from support.fake_openai import FakeOpenAI
+
+    conversation = [{"role": "user", "content": "Book a table."},
+                    {"role": "assistant", "content": "Done: table for two at 8."}]
+    frame = pd.DataFrame({"conversation": [conversation] * 6 + [[{"content": "no role"}]]})
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-agents-spark")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("MLFLOW_LLM_EVAL_CACHE_DIR", str(tmp_path / "cache"))
+        judge = le.get_metric("goal_completion", model="openai:/gpt-4o-mini")
+        result = le.evaluate(data=spark.createDataFrame(frame), model_type=None,
+                             extra_metrics=[judge])
+        prompts = [r.prompt for r in fake.requests]
+    assert result.metrics["goal_completion/v1/count"] == 6
+    assert result.metrics["goal_completion/v1/unscored"] == 1
+    assert prompts and all("[2] assistant: Done: table for two at 8." in p for p in prompts)
