@@ -120,3 +120,32 @@ def test_rows_that_cannot_be_judged(judge_env, row, status) -> None:
     judge = claim_faithfulness(model="openai:/gpt-4o-mini", cache=False, progress=False)
     result = judge.score_batch({k: [v] for k, v in row.items()})
     assert result.statuses == [status] and len(judge_env.requests) == 0
+
+
+def test_classic_door(judge_env, mlflow_store) -> None:
+    import mlflow
+    import pandas as pd
+
+    judge_env.responder = scripted("claims", "context")
+    data = pd.DataFrame({"answer": ANSWERS[:2], "context": [CONTEXT, "\n\n".join(CONTEXT)]})
+    with mlflow.start_run():
+        result = mlflow.evaluate(data=data, predictions="answer", model_type=None,
+                                 evaluators="llm_eval",
+                                 extra_metrics=[claim_faithfulness(model="openai:/gpt-4o-mini")])
+    table = result.tables["eval_results_table"]
+    assert table["claim_faithfulness/v1/score"].tolist() == pytest.approx([2 / 3, 0.5])
+    assert result.metrics["claim_faithfulness/v1/judge_requests"] == 2
+
+
+def test_mlflow3_scorer(judge_env) -> None:
+    import mlflow_llm_eval as le
+
+    judge_env.responder = scripted("claims", "context")
+    scorer = le.scorers.claim_faithfulness(model="openai:/gpt-4o-mini")
+    feedback = scorer(outputs=ANSWERS[0], expectations={"context": CONTEXT})
+    assert feedback.value == 2 / 3 and "ten million cats" in feedback.rationale
+    recall = le.scorers.context_recall(model="openai:/gpt-4o-mini")
+    judge_env.responder = scripted("sentences", "context")
+    feedback = recall(expectations={"context": CONTEXT,
+                                    "expected_response": "Paris is the capital of France."})
+    assert feedback.value == 1.0

@@ -61,20 +61,41 @@ def test_tool_call_metrics_on_spark_match_pandas(spark) -> None:
     assert on_spark.metrics["tool_call_f1/v1/unscored"] == 1  # the malformed row
 
 
-def test_conversation_judge_on_spark(spark, monkeypatch, tmp_path) -> None:
+def _judge_answer(prompt: str) -> str:
+    """Scripted judge: all claims supported for item judges, score 4 for the others."""
+    import json
+    import re
+
+    if "<claims-" in prompt:
+        claims_block = prompt[prompt.rindex("<claims-"):]
+        n = len(re.findall(r"^\[\d+\] ", claims_block, re.M))
+        return json.dumps({"verdicts": [{"item": i, "verdict": "yes", "reason": "ok"}
+                                        for i in range(1, n + 1)]})
+    return json.dumps({"score": 4, "justification": "scripted"})
+
+
+def test_judges_on_spark_conversation_and_claims(spark, monkeypatch, tmp_path) -> None:
     from support.fake_openai import FakeOpenAI
 
     conversation = [{"role": "user", "content": "Book a table."},
                     {"role": "assistant", "content": "Done: table for two at 8."}]
-    frame = pd.DataFrame({"conversation": [conversation] * 6 + [[{"content": "no role"}]]})
-    with FakeOpenAI() as fake:
+    frame = pd.DataFrame({
+        "conversation": [conversation] * 6 + [[{"content": "no role"}]],
+        "answer": ["The table is booked. It is at 8."] * 7,
+        "context": [["Booking confirmed for 8 pm."]] * 7,
+    })
+    with FakeOpenAI(responder=_judge_answer) as fake:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-agents-spark")
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("MLFLOW_LLM_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-        judge = le.get_metric("goal_completion", model="openai:/gpt-4o-mini")
-        result = le.evaluate(data=spark.createDataFrame(frame), model_type=None,
-                             extra_metrics=[judge])
+        judges = [le.get_metric("goal_completion", model="openai:/gpt-4o-mini"),
+                  le.get_metric("claim_faithfulness", model="openai:/gpt-4o-mini")]
+        result = le.evaluate(data=spark.createDataFrame(frame), predictions="answer",
+                             model_type=None, extra_metrics=judges)
         prompts = [r.prompt for r in fake.requests]
     assert result.metrics["goal_completion/v1/count"] == 6
     assert result.metrics["goal_completion/v1/unscored"] == 1
-    assert prompts and all("[2] assistant: Done: table for two at 8." in p for p in prompts)
+    assert result.metrics["goal_completion/v1/mean"] == 4
+    assert result.metrics["claim_faithfulness/v1/mean"] == 1.0
+    assert result.metrics["claim_faithfulness/v1/count"] == 7
+    assert any("[2] assistant: Done: table for two at 8." in p for p in prompts)
