@@ -53,7 +53,9 @@ def tool_rows(n: int, seed: int = 11) -> tuple[list, list]:
 
 def bench_tool_calls(n: int) -> list[str]:
     from mlflow_llm_eval.function_metrics.tool_calls import (
-        tool_call_correctness, tool_call_efficiency, tool_call_f1,
+        tool_call_correctness,
+        tool_call_efficiency,
+        tool_call_f1,
     )
 
     actual, expected = tool_rows(n)
@@ -125,9 +127,9 @@ def bench_retriever(n: int) -> list[str]:
         f"| MLflow default (precision_at_3, recall_at_3, ndcg_at_3) | {n:,} | {seconds['default']:.2f} |",
         f"| llm_eval (same metrics) | {n:,} | {seconds['llm_eval']:.2f} |",
         "",
-        f"Ratio (MLflow / llm_eval): **{ratio:.1f}x**. Identical values: per-row scores of "
-        f"{columns}: **{same_rows}**; the {len(theirs.metrics)} MLflow metrics: "
-        f"**{same_metrics}**.",
+        (f"Ratio (MLflow / llm_eval): **{ratio:.1f}x**. Identical values: per-row scores of "
+         f"{columns}: **{same_rows}**; the {len(theirs.metrics)} MLflow metrics: "
+         f"**{same_metrics}**."),
     ]
 
 

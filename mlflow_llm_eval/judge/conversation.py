@@ -52,7 +52,7 @@ def _calls(message: dict[str, Any]) -> list[str]:
     for call in message.get("tool_calls") or []:
         body = call.get("function", call) if isinstance(call, dict) else None
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-            raise ValueError("a tool call without a name")
+            raise TypeError("a tool call without a name")
         arguments = body.get("arguments")
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
@@ -87,7 +87,7 @@ def render_conversation(value: Any) -> str | RowScore:
             return RowScore.unscored(Status.MALFORMED, f"conversation[{i - 1}]: content is not text")
         try:
             calls = _calls(message)
-        except ValueError as exc:
+        except TypeError as exc:
             return RowScore.unscored(Status.MALFORMED, f"conversation[{i - 1}]: {exc}")
         who = message["role"] + (f" {message['name']}" if message.get("name") else "")
         lines.append(f"[{i}] {who}: " + " ".join(filter(None, [text, *calls])))

@@ -8,10 +8,13 @@ import json
 import re
 
 import pytest
-
 from agents.conftest import SchemaRefusingOpenAI
+
 from mlflow_llm_eval.judge.claim_judges import (
-    claim_faithfulness, context_precision, context_precision_score, context_recall,
+    claim_faithfulness,
+    context_precision,
+    context_precision_score,
+    context_recall,
     faithfulness_score,
 )
 from mlflow_llm_eval.judge.claims import split_claims
@@ -24,7 +27,7 @@ def _blocks(prompt: str) -> dict[str, str]:
 
 
 def _items(block: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"^\[\d+\] (.*)$", block, re.M)]
+    return [m.group(1) for m in re.finditer(r"^\[\d+\] (.*)$", block, re.MULTILINE)]
 
 
 def scripted(items_label: str, against: str):

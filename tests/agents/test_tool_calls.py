@@ -14,7 +14,10 @@ import pytest
 
 import mlflow_llm_eval as le
 from mlflow_llm_eval.function_metrics.tool_calls import (
-    parse_calls, tool_call_correctness, tool_call_efficiency, tool_call_f1,
+    parse_calls,
+    tool_call_correctness,
+    tool_call_efficiency,
+    tool_call_f1,
 )
 
 

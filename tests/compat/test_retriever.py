@@ -27,7 +27,11 @@ from mlflow.metrics.metric_definitions import (
 )
 
 from compat.conftest import logged_table, mlflow_columns
-from mlflow_llm_eval.function_metrics.retrieval import ndcg_at_k, precision_at_k, recall_at_k
+from mlflow_llm_eval.function_metrics.retrieval import (
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
 
 OURS = ("/count", "/unscored", "/mean_ci_low", "/mean_ci_high")
 warnings.filterwarnings("ignore", category=FutureWarning, module="mlflow")

@@ -28,8 +28,9 @@ def retrieval_frame(n: int) -> pd.DataFrame:
 def test_retriever_metrics_on_spark_match_pandas(spark) -> None:
     frame = retrieval_frame(120)
     sdf = spark.createDataFrame(frame).repartition(3)
-    kwargs = dict(targets="relevant", predictions="retrieved", model_type="retriever",
-                  evaluator_config={"retriever_k": 4}, extra_metrics=[le.get_metric("mrr", k=4)])
+    kwargs = {"targets": "relevant", "predictions": "retrieved", "model_type": "retriever",
+              "evaluator_config": {"retriever_k": 4},
+              "extra_metrics": [le.get_metric("mrr", k=4)]}
     on_spark = le.evaluate(data=sdf, **kwargs)
     on_pandas = le.evaluate(data=frame, **kwargs)
     _same(on_spark.metrics, on_pandas.metrics)
@@ -68,7 +69,7 @@ def _judge_answer(prompt: str) -> str:
 
     if "<claims-" in prompt:
         claims_block = prompt[prompt.rindex("<claims-"):]
-        n = len(re.findall(r"^\[\d+\] ", claims_block, re.M))
+        n = len(re.findall(r"^\[\d+\] ", claims_block, re.MULTILINE))
         return json.dumps({"verdicts": [{"item": i, "verdict": "yes", "reason": "ok"}
                                         for i in range(1, n + 1)]})
     return json.dumps({"score": 4, "justification": "scripted"})
