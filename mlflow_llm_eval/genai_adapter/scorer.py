@@ -199,7 +199,10 @@ def make_scorer(
     unknown = [a for a in aggregations if a not in MLFLOW_AGGREGATIONS]
     if unknown:
         raise ValueError(f"aggregations {unknown} are not MLflow's; use {MLFLOW_AGGREGATIONS}")
-    scorer = MetricScorer(name=name or metric.name, aggregations=list(aggregations),
+    cls = MetricScorer
+    if metric.requires == ("conversation",):  # a conversation judge: one call per session
+        from mlflow_llm_eval.genai_adapter.session import SessionScorer as cls
+    scorer = cls(name=name or metric.name, aggregations=list(aggregations),
                           description=description or metric.description or None,
                           llm_eval_metric=_json_safe(metric.metadata()))
     return scorer._configure(metric, field_map=field_map, batch_size=batch_size,
