@@ -1,6 +1,6 @@
 """The ``llm_eval`` MLflow evaluator: dataset in -> scoring engine -> results logged to the run.
 
-``can_evaluate`` is strict. We evaluate the LLM model types (question-answering,
+``can_evaluate`` is strict. We evaluate the LLM model types (question-answering, retriever,
 text-summarization, text) and ``model_type=None`` (only ``extra_metrics``) when the user names
 us (``evaluators="llm_eval"`` or in a list). When ``evaluators`` is omitted, MLflow asks every
 installed evaluator; we decline then (see :mod:`.discovery`), for every model type, so
