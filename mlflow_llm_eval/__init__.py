@@ -50,6 +50,18 @@ from mlflow_llm_eval.function_metrics.latency import latency
 from mlflow_llm_eval.function_metrics.readability import ari_grade_level, flesch_kincaid_grade_level
 from mlflow_llm_eval.function_metrics.rouge import rouge1, rouge2, rougeL, rougeLsum
 from mlflow_llm_eval.function_metrics.token_count import token_count
+from mlflow_llm_eval.function_metrics.retrieval import (
+    hit_rate_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
+from mlflow_llm_eval.function_metrics.tool_calls import (
+    tool_call_correctness,
+    tool_call_efficiency,
+    tool_call_f1,
+)
 from mlflow_llm_eval.judge import (
     answer_correctness,
     answer_relevance,
@@ -148,5 +160,13 @@ __all__ = [
     "scorers",
     "summarization_rouge",
     "token_count",
+    "tool_call_correctness",
+    "tool_call_efficiency",
+    "tool_call_f1",
+    "precision_at_k",
+    "recall_at_k",
+    "ndcg_at_k",
+    "mrr_at_k",
+    "hit_rate_at_k",
     "toxicity",
 ]

@@ -66,7 +66,8 @@ def evaluate(
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
 
-    metrics, preset_keys = select_metrics(model_type, [as_metric(m) for m in extra_metrics or []])
+    metrics, preset_keys = select_metrics(
+        model_type, [as_metric(m) for m in extra_metrics or []], evaluator_config)
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
@@ -132,7 +133,7 @@ def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions:
         path = os.path.expanduser(results_table)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         table = loggable_table(result.tables[TABLE_NAME])
-        for metric in resolve_metrics(model_type, extra_metrics):
+        for metric in resolve_metrics(model_type, extra_metrics, evaluator_config):
             # the logged JSON reads back ints as floats when a row is unscored, and whole
             # floats as ints: the scores' own types again, as the Spark path writes them
             column = metric.score_column

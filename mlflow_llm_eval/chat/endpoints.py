@@ -155,13 +155,14 @@ class OpenAIChatClient:
 
     async def acomplete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
         body: dict[str, Any] = {"model": self.model, "messages": messages, **dict(parameters)}
-        if self.json_mode:
+        asked = "response_format" in body  # a caller's own (a JSON schema) wins over JSON mode
+        if self.json_mode and not asked:
             body["response_format"] = {"type": "json_object"}
         try:
             answer, rate = await self.post_json(self._url, body)
         except CallError as exc:
-            if exc.status == 400 and self.json_mode and (exc.param == "response_format"
-                                                         or "response_format" in str(exc)):
+            if exc.status == 400 and self.json_mode and not asked and (
+                    exc.param == "response_format" or "response_format" in str(exc)):
                 self.json_mode = False  # an OpenAI-compatible server without JSON mode
                 return await self.acomplete(messages, parameters)
             raise

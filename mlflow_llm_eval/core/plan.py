@@ -69,7 +69,7 @@ class EvaluatorConfig:
     passed_to_metrics: dict[str, Any] = field(default_factory=dict)
     #: Judge name -> column of human labels (judge–human agreement).
     human_labels: dict[str, str] = field(default_factory=dict)
-    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels")
+    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels", "retriever_k")
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any] | None,
@@ -96,8 +96,17 @@ class EvaluatorConfig:
         prefix = config.get("metric_prefix") or ""
         if not isinstance(prefix, str):
             raise ValueError(f"metric_prefix must be a string, got {type(prefix).__name__}")
+        _retriever_k(config)
         passed = {k: v for k, v in config.items() if k in parameters}
         return cls(dict(col_mapping), model_input, prefix, passed, dict(human_labels))
+
+
+def _retriever_k(config: Mapping[str, Any] | None) -> int:
+    """``retriever_k`` (MLflow's key for the retriever preset's k): a positive int, default 3."""
+    k = (config or {}).get("retriever_k", 3)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"retriever_k must be a positive integer, got {k!r}")
+    return k
 
 
 def _parameters_of(metric: Metric) -> list[str]:
@@ -105,9 +114,12 @@ def _parameters_of(metric: Metric) -> list[str]:
     return list(names()) if callable(names) else []
 
 
-def select_metrics(model_type: str | None,
-                   extras: Sequence[Metric]) -> tuple[list[Metric], frozenset[str]]:
+def select_metrics(model_type: str | None, extras: Sequence[Metric],
+                   evaluator_config: Mapping[str, Any] | None = None,
+                   ) -> tuple[list[Metric], frozenset[str]]:
     """The preset of ``model_type`` plus ``extras``, and the preset's keys.
+
+    MLflow's ``retriever`` preset takes ``k`` from ``evaluator_config["retriever_k"]`` (3).
 
     An extra metric with a preset metric's key replaces it (the user's configured instance
     wins); preset metrics come first, as in MLflow. A new model type is a new preset in
@@ -116,7 +128,8 @@ def select_metrics(model_type: str | None,
     from mlflow_llm_eval.core.registry import preset_metrics
 
     extra_keys = {m.key for m in extras}
-    preset = [m for m in preset_metrics(model_type) if m.key not in extra_keys]
+    options = ({"k": _retriever_k(evaluator_config)} if model_type == "retriever" else {})
+    preset = [m for m in preset_metrics(model_type, **options) if m.key not in extra_keys]
     if not preset + list(extras):
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
     return preset + list(extras), frozenset(m.key for m in preset)

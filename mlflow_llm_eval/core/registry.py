@@ -34,6 +34,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "question-answering": (*_TEXT, "exact_match"),
     "text-summarization": (*_TEXT, "rouge1", "rouge2", "rougeL", "rougeLsum"),
     "text": _TEXT,
+    "retriever": ("precision_at_k", "recall_at_k", "ndcg_at_k"),  # each with k=retriever_k
 }
 
 _user_registry: dict[str, Callable[..., Metric]] = {}
@@ -89,8 +90,10 @@ def get_metric(name: str, **options: Any) -> Metric:
     return factories[name](**options)
 
 
-def preset_metrics(model_type: str | None) -> list[Metric]:
-    """The default metrics of an LLM model type; ``None`` -> none (only extra_metrics)."""
+def preset_metrics(model_type: str | None, **options: Any) -> list[Metric]:
+    """The default metrics of an LLM model type; ``None`` -> none (only extra_metrics).
+
+    ``options`` go to every metric of the preset (``k=`` for ``"retriever"``)."""
     if model_type is None:
         return []
     if model_type not in PRESETS:
@@ -98,4 +101,4 @@ def preset_metrics(model_type: str | None) -> list[Metric]:
             f"model_type '{model_type}' has no llm_eval preset; use one of {sorted(PRESETS)} "
             "or model_type=None with extra_metrics"
         )
-    return [get_metric(name) for name in PRESETS[model_type]]
+    return [get_metric(name, **options) for name in PRESETS[model_type]]

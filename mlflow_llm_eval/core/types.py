@@ -46,6 +46,7 @@ class Status(str, Enum):
     INVALID_UNICODE = "invalid_unicode"
     TOO_LONG = "too_long"
     NOT_NUMBER = "not_number"
+    MALFORMED = "malformed"
     ERROR = "error"
     UNSCORED = "unscored"
     UNAVAILABLE = "unavailable"
@@ -79,6 +80,7 @@ STATUSES: dict[str, str] = {
     "invalid_unicode": "the text holds a lone surrogate or other un-encodable code point",
     "too_long": "the text exceeds the metric's max_chars",
     "not_number": "the value (e.g. a latency, an MLflow metric's score) is not a number",
+    "malformed": "the value lacks the expected structure (not a list of ids, a tool call without a name, arguments that are not JSON)",
     "error": "the metric raised on this row (the reason holds the error)",
     "unscored": "the metric returned no score (None/NaN) for this row",
     "unavailable": "the metric's model or data could not be loaded (offline, not installed)",

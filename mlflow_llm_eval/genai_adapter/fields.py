@@ -25,6 +25,13 @@ from mlflow.genai.utils.trace_utils import (
     parse_outputs_to_str,
 )
 
+from mlflow_llm_eval.genai_adapter.trace_fields import (
+    TRACE_FIELDS,
+    expected_ids_of,
+    tool_calls_of,
+    trace_field,
+)
+
 #: Keys of an ``inputs`` dict that hold the question/prompt, tried in this order.
 INPUT_KEYS = ("question", "query", "request", "input", "prompt", "inputs", "messages")
 #: Expectation keys that hold the reference answer (MLflow's Correctness reads the first two).
@@ -120,6 +127,10 @@ def _by_path(path: str, sources: Mapping[str, Any]) -> Any:
     head, _, rest = path.partition(".")
     if head not in SOURCES:
         raise ValueError(f"field_map path {path!r} must start with one of {SOURCES}")
+    if head == "trace" and rest in TRACE_FIELDS:  # trace.tool_calls, trace.retrieved_ids
+        return trace_field(rest, sources["outputs"], sources["trace"])
+    if path == "expectations.expected_ids":
+        return expected_ids_of(sources["expectations"])
     value = sources[head]
     for part in [p for p in rest.split(".") if p] if rest else []:
         value = value.get(part) if isinstance(value, Mapping) else None
@@ -148,7 +159,8 @@ def resolve_row(columns: Sequence[str], *, inputs: Any, outputs: Any,
     for column in columns:
         if field_map and column in field_map:
             value = _by_path(field_map[column], sources)
-            row[column] = _text_of_output(value) if column == "predictions" else value
+            as_text = column == "predictions" and not field_map[column].startswith("trace.")
+            row[column] = _text_of_output(value) if as_text else value
         elif column == "predictions":
             row[column] = _text_of_output(outputs)
         elif column == "inputs":
@@ -159,6 +171,8 @@ def resolve_row(columns: Sequence[str], *, inputs: Any, outputs: Any,
             row[column] = _context_of(inputs, expectations, trace)
         elif column == "latency":
             row[column] = _latency_of(trace)
+        elif column == "tool_calls":
+            row[column] = tool_calls_of(outputs, trace)
         else:  # any other column a metric declares: expectations first, then inputs
             value = expectations.get(column)
             if value is None and isinstance(inputs, Mapping):

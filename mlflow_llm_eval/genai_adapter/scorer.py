@@ -44,6 +44,7 @@ from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
+from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map
 
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
@@ -109,7 +110,8 @@ class MetricScorer(Scorer):
                 bool(metric.dependencies)})
         self._metric = metric
         self._columns = tuple(dict.fromkeys(metric.requires + metric.optional))
-        self._field_map = validate_field_map(field_map)
+        # agent metrics read the trace (RETRIEVER ids) unless the user maps the fields
+        self._field_map = validate_field_map({**default_field_map(metric), **(field_map or {})})
         self._batcher = DynamicBatcher(self._score_rows, max_batch=batch_size,
                                        window=batch_window, max_in_flight=max_in_flight)
         self._on_rate_limit = on_rate_limit
@@ -222,7 +224,10 @@ def make_scorer(
     unknown = [a for a in aggregations if a not in MLFLOW_AGGREGATIONS]
     if unknown:
         raise ValueError(f"aggregations {unknown} are not MLflow's; use {MLFLOW_AGGREGATIONS}")
-    scorer = MetricScorer(name=name or metric.name, aggregations=list(aggregations),
+    cls = MetricScorer
+    if metric.requires == ("conversation",):  # a conversation judge: one call per session
+        from mlflow_llm_eval.genai_adapter.session import SessionScorer as cls
+    scorer = cls(name=name or metric.name, aggregations=list(aggregations),
                           description=description or metric.description or None,
                           llm_eval_metric=_json_safe(metric.metadata()))
     return scorer._configure(metric, field_map=field_map, batch_size=batch_size,

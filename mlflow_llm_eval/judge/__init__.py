@@ -20,7 +20,7 @@ from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
 from mlflow_llm_eval.judge.metric import GenAIMetric, from_mlflow_genai_metric, make_genai_metric
 from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
 
-register_metric_modules(f"{__name__}.builtin")  # the judge pack by name: get_metric, configs
+register_metric_modules(*(f"{__name__}.{m}" for m in ("builtin", "claim_judges", "conversation")))  # by name
 
 __all__ = [
     "EvaluationExample",

@@ -45,6 +45,12 @@ def as_metric(metric: Metric | str | Any) -> Metric:
             return from_mlflow_genai_metric(metric)
         if _is_mlflow_builtin(metric):
             return get_metric(metric.name)
+        if (getattr(metric.eval_fn, "__module__", "") or "").startswith("mlflow.metrics"):
+            from mlflow_llm_eval.function_metrics.retrieval import from_mlflow_name
+
+            retrieval = from_mlflow_name(metric.name)  # precision_at_4 etc.: ours, same numbers
+            if retrieval is not None:
+                return retrieval
         from mlflow_llm_eval.mlflow_adapter.mlflow_metric import MlflowMetric
 
         return MlflowMetric(metric)

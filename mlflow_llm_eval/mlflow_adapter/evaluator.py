@@ -1,6 +1,6 @@
 """The ``llm_eval`` MLflow evaluator: dataset in -> scoring engine -> results logged to the run.
 
-``can_evaluate`` is strict. We evaluate the LLM model types (question-answering,
+``can_evaluate`` is strict. We evaluate the LLM model types (question-answering, retriever,
 text-summarization, text) and ``model_type=None`` (only ``extra_metrics``) when the user names
 us (``evaluators="llm_eval"`` or in a list). When ``evaluators`` is omitted, MLflow asks every
 installed evaluator; we decline then (see :mod:`.discovery`), for every model type, so
@@ -61,19 +61,22 @@ _logger = logging.getLogger(__name__)
 LLM_MODEL_TYPES = frozenset(PRESETS)
 
 
-def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None) -> list[Metric]:
+def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None,
+                    evaluator_config: dict[str, Any] | None = None) -> list[Metric]:
     """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's).
 
     An extra metric with the same key as a preset one replaces it (the user's configured
     instance wins, e.g. ``toxicity(model=...)``). Preset metrics come first, as in MLflow.
     """
-    return _metrics_and_preset(model_type, extra_metrics)[0]
+    return _metrics_and_preset(model_type, extra_metrics, evaluator_config)[0]
 
 
 def _metrics_and_preset(
-    model_type: str | None, extra_metrics: list[Any] | None
+    model_type: str | None, extra_metrics: list[Any] | None,
+    evaluator_config: dict[str, Any] | None = None,
 ) -> tuple[list[Metric], frozenset[str]]:
-    return select_metrics(model_type, [as_metric(m) for m in (extra_metrics or [])])
+    return select_metrics(model_type, [as_metric(m) for m in (extra_metrics or [])],
+                          evaluator_config)
 
 
 class LLMEvaluator(ModelEvaluator):
@@ -109,7 +112,7 @@ class LLMEvaluator(ModelEvaluator):
         predictions=None,
         **kwargs,
     ) -> EvaluationResult:
-        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics)
+        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics, evaluator_config)
         if custom_artifacts:
             _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
                             "evaluator does: evaluators=['default', 'llm_eval']")
@@ -182,7 +185,8 @@ def build_frame(
         model, features, input_column=input_column, model_input=config.model_input,
         predictions_column=predictions, time_each_row=wants_latency,
     )
-    name = outputs_column(predictions, has_targets, frame.columns)
+    # MLflow names it after the model's single output column (retrieved_context) with targets.
+    name = outputs_column(predictions or outputs.column, has_targets, frame.columns)
     frame[name] = outputs.predictions
     defaults["predictions"] = name
     for column, values in outputs.failure_columns(name).items():  # an endpoint model's statuses

@@ -17,6 +17,8 @@ import pytest
 
 import mlflow_llm_eval as le
 from mlflow_llm_eval.core.registry import available_metrics
+from mlflow_llm_eval.function_metrics import retrieval, tool_calls
+from mlflow_llm_eval.judge import claim_judges, conversation
 from mlflow_llm_eval.judge.builtin import METRICS as JUDGES
 
 QUESTIONS = ["What is the capital of France?", "Which planet is the largest?",
@@ -67,7 +69,11 @@ def metric_options(name: str, classifier: str, encoder: str) -> dict[str, Any]:
     return {}
 
 
-NAMES = available_metrics()
+#: Agent metrics read other data (id lists, tool calls, item verdicts, conversations/sessions):
+#: their scorers are checked against the classic path in tests/agents.
+AGENT_METRICS = {*retrieval.METRICS, *tool_calls.METRICS, *claim_judges.METRICS,
+                 *conversation.METRICS}
+NAMES = [name for name in available_metrics() if name not in AGENT_METRICS]
 #: Metrics whose classic column is not computed from the same inputs (see the test).
 NOT_CLASSIC = {"latency"}
 

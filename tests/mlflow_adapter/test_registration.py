@@ -18,12 +18,13 @@ def test_entry_point_registers_llm_eval() -> None:
     assert isinstance(_model_evaluation_registry.get_evaluator("llm_eval"), LLMEvaluator)
 
 
-@pytest.mark.parametrize("model_type", ["question-answering", "text-summarization", "text", None])
+@pytest.mark.parametrize("model_type", ["question-answering", "text-summarization", "text",
+                                        "retriever", None])
 def test_named_llm_model_types_accepted(model_type) -> None:
     assert LLMEvaluator.can_evaluate(model_type=model_type, evaluator_config={})
 
 
-@pytest.mark.parametrize("model_type", ["classifier", "regressor", "retriever", "databricks-agent"])
+@pytest.mark.parametrize("model_type", ["classifier", "regressor", "databricks-agent"])
 def test_other_model_types_declined(model_type) -> None:
     assert not LLMEvaluator.can_evaluate(model_type=model_type, evaluator_config={})
 

@@ -1,0 +1,122 @@
+"""What agent metrics read from an MLflow 3 trace: tool calls (TOOL spans) and retrieved
+document ids (RETRIEVER spans), plus the expected ids of ``expectations``.
+
+- ``tool_calls``: every TOOL span in start order, as ``{"name", "arguments"}``; the name and
+  arguments as MLflow's ``ToolCallCorrectness`` reads them
+  (``mlflow.genai.utils.trace_utils.extract_tools_called_from_trace``: the span's
+  ``inputs["call"]["tool_name"]`` or its name; its inputs). A trace without TOOL spans made no
+  call (``[]``); without a trace, ``outputs["tool_calls"]`` (an assistant message) or
+  ``outputs`` if it is a list.
+- ``retrieved_ids``: the documents of the top-level RETRIEVER spans (those not inside another
+  retriever span), in order; a document's id is the first of ``id``, ``metadata.doc_uri``,
+  ``metadata.id``, ``metadata.chunk_id``, ``doc_uri`` (a document without one is skipped).
+  Without a trace: ``outputs`` if it is a list.
+- ``expected_ids``: ``expectations["expected_document_ids"]`` (a list of ids), else
+  ``expectations["expected_retrieved_context"]`` (a list of ``{"doc_uri": ...}`` or ids, the
+  Databricks agent-evaluation key).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+DOC_ID_KEYS = ("id", "doc_uri", "chunk_id")
+EXPECTED_ID_KEYS = ("expected_document_ids", "expected_retrieved_context")
+#: Logical columns resolved here (``field_map`` paths ``trace.<name>``).
+TRACE_FIELDS = ("tool_calls", "retrieved_ids")
+
+
+def tool_calls_of(outputs: Any, trace: Any) -> Any:
+    """The calls the agent made (see the module docstring)."""
+    if trace is not None and getattr(trace, "data", None) is not None:
+        from mlflow.genai.utils.trace_utils import extract_tools_called_from_trace
+
+        return [{"name": call.name, "arguments": call.arguments}
+                for call in extract_tools_called_from_trace(trace)]
+    if isinstance(outputs, Mapping) and "tool_calls" in outputs:
+        return outputs["tool_calls"] or []
+    if isinstance(outputs, (list, tuple)):
+        return list(outputs)
+    return None
+
+
+def _doc_id(document: Any) -> Any:
+    if isinstance(document, (str, int)) and not isinstance(document, bool):
+        return document
+    if not isinstance(document, Mapping):
+        return None
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), Mapping) else {}
+    for source, key in (
+        (document, "id"), (metadata, "doc_uri"), (metadata, "id"), (metadata, "chunk_id"),
+        (document, "doc_uri"),
+    ):
+        value = source.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _top_level_retriever_spans(trace: Any) -> list[Any]:
+    spans = list(trace.data.spans)
+    by_id = {s.span_id: s for s in spans}
+    out = []
+    for span in spans:
+        if str(span.span_type) != "RETRIEVER":
+            continue
+        parent, nested = by_id.get(span.parent_id), False
+        while parent is not None:
+            if str(parent.span_type) == "RETRIEVER":
+                nested = True
+                break
+            parent = by_id.get(parent.parent_id)
+        if not nested:
+            out.append(span)
+    return sorted(out, key=lambda s: s.start_time_ns or 0)
+
+
+def retrieved_ids_of(outputs: Any, trace: Any) -> Any:
+    """Document ids retrieved, in rank order (see the module docstring)."""
+    if trace is not None and getattr(trace, "data", None) is not None:
+        ids: list[Any] = []
+        for span in _top_level_retriever_spans(trace):
+            documents = span.outputs
+            if isinstance(documents, str):
+                try:
+                    documents = json.loads(documents)
+                except ValueError:
+                    continue
+            for document in documents if isinstance(documents, list) else []:
+                doc_id = _doc_id(document)
+                if doc_id is not None:
+                    ids.append(doc_id)
+        return ids
+    return list(outputs) if isinstance(outputs, (list, tuple)) else None
+
+
+def expected_ids_of(expectations: Mapping[str, Any]) -> Any:
+    """Relevant document ids of ``expectations`` (see the module docstring)."""
+    for key in EXPECTED_ID_KEYS:
+        value = expectations.get(key)
+        if isinstance(value, (list, tuple)):
+            return [_doc_id(v) if _doc_id(v) is not None else v for v in value]
+        if value is not None:
+            return value  # not a list: the metric reports the row as malformed
+    return None
+
+
+def trace_field(name: str, outputs: Any, trace: Any) -> Any:
+    """``trace.<name>`` of a ``field_map`` path."""
+    return tool_calls_of(outputs, trace) if name == "tool_calls" else retrieved_ids_of(outputs,
+                                                                                        trace)
+
+
+def default_field_map(metric: Any) -> dict[str, str]:
+    """Where a metric's columns come from on this door when the user gives no ``field_map``:
+    a retriever metric reads the trace's retrieved ids and the expected ids."""
+    from mlflow_llm_eval.function_metrics.retrieval import RetrievalMetric
+
+    if isinstance(metric, RetrievalMetric):
+        return {"predictions": "trace.retrieved_ids", "targets": "expectations.expected_ids"}
+    return {}
