@@ -224,12 +224,47 @@ def make_scorer(
     unknown = [a for a in aggregations if a not in MLFLOW_AGGREGATIONS]
     if unknown:
         raise ValueError(f"aggregations {unknown} are not MLflow's; use {MLFLOW_AGGREGATIONS}")
-    cls = MetricScorer
-    if metric.requires == ("conversation",):  # a conversation judge: one call per session
-        from mlflow_llm_eval.genai_adapter.session import SessionScorer as cls
+    # a conversation judge: one call per MLflow session
+    cls = SessionScorer if metric.requires == ("conversation",) else MetricScorer
     scorer = cls(name=name or metric.name, aggregations=list(aggregations),
                           description=description or metric.description or None,
                           llm_eval_metric=_json_safe(metric.metadata()))
     return scorer._configure(metric, field_map=field_map, batch_size=batch_size,
                              batch_window=batch_window, max_in_flight=max_in_flight,
                              on_rate_limit=on_rate_limit)
+
+
+# MLflow 3 sessions: the conversation judges as session-level scorers.
+#
+# ``le.scorers.goal_completion(model=...)`` (any metric reading only ``conversation``) is a
+# :class:`SessionScorer`: MLflow's harness groups the evaluated traces by session
+# (``mlflow.trace.session`` metadata) and calls it once per session with the session's traces. The
+# conversation is MLflow's own reading of the session
+# (``mlflow.genai.utils.trace_utils.resolve_conversation_from_session`` with tool calls: a user
+# message per trace input, a tool message per TOOL span, an assistant message per output; an
+# internal helper pinned by tests/agents/test_sessions.py), then judged like a ``conversation``
+# cell. A call with ``conversation=`` outside a harness also works (a list of chat messages).
+
+
+def conversation_of_session(session: Any) -> Any:
+    """The chat messages of a session's traces (None when there is no session)."""
+    if not session:
+        return None
+    from mlflow.genai.utils.trace_utils import resolve_conversation_from_session
+
+    return resolve_conversation_from_session(list(session), include_tool_calls=True)
+
+
+class SessionScorer(MetricScorer):
+    """A :class:`MetricScorer` of a conversation metric, called once per MLflow session."""
+
+    @property
+    def is_session_level_scorer(self) -> bool:
+        return True
+
+    def __call__(self, *, session: Any = None, expectations: dict[str, Any] | None = None,
+                 conversation: Any = None) -> Feedback:
+        row = {"conversation": conversation if conversation is not None
+               else conversation_of_session(session)}
+        score: RowScore = self._batcher.submit(row)
+        return self._feedback(score)
