@@ -35,7 +35,7 @@ class Status(str, Enum):
     """Every row status the package writes to a ``<metric>/status`` column (one vocabulary).
 
     A member compares equal to its text (``Status.OK == "ok"``), so tables keep plain strings.
-    README's "Row statuses" table lists the same members (a test checks it).
+    docs/statuses.md's table lists the same members (a test checks it).
     """
 
     OK = "ok"
@@ -67,7 +67,7 @@ class Status(str, Enum):
 
 
 OK = Status.OK.value
-#: Status text -> what it means (README's table holds the same rows).
+#: Status text -> what it means (docs/statuses.md's table holds the same rows).
 STATUSES: dict[str, str] = {
     "ok": "scored",
     "truncated": "scored after truncating the text to the model's maximum length",
