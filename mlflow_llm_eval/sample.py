@@ -61,7 +61,7 @@ def evaluate_sample(
     *,
     prediction: Any = None,
     target: Any = None,
-    input: Any = None,  # noqa: A002 - the field's name in every LLM dataset
+    input: Any = None,
     **columns: Any,
 ) -> RowScore:
     """Score a single row; extra keyword arguments are context columns (e.g. ``context=...``)."""

@@ -218,7 +218,7 @@ def select_winner(
                 f"(paired p = {_fmt(p_of[runner_up])} >= {_fmt(require_significance)} vs the "
                 f"runner-up {runner_up}), so the tie-breakers decided")
             chain = list(tie_breakers)  # the objective no longer separates the tied models
-    for position, current in enumerate(chain):
+    for current in chain:
         if len(tied) == 1:
             break
         values = [current.rank_value(c.metrics) for c in tied]

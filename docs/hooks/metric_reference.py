@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 from inspect import Parameter as parameter_kind
 import math
 import os
@@ -97,9 +98,15 @@ def statuses_of(metric: Any) -> list[str]:
 
     seen = {"ok", "error"}  # the engine gives `error` to any row whose scoring raised
     rows = {column: list(PROBES) for column in metric.requires}
-    with contextlib.suppress(Exception), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a model metric offline warns that it is unavailable
-        seen |= set(run_metric(metric, rows, len(PROBES)).statuses)
+    package_log = logging.getLogger("mlflow_llm_eval")
+    level = package_log.level
+    package_log.setLevel(logging.ERROR)  # a model metric offline warns that it is unavailable
+    try:
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seen |= set(run_metric(metric, rows, len(PROBES)).statuses)
+    finally:
+        package_log.setLevel(level)
     modules = [type(metric).__module__]
     if _is_judge(metric):
         modules += ["mlflow_llm_eval.chat", "mlflow_llm_eval.judge"]
@@ -204,7 +211,7 @@ def render() -> str:
                          + f"; interval of the mean: {meta['ci_method']}")
             lines.append(f"- **aggregations**: {', '.join(f'`{a}`' for a in metric.aggregations)}")
             lines.append(f"- **options**: {', '.join(_options(name, metric)) or 'none'}")
-            lines.append(f"- **statuses it can give**: "
+            lines.append("- **statuses it can give**: "
                          + ", ".join(f"[`{s}`](statuses.md)" for s in statuses_of(metric)))
             doc = _factory_doc(name)
             if doc and doc != meta["description"]:

@@ -30,7 +30,7 @@ from pydantic import PrivateAttr
 
 from mlflow_llm_eval.core.engine import run_metric
 from mlflow_llm_eval.core.registry import get_metric
-from mlflow_llm_eval.core.types import OK, Metric, RowScore
+from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 

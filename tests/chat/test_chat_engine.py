@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 
 import pytest
-from support.fake_openai import FakeOpenAI, Faults
+from support.fake_openai import FakeOpenAI
 
 from mlflow_llm_eval.chat import CallError, ChatEngine, Completion, make_client
 from mlflow_llm_eval.chat.endpoint import _states, forget
