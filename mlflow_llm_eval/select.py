@@ -109,11 +109,11 @@ class Constraint:
 
     def violation(self, metrics: Mapping[str, float]) -> str | None:
         """Why the constraint fails for these metrics, or ``None`` if it holds."""
-        value = metrics.get(self.key)
-        if _finite(value) is None:
+        value = _finite(metrics.get(self.key))
+        if value is None:
             return f"{self.key} was not logged (or is NaN), so '{self}' cannot hold"
         if not self.holds(value):
-            return f"{self.key} = {_fmt(float(value))} does not satisfy {self.op} {_fmt(self.value)}"
+            return f"{self.key} = {_fmt(value)} does not satisfy {self.op} {_fmt(self.value)}"
         return None
 
     def __str__(self) -> str:

@@ -381,7 +381,7 @@ class Rouge(Metric):
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
             lambda valid: [
                 RowScore.ok(scorer(pred, target))
-                for pred, target in _tokenized(tuple(valid), self.options)  # type: ignore[arg-type]
+                for pred, target in _tokenized(tuple(valid), self.options)
             ],
             max_chars=self.max_chars,
         )

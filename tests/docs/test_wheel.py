@@ -55,11 +55,14 @@ def fresh_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=True).create(root)  # ensurepip: offline, the bundled pip
     python = root / "bin" / "python"
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
-    # dependencies from this environment, after the venv's own site-packages
-    (site / "_shared_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    assert site.is_relative_to(root)
     [wheel] = dist.glob("*.whl")
+    # The venv's own pip, before the shared packages are visible to it: a pip that sees this
+    # environment's (editable) install could uninstall it (never use --prefix with this pip).
     done = _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)])
     assert done.returncode == 0, done.stderr[-2000:]
+    # dependencies from this environment, after the venv's own site-packages
+    (site / "_shared_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return root
 
 

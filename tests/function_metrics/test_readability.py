@@ -159,7 +159,7 @@ def test_language_option():
     with pytest.raises(ValueError, match="not known to pyphen"):
         flesch_kincaid_grade_level(language="xx_YY")
     with pytest.raises(ValueError, match="locale string"):
-        flesch_kincaid_grade_level(language=None)  # type: ignore[arg-type]
+        flesch_kincaid_grade_level(language=None)
 
 
 def test_through_the_engine(fk, ari):
