@@ -180,7 +180,7 @@ class Metric(ABC):
     aggregations: tuple[str, ...] = DEFAULT_AGGREGATIONS
     #: If set, the aggregate also logged under the bare ``<name>/<version>`` key (MLflow style).
     headline_aggregation: str | None = None
-    #: One line shown in README's metric table and in reports.
+    #: One line shown in the metric reference (docs, generated) and in reports.
     description: str = ""
     #: What the per-row values are; it picks the mean's interval (core/intervals.py):
     #: "binary" (0/1), "bounded" (in ``value_range``, default [0, 1]), "ordinal" (a judge
