@@ -57,7 +57,7 @@ def experiment_id(name: str) -> str:
         return experiment.experiment_id
     try:
         return client.create_experiment(name)
-    except Exception:
+    except Exception:  # created meanwhile by another process
         found = client.get_experiment_by_name(name)
         if found is None:
             raise
