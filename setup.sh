@@ -20,5 +20,5 @@ if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jre-headless
 fi
-.venv/bin/python -m pip install --quiet -e ".[all,test,spark]"
+.venv/bin/python -m pip install --quiet -e ".[all,test,docs,lint]"
 echo "mlflow-llm-eval is installed in $(pwd)/.venv"

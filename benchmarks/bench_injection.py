@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.fake_openai import FakeOpenAI  # noqa: E402
-from support.injection_corpus import (  # noqa: E402
+from support.fake_openai import FakeOpenAI
+from support.injection_corpus import (
     ANSWER, INJECTED_SCORE, JUDGE_SCORE, JUDGES, QUESTION, TARGET, injection_rows)
 
 
@@ -32,7 +32,7 @@ def main() -> None:
     from mlflow_llm_eval.judge.prompt import row_tag
 
     rows = injection_rows(row_tag({"input": QUESTION, "output": ANSWER, "targets": TARGET}))
-    print(f"| code | fake judge | rows | injected score | judge's verdict | unscored |")
+    print("| code | fake judge | rows | injected score | judge's verdict | unscored |")
     print("|---|---|---:|---:|---:|---:|")
     with FakeOpenAI() as server, tempfile.TemporaryDirectory() as cache:
         os.environ.update(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=server.base_url,

@@ -267,7 +267,7 @@ def caps(work: Path, rows: int) -> None:
               f"{x['lost']} | {x['cpu_ms']:.2f} |")
     print("\nShare of the cap: rows answered per second over the whole run (ramp-up included) "
           "divided by the cap's 50 per second.")
-    print(f"\n### A hanging or unreachable endpoint (400 rows, ours, timeout=2 s)\n")
+    print("\n### A hanging or unreachable endpoint (400 rows, ours, timeout=2 s)\n")
     print("| endpoint | wall time | statuses | bound (3 x timeout + a few s) |")
     print("|---|---|---|---|")
     hang = Server("--latency", "3600")

@@ -262,7 +262,10 @@ def _equal(a: dict, b: dict, tol: float = 1e-9) -> str:
 
 def report(args) -> None:
     only = set(filter(None, args.only.split(",")))
-    want = (lambda name: not only or name in only)
+
+    def want(name: str) -> bool:
+        return not only or name in only
+
     server = None
     n, big = args.rows, args.big
     out: dict[str, dict] = {}

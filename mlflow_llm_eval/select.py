@@ -109,11 +109,11 @@ class Constraint:
 
     def violation(self, metrics: Mapping[str, float]) -> str | None:
         """Why the constraint fails for these metrics, or ``None`` if it holds."""
-        value = metrics.get(self.key)
-        if _finite(value) is None:
+        value = _finite(metrics.get(self.key))
+        if value is None:
             return f"{self.key} was not logged (or is NaN), so '{self}' cannot hold"
         if not self.holds(value):
-            return f"{self.key} = {_fmt(float(value))} does not satisfy {self.op} {_fmt(self.value)}"
+            return f"{self.key} = {_fmt(value)} does not satisfy {self.op} {_fmt(self.value)}"
         return None
 
     def __str__(self) -> str:
@@ -218,7 +218,7 @@ def select_winner(
                 f"(paired p = {_fmt(p_of[runner_up])} >= {_fmt(require_significance)} vs the "
                 f"runner-up {runner_up}), so the tie-breakers decided")
             chain = list(tie_breakers)  # the objective no longer separates the tied models
-    for position, current in enumerate(chain):
+    for current in chain:
         if len(tied) == 1:
             break
         values = [current.rank_value(c.metrics) for c in tied]

@@ -10,6 +10,9 @@ import pytest
 
 TESTS_DIR = Path(__file__).parent
 sys.path.insert(0, str(TESTS_DIR))
+#: Scripts run as ``python tests/support/<script>.py`` (imports relative to their folder), not
+#: modules: kept out of ``--doctest-modules`` collection.
+collect_ignore = ["support/fake_openai_genai.py"]
 
 # No test may reach the internet: make the HF stack and MLflow behave offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

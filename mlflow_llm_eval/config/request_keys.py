@@ -42,7 +42,7 @@ def _checked(cls: type, value: Any, info: ValidationInfo) -> Any:
 
 
 def _keys_model(name: str, keys: tuple[str, ...]) -> type[_Keys]:
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(  # type: ignore[call-overload]
         name, __base__=_Keys, __validators__={"_checked": field_validator(*keys)(_checked)},
         **{key: (Any, None) for key in keys})
 

@@ -180,7 +180,8 @@ def bootstrap_means(values: np.ndarray, counts: np.ndarray, n_resamples: int = N
     rng = np.random.default_rng(seed)
     n = int(counts.sum())
     if len(values) <= _MULTINOMIAL_MAX or len(values) * 16 < n:  # the cheaper of the two draws
-        return rng.multinomial(n, counts / n, size=n_resamples) @ values / n
+        means: np.ndarray = rng.multinomial(n, counts / n, size=n_resamples) @ values / n
+        return means
     rows = np.repeat(values, counts.astype(np.int64))
     chunk = max(1, 2_000_000 // n)
     return np.concatenate([rows[rng.integers(0, n, (min(chunk, n_resamples - start), n))].mean(axis=1)
@@ -214,7 +215,7 @@ def bca_from_distribution(boot: np.ndarray, values: np.ndarray, counts: np.ndarr
     d = values - theta
     spread = float(counts @ d**2)
     accel = float(counts @ d**3) / (6.0 * spread**1.5) if spread > 0 else 0.0
-    share = (np.sum(boot < theta) + np.sum(boot <= theta)) / (2.0 * len(boot))
+    share = float(np.sum(boot < theta) + np.sum(boot <= theta)) / (2.0 * len(boot))
     share = min(max(share, 0.5 / len(boot)), 1 - 0.5 / len(boot))
     z0 = float(ndtri(share))
     z = float(ndtri(0.5 + level / 2)) if quantile is None else quantile

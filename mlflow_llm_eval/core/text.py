@@ -115,13 +115,13 @@ def score_text_rows(
     valid_index: list[int] = []
     valid_rows: list[tuple[str, ...]] = []
     for i in range(n):
-        texts = []
+        texts: list[str] = []
         for name, values in columns:
             checked = check_text(values[i], column=name, allow_empty=allow_empty, max_chars=max_chars)
             if checked.unscored is not None:
                 results[i] = checked.unscored
                 break
-            texts.append(checked.text)
+            texts.append(checked.text or "")  # not unscored: the checked text
         else:
             valid_index.append(i)
             valid_rows.append(tuple(texts) if extras is None else (*texts, extras[i]))

@@ -35,7 +35,7 @@ class Status(str, Enum):
     """Every row status the package writes to a ``<metric>/status`` column (one vocabulary).
 
     A member compares equal to its text (``Status.OK == "ok"``), so tables keep plain strings.
-    README's "Row statuses" table lists the same members (a test checks it).
+    docs/statuses.md's table lists the same members (a test checks it).
     """
 
     OK = "ok"
@@ -70,7 +70,7 @@ class Status(str, Enum):
 
 
 OK = Status.OK.value
-#: Status text -> what it means (README's table holds the same rows).
+#: Status text -> what it means (docs/statuses.md's table holds the same rows).
 STATUSES: dict[str, str] = {
     "ok": "scored",
     "truncated": "scored after truncating the text to the model's maximum length",
@@ -197,7 +197,7 @@ class Metric(ABC):
     aggregations: tuple[str, ...] = DEFAULT_AGGREGATIONS
     #: If set, the aggregate also logged under the bare ``<name>/<version>`` key (MLflow style).
     headline_aggregation: str | None = None
-    #: One line shown in README's metric table and in reports.
+    #: One line shown in the metric reference (docs, generated) and in reports.
     description: str = ""
     #: What the per-row values are; it picks the mean's interval (core/intervals.py):
     #: "binary" (0/1), "bounded" (in ``value_range``, default [0, 1]), "ordinal" (a judge

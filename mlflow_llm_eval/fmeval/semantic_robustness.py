@@ -220,7 +220,7 @@ class SemanticRobustnessDelta(_Robustness):
                         scored.statuses[start + bad],  # type: ignore[union-attr]
                         f"{self.metric.name} of the {which}: {scored.reasons[start + bad]}",
                     )
-                )  # type: ignore[union-attr]
+                )
                 continue
             deltas = [abs(values[0] - v) for v in values[1:]]
             result.append(

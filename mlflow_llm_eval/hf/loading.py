@@ -147,7 +147,7 @@ def _download_mlflow(uri: str) -> Path:
 
     try:
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    except Exception as exc:  # noqa: BLE001 - any MLflow failure means "not found here"
+    except Exception as exc:  # any MLflow failure means "not found here"
         raise ModelUnavailableError(uri, f"MLflow could not download it ({type(exc).__name__}: "
                                          f"{exc})") from exc
 
@@ -193,7 +193,7 @@ def _load_uncached(
             if unreachable:  # fail in seconds, not after the Hub client's minute of retries
                 raise OSError(unreachable) from None
             tokenizer, model = from_pretrained(local_files_only=False)
-    except Exception as exc:  # noqa: BLE001 - hub/offline/format errors all mean "not loadable"
+    except Exception as exc:  # hub/offline/format errors all mean "not loadable"
         raise ModelUnavailableError(source, f"{type(exc).__name__}: {str(exc)[:500]}") from exc
     model.eval()
     if quantize == "int8":

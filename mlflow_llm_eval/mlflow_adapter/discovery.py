@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 
-#: MLflow versions whose calling pattern was read and tested (README "Tested MLflow versions").
+#: MLflow versions whose calling pattern was read and tested (docs/differences.md, "Tested MLflow versions").
 TESTED_MLFLOW_VERSIONS = ("3.0.0", "3.17.2")
 
 

@@ -15,9 +15,13 @@ import base64
 import io
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib is imported when a plot is drawn (the [report] extra)
+    from matplotlib.figure import Figure
 
 
-def _render(figure: object) -> str:
+def _render(figure: Figure) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(figure)
@@ -26,7 +30,7 @@ def _render(figure: object) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float, left: float = 0.16) -> object | None:
+def _figure(width: float, height: float, left: float = 0.16) -> Figure | None:
     """A figure with fixed margins (a tight layout costs more than drawing the plot)."""
     try:
         from matplotlib.figure import Figure

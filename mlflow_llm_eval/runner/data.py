@@ -94,7 +94,7 @@ def load_data(loaded: LoadedConfig, data: Any = None) -> EvalData:
     else:
         try:
             frame = read_table(Path(spec.path), spec.format)
-        except Exception as exc:  # noqa: BLE001 - any reader error is a config problem here
+        except Exception as exc:  # any reader error is a config problem here
             raise loaded.error(("dataset", "path"), f"cannot read {spec.path}: {exc}") from exc
         sha, path = sha256_of(Path(spec.path)), str(spec.path)
     if spec.limit is not None:

@@ -288,7 +288,7 @@ def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, met
             columns={"inputs": ctx.config.dataset.inputs, "targets": ctx.config.dataset.targets},
             worst_rows=report.worst_rows, bins=report.bins, human_labels=ctx.config.human_labels)
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
-    except Exception as exc:  # noqa: BLE001 - a report problem must not fail the evaluation
+    except Exception as exc:  # a report problem must not fail the evaluation
         _logger.warning("report for %s not written: %s", spec.name, exc, exc_info=True)
         tracking.set_tags(outcome.run_id, {f"{TAG}report_error": f"{type(exc).__name__}: {exc}"})
 

@@ -143,7 +143,7 @@ def read_spark_frame(loaded: LoadedConfig, data: Any = None) -> tuple[Any, str]:
         try:
             frame = spark.table(ds.table) if ds.table is not None else _read(spark, str(ds.path),
                                                                                ds.file_format)
-            frame.columns  # resolves the schema (a missing table or path fails here)
+            _ = frame.columns  # resolves the schema (a missing table or path fails here)
         except Exception as exc:  # noqa: BLE001 - any reader error is a config problem here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise loaded.error(where, f"Spark cannot read {source}: {first}") from None

@@ -77,7 +77,7 @@ def experiment_id(name: str) -> str:
         return experiment.experiment_id
     try:
         return client.create_experiment(name)
-    except Exception:  # noqa: BLE001 - created meanwhile by another process
+    except Exception:  # created meanwhile by another process
         found = client.get_experiment_by_name(name)
         if found is None:
             raise
@@ -201,7 +201,7 @@ def import_spark_modules_once() -> None:
 
     if "pyspark" in sys.modules:
         try:
-            import pyspark.ml.linalg  # noqa: F401
+            import pyspark.ml.linalg
             import pyspark.ml.param  # noqa: F401
         except Exception:  # noqa: BLE001 - a broken pyspark is MLflow's problem, not ours
             pass

@@ -57,8 +57,9 @@ def concurrent_tasks(spark: Any) -> int | None:
         except Exception:  # noqa: BLE001 - Spark Connect may refuse some keys
             return None
 
-    if conf("spark.default.parallelism"):
-        return int(conf("spark.default.parallelism"))
+    parallelism = conf("spark.default.parallelism")
+    if parallelism:
+        return int(parallelism)
     local = tasks_from_master(conf("spark.master") or "")
     if local is not None:
         return local

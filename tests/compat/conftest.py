@@ -14,7 +14,7 @@ OUR_ROW_COLUMNS = ("/status", "/reason")
 
 
 def mlflow_columns(table: pd.DataFrame) -> set[str]:
-    """The table's columns without our per-row status/reason columns (see README differences)."""
+    """The table's columns without our per-row status/reason columns (see docs/differences.md)."""
     return {c for c in table.columns if not c.endswith(OUR_ROW_COLUMNS)}
 
 

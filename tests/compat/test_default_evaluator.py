@@ -1,7 +1,7 @@
 """Mirrors the LLM-type cases of MLflow's tests/evaluate/test_default_evaluator.py, run with
 ``evaluators="llm_eval"``; each test names the MLflow test it ports.
 
-Where we deliberately differ, the test asserts our behaviour (README "Differences from
+Where we deliberately differ, the test asserts our behaviour (docs/differences.md, "Differences from
 MLflow"): per-metric ``/status`` and ``/reason`` columns, extra aggregates (``count``,
 ``unscored``, 95% interval, ``mean``/``p90`` of token_count and exact_match), numbers are
 ``not_text`` for text metrics, toxicity without its Hub model is ``unavailable`` per row (MLflow

@@ -5,7 +5,7 @@ test_ari_grade_level, test_exact_match, test_rouge1, test_rouge2, test_rougeL, t
 MLflow calls each metric's eval_fn directly; here the same MLflow metric objects go through
 ``mlflow.evaluate(..., evaluators="llm_eval")`` (ours replace MLflow's builtin LLM metrics of
 the same name) and the same values are asserted on the run's metrics and table.
-Deliberate differences (README "Differences from MLflow"): an empty dataset is an error, not a
+Deliberate differences (docs/differences.md): an empty dataset is an error, not a
 ``None`` metric; toxicity runs on a tiny local model, so its checks are structural.
 """
 

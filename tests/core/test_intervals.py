@@ -42,7 +42,8 @@ def test_zero_of_thirty_is_clopper_pearson_not_zero_width() -> None:
 def test_bca_endpoints_equal_scipy_on_the_same_bootstrap_distribution() -> None:
     x = np.random.default_rng(3).lognormal(size=40)
     summary = ScoreSummary.of(x)
-    values = np.array(list(summary.counts)); counts = np.array(list(summary.counts.values()), float)
+    values = np.array(list(summary.counts))
+    counts = np.array(list(summary.counts.values()), float)
     boot = intervals.bootstrap_means(values, counts, 3000, seed=5)
     reference = stats.bootstrap((x,), np.mean, method="BCa", n_resamples=0,
                                 bootstrap_result=type("Prior", (), {"bootstrap_distribution": boot})())

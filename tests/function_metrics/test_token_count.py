@@ -62,7 +62,7 @@ def _bundled_cl100k() -> bytes:
 @pytest.fixture(scope="module")
 def official_cl100k():
     """tiktoken's official cl100k_base, its download served from the packaged file."""
-    tiktoken = pytest.importorskip("tiktoken")
+    pytest.importorskip("tiktoken")
     import tiktoken.load
     from tiktoken_ext import openai_public
 

@@ -28,7 +28,7 @@ class _Probe(ModelEvaluator):
     def __init__(self) -> None:
         self.questions = 0
 
-    def can_evaluate(self, *, model_type, evaluator_config, **kwargs) -> bool:  # type: ignore[override]
+    def can_evaluate(self, *, model_type, evaluator_config, **kwargs) -> bool:
         self.questions += 1
         type(self).asked.append(self.questions)
         return model_type is None
@@ -81,5 +81,5 @@ def test_installed_mlflow_is_a_tested_version() -> None:
         f"MLflow {mlflow.__version__} is not among the versions whose evaluator discovery was "
         f"checked {TESTED_MLFLOW_VERSIONS}: run tests/mlflow_adapter/test_discovery.py and "
         "tests/compat on it, re-read mlflow/models/evaluation/base.py, then add it to "
-        "mlflow_llm_eval/mlflow_adapter/discovery.py::TESTED_MLFLOW_VERSIONS and the README"
+        "mlflow_llm_eval/mlflow_adapter/discovery.py::TESTED_MLFLOW_VERSIONS and docs/differences.md"
     )

@@ -1,4 +1,4 @@
-"""The README's main job: ``mlflow-llm-eval run examples/eval.yaml`` offline, in a fresh directory."""
+"""The README's main job (its first command): ``mlflow-llm-eval run examples/eval.yaml`` offline, in a fresh directory."""
 
 from __future__ import annotations
 

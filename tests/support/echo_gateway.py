@@ -25,7 +25,7 @@ from typing import Any
 try:  # imported as support.echo_gateway (tests), or from tests/support itself
     from support.local_server import LocalServer, Reply, Request, not_found
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found  # type: ignore[no-redef]
+    from local_server import LocalServer, Reply, Request, not_found  # run as a script: its folder is on sys.path
 
 
 @dataclass

@@ -36,7 +36,7 @@ from typing import Any
 try:  # imported as support.fake_completions (tests), or from tests/support itself
     from support.local_server import LocalServer, Reply, Request, not_found
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found  # type: ignore[no-redef]
+    from local_server import LocalServer, Reply, Request, not_found  # run as a script: its folder is on sys.path
 
 _TOKEN = re.compile(r"\s*\S+|\s+$")
 GENERATED = " ."

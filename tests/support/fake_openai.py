@@ -69,7 +69,7 @@ from typing import Any
 try:  # imported as support.fake_openai (tests), or from tests/support itself (run as a script)
     from support.local_server import LocalServer, Reply, Request, not_found, serve
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found, serve  # type: ignore[no-redef]
+    from local_server import LocalServer, Reply, Request, not_found, serve  # run as a script: its folder is on sys.path
 
 GARBAGE_ANSWER = "I am sorry, as a large language model I cannot grade this. <|endoftext|> ##"
 

@@ -103,7 +103,7 @@ class LocalServer:
             server.shutdown()
             server.server_close()
 
-    def __enter__(self):  # noqa: ANN204 - the subclass
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -142,13 +142,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # silence stderr
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/_stats":
             self._send(Reply(200, self.owner.stats()))
         else:
             self._send(Reply(404, {"error": {"message": "not found"}}))
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             body = json.loads(raw or b"{}")

@@ -3,7 +3,7 @@ headless Debian Chromium driven by selenium + chromedriver (installed by setup.s
 
 Skipped, with the reason, when chromium, chromedriver or selenium is missing. Screenshots go to
 the test's tmp dir; with ``MLFLOW_LLM_EVAL_SCREENSHOTS=<dir>`` they are also copied there (the
-README's images: ``MLFLOW_LLM_EVAL_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest -q
+the docs' images: ``MLFLOW_LLM_EVAL_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest -q
 -m ui tests/ui``).
 """
 

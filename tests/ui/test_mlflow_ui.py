@@ -91,7 +91,7 @@ def _open_and_wait(driver, url: str, texts: list[str]) -> str:
     try:
         WebDriverWait(driver, WAIT, poll_frequency=0.2).until(
             lambda d: all(t in _body_text(d) for t in texts))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any wait failure is reported with the page's text
         missing = [t for t in texts if t not in _body_text(driver)]
         raise AssertionError(f"{url}: not shown: {missing}\n--- page text ---\n"
                              f"{_body_text(driver)[:3000]}") from None
