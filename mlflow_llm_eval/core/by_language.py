@@ -18,6 +18,7 @@ Run-metric keys are ``<metric key>/lang_<code>/<aggregate>`` (MLflow keys allow 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,4 +72,4 @@ def language_metrics(table: Mapping[str, Mapping[str, Mapping[str, float]]],
     """The run metrics of a :func:`by_language` table (NaN values left out)."""
     return {f"{prefix}{key}/lang_{language}/{name}": float(value)
             for key, per in table.items() for language, values in per.items()
-            for name, value in values.items() if value == value}
+            for name, value in values.items() if not math.isnan(value)}

@@ -15,6 +15,7 @@ aggregates as run metrics ``<metric key>/lang_<code>/<aggregate>`` and the table
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -86,7 +87,7 @@ def log_languages(run_id: str, scored: Any, metrics: list[Metric], frame: pd.Dat
         for start in range(0, len(entities), 1000):
             client.log_batch(run_id, metrics=entities[start:start + 1000])
     rows = [{"metric": f"{prefix}{key}", "language": lang,
-             **{k: (None if v != v else v) for k, v in agg.items()}}
+             **{k: (None if math.isnan(v) else v) for k, v in agg.items()}}
             for key, per in table.items() for lang, agg in per.items()]
     client.log_dict(run_id, {"rows": rows, "languages": sorted(set(codes))}, BY_LANGUAGE_FILE)
     return values
