@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from corpus import CORPUS, LANGUAGES
+from multilingual.corpus import CORPUS, LANGUAGES
 from mlflow_llm_eval.core.language import Language, detect, normalize_code, row_languages
 from mlflow_llm_eval.core.types import STATUSES, Status
 from mlflow_llm_eval.function_metrics.exact_match import exact_match

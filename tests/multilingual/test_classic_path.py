@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import mlflow_llm_eval as le
-from corpus import LANGUAGES, pairs
+from multilingual.corpus import LANGUAGES, pairs
 from mlflow_llm_eval.core.by_language import by_language
 from mlflow_llm_eval.core.types import MetricResult
 

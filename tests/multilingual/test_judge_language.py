@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from corpus import CORPUS
+from multilingual.corpus import CORPUS
 from mlflow_llm_eval.chat.engine import _chars
 from mlflow_llm_eval.judge.metric import DEFAULT_PARAMETERS, NON_ENGLISH_MAX_TOKENS
 from mlflow_llm_eval.judge.metric import make_genai_metric

@@ -13,7 +13,7 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from corpus import CORPUS, LANGUAGES, pairs
+from multilingual.corpus import CORPUS, LANGUAGES, pairs
 from mlflow_llm_eval.function_metrics import segment
 from mlflow_llm_eval.function_metrics.bleu import bleu, language_tokenizers
 from mlflow_llm_eval.function_metrics.chrf import chrf

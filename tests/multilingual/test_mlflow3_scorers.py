@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mlflow_llm_eval as le
-from corpus import CORPUS
+from multilingual.corpus import CORPUS
 
 
 def test_rouge_scorer_on_korean_equals_the_metric() -> None:
