@@ -62,7 +62,7 @@ def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def judge_agreement(frame: pd.DataFrame, judge_column: str, human_column: str, *,
-                    labels: Sequence[int] | None = None) -> Agreement:
+                    labels: Sequence[float] | None = None) -> Agreement:
     """Agreement of ``judge_column`` with ``human_column`` over the rows where both are numbers.
 
     ``labels``: the scale's ends, e.g. ``(1, 5)`` (default: the values seen), which fixes the

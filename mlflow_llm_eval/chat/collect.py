@@ -18,7 +18,7 @@ from mlflow_llm_eval.chat.types import Completion
 _logger = logging.getLogger(__name__)
 
 
-def collect(engine: Any, future: Any, done: queue.SimpleQueue, replies: list[Reply | None],
+def collect(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Reply]], replies: list[Reply | None],
              keys: list[str] | None, writer: AnswerWriter | None, bar: Any,
              remaining: int) -> None:
     """Take the replies from the loop as they come; store answers (see :mod:`.store`)."""
@@ -55,7 +55,7 @@ def collect(engine: Any, future: Any, done: queue.SimpleQueue, replies: list[Rep
             for i, completion in answered:
                 engine.on_answer(i, completion)
 
-def interrupted(engine: Any, future: Any, done: queue.SimpleQueue, keys: list[str] | None,
+def interrupted(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Reply]], keys: list[str] | None,
                  writer: AnswerWriter | None) -> None:
     """The caller gave up: send nothing more, store the answers in flight that arrive
     within ``interrupt_grace`` seconds, cancel the rest."""

@@ -50,7 +50,7 @@ class EndpointState:
         self.pacer = Pacer()
         self.breaker = CircuitBreaker()
         self._runs: dict[int, RunSettings] = {}
-        self._waiters: deque[tuple[asyncio.Future, int, float | None]] = deque()
+        self._waiters: deque[tuple[asyncio.Future[Ticket | None], int, float | None]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.refused = 0
@@ -91,14 +91,16 @@ class EndpointState:
         """Wait (in arrival order) for a slot, the pacer and the breaker; None: the breaker is
         open, do not send. The token cost is estimated when the request's turn comes (with the
         usage seen by then)."""
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Ticket | None] = asyncio.get_running_loop().create_future()
         self._waiters.append((future, prompt_chars, max_tokens))
         self._wake()
         try:
             return await future
         except asyncio.CancelledError:  # a ticket given just before the cancel goes back
-            if future.done() and not future.cancelled() and future.result() is not None:
-                self.release(future.result(), answered=False)
+            if future.done() and not future.cancelled():
+                ticket = future.result()
+                if ticket is not None:
+                    self.release(ticket, answered=False)
             raise
 
     def _wake(self) -> None:

@@ -30,7 +30,7 @@ import asyncio
 import json
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -206,7 +206,9 @@ def completion_from_json(response: Any, rate: RateInfo | None = None) -> Complet
     choices = response.get("choices") or [{}]
     message = choices[0].get("message") if isinstance(choices[0], Mapping) else None
     text = message.get("content") if isinstance(message, Mapping) else None
-    usage = response.get("usage") if isinstance(response.get("usage"), Mapping) else {}
+    usage = response.get("usage")
+    if not isinstance(usage, Mapping):
+        usage = {}
     return Completion(text if isinstance(text, str) else None,
                       int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
                       rate)
@@ -265,6 +267,7 @@ class DeploymentsChatClient:
     def _post(self, inputs: dict[str, Any]) -> Any:
         from mlflow.utils.rest_utils import http_request
 
+        assert self._route is not None  # called only when there is a direct route
         creds, endpoint, headers = self._route
         try:
             response = http_request(host_creds=creds(), endpoint=endpoint, method="POST",
@@ -304,7 +307,7 @@ def _direct_route(client: Any, name: str) -> tuple[Any, str, dict[str, str] | No
     return None
 
 
-def _links(exc: BaseException):
+def _links(exc: BaseException) -> Iterator[BaseException]:
     """The exception, its causes and contexts, and what requests wraps (urllib3's
     ``MaxRetryError`` and its ``reason``)."""
     seen: BaseException | None = exc
@@ -339,13 +342,13 @@ def _classify_deployment_error(exc: BaseException, where: str,
     timeouts = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
     broken = (requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError)
     for kinds in (refused, timeouts, broken):
-        seen = next((seen for seen in links if isinstance(seen, kinds)), None)
-        if seen is None:
+        found = next((seen for seen in links if isinstance(seen, kinds)), None)
+        if found is None:
             continue
         if kinds is timeouts:
             within = f" within {timeout:g} s" if timeout is not None else ""
             return CallError("timeout", f"no answer from {where}{within}", unreachable=True)
-        return CallError("server_error", f"connection error to {where}: {type(seen).__name__}",
+        return CallError("server_error", f"connection error to {where}: {type(found).__name__}",
                          unreachable=True)
     return CallError("request_error", f"{where}: {type(exc).__name__}: {exc}"[:500],
                      retryable=False)
@@ -374,7 +377,7 @@ def proxy_base(scheme: str, model: str, proxy_url: str) -> tuple[str, str | None
             + " (requests are sent nowhere else; to point at an OpenAI-compatible base URL set "
               "OPENAI_BASE_URL instead)")
     base = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path[: -len(suffix)], "", ""))
-    return base, (query.get("api-version") or [None])[0]
+    return base, next(iter(query.get("api-version") or ()), None)
 
 
 def make_client(model: str, *, timeout: float, extra_headers: Mapping[str, str] | None = None,

@@ -59,7 +59,7 @@ import queue
 import random
 import threading
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mlflow_llm_eval.chat import adapt
@@ -109,6 +109,20 @@ def _chars(messages: Messages) -> int:
 class ChatEngine:
     """Sends the requests of one run; see the module docstring for the policy."""
 
+    # The RequestOptions fields, copied onto the engine in __init__ (vars(self).update).
+    max_concurrency: int
+    max_attempts: int
+    retry_budget: float
+    wait_budget: float
+    max_wait: float
+    backoff_base: float
+    backoff_max: float
+    timeout: float
+    rpm: float | None
+    tpm: float | None
+    deadline: float | None
+    breaker_threshold: int
+
     def __init__(
         self,
         client: ChatClient,
@@ -140,8 +154,8 @@ class ChatEngine:
         self._stopping = False
         #: Set once an interrupted run has stopped sending (on the request loop).
         self.halted = threading.Event()
-        self._tasks: list[asyncio.Task] = []
-        self._sending: set[asyncio.Task | None] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[Any] | None] = set()
 
     # -- the calling thread ---------------------------------------------------------------------
     def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],
@@ -160,7 +174,7 @@ class ChatEngine:
         todo = [i for i in range(n) if replies[i] is None]
         self.stats.cache_hits += n - len(todo)
         if todo:
-            done: queue.SimpleQueue = queue.SimpleQueue()
+            done: queue.SimpleQueue[tuple[int, Reply]] = queue.SimpleQueue()
             writer = AnswerWriter(self.cache) if keys is not None else None
             disable = not (_interactive(n) if self.progress is None else self.progress)
             self._stopping = False
@@ -187,7 +201,7 @@ class ChatEngine:
         self.halted.set()
 
     def _cached(self, keys: list[str], requests: Sequence[Messages],
-                check: Callable[[Completion, Messages], Any]):
+                check: Callable[[Completion, Messages], Any]) -> Iterator[tuple[int, Reply]]:
         hits = self.cache.get_many(keys)
         for i, key in enumerate(keys):
             if key in hits:
@@ -201,7 +215,8 @@ class ChatEngine:
 
     # -- the request loop -----------------------------------------------------------------------
     async def _run(self, todo: list[int], requests: Sequence[Messages], parameters: dict[str, Any],
-                   check: Callable[[Completion, Messages], Any], done: queue.SimpleQueue) -> None:
+                   check: Callable[[Completion, Messages], Any],
+                   done: queue.SimpleQueue[tuple[int, Reply]]) -> None:
         n = len(todo)
         self._budget_left = max(10, int(self.retry_budget * n))
         self._waits_left = max(30, int(self.wait_budget * n))
@@ -354,7 +369,8 @@ class ChatEngine:
         client = self.client
         try:
             if hasattr(client, "acomplete"):
-                return await client.acomplete(messages, parameters)  # type: ignore[attr-defined]
+                completion: Completion = await client.acomplete(messages, parameters)
+                return completion
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(blocking_executor(), client.complete, messages,
                                               parameters)
@@ -371,6 +387,7 @@ class ChatEngine:
         if sent is self._parameters:  # the first row to hear it: learn, for every later run too
             state = self._state
             param = adapt.learn(state.adapted, exc, sent)
+            assert param is not None  # refused_parameter above was not None
             _logger.warning("%s refused the parameter %r (%s): %s for this endpoint",
                             self._host(), param, exc.code, adapt.describe(param, state.adapted))
             self._parameters = adapt.apply(state.adapted, self._given)

@@ -17,7 +17,7 @@ import concurrent.futures
 import os
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -45,7 +45,10 @@ def get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def submit(coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+_T = TypeVar("_T")
+
+
+def submit(coroutine: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
     """Run a coroutine on the background loop; a future for its result."""
     return asyncio.run_coroutine_threadsafe(coroutine, get_loop())
 

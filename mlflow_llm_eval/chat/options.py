@@ -36,11 +36,11 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 def _integer(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 def _number(value: Any) -> bool:
@@ -165,6 +165,21 @@ class UsesRequestOptions:
     (``judge.max_concurrency``, ``judge.rpm``); to change one, set new ``request_options``."""
 
     request_options: RequestOptions
+
+    if TYPE_CHECKING:  # the read-only properties set below, one per field
+        max_concurrency: int
+        initial_concurrency: int
+        max_attempts: int
+        retry_budget: float
+        wait_budget: float
+        max_wait: float
+        backoff_base: float
+        backoff_max: float
+        timeout: float
+        rpm: float | None
+        tpm: float | None
+        deadline: float | None
+        breaker_threshold: int
 
 
 for _name in NAMES:

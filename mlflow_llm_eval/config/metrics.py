@@ -56,7 +56,7 @@ def is_judge(name: str) -> bool:
 
 def _build(cfg: EvalConfig, problems: list[tuple[Loc, str]]
            ) -> tuple[list[Metric], list[tuple[str, dict[str, Any]]]]:
-    entries = [(name, {}, ("model_type",)) for name in PRESETS.get(cfg.model_type or "", ())]
+    entries: list[tuple[str, dict[str, Any], Loc]] = [(name, {}, ("model_type",)) for name in PRESETS.get(cfg.model_type or "", ())]
     entries += [(e.name, e.options, ("metrics", i)) for i, e in enumerate(cfg.metrics)]
     metrics: dict[str, Metric] = {}
     specs: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -18,7 +18,7 @@ the key and its line. The concurrency ceiling keeps each section's name: ``max_w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationInfo, create_model, field_validator
 
@@ -47,7 +47,25 @@ def _keys_model(name: str, keys: tuple[str, ...]) -> type[_Keys]:
         **{key: (Any, None) for key in keys})
 
 
-#: ``models[]``: the request keys of an endpoint model (``concurrency`` is declared there).
-RequestKeys = _keys_model("RequestKeys", REQUEST_KEYS)
-#: ``judge:`` and ``compare.pairwise``: the request keys of a judge, ``max_workers`` too.
-JudgeRequestKeys = _keys_model("JudgeRequestKeys", ("max_workers", *REQUEST_KEYS))
+if TYPE_CHECKING:  # what _keys_model builds, as classes mypy can use as bases
+    class RequestKeys(_Keys):
+        initial_concurrency: Any = None
+        max_attempts: Any = None
+        retry_budget: Any = None
+        wait_budget: Any = None
+        max_wait: Any = None
+        backoff_base: Any = None
+        backoff_max: Any = None
+        timeout: Any = None
+        rpm: Any = None
+        tpm: Any = None
+        deadline: Any = None
+        breaker_threshold: Any = None
+
+    class JudgeRequestKeys(RequestKeys):
+        max_workers: Any = None
+else:
+    #: ``models[]``: the request keys of an endpoint model (``concurrency`` is declared there).
+    RequestKeys = _keys_model("RequestKeys", REQUEST_KEYS)
+    #: ``judge:`` and ``compare.pairwise``: the request keys of a judge, ``max_workers`` too.
+    JudgeRequestKeys = _keys_model("JudgeRequestKeys", ("max_workers", *REQUEST_KEYS))

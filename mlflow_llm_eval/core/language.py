@@ -296,4 +296,4 @@ def _lingua_language(text: str, script: str, candidates: tuple[str, ...]) -> str
     ranked = detector.compute_language_confidence_values(text)
     if not ranked or ranked[0].value < MIN_CONFIDENCE:
         return None
-    return ranked[0].language.iso_code_639_1.name.lower()
+    return str(ranked[0].language.iso_code_639_1.name.lower())

@@ -351,12 +351,13 @@ def _resolve(metric: Metric, columns: list[str], defaults: dict[str, str],
     resolve = getattr(metric, "resolve", None)
     if not callable(resolve):
         return metric
-    return resolve(
+    planned: Metric = resolve(
         columns=columns,
         predictions_names=[defaults["predictions"]] if "predictions" in defaults else [],
         targets_names=[defaults["targets"]] if "targets" in defaults else [],
         has_targets=has_targets, col_mapping=config.col_mapping,
         config=config.passed_to_metrics, metric_names=names)
+    return planned
 
 
 def _check_human_labels(plan: EvaluationPlan, columns: list[str]) -> None:

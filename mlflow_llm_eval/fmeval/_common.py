@@ -16,6 +16,7 @@ Several acceptable answers sit in one target string separated by a delimiter (``
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
@@ -79,6 +80,7 @@ def score_against_targets(
         if checked_target.unscored is not None:
             rows.append(checked_target.unscored)
             continue
+        assert checked_target.text is not None  # check_text gives the text or why not
         pieces = split_targets(checked_target.text, delimiter)
         if not pieces:
             rows.append(
@@ -87,6 +89,7 @@ def score_against_targets(
                 )
             )
             continue
+        assert checked_prediction.text is not None  # likewise
         rows.append(score_pair(checked_prediction.text, pieces))
     return rows
 
@@ -106,5 +109,5 @@ def label_text(value: Any) -> str | None:
     if isinstance(value, Integral):
         return str(int(value))
     if isinstance(value, Real) and float(value) == float(value) and float(value).is_integer():
-        return str(int(value))
+        return str(math.trunc(value))  # int() of a Real: its __trunc__
     return None

@@ -22,6 +22,7 @@ each text starts from ``seed``, so a row's perturbations never depend on other r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 #: Neighbouring keys on a QWERTY keyboard (FMEval's ``ButterFinger.QUERTY_KEY_APPROX``).
@@ -95,7 +96,7 @@ def _whitespace_add_remove(text: str, rng, add_prob: float, remove_prob: float) 
     return "".join(out)
 
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., str]] = {
     "butter_finger": _butter_finger,
     "random_upper_case": _random_upper_case,
     "whitespace_add_remove": _whitespace_add_remove,

@@ -100,7 +100,9 @@ class PerturbedRuns:
             original = originals[i] if originals is not None else None
             if checked.unscored is not None:
                 out.append(checked.unscored)
-            elif (checked.text, original) in self._cache:
+                continue
+            assert checked.text is not None  # check_text gives the text or why not
+            if (checked.text, original) in self._cache:
                 out.append(self._cache[(checked.text, original)])
             else:
                 out.append(None)

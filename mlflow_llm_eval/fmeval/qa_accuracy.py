@@ -84,7 +84,7 @@ def _word_score(kind: str) -> Callable[..., float]:
 
 
 #: name -> (FMEval score name, per-target function, description)
-SCORES: dict[str, tuple[str, Callable[[str, str], float], str]] = {
+SCORES: dict[str, tuple[str, Callable[..., float], str]] = {  # word scores take a language
     "qa_exact_match": (
         "exact_match_score",
         exact_match_score,

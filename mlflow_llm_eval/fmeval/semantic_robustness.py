@@ -211,13 +211,14 @@ class SemanticRobustnessDelta(_Robustness):
                 result.append(run)  # type: ignore[arg-type]
                 continue
             start, n = span
-            values = scored.scores[start : start + n]  # type: ignore[union-attr]
+            assert scored is not None  # a row with a span had its outputs scored
+            values = scored.scores[start : start + n]
             bad = next((j for j, v in enumerate(values) if math.isnan(v)), None)
             if bad is not None:
                 which = "original output" if bad == 0 else f"perturbed output {bad}"
                 result.append(
                     RowScore.unscored(
-                        scored.statuses[start + bad],  # type: ignore[union-attr]
+                        scored.statuses[start + bad],
                         f"{self.metric.name} of the {which}: {scored.reasons[start + bad]}",
                     )
                 )
@@ -305,13 +306,14 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
             if isinstance(plan, RowScore):
                 result.append(plan)
                 continue
-            perturbed, baseline = plan
-            dissimilarity = 1 - sum(scores[p] for p in perturbed) / len(perturbed)
-            note = f"dissimilarity {dissimilarity:.4g} over {len(perturbed)} perturbations"
-            if not baseline:
+            perturbed_pairs, baseline_groups = plan
+            dissimilarity = 1 - sum(scores[p] for p in perturbed_pairs) / len(perturbed_pairs)
+            note = f"dissimilarity {dissimilarity:.4g} over {len(perturbed_pairs)} perturbations"
+            if not baseline_groups:
                 result.append(RowScore.ok(dissimilarity, note))
                 continue
-            base = 1 - sum(max(scores[p] for p in group) for group in baseline) / len(baseline)
+            base = 1 - sum(max(scores[p] for p in group) for group in baseline_groups) / len(
+                baseline_groups)
             result.append(
                 RowScore.ok(max(0.0, dissimilarity - base), f"{note}, minus baseline {base:.4g}")
             )

@@ -66,7 +66,7 @@ def sacrebleu_tokenizer(name: str) -> Callable[[str], str]:
 
     if name in _NEEDS and not _has(*_NEEDS[name]):
         raise ImportError(f"sacrebleu's {name} tokenizer needs {' and '.join(_NEEDS[name])}")
-    return BLEU(tokenize=name).tokenizer  # type: ignore[no-any-return]
+    return BLEU(tokenize=name).tokenizer
 
 
 def row_tokenizer(prediction: str, target: str, language: str | None) -> str:
@@ -91,7 +91,7 @@ class Bleu(Metric):
     value_range = (0.0, 100.0)
     requires = ("predictions", "targets")
     optional = ("language",)
-    averaged_aggregates = frozenset()
+    averaged_aggregates: frozenset[str] = frozenset()
     description = "sacrebleu sentence BLEU (0-100) of the prediction against the target"
 
     def __init__(self, *, tokenize: str = AUTO, language: str | None = None,

@@ -32,7 +32,7 @@ class Chrf(Metric):
     value_kind = "bounded"
     value_range = (0.0, 100.0)
     requires = ("predictions", "targets")
-    averaged_aggregates = frozenset()
+    averaged_aggregates: frozenset[str] = frozenset()
     description = "sacrebleu sentence chrF (0-100): character n-gram F-score against the target"
 
     def __init__(self, *, char_order: int = 6, word_order: int = 0, beta: int = 2,
@@ -42,7 +42,7 @@ class Chrf(Metric):
                             ("beta", beta)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-        self.options = {"char_order": char_order, "word_order": word_order, "beta": beta,
+        self.options: dict[str, Any] = {"char_order": char_order, "word_order": word_order, "beta": beta,
                         "lowercase": bool(lowercase), "whitespace": bool(whitespace)}
         self.max_chars = max_chars
         if word_order:

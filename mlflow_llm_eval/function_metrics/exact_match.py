@@ -23,12 +23,14 @@ surrounding whitespace, ``ignore_case=True`` compares case-folded text (``str.ca
 from __future__ import annotations
 
 import unicodedata
+from typing import Literal, cast
 
 from mlflow_llm_eval.core.text import score_text_rows
 from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
 
 
 NORMAL_FORMS = ("NFC", "NFKC", "NFD", "NFKD", None)
+_NormalForm = Literal["NFC", "NFKC", "NFD", "NFKD"]
 
 
 class ExactMatch(Metric):
@@ -44,7 +46,8 @@ class ExactMatch(Metric):
                  normalize: str | None = "NFC") -> None:
         if normalize not in NORMAL_FORMS:
             raise ValueError(f"normalize must be one of {NORMAL_FORMS}, got {normalize!r}")
-        self.strip, self.ignore_case, self.normalize = bool(strip), bool(ignore_case), normalize
+        self.strip, self.ignore_case = bool(strip), bool(ignore_case)
+        self.normalize = cast("_NormalForm | None", normalize)  # one of NORMAL_FORMS: checked above
 
     def _normalise(self, text: str) -> str:
         if self.normalize is not None and not text.isascii():  # ASCII is in every normal form

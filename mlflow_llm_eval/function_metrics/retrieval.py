@@ -134,7 +134,7 @@ class RetrievalMetric(Metric):
     """A rank metric over (retrieved ids, relevant ids) per row, cut at ``k``."""
 
     base_name: str
-    version = None
+    version: str | None = None
     greater_is_better = True
     requires = ("predictions", "targets")
     value_kind = "bounded"

@@ -34,6 +34,7 @@ Two calls match when their names are equal and their arguments are equal as cano
 from __future__ import annotations
 
 import json
+import json.scanner
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,7 +50,7 @@ def _make_dumps() -> Callable[[Any], str]:
     (``JSONEncoder.encode`` rebuilds it on every call, the cost of a small dict)."""
     slow = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=repr).encode
     try:
-        encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined, misc]
+        encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
             None, repr, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
     except (AttributeError, TypeError):  # pragma: no cover - another Python: the plain path
         return slow
@@ -59,7 +60,7 @@ def _make_dumps() -> Callable[[Any], str]:
 def _make_loads() -> Callable[[str], Any]:
     """``json.loads`` of a str without its whitespace regexes (JSON with surrounding
     whitespace takes the ordinary path)."""
-    scan = json.scanner.make_scanner(json.JSONDecoder())
+    scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: context is a JSONDecoder
     loads = json.loads
 
     def fast(text: str) -> Any:
@@ -86,7 +87,7 @@ def _arguments(value: Any, where: str) -> dict[str, Any] | None:
     if type(value) is str:
         try:
             value = _loads(value) if value.strip() else {}
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise Malformed(f"{where}: arguments are not JSON ({exc.msg})") from None
     if type(value) is not dict and not isinstance(value, dict):
         raise Malformed(f"{where}: arguments are a {type(value).__name__}, not a JSON object")
@@ -124,7 +125,7 @@ def _as_list(value: Any, column: str) -> list[Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise Malformed(f"{column} is text that is not JSON ({exc.msg})") from None
     if isinstance(value, dict) and "tool_calls" in value:
         value = value["tool_calls"] or []

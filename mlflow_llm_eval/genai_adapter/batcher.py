@@ -43,6 +43,8 @@ class BatcherStats:
 
 class _Slot:
     __slots__ = ("item", "taken", "done", "value", "error")
+    value: Any
+    error: BaseException | None
 
     def __init__(self, item: Any) -> None:
         self.item, self.taken, self.done, self.value, self.error = item, False, False, None, None
@@ -96,7 +98,7 @@ class DynamicBatcher(Generic[T, R]):
             self._run(batch)
         if slot.error is not None:
             raise slot.error
-        return slot.value  # type: ignore[return-value]
+        return slot.value
 
     def _collect(self) -> list[_Slot]:
         """As leader (lock held): wait for a full batch or the window, then take the batch."""

@@ -148,8 +148,10 @@ class MetricScorer(Scorer):
         out: list[RowScore | None] = [None] * len(rows)
         for present, indices in groups.items():
             plan = build_plan([self._metric], columns=present)  # the plan every door scores with
-            result = score_rows(plan, lambda c, ix=indices: [rows[i][c] for i in ix],
-                                len(indices))[self._metric.key]
+            def column(c: str, ix: list[int] = indices) -> list[Any]:
+                return [rows[i][c] for i in ix]
+
+            result = score_rows(plan, column, len(indices))[self._metric.key]
             with self._lock:
                 self._parts.append((dict(result.extra_aggregates),
                                     sum(not math.isnan(v) for v in result.scores)))
@@ -262,8 +264,9 @@ class SessionScorer(MetricScorer):
     def is_session_level_scorer(self) -> bool:
         return True
 
-    def __call__(self, *, session: Any = None, expectations: dict[str, Any] | None = None,
-                 conversation: Any = None) -> Feedback:
+    def __call__(  # type: ignore[override]  # MLflow passes what the signature names: session=
+            self, *, session: Any = None, expectations: dict[str, Any] | None = None,
+            conversation: Any = None) -> Feedback:
         row = {"conversation": conversation if conversation is not None
                else conversation_of_session(session)}
         score: RowScore = self._batcher.submit(row)

@@ -47,7 +47,9 @@ def _doc_id(document: Any) -> Any:
         return document
     if not isinstance(document, Mapping):
         return None
-    metadata = document.get("metadata") if isinstance(document.get("metadata"), Mapping) else {}
+    metadata = document.get("metadata")
+    if not isinstance(metadata, Mapping):
+        metadata = {}
     for source, key in (
         (document, "id"), (metadata, "doc_uri"), (metadata, "id"), (metadata, "chunk_id"),
         (document, "doc_uri"),

@@ -46,7 +46,7 @@ def run_cached(
                                       prompt_version), **engine_options)
     outcomes = engine.run(list(requests), parameters, scale, repair) if requests else []
     stats = engine.stats
-    accounting = {"judge_requests": stats.requests, "judge_retries": stats.retries,
+    accounting: dict[str, float] = {"judge_requests": stats.requests, "judge_retries": stats.retries,
                   "judge_repairs": stats.repairs, "judge_cache_hits": stats.cache_hits,
                   "prompt_tokens": stats.prompt_tokens,
                   "completion_tokens": stats.completion_tokens}

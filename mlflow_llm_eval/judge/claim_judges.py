@@ -107,7 +107,10 @@ class ItemJudge(UsesRequestOptions, Metric):
 
     def _text(self, row: Mapping[str, Any], column: str) -> str | RowScore:
         checked = check_text(row[column], column=column)
-        return checked.unscored if checked.unscored is not None else checked.text
+        if checked.unscored is not None:
+            return checked.unscored
+        assert checked.text is not None  # check_text gives the text or why not
+        return checked.text
 
     def _passages(self, row: Mapping[str, Any]) -> list[str] | RowScore:
         value = row["context"]

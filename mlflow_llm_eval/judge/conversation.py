@@ -42,8 +42,9 @@ def _content(value: Any) -> str | None:
         return value
     if isinstance(value, list):
         parts = [p.get("text") if isinstance(p, dict) else p for p in value]
-        if all(isinstance(p, str) for p in parts):
-            return "\n".join(parts)
+        texts = [p for p in parts if isinstance(p, str)]
+        if len(texts) == len(parts):
+            return "\n".join(texts)
     return None
 
 

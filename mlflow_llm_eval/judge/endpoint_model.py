@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.chat import MODEL_UNDER_TEST, ChatClient, ChatEngine, make_client
+from mlflow_llm_eval.chat import MODEL_UNDER_TEST, ChatClient, ChatEngine, Stats, make_client
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 
 _logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def deterministic(parameters: Mapping[str, Any]) -> bool:
     return parameters.get("temperature") in (0, 0.0) and parameters.get("seed") is not None
 
 
-class ModelAnswers(list):  # type: ignore[type-arg]
+class ModelAnswers(list):
     """The answers of an endpoint model, one per row (``None`` where the row failed), with each
     row's ``statuses`` and ``reasons`` (``None`` for an answered row).
 
@@ -92,7 +92,7 @@ class EndpointModel(UsesRequestOptions):
         self.request_options = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST,
                                                       client_built=True, **options)
         self.cache, self.progress = cache, progress
-        self.stats = None
+        self.stats: Stats | None = None
 
     @property
     def concurrency(self) -> int:

@@ -7,7 +7,6 @@
 
 from mlflow_llm_eval.chat.endpoints import (
     DEFAULT_AZURE_API_VERSION,
-    SCHEMES,
     DeploymentsChatClient,
     OpenAIChatClient,
     completion_from_json,
@@ -16,6 +15,7 @@ from mlflow_llm_eval.chat.endpoints import (
     parse_model_uri,
     proxy_base,
 )
+from mlflow_llm_eval.chat.schemes import SCHEMES
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, RateInfo, classify_status
 
 JudgeCallError = CallError

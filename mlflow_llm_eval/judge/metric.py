@@ -259,6 +259,7 @@ def self_consistent(judge_once: Any, samples: int, accounting: dict[str, float])
     """
     import statistics
 
+    totals: dict[str, float]
     runs, totals = [], {}
     for sample in range(samples):
         runs.append(judge_once(sample))
@@ -358,6 +359,8 @@ def _mlflow_closure_args(metric: Any) -> dict[str, Any] | None:
     import inspect
 
     fn = getattr(metric, "eval_fn", None)
+    if not callable(fn):  # what getclosurevars refuses with TypeError below too
+        return None
     try:
         nonlocals = inspect.getclosurevars(fn).nonlocals
     except TypeError:

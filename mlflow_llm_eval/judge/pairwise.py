@@ -191,6 +191,7 @@ class PairwiseJudge(UsesRequestOptions):
                     verdict.winner, verdict.judged = "tie", False
                     verdict.reason = "identical answers: a tie, the judge was not asked"
                 else:
+                    assert texts[0] is not None and texts[1] is not None  # no problem: both text
                     verdict.requests = (len(requests), len(requests) + 1)
                     requests += [self.render(texts[0], texts[1], question),
                                  self.render(texts[1], texts[0], question)]

@@ -84,7 +84,7 @@ def _from_object(data: Any, scale: tuple[float, float], repaired: bool) -> Verdi
 def parse_strict(text: str, scale: tuple[float, float]) -> Verdict:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise AnswerError(f"the answer is not a JSON object ({exc.msg})") from None
     return _from_object(data, scale, repaired=False)
 

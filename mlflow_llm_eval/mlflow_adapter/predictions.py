@@ -17,7 +17,7 @@ a value or change it. Judging each value is the metrics' job (per row, with a st
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,7 @@ def model_input_for(features: pd.DataFrame, input_column: str | None, model_inpu
 
 
 def _from_columns(
-    columns: dict[Any, Sequence[Any]], n_rows: int, wanted: str | None, what: str
+    columns: Mapping[Any, Sequence[Any]], n_rows: int, wanted: str | None, what: str
 ) -> ModelOutputs:
     names = list(columns)
     if wanted is not None and wanted in columns:

@@ -35,7 +35,9 @@ class ModelLike(Protocol):
     source: str
     run_id: str | None
     failure: str | None
-    metrics: Mapping[str, float]
+
+    @property
+    def metrics(self) -> Mapping[str, float]: ...  # read only: a dict[str, float] fits too
 
 
 @dataclass

@@ -68,7 +68,7 @@ def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
     if plan.answers_dir is None:
         return []
     store = SharedAnswers(Path(plan.answers_dir), partition)
-    users = [m for m in plan.plan.metrics
+    users: list[Any] = [m for m in plan.plan.metrics
              if request_options_of(m) is not None and getattr(m, "cache", None) is not False]
     model = plan.endpoint_model
     if model is not None and _caches_answers(model):
@@ -114,7 +114,7 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         given = (frame[plan.text_input].tolist() if plan.text_input is not None
                  else frame[plan.model_inputs])
         out[plan.model_output] = plan.endpoint_model(given)
-    stats: dict[str, dict[str, float]] = {}
+    stats: dict[str, dict[str, Any]] = {}
     results = score_rows(plan.plan, lambda c: [_plain(v) for v in out[c].tolist()], len(out))
     added: dict[str, pd.Series] = {}
     for metric in plan.plan.metrics:

@@ -75,7 +75,7 @@ def _client_on_executor(cls: type, state: dict[str, Any], removed: list[str],
                         credentials: Any) -> Any:
     """Unpickled on the executor: the client with its secret headers resolved here."""
     values = dict(credentials() or {}) if credentials is not None else {}
-    client = object.__new__(cls)
+    client: Any = object.__new__(cls)
     client.__dict__.update(state)
     if cls.__name__ == "DeploymentsChatClient":
         for name in DEPLOYMENT_ENV:  # what mlflow.deployments reads (the environment only)
