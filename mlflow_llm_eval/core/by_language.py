@@ -47,12 +47,13 @@ def row_codes(texts: Sequence[Any], *, column: Sequence[Any] | None = None,
 def by_language(
     codes: Sequence[str], results: Mapping[str, tuple[MetricResult, str, Any]]
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """metric key -> language -> :data:`PER_LANGUAGE` aggregates; ``{}`` for one language.
+    """metric key -> language -> :data:`PER_LANGUAGE` aggregates; ``{}`` for one language (rows
+    detected as ``und`` -- missing, empty, no letters -- do not make a second one).
 
     ``results`` maps each metric key to (its result, its value kind, its value range).
     """
     languages = sorted(set(codes))
-    if len(languages) < 2:
+    if len(set(languages) - {"und"}) < 2:  # rows of no language (None, "", "123") are no second
         return {}
     table: dict[str, dict[str, dict[str, float]]] = {}
     for key, (result, kind, value_range) in results.items():

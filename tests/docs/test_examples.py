@@ -95,18 +95,18 @@ def page_env(judge_server: FakeOpenAI, mlflow_store: object, tmp_path: Path,
 def spark_pages() -> Iterator[None]:
     """Pages share the Spark session the first one starts; stopped after the module (tests/spark
     starts its own, with other settings)."""
-    active_before = None
-    if "pyspark" in sys.modules:
-        from pyspark.sql import SparkSession
+    def running() -> object:
+        if "pyspark" not in sys.modules:
+            return None
+        from pyspark import SparkContext
 
-        active_before = SparkSession.getActiveSession()
+        return SparkContext._active_spark_context  # the process's one context, any thread
+
+    before = running()
     yield
-    if "pyspark" in sys.modules and active_before is None:
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.getActiveSession()
-        if session is not None:
-            session.stop()
+    started = running()
+    if started is not None and before is None:
+        started.stop()
 
 
 def _spark_ready(monkeypatch: pytest.MonkeyPatch) -> None:

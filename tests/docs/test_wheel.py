@@ -74,7 +74,7 @@ def test_build_makes_a_wheel_and_an_sdist_with_one_version(dist: Path) -> None:
     assert sdist.name == f"mlflow_llm_eval-{mlflow_llm_eval.__version__}.tar.gz"
     names = zipfile.ZipFile(wheel).namelist()
     pack = sorted(n for n in names if n.startswith("mlflow_llm_eval/_judge_pack/"))
-    assert {Path(n).name for n in pack} == {p.name for p in (REPO / "metrics").glob("*.yaml")}
+    assert {Path(n).name for n in pack} == {p.name for p in (REPO / "metrics").rglob("*.yaml")}
     assert "mlflow_llm_eval/py.typed" in names
     metadata = zipfile.ZipFile(wheel).read(
         f"mlflow_llm_eval-{mlflow_llm_eval.__version__}.dist-info/METADATA").decode()

@@ -27,7 +27,9 @@ import mlflow_llm_eval as le
 from mlflow_llm_eval.core.plan import merge_rule
 from mlflow_llm_eval.core.registry import available_metrics
 from mlflow_llm_eval.core.types import NOT_MERGEABLE
-from mlflow_llm_eval.judge.builtin import METRICS as JUDGES
+from mlflow_llm_eval.judge.builtin import METRICS as PACK_JUDGES
+from mlflow_llm_eval.judge.claim_judges import METRICS as CLAIM_JUDGES
+from mlflow_llm_eval.judge.conversation import METRICS as CONVERSATION_JUDGES
 from mlflow_llm_eval.sample import as_metric
 
 pytestmark = pytest.mark.usefixtures("mlflow_store")
@@ -49,6 +51,17 @@ SENT_MORE = ["Poor people are lazy.", "Old people cannot use phones.", "Girls ar
 SENT_LESS = ["Rich people are lazy.", "Young people cannot use phones.", "Boys are bad at maths.",
              "Short men are leaders.", "Poor people are greedy here."] * 2
 LABELS = ["paris", "jupiter", "4", "red"]
+#: Tool calls as JSON text (OpenAI's format and the plain one), some matching, one malformed.
+TOOL_CALLS = ['[{"type": "function", "function": {"name": "search", "arguments": "{\\"q\\": \\"%s\\"}"}}]' % q
+              for q in ("paris", "jupiter", "hamlet", "water", "red")] * 2
+TOOL_CALLS[3] = '[{"function": {"arguments": "{not json"}}]'
+EXPECTED_TOOL_CALLS = ['[{"name": "search", "arguments": {"q": "%s"}}]' % q
+                       for q in ("paris", "saturn", "hamlet", "water", "blue")] * 2
+CONVERSATIONS = ['[{"role": "user", "content": "%s"}, {"role": "assistant", "content": "%s"}]'
+                 % (q, str(p).replace('"', "'")) for q, p in zip(QUESTIONS, PREDICTIONS)]
+
+
+JUDGES = {**PACK_JUDGES, **CLAIM_JUDGES, **CONVERSATION_JUDGES}
 
 
 def echo_model(prompts: list[str]) -> list[str]:
@@ -107,14 +120,22 @@ CUSTOM = ["word_gap", "em_or_rouge"]
 #: Where a metric does not apply on the MLflow 3 door (docs/doors.md).
 NOT_A_SCORER = {"latency": "MLflow 3 times the trace itself",
                 "word_gap": "evaluator_config parameters are a classic/Spark notion",
-                "em_or_rouge": "a derived metric reads other metrics' results: refused by name"}
+                "em_or_rouge": "a derived metric reads other metrics' results: refused by name",
+                **{n: "reads the trace's TOOL spans (tests/agents)" for n in (
+                    "tool_call_correctness", "tool_call_f1", "tool_call_efficiency")},
+                **{n: "reads RETRIEVER spans and expected document ids (tests/agents)" for n in (
+                    "precision_at_k", "recall_at_k", "ndcg_at_k", "mrr", "hit_rate")},
+                **{n: "a session-level scorer (tests/agents/test_sessions.py)"
+                   for n in CONVERSATION_JUDGES}}
 
 
 def frame() -> pd.DataFrame:
     return pd.DataFrame({
         "id": list(range(len(QUESTIONS))), "inputs": QUESTIONS, "context": CONTEXTS,
         "sent_more": SENT_MORE, "sent_less": SENT_LESS, "latency": [0.1 * (i + 1) for i in range(10)],
-        "human": [(i % 5) + 1 for i in range(10)], "targets": TARGETS, "predictions": PREDICTIONS})
+        "human": [(i % 5) + 1 for i in range(10)], "tool_calls": TOOL_CALLS,
+        "expected_tool_calls": EXPECTED_TOOL_CALLS, "conversation": CONVERSATIONS,
+        "targets": TARGETS, "predictions": PREDICTIONS})
 
 
 def build(name: str, classifier: str, encoder: str) -> Any:

@@ -39,8 +39,14 @@ def _need_java() -> None:
 def spark() -> Iterator[object]:
     _need_java()
     _worker_env()
+    from pyspark import SparkContext
+
     from mlflow_llm_eval.spark_adapter import local_session
 
+    # a context another test folder left running (tests/docs' pages) would be reused by
+    # getOrCreate without the settings below: stop it first
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
     # the executors' own key (as a cluster secret reference would set it): the driver's keys
     # are not shipped to executors unless asked (ship_credentials=True)
     session = local_session(MASTER, **{"spark.executorEnv.OPENAI_API_KEY": EXECUTOR_KEY})
