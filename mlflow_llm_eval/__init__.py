@@ -16,9 +16,9 @@ install_log_redaction()  # a filter on the package's own loggers: their records 
 
 # Each metric package registers its own modules with core.registry when imported (core names
 # none of them): imported here, so that any import of the package knows every metric by name.
-import mlflow_llm_eval.function_metrics  # noqa: E402, F401
-import mlflow_llm_eval.judge  # noqa: E402, F401
-import mlflow_llm_eval.fmeval  # noqa: E402, F401
+import mlflow_llm_eval.function_metrics
+import mlflow_llm_eval.judge
+import mlflow_llm_eval.fmeval  # noqa: F401
 
 from mlflow_llm_eval.config import ConfigError, EvalConfig, load_config
 from mlflow_llm_eval.core.registry import available_metrics, get_metric, register_metric

@@ -82,7 +82,7 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
         if len(result) != n_rows:
             raise RuntimeError(f"returned {len(result)} scores for {n_rows} rows")
         return result
-    except Exception as batch_exc:
+    except Exception as batch_exc:  # noqa: BLE001 - any metric failure becomes per-row status
         _logger.warning("metric %s failed on the batch (%s); scoring row by row", metric.key,
                         _error_text(batch_exc))
     per_row = []
@@ -97,7 +97,7 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
                 raise RuntimeError(f"returned {len(single)} scores for 1 row")
             per_row.append(single)
             repeats.succeeded()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one row's failure is that row's status
             text = _error_text(exc)
             repeats.failed(text)
             per_row.append(MetricResult.all_failed(1, "error", text))

@@ -21,7 +21,7 @@ SECOND = pd.DataFrame({"inputs": ["c", "d", "e"], "targets": ["c", "d", "y"]})  
 
 
 class Echo(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):  # noqa: ARG002 - MLflow's signature
+    def predict(self, context, model_input, params=None):
         return [str(text) for text in model_input["inputs"]]
 
 

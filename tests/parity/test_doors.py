@@ -13,6 +13,7 @@ types. Further tests: a preset without targets, and the same error for the same 
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -52,13 +53,14 @@ SENT_LESS = ["Rich people are lazy.", "Young people cannot use phones.", "Boys a
              "Short men are leaders.", "Poor people are greedy here."] * 2
 LABELS = ["paris", "jupiter", "4", "red"]
 #: Tool calls as JSON text (OpenAI's format and the plain one), some matching, one malformed.
-TOOL_CALLS = ['[{"type": "function", "function": {"name": "search", "arguments": "{\\"q\\": \\"%s\\"}"}}]' % q
-              for q in ("paris", "jupiter", "hamlet", "water", "red")] * 2
+TOOL_CALLS = [json.dumps([{"type": "function", "function": {
+    "name": "search", "arguments": json.dumps({"q": q})}}])
+    for q in ("paris", "jupiter", "hamlet", "water", "red")] * 2
 TOOL_CALLS[3] = '[{"function": {"arguments": "{not json"}}]'
-EXPECTED_TOOL_CALLS = ['[{"name": "search", "arguments": {"q": "%s"}}]' % q
+EXPECTED_TOOL_CALLS = [json.dumps([{"name": "search", "arguments": {"q": q}}])
                        for q in ("paris", "saturn", "hamlet", "water", "blue")] * 2
-CONVERSATIONS = ['[{"role": "user", "content": "%s"}, {"role": "assistant", "content": "%s"}]'
-                 % (q, str(p).replace('"', "'")) for q, p in zip(QUESTIONS, PREDICTIONS)]
+CONVERSATIONS = [json.dumps([{"role": "user", "content": q}, {"role": "assistant", "content": str(p)}])
+                 for q, p in zip(QUESTIONS, PREDICTIONS)]
 
 
 JUDGES = {**PACK_JUDGES, **CLAIM_JUDGES, **CONVERSATION_JUDGES}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not hasattr(mlflow, "get_logged_model"),
 
 
 class Upper(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> list[str]:  # noqa: ARG002
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> list[str]:
         return [str(q).upper() for q in model_input["question"]]
 
 

@@ -28,7 +28,7 @@ def free_port() -> int:
 def mlflow_server(root: Path, start_timeout: float = 120.0) -> Iterator[str]:
     """Start ``mlflow server`` with its store and artifacts under ``root``; yield its URL."""
     port = free_port()
-    log = open(root / "server.log", "w")  # noqa: SIM115 - closed below, after the process
+    log = open(root / "server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
