@@ -33,9 +33,13 @@ def tool_rows(n: int, seed: int = 11) -> tuple[list, list]:
     rng = random.Random(seed)
     actual, expected = [], []
     for _ in range(n):
-        calls = [{"name": rng.choice(NAMES),
-                  "arguments": {"query": f"q{rng.randrange(50)}", "limit": rng.randrange(1, 9)}}
-                 for _ in range(rng.randrange(1, 4))]
+        calls = [
+            {
+                "name": rng.choice(NAMES),
+                "arguments": {"query": f"q{rng.randrange(50)}", "limit": rng.randrange(1, 9)},
+            }
+            for _ in range(rng.randrange(1, 4))
+        ]
         made = [dict(c, arguments=dict(c["arguments"])) for c in calls]
         roll = rng.random()
         if roll < 0.2:
@@ -44,9 +48,16 @@ def tool_rows(n: int, seed: int = 11) -> tuple[list, list]:
             made.append(dict(made[0]))
         elif roll < 0.5:
             made[0]["arguments"]["limit"] += 1
-        actual.append([{"id": f"call_{i}", "type": "function",
-                        "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
-                       for i, c in enumerate(made)])
+        actual.append(
+            [
+                {
+                    "id": f"call_{i}",
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+                }
+                for i, c in enumerate(made)
+            ]
+        )
         expected.append(calls)
     return actual, expected
 
@@ -60,14 +71,18 @@ def bench_tool_calls(n: int) -> list[str]:
 
     actual, expected = tool_rows(n)
     rows = {"tool_calls": actual, "expected_tool_calls": expected}
-    lines = ["| metric | rows | wall s | CPU s | rows per CPU second | goal 50,000 rows/s |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| metric | rows | wall s | CPU s | rows per CPU second | goal 50,000 rows/s |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for label, metric in [
         ("tool_call_correctness (set)", tool_call_correctness()),
         ("tool_call_correctness (sequence)", tool_call_correctness(mode="sequence")),
         ("tool_call_correctness (subset)", tool_call_correctness(mode="subset")),
-        ("tool_call_correctness (argument_keys=[query])",
-         tool_call_correctness(argument_keys=["query"])),
+        (
+            "tool_call_correctness (argument_keys=[query])",
+            tool_call_correctness(argument_keys=["query"]),
+        ),
         ("tool_call_f1", tool_call_f1()),
         ("tool_call_efficiency", tool_call_efficiency()),
     ]:
@@ -77,8 +92,10 @@ def bench_tool_calls(n: int) -> list[str]:
         seconds = time.perf_counter() - started
         assert len(result) == n and all(s == "ok" for s in result.statuses)
         rate = n / cpu
-        lines.append(f"| {label} | {n:,} | {seconds:.2f} | {cpu:.2f} | {rate:,.0f} | "
-                     f"{'met' if rate >= 50_000 else 'missed'} |")
+        lines.append(
+            f"| {label} | {n:,} | {seconds:.2f} | {cpu:.2f} | {rate:,.0f} | "
+            f"{'met' if rate >= 50_000 else 'missed'} |"
+        )
     return lines
 
 
@@ -87,11 +104,13 @@ def retrieval_frame(n: int, seed: int = 3):
 
     rng = random.Random(seed)
     docs = [f"doc{i}" for i in range(40)]
-    return pd.DataFrame({
-        "question": [f"q{i}?" for i in range(n)],
-        "relevant": [rng.sample(docs, rng.randrange(0, 5)) for _ in range(n)],
-        "retrieved": [[rng.choice(docs) for _ in range(rng.randrange(0, 7))] for _ in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "question": [f"q{i}?" for i in range(n)],
+            "relevant": [rng.sample(docs, rng.randrange(0, 5)) for _ in range(n)],
+            "retrieved": [[rng.choice(docs) for _ in range(rng.randrange(0, 7))] for _ in range(n)],
+        }
+    )
 
 
 def bench_retriever(n: int) -> list[str]:
@@ -110,16 +129,21 @@ def bench_retriever(n: int) -> list[str]:
         with mlflow.start_run():
             started = time.perf_counter()
             results[evaluator] = mlflow.evaluate(
-                data=frame, predictions="retrieved", targets="relevant", model_type="retriever",
-                evaluators=evaluator)
+                data=frame,
+                predictions="retrieved",
+                targets="relevant",
+                model_type="retriever",
+                evaluators=evaluator,
+            )
             seconds[evaluator] = time.perf_counter() - started
     theirs, ours = results["default"], results["llm_eval"]
     same_metrics = all(ours.metrics[k] == v for k, v in theirs.metrics.items())
     their_table = theirs.tables["eval_results_table"]
     our_table = ours.tables["eval_results_table"]
     columns = [c for c in their_table.columns if c.endswith("/score")]
-    same_rows = all(pd.Series(our_table[c]).tolist() == pd.Series(their_table[c]).tolist()
-                    for c in columns)
+    same_rows = all(
+        pd.Series(our_table[c]).tolist() == pd.Series(their_table[c]).tolist() for c in columns
+    )
     ratio = seconds["default"] / seconds["llm_eval"]
     return [
         "| evaluator | rows | seconds (mlflow.evaluate, whole call) |",
@@ -127,9 +151,11 @@ def bench_retriever(n: int) -> list[str]:
         f"| MLflow default (precision_at_3, recall_at_3, ndcg_at_3) | {n:,} | {seconds['default']:.2f} |",
         f"| llm_eval (same metrics) | {n:,} | {seconds['llm_eval']:.2f} |",
         "",
-        (f"Ratio (MLflow / llm_eval): **{ratio:.1f}x**. Identical values: per-row scores of "
-         f"{columns}: **{same_rows}**; the {len(theirs.metrics)} MLflow metrics: "
-         f"**{same_metrics}**."),
+        (
+            f"Ratio (MLflow / llm_eval): **{ratio:.1f}x**. Identical values: per-row scores of "
+            f"{columns}: **{same_rows}**; the {len(theirs.metrics)} MLflow metrics: "
+            f"**{same_metrics}**."
+        ),
     ]
 
 

@@ -21,7 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.fake_openai import FakeOpenAI
 from support.injection_corpus import (
-    ANSWER, INJECTED_SCORE, JUDGE_SCORE, JUDGES, QUESTION, TARGET, injection_rows)
+    ANSWER,
+    INJECTED_SCORE,
+    JUDGE_SCORE,
+    JUDGES,
+    QUESTION,
+    TARGET,
+    injection_rows,
+)
 
 
 def main() -> None:
@@ -35,18 +42,27 @@ def main() -> None:
     print("| code | fake judge | rows | injected score | judge's verdict | unscored |")
     print("|---|---|---:|---:|---:|---:|")
     with FakeOpenAI() as server, tempfile.TemporaryDirectory() as cache:
-        os.environ.update(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=server.base_url,
-                          MLFLOW_LLM_EVAL_CACHE_DIR=cache)
+        os.environ.update(
+            OPENAI_API_KEY="sk-bench",
+            OPENAI_BASE_URL=server.base_url,
+            MLFLOW_LLM_EVAL_CACHE_DIR=cache,
+        )
         for style, judge in JUDGES.items():
             server.responder = judge
             metric = answer_correctness(model="openai:/gpt-4o-mini", cache=False, progress=False)
-            result = metric.score_batch({"inputs": [r[0] for r in rows],
-                                         "predictions": [r[1] for r in rows],
-                                         "targets": [TARGET] * len(rows)})
+            result = metric.score_batch(
+                {
+                    "inputs": [r[0] for r in rows],
+                    "predictions": [r[1] for r in rows],
+                    "targets": [TARGET] * len(rows),
+                }
+            )
             scores = result.scores
-            print(f"| {args.label} | {style} | {len(rows)} | "
-                  f"{sum(s == INJECTED_SCORE for s in scores)} | "
-                  f"{sum(s == JUDGE_SCORE for s in scores)} | {sum(s != s for s in scores)} |")
+            print(
+                f"| {args.label} | {style} | {len(rows)} | "
+                f"{sum(s == INJECTED_SCORE for s in scores)} | "
+                f"{sum(s == JUDGE_SCORE for s in scores)} | {sum(s != s for s in scores)} |"
+            )
 
 
 if __name__ == "__main__":

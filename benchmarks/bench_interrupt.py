@@ -43,8 +43,12 @@ def trial(server, package: Path, rows: int, tag: str, work: Path) -> dict:
     with server._lock:
         after = sum(1 for r in server.requests if r.started > sent_at)
     before = answered_before(server, time.perf_counter())
-    result = {"after": after, "delay": None if reached is None else reached - sent_mono,
-              "cached": cached_rows(cache), "answered": len(before)}
+    result = {
+        "after": after,
+        "delay": None if reached is None else reached - sent_mono,
+        "cached": cached_rows(cache),
+        "answered": len(before),
+    }
     result.update(rerun(server, package, rows, tag, cache, before))
     return result
 
@@ -61,14 +65,21 @@ def main() -> None:
     os.environ.pop("OPENAI_API_BASE", None)
     work = Path(tempfile.mkdtemp(prefix="bench-interrupt-"))
     sides = [("this tree", REPO)] + ([("compare", args.compare)] if args.compare else [])
-    print(f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_interrupt.py --rows "
-          f"{args.rows} --trials {args.trials}"
-          + (f" --compare {args.compare}" if args.compare else "") + "`\n")
-    print(f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGINT once it has answered "
-          f"{args.rows // 4}; the worker lives {LINGER:g} s after the interrupt (a notebook "
-          f"kernel). Load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores).\n")
-    print("| package | trial | requests after the SIGINT | SIGINT -> user's except | "
-          "answers sent by the server | rows cached | re-run requests | prompts paid twice |")
+    print(
+        f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_interrupt.py --rows "
+        f"{args.rows} --trials {args.trials}"
+        + (f" --compare {args.compare}" if args.compare else "")
+        + "`\n"
+    )
+    print(
+        f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGINT once it has answered "
+        f"{args.rows // 4}; the worker lives {LINGER:g} s after the interrupt (a notebook "
+        f"kernel). Load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores).\n"
+    )
+    print(
+        "| package | trial | requests after the SIGINT | SIGINT -> user's except | "
+        "answers sent by the server | rows cached | re-run requests | prompts paid twice |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     with FakeOpenAI(latency=0.2) as server:
         os.environ["OPENAI_BASE_URL"] = server.base_url
@@ -76,9 +87,12 @@ def main() -> None:
             for t in range(args.trials):
                 r = trial(server, package, args.rows, f"i{name[:4]}{t}-", work)
                 delay = "-" if r["delay"] is None else f"{r['delay']:.2f} s"
-                print(f"| {name} ({package}) | {t + 1} | {r['after']} | {delay} | "
-                      f"{r['answered']} | {r['cached']} | {r['rerun_requests']} | "
-                      f"{r['paid_twice']} |", flush=True)
+                print(
+                    f"| {name} ({package}) | {t + 1} | {r['after']} | {delay} | "
+                    f"{r['answered']} | {r['cached']} | {r['rerun_requests']} | "
+                    f"{r['paid_twice']} |",
+                    flush=True,
+                )
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
 
 

@@ -21,10 +21,16 @@ sys.path.insert(0, str(REPO))
 
 from support import coverage as cov  # noqa: E402
 
-HARDER = [cov.binary(0.005, 30), cov.binary(0.001, 1000),
-          cov.ordinal("very skewed", [0.01, 0.01, 0.02, 0.06, 0.9], 30),
-          cov.ordinal("skewed", cov.SKEWED_JUDGE, 15), cov.ordinal("skewed", cov.SKEWED_JUDGE, 100),
-          cov.beta(0.5, 3.0, 10), cov.lognormal(1.0, 30), cov.lognormal(1.0, 200)]
+HARDER = [
+    cov.binary(0.005, 30),
+    cov.binary(0.001, 1000),
+    cov.ordinal("very skewed", [0.01, 0.01, 0.02, 0.06, 0.9], 30),
+    cov.ordinal("skewed", cov.SKEWED_JUDGE, 15),
+    cov.ordinal("skewed", cov.SKEWED_JUDGE, 100),
+    cov.beta(0.5, 3.0, 10),
+    cov.lognormal(1.0, 30),
+    cov.lognormal(1.0, 200),
+]
 
 
 def main() -> None:
@@ -53,8 +59,10 @@ def main() -> None:
     for case, reps, tested in groups:
         found = cov.coverage(case, reps)
         ratio = found.width_new / found.width_old if found.width_old else float("inf")
-        lines.append(f"| {case.name} | {found.method} | {100 * found.new:.1f}% | {100 * found.old:.1f}% "
-                     f"| {found.width_new:.3g} / {found.width_old:.3g} ({ratio:.2f}x) | {tested} |")
+        lines.append(
+            f"| {case.name} | {found.method} | {100 * found.new:.1f}% | {100 * found.old:.1f}% "
+            f"| {found.width_new:.3g} / {found.width_old:.3g} ({ratio:.2f}x) | {tested} |"
+        )
         print(lines[-1], flush=True)
     lines += ["", f"({time.perf_counter() - started:.0f} s on the shared 2-core machine.)", ""]
     if args.out:

@@ -52,7 +52,9 @@ class Server:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO / "tests/support/fake_openai.py"), *args],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.base_url = self.proc.stdout.readline().strip()
         self.root = self.base_url.removesuffix("/v1")
 
@@ -60,7 +62,9 @@ class Server:
         return json.load(urllib.request.urlopen(f"{self.root}/_stats"))
 
     def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(f"{self.root}/_reset", data=b"", method="POST"))
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.root}/_reset", data=b"", method="POST")
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -70,11 +74,17 @@ class Server:
 def frame(n: int, tag: str):
     import pandas as pd
 
-    return pd.DataFrame({
-        "inputs": [f"What does component {tag}{i} of the platform do?" for i in range(n)],
-        "predictions": [f"Component {tag}{i} tracks experiments and stores models." for i in range(n)],
-        "ground_truth": [f"Component {tag}{i} records runs, parameters and models." for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "inputs": [f"What does component {tag}{i} of the platform do?" for i in range(n)],
+            "predictions": [
+                f"Component {tag}{i} tracks experiments and stores models." for i in range(n)
+            ],
+            "ground_truth": [
+                f"Component {tag}{i} records runs, parameters and models." for i in range(n)
+            ],
+        }
+    )
 
 
 def cpu() -> float:
@@ -106,15 +116,25 @@ def run(side: str, server: Server, data, cache_file: Path) -> dict:
     server.reset()
     started, cpu_started = time.perf_counter(), cpu()
     with mlflow.start_run():
-        result = mlflow.evaluate(data=data, predictions="predictions", targets="ground_truth",
-                                 evaluators=evaluator, extra_metrics=[metric])
+        result = mlflow.evaluate(
+            data=data,
+            predictions="predictions",
+            targets="ground_truth",
+            evaluators=evaluator,
+            extra_metrics=[metric],
+        )
     seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
     column = "constant/score" if side.startswith("floor") else COLUMN
     scores = result.tables["eval_results_table"][column].tolist()
     lost = sum(s is None or (isinstance(s, float) and math.isnan(s)) for s in scores)
-    return {"seconds": seconds, "rows_per_s": len(data) / seconds, "lost": lost,
-            "requests": server.stats()["requests"], "rows": len(data),
-            "cpu_ms": 1000 * cpu_seconds / len(data)}
+    return {
+        "seconds": seconds,
+        "rows_per_s": len(data) / seconds,
+        "lost": lost,
+        "requests": server.stats()["requests"],
+        "rows": len(data),
+        "cpu_ms": 1000 * cpu_seconds / len(data),
+    }
 
 
 def metric_only(server: Server, data, cache_file: Path, **options) -> dict:
@@ -125,26 +145,40 @@ def metric_only(server: Server, data, cache_file: Path, **options) -> dict:
     forget()
     os.environ["OPENAI_API_BASE"] = server.base_url
     metric = answer_similarity(model=MODEL, cache=str(cache_file), progress=False, **options)
-    rows = {"predictions": data["predictions"].tolist(), "inputs": data["inputs"].tolist(),
-            "targets": data["ground_truth"].tolist()}
+    rows = {
+        "predictions": data["predictions"].tolist(),
+        "inputs": data["inputs"].tolist(),
+        "targets": data["ground_truth"].tolist(),
+    }
     server.reset()
     started, cpu_started = time.perf_counter(), cpu()
     result = metric.score_batch(rows)
     seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
     stats = server.stats()
-    return {"seconds": seconds, "rows_per_s": len(data) / seconds, "rows": len(data),
-            "lost": sum(s != "ok" for s in result.statuses), "requests": stats["requests"],
-            "refused": stats["statuses"].get("429", stats["statuses"].get(429, 0)), "cpu_ms": 1000 * cpu_seconds / len(data),
-            "statuses": dict(__import__("collections").Counter(result.statuses)),
-            "reason": next((r for r in result.reasons if r), None)}
+    return {
+        "seconds": seconds,
+        "rows_per_s": len(data) / seconds,
+        "rows": len(data),
+        "lost": sum(s != "ok" for s in result.statuses),
+        "requests": stats["requests"],
+        "refused": stats["statuses"].get("429", stats["statuses"].get(429, 0)),
+        "cpu_ms": 1000 * cpu_seconds / len(data),
+        "statuses": dict(__import__("collections").Counter(result.statuses)),
+        "reason": next((r for r in result.reasons if r), None),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[600])
-    parser.add_argument("--ours-cpu", type=int, default=0, metavar="REPEATS",
-                        help="only ours: client CPU per row through mlflow.evaluate (clean "
-                             "server, first run), REPEATS runs, then exit")
+    parser.add_argument(
+        "--ours-cpu",
+        type=int,
+        default=0,
+        metavar="REPEATS",
+        help="only ours: client CPU per row through mlflow.evaluate (clean "
+        "server, first run), REPEATS runs, then exit",
+    )
     args = parser.parse_args()
     import logging
     import warnings
@@ -160,8 +194,18 @@ def main() -> None:
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     mlflow.set_experiment("bench-judge")
     clean = Server("--latency", "0.2")
-    faulty = Server("--latency", "0.2", "--rate-limit", "0.1", "--server-error", "0.05",
-                    "--garbage", "0.05", "--retry-after", "0.05")
+    faulty = Server(
+        "--latency",
+        "0.2",
+        "--rate-limit",
+        "0.1",
+        "--server-error",
+        "0.05",
+        "--garbage",
+        "0.05",
+        "--retry-after",
+        "0.05",
+    )
     if args.ours_cpu:
         try:
             ours_cpu(clean, work, args.rows[0], args.ours_cpu)
@@ -169,8 +213,11 @@ def main() -> None:
             clean.stop()
             faulty.stop()
         return
-    print("Command: `.venv/bin/python benchmarks/bench_judge.py --rows "
-          + " ".join(map(str, args.rows)) + " > benchmarks/results/judge.md`\n")
+    print(
+        "Command: `.venv/bin/python benchmarks/bench_judge.py --rows "
+        + " ".join(map(str, args.rows))
+        + " > benchmarks/results/judge.md`\n"
+    )
     load = [os.getloadavg()[0]]
     try:
         for side in ("mlflow", "ours"):  # warm-up: imports, first connections
@@ -195,13 +242,17 @@ def main() -> None:
         faulty.stop()
     caps(work, max(args.rows))
     load.append(os.getloadavg()[0])
-    print(f"\nMachine load (1-minute load average on {os.cpu_count()} cores shared with other "
-          f"engineers' jobs) seen during the run: {min(load):.1f} to {max(load):.1f}.")
-    print("\nMLflow's request counts include the one row its default evaluator scores first "
-          "(\"Testing metrics on first row\"). Wall-clock times include all of `mlflow.evaluate` "
-          "(dataset hashing, logging the table and metrics to a sqlite store). Ours runs with "
-          "its defaults: adaptive concurrency from 32 up to 256 requests in flight, a fresh cache "
-          "file per case (the re-run reuses the first run's).")
+    print(
+        f"\nMachine load (1-minute load average on {os.cpu_count()} cores shared with other "
+        f"engineers' jobs) seen during the run: {min(load):.1f} to {max(load):.1f}."
+    )
+    print(
+        "\nMLflow's request counts include the one row its default evaluator scores first "
+        '("Testing metrics on first row"). Wall-clock times include all of `mlflow.evaluate` '
+        "(dataset hashing, logging the table and metrics to a sqlite store). Ours runs with "
+        "its defaults: adaptive concurrency from 32 up to 256 requests in flight, a fresh cache "
+        "file per case (the re-run reuses the first run's)."
+    )
 
 
 def ours_cpu(server: Server, work: Path, rows: int, repeats: int) -> None:
@@ -219,12 +270,14 @@ def ours_cpu(server: Server, work: Path, rows: int, repeats: int) -> None:
         load.append(os.getloadavg()[0])
     cpus = sorted(r["cpu_ms"] for r in speed)
     print(f"package: {Path(mlflow_llm_eval.__file__).parent}")
-    print(f"ours, {rows} rows through mlflow.evaluate, clean server (200 ms), first run: CPU "
-          f"ms/row per run {[round(c, 2) for c in cpus]}, median {cpus[len(cpus) // 2]:.2f}; "
-          f"lost {sum(r['lost'] for r in speed)}; wall {[round(r['seconds'], 2) for r in speed]} s; "
-          f"floor (constant metric) median "
-          f"{sorted(r['cpu_ms'] for r in floor)[len(floor) // 2]:.2f} ms/row; load average "
-          f"{min(load):.1f}-{max(load):.1f} on {os.cpu_count()} cores")
+    print(
+        f"ours, {rows} rows through mlflow.evaluate, clean server (200 ms), first run: CPU "
+        f"ms/row per run {[round(c, 2) for c in cpus]}, median {cpus[len(cpus) // 2]:.2f}; "
+        f"lost {sum(r['lost'] for r in speed)}; wall {[round(r['seconds'], 2) for r in speed]} s; "
+        f"floor (constant metric) median "
+        f"{sorted(r['cpu_ms'] for r in floor)[len(floor) // 2]:.2f} ms/row; load average "
+        f"{min(load):.1f}-{max(load):.1f} on {os.cpu_count()} cores"
+    )
 
 
 def caps(work: Path, rows: int) -> None:
@@ -234,27 +287,45 @@ def caps(work: Path, rows: int) -> None:
 
     sample = frame(1, "caps-")
     metric = answer_similarity(model=MODEL, cache=False, progress=False)
-    messages = metric.render(sample["predictions"][0], sample["inputs"][0],
-                             {"targets": sample["ground_truth"][0]})
+    messages = metric.render(
+        sample["predictions"][0], sample["inputs"][0], {"targets": sample["ground_truth"][0]}
+    )
     cost = word_count(prompt_text({"messages": messages})) + 200  # + max_tokens
     rate = 50  # requests per second the caps allow (the token cap: its tokens' worth)
     cases = [
-        ("request-rate cap: 3000 requests/min (50/s), x-ratelimit headers", rate,
-         ["--rpm", str(rate * 60)], {}),
-        (f"token-rate cap: {rate * 60 * cost} tokens/min ({rate} requests' worth per s, "
-         f"{cost} tokens each), x-ratelimit headers", rate, ["--tpm", str(rate * 60 * cost)], {}),
-        ("concurrency cap: 429 above 10 in flight (= 50/s at 200 ms), no headers", rate,
-         ["--max-concurrency", "10"], {}),
+        (
+            "request-rate cap: 3000 requests/min (50/s), x-ratelimit headers",
+            rate,
+            ["--rpm", str(rate * 60)],
+            {},
+        ),
+        (
+            f"token-rate cap: {rate * 60 * cost} tokens/min ({rate} requests' worth per s, "
+            f"{cost} tokens each), x-ratelimit headers",
+            rate,
+            ["--tpm", str(rate * 60 * cost)],
+            {},
+        ),
+        (
+            "concurrency cap: 429 above 10 in flight (= 50/s at 200 ms), no headers",
+            rate,
+            ["--max-concurrency", "10"],
+            {},
+        ),
     ]
     idle_started, idle_cpu = time.perf_counter(), cpu()
     time.sleep(3)
     idle = (cpu() - idle_cpu) / (time.perf_counter() - idle_started)
     print(f"\n### Pacing to a provider's limits ({rows} rows, ours, 200 ms per answer)\n")
-    print(f"This process idles at {1000 * idle:.0f} ms of CPU per second here (threads MLflow left "
-          "running after the runs above): a paced run lasts ~12 s, so its CPU per row includes "
-          f"~{12 * 1000 * idle / rows:.2f} ms/row of that.\n")
-    print("| cap | rows/s (share of the cap's 50/s) | requests refused (429) | rows lost | "
-          "client CPU ms/row |")
+    print(
+        f"This process idles at {1000 * idle:.0f} ms of CPU per second here (threads MLflow left "
+        "running after the runs above): a paced run lasts ~12 s, so its CPU per row includes "
+        f"~{12 * 1000 * idle / rows:.2f} ms/row of that.\n"
+    )
+    print(
+        "| cap | rows/s (share of the cap's 50/s) | requests refused (429) | rows lost | "
+        "client CPU ms/row |"
+    )
     print("|---|---|---|---|---|")
     for name, cap_rate, flags, options in cases:
         server = Server("--latency", "0.2", *flags)
@@ -262,11 +333,15 @@ def caps(work: Path, rows: int) -> None:
             x = metric_only(server, frame(rows, f"cap{flags[0]}-"), work / "caps.sqlite", **options)
         finally:
             server.stop()
-        print(f"| {name} | {x['rows_per_s']:.1f} ({x['rows_per_s'] / cap_rate:.0%}) | "
-              f"{x['refused']} of {x['requests']} ({x['refused'] / x['requests']:.1%}) | "
-              f"{x['lost']} | {x['cpu_ms']:.2f} |")
-    print("\nShare of the cap: rows answered per second over the whole run (ramp-up included) "
-          "divided by the cap's 50 per second.")
+        print(
+            f"| {name} | {x['rows_per_s']:.1f} ({x['rows_per_s'] / cap_rate:.0%}) | "
+            f"{x['refused']} of {x['requests']} ({x['refused'] / x['requests']:.1%}) | "
+            f"{x['lost']} | {x['cpu_ms']:.2f} |"
+        )
+    print(
+        "\nShare of the cap: rows answered per second over the whole run (ramp-up included) "
+        "divided by the cap's 50 per second."
+    )
     print("\n### A hanging or unreachable endpoint (400 rows, ours, timeout=2 s)\n")
     print("| endpoint | wall time | statuses | bound (3 x timeout + a few s) |")
     print("|---|---|---|---|")
@@ -275,8 +350,10 @@ def caps(work: Path, rows: int) -> None:
         x = metric_only(hang, frame(400, "hang-"), work / "hang.sqlite", timeout=2)
     finally:
         hang.stop()
-    print(f"| hangs (never answers) | {x['seconds']:.1f} s | {x['statuses']} | "
-          f"{'met' if x['seconds'] < 3 * 2 + 5 else 'MISSED'} |")
+    print(
+        f"| hangs (never answers) | {x['seconds']:.1f} s | {x['statuses']} | "
+        f"{'met' if x['seconds'] < 3 * 2 + 5 else 'MISSED'} |"
+    )
 
     class Nowhere:
         base_url = "http://127.0.0.1:9/v1"
@@ -288,8 +365,10 @@ def caps(work: Path, rows: int) -> None:
             return {"requests": 0, "statuses": {}}
 
     x = metric_only(Nowhere(), frame(400, "nowhere-"), work / "nowhere.sqlite", timeout=2)
-    print(f"| unreachable (nothing listens on 127.0.0.1:9) | {x['seconds']:.1f} s | "
-          f"{x['statuses']} | {'met' if x['seconds'] < 3 * 2 + 5 else 'MISSED'} |")
+    print(
+        f"| unreachable (nothing listens on 127.0.0.1:9) | {x['seconds']:.1f} s | "
+        f"{x['statuses']} | {'met' if x['seconds'] < 3 * 2 + 5 else 'MISSED'} |"
+    )
     print(f"\nA row's reason, e.g.: `{x['reason']}`")
 
 
@@ -298,22 +377,30 @@ def report(rows: int, r: dict, alone: dict) -> None:
 
     def cell(side: str, case: str) -> str:
         x = r[(side, case)]
-        return (f"{x['rows_per_s']:.1f} rows/s ({x['seconds']:.2f} s), CPU {x['cpu_ms']:.2f} "
-                f"ms/row, lost {x['lost']}, {x['requests']} requests "
-                f"({x['requests'] / x['rows']:.2f}/row)")
+        return (
+            f"{x['rows_per_s']:.1f} rows/s ({x['seconds']:.2f} s), CPU {x['cpu_ms']:.2f} "
+            f"ms/row, lost {x['lost']}, {x['requests']} requests "
+            f"({x['requests'] / x['rows']:.2f}/row)"
+        )
 
     speed = r[("ours", "speed")]["rows_per_s"] / r[("mlflow", "speed")]["rows_per_s"]
     print(f"### {rows} rows\n")
-    print(f"answer_similarity over {rows} rows through `mlflow.evaluate`, judge = local "
-          f"OpenAI-compatible server (separate process) with 200 ms latency per request. "
-          f"MLflow {mlflow.__version__}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPU cores (shared machine: timings are noisy).\n")
-    print("| case | MLflow `mlflow.metrics.genai.answer_similarity` (default evaluator) | "
-          "ours `mlflow_llm_eval.judge.answer_similarity` (`llm_eval`) | ratio (rows/s) |")
+    print(
+        f"answer_similarity over {rows} rows through `mlflow.evaluate`, judge = local "
+        f"OpenAI-compatible server (separate process) with 200 ms latency per request. "
+        f"MLflow {mlflow.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPU cores (shared machine: timings are noisy).\n"
+    )
+    print(
+        "| case | MLflow `mlflow.metrics.genai.answer_similarity` (default evaluator) | "
+        "ours `mlflow_llm_eval.judge.answer_similarity` (`llm_eval`) | ratio (rows/s) |"
+    )
     print("|---|---|---|---|")
-    names = {"speed": "clean server, first run",
-             "faults": "10% 429 + 5% 500 + 5% garbage answers",
-             "rerun": "identical re-run (clean server)"}
+    names = {
+        "speed": "clean server, first run",
+        "faults": "10% 429 + 5% 500 + 5% garbage answers",
+        "rerun": "identical re-run (clean server)",
+    }
     for case, name in names.items():
         if case == "floor":
             continue
@@ -322,19 +409,25 @@ def report(rows: int, r: dict, alone: dict) -> None:
     f = r[("ours", "faults")]
     cpu_ratio = r[("mlflow", "speed")]["cpu_ms"] / r[("ours", "speed")]["cpu_ms"]
     fm, fo = r[("mlflow", "floor")], r[("ours", "floor")]
-    print(f"\nThe floor, `mlflow.evaluate` of the same {rows} static rows with a constant "
-          f"`make_metric` and no judge: default evaluator {fm['cpu_ms']:.2f} ms/row client CPU "
-          f"({fm['seconds']:.2f} s), `llm_eval` {fo['cpu_ms']:.2f} ms/row ({fo['seconds']:.2f} s). "
-          "The judge's own cost per row is the rest.")
-    print(f"\nOurs, the metric's `score_batch` alone (no `mlflow.evaluate` around it), {rows} "
-          f"other rows, same server: {alone['rows_per_s']:.1f} rows/s, client CPU "
-          f"{alone['cpu_ms']:.2f} ms/row, lost {alone['lost']}.")
-    print(f"\nSpeed (first run, default settings): ours {speed:.1f}x MLflow wall-clock, "
-          f"{cpu_ratio:.1f}x less client CPU per row. Under faults ours lost "
-          f"{f['lost']} rows with {f['requests'] / f['rows']:.2f} requests per row; MLflow lost "
-          f"{r[('mlflow', 'faults')]['lost']}. Identical re-run: ours sent "
-          f"{r[('ours', 'rerun')]['requests']} requests (on-disk cache), MLflow "
-          f"{r[('mlflow', 'rerun')]['requests']}.")
+    print(
+        f"\nThe floor, `mlflow.evaluate` of the same {rows} static rows with a constant "
+        f"`make_metric` and no judge: default evaluator {fm['cpu_ms']:.2f} ms/row client CPU "
+        f"({fm['seconds']:.2f} s), `llm_eval` {fo['cpu_ms']:.2f} ms/row ({fo['seconds']:.2f} s). "
+        "The judge's own cost per row is the rest."
+    )
+    print(
+        f"\nOurs, the metric's `score_batch` alone (no `mlflow.evaluate` around it), {rows} "
+        f"other rows, same server: {alone['rows_per_s']:.1f} rows/s, client CPU "
+        f"{alone['cpu_ms']:.2f} ms/row, lost {alone['lost']}."
+    )
+    print(
+        f"\nSpeed (first run, default settings): ours {speed:.1f}x MLflow wall-clock, "
+        f"{cpu_ratio:.1f}x less client CPU per row. Under faults ours lost "
+        f"{f['lost']} rows with {f['requests'] / f['rows']:.2f} requests per row; MLflow lost "
+        f"{r[('mlflow', 'faults')]['lost']}. Identical re-run: ours sent "
+        f"{r[('ours', 'rerun')]['requests']} requests (on-disk cache), MLflow "
+        f"{r[('mlflow', 'rerun')]['requests']}."
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,13 @@ WORKER = textwrap.dedent("""
 def worker(package: Path, rows: int, tag: str, cache: Path, linger: str = "-") -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(package), "TQDM_DISABLE": "1"}
     # cwd: ``python -c`` imports from its working directory first; PYTHONPATH must decide
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(rows), tag, str(cache), linger],
-                            stdout=subprocess.PIPE, text=True, env=env, cwd=cache.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(rows), tag, str(cache), linger],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cache.parent,
+    )
     assert proc.stdout is not None
     ready = proc.stdout.readline().split()
     assert ready[:1] == ["ready"] and ready[1].startswith(str(package)), (ready, package)
@@ -92,8 +97,11 @@ def rerun(server, package: Path, rows: int, tag: str, cache: Path, before: list[
     proc = worker(package, rows, tag, cache)
     out, _ = proc.communicate(timeout=300)
     asked = {r.prompt for r in server.requests}
-    return {"rerun_requests": len(server.requests), "paid_twice": len(asked & set(before)),
-            "rerun_statuses": json.loads(out.strip().splitlines()[-1])["statuses"]}
+    return {
+        "rerun_requests": len(server.requests),
+        "paid_twice": len(asked & set(before)),
+        "rerun_statuses": json.loads(out.strip().splitlines()[-1])["statuses"],
+    }
 
 
 def trial(server, package: Path, rows: int, tag: str, work: Path) -> dict:
@@ -107,8 +115,11 @@ def trial(server, package: Path, rows: int, tag: str, work: Path) -> dict:
     before = answered_before(server, killed)
     kept = cached_rows(cache)
     time.sleep(0.5)  # requests the server still holds end (their client is gone)
-    result = {"answered_at_kill": len(before), "cached": kept,
-              "kept_share": kept / max(1, len(before))}
+    result = {
+        "answered_at_kill": len(before),
+        "cached": kept,
+        "kept_share": kept / max(1, len(before)),
+    }
     result.update(rerun(server, package, rows, tag, cache, before))
     return result
 
@@ -125,23 +136,31 @@ def main() -> None:
     os.environ.pop("OPENAI_API_BASE", None)
     work = Path(tempfile.mkdtemp(prefix="bench-kill-"))
     sides = [("this tree", REPO)] + ([("compare", args.compare)] if args.compare else [])
-    print(f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_kill.py --rows {args.rows} "
-          f"--trials {args.trials}" + (f" --compare {args.compare}" if args.compare else "")
-          + "`\n")
-    print(f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGKILL once it has answered "
-          f"{args.rows // 2}. Load average at start: {os.getloadavg()[0]:.1f} "
-          f"({os.cpu_count()} cores).\n")
-    print("| package | trial | answers sent at kill | rows cached | kept | re-run requests | "
-          "prompts paid twice |")
+    print(
+        f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_kill.py --rows {args.rows} "
+        f"--trials {args.trials}" + (f" --compare {args.compare}" if args.compare else "") + "`\n"
+    )
+    print(
+        f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGKILL once it has answered "
+        f"{args.rows // 2}. Load average at start: {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores).\n"
+    )
+    print(
+        "| package | trial | answers sent at kill | rows cached | kept | re-run requests | "
+        "prompts paid twice |"
+    )
     print("|---|---|---|---|---|---|---|")
     with FakeOpenAI(latency=0.2) as server:
         os.environ["OPENAI_BASE_URL"] = server.base_url
         for name, package in sides:
             for t in range(args.trials):
                 r = trial(server, package, args.rows, f"{name[:4]}{t}-", work)
-                print(f"| {name} ({package}) | {t + 1} | {r['answered_at_kill']} | {r['cached']} | "
-                      f"{100 * r['kept_share']:.0f}% | {r['rerun_requests']} | "
-                      f"{r['paid_twice']} |", flush=True)
+                print(
+                    f"| {name} ({package}) | {t + 1} | {r['answered_at_kill']} | {r['cached']} | "
+                    f"{100 * r['kept_share']:.0f}% | {r['rerun_requests']} | "
+                    f"{r['paid_twice']} |",
+                    flush=True,
+                )
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
     threading.Event().wait(0)
 

@@ -29,7 +29,9 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=4)
     parser.add_argument("--rows", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "multi_model.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "multi_model.md"
+    )
     args = parser.parse_args()
 
     import mlflow
@@ -42,8 +44,12 @@ def main() -> None:
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     folder = Path(tempfile.mkdtemp(prefix="bench-multi-"))
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
-    data = pd.DataFrame({"question": [f"question {i}?" for i in range(args.rows)],
-                         "answer": ["Paris" if i % 2 else "London" for i in range(args.rows)]})
+    data = pd.DataFrame(
+        {
+            "question": [f"question {i}?" for i in range(args.rows)],
+            "answer": ["Paris" if i % 2 else "London" for i in range(args.rows)],
+        }
+    )
     names = [f"model-{i}" for i in range(args.models)]
     results: list[tuple[str, float]] = []
     with FakeOpenAI(responder=lambda prompt: "Paris", latency=args.latency) as server:
@@ -54,16 +60,27 @@ def main() -> None:
         for name in names:
             model = EndpointModel.from_uri(f"openai:/{name}", "{question}")
             with mlflow.start_run(run_name=name):
-                mlflow.evaluate(model=model, data=data, targets="answer", model_type=None,
-                                evaluators="default",
-                                extra_metrics=[mlflow.metrics.exact_match(), mlflow.metrics.latency()])
-        results.append(("loop of mlflow.evaluate, default evaluator (reference)",
-                        time.perf_counter() - started))
+                mlflow.evaluate(
+                    model=model,
+                    data=data,
+                    targets="answer",
+                    model_type=None,
+                    evaluators="default",
+                    extra_metrics=[mlflow.metrics.exact_match(), mlflow.metrics.latency()],
+                )
+        results.append(
+            (
+                "loop of mlflow.evaluate, default evaluator (reference)",
+                time.perf_counter() - started,
+            )
+        )
         for workers in (1, args.models):
             started = time.perf_counter()
             outcome = evaluate_models(_config(names, workers), data=data)
             assert not outcome.failed, [o.failure for o in outcome.failed]
-            results.append((f"evaluate_models, max_workers={workers}", time.perf_counter() - started))
+            results.append(
+                (f"evaluate_models, max_workers={workers}", time.perf_counter() - started)
+            )
     _write(args, results)
 
 
@@ -71,7 +88,9 @@ def _config(names: list[str], workers: int) -> dict:
     return {
         "experiment": "bench-multi",
         "dataset": {"inputs": "question", "targets": "answer"},
-        "models": [{"name": n, "endpoint": f"openai:/{n}", "prompt_template": "{question}"} for n in names],
+        "models": [
+            {"name": n, "endpoint": f"openai:/{n}", "prompt_template": "{question}"} for n in names
+        ],
         "metrics": ["exact_match", "latency"],
         "select": {"maximize": "exact_match/v1/mean"},
         "max_workers": workers,
@@ -95,10 +114,15 @@ def _write(args: argparse.Namespace, results: list[tuple[str, float]]) -> None:
         "| variant | seconds | rows/s | speed-up vs loop |",
         "|---|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {sec:.2f} | {total_rows / sec:,.1f} | {reference / sec:.2f}x |"
-              for name, sec in results]
-    lines += ["", "Ours also writes one HTML report per model, the comparison table and report, and "
-              "picks a winner; the loop does none of that."]
+    lines += [
+        f"| {name} | {sec:.2f} | {total_rows / sec:,.1f} | {reference / sec:.2f}x |"
+        for name, sec in results
+    ]
+    lines += [
+        "",
+        "Ours also writes one HTML report per model, the comparison table and report, and "
+        "picks a winner; the loop does none of that.",
+    ]
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)
     print(text)

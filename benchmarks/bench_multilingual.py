@@ -33,23 +33,48 @@ sys.path.insert(0, str(Path(__file__).parent))
 #: (6^4 x 8 = 10,368 distinct sentences, so lines other than those a prediction copies from its
 #: target rarely repeat; the "distinct lines" column says how many the run segments).
 PARTS = {
-    "ko": (["연구팀은", "학생들은", "고객은", "정부는", "그는", "우리 회사는"],
-           ["오늘 아침에", "지난주에", "다음 달에", "주말마다", "오후 세 시에", "작년에"],
-           ["서울에서", "도서관에서", "공원에서", "회의실에서", "온라인으로", "현장에서"],
-           ["조용히", "빠르게", "함께", "다시", "처음으로", "드디어", "천천히", "몰래"],
-           ["결과를 발표했습니다.", "문제를 해결했습니다.", "계획을 변경했습니다.", "커피를 마셨습니다.",
-            "보고서를 작성합니다.", "새로운 모델을 시험했습니다."]),
-    "ja": (["研究チームは", "学生たちは", "お客様は", "政府は", "彼は", "当社は"],
-           ["今朝", "先週", "来月", "毎週末", "午後三時に", "昨年"],
-           ["東京で", "図書館で", "公園で", "会議室で", "オンラインで", "現場で"],
-           ["静かに", "急いで", "一緒に", "もう一度", "初めて", "ついに", "ゆっくり", "こっそり"],
-           ["結果を発表しました。", "問題を解決しました。", "計画を変更しました。", "コーヒーを飲みました。",
-            "報告書を作成します。", "新しいモデルを試しました。"]),
-    "zh": (["研究团队", "学生们", "客户", "政府", "他", "我们公司"],
-           ["今天早上", "上周", "下个月", "每个周末", "下午三点", "去年"],
-           ["在北京", "在图书馆", "在公园", "在会议室", "在网上", "在现场"],
-           ["悄悄地", "迅速地", "一起", "再次", "第一次", "终于", "慢慢地", "偷偷地"],
-           ["发表了结果。", "解决了问题。", "改变了计划。", "喝了咖啡。", "写了报告。", "测试了新模型。"]),
+    "ko": (
+        ["연구팀은", "학생들은", "고객은", "정부는", "그는", "우리 회사는"],
+        ["오늘 아침에", "지난주에", "다음 달에", "주말마다", "오후 세 시에", "작년에"],
+        ["서울에서", "도서관에서", "공원에서", "회의실에서", "온라인으로", "현장에서"],
+        ["조용히", "빠르게", "함께", "다시", "처음으로", "드디어", "천천히", "몰래"],
+        [
+            "결과를 발표했습니다.",
+            "문제를 해결했습니다.",
+            "계획을 변경했습니다.",
+            "커피를 마셨습니다.",
+            "보고서를 작성합니다.",
+            "새로운 모델을 시험했습니다.",
+        ],
+    ),
+    "ja": (
+        ["研究チームは", "学生たちは", "お客様は", "政府は", "彼は", "当社は"],
+        ["今朝", "先週", "来月", "毎週末", "午後三時に", "昨年"],
+        ["東京で", "図書館で", "公園で", "会議室で", "オンラインで", "現場で"],
+        ["静かに", "急いで", "一緒に", "もう一度", "初めて", "ついに", "ゆっくり", "こっそり"],
+        [
+            "結果を発表しました。",
+            "問題を解決しました。",
+            "計画を変更しました。",
+            "コーヒーを飲みました。",
+            "報告書を作成します。",
+            "新しいモデルを試しました。",
+        ],
+    ),
+    "zh": (
+        ["研究团队", "学生们", "客户", "政府", "他", "我们公司"],
+        ["今天早上", "上周", "下个月", "每个周末", "下午三点", "去年"],
+        ["在北京", "在图书馆", "在公园", "在会议室", "在网上", "在现场"],
+        ["悄悄地", "迅速地", "一起", "再次", "第一次", "终于", "慢慢地", "偷偷地"],
+        [
+            "发表了结果。",
+            "解决了问题。",
+            "改变了计划。",
+            "喝了咖啡。",
+            "写了报告。",
+            "测试了新模型。",
+        ],
+    ),
 }
 SENTENCES = PARTS  # the languages benchmarked
 LINES = {"ko": 4, "ja": 5, "zh": 7}  # sentences per text: ~120 characters each
@@ -89,8 +114,11 @@ def rouge_table(rows: int, repeat: int) -> list[str]:
     from mlflow_llm_eval.function_metrics import rouge, segment
 
     types = list(rouge.ROUGE_TYPES)
-    lines = ["| language | rows | distinct lines | rouge_score + segmenter (rows/s) | "
-             "ours (rows/s) | ratio | identical |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| language | rows | distinct lines | rouge_score + segmenter (rows/s) | "
+        "ours (rows/s) | ratio | identical |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for language in SENTENCES:
         pairs = texts(language, rows, seed=len(language))
         segment.words(pairs[0][0], language)  # load the segmenter outside the timing
@@ -113,12 +141,17 @@ def rouge_table(rows: int, repeat: int) -> list[str]:
 
         ref_s, ref = best_of(repeat, reference)
         our_s, got = best_of(repeat, ours)
-        same = all(got[j][i] == ref[i][name] for i in range(len(pairs))  # type: ignore[index]
-                   for j, name in enumerate(types))
+        same = all(
+            got[j][i] == ref[i][name]
+            for i in range(len(pairs))  # type: ignore[index]
+            for j, name in enumerate(types)
+        )
         distinct = len({line for pair in pairs for text in pair for line in text.split("\n")})
-        lines.append(f"| {language} | {rows} | {distinct:,} | {rows / ref_s:,.0f} | "
-                     f"{rows / our_s:,.0f} | "
-                     f"{ref_s / our_s:.1f}x | {'yes' if same else 'NO'} |")
+        lines.append(
+            f"| {language} | {rows} | {distinct:,} | {rows / ref_s:,.0f} | "
+            f"{rows / our_s:,.0f} | "
+            f"{ref_s / our_s:.1f}x | {'yes' if same else 'NO'} |"
+        )
     return lines
 
 
@@ -147,11 +180,13 @@ def english_table(rows: int, repeat: int) -> list[str]:
                 results[name] = (seconds, scores)
     old_s, old = results["rouge_score"]
     new_s, new = results["auto"]
-    return ["| English rows | tokenizer=\"rouge_score\" (previous default path, rows/s) | "
-            "tokenizer=\"auto\" (new default, rows/s) | ratio | identical |",
-            "|---|---|---|---|---|",
-            f"| {rows} | {rows / old_s:,.0f} | {rows / new_s:,.0f} | {old_s / new_s:.2f}x | "
-            f"{'yes' if old == new else 'NO'} |"]
+    return [
+        '| English rows | tokenizer="rouge_score" (previous default path, rows/s) | '
+        'tokenizer="auto" (new default, rows/s) | ratio | identical |',
+        "|---|---|---|---|---|",
+        f"| {rows} | {rows / old_s:,.0f} | {rows / new_s:,.0f} | {old_s / new_s:.2f}x | "
+        f"{'yes' if old == new else 'NO'} |",
+    ]
 
 
 def sacrebleu_table(rows: int, repeat: int) -> list[str]:
@@ -160,26 +195,35 @@ def sacrebleu_table(rows: int, repeat: int) -> list[str]:
     from mlflow_llm_eval.function_metrics.bleu import bleu, row_tokenizer
     from mlflow_llm_eval.function_metrics.chrf import chrf
 
-    lines = ["| metric | language | sacrebleu per row (rows/s) | ours (rows/s) | ratio | "
-             "identical |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| metric | language | sacrebleu per row (rows/s) | ours (rows/s) | ratio | identical |",
+        "|---|---|---|---|---|---|",
+    ]
     for language in SENTENCES:
         pairs = texts(language, rows, seed=3)
         batch = {"predictions": [p for p, _ in pairs], "targets": [t for _, t in pairs]}
         tok = row_tokenizer(pairs[0][0], pairs[0][1], None)
         for name, metric, reference in (
             ("chrf", chrf(), lambda p, t: sacrebleu.sentence_chrf(p, [t]).score),
-            ("bleu", bleu(), lambda p, t, tok=tok: sacrebleu.sentence_bleu(
-                p, [t], tokenize=tok).score),
+            (
+                "bleu",
+                bleu(),
+                lambda p, t, tok=tok: sacrebleu.sentence_bleu(p, [t], tokenize=tok).score,
+            ),
         ):
-            metric.score_batch({"predictions": batch["predictions"][:1],
-                                "targets": batch["targets"][:1]})  # load outside the timing
-            ref_s, ref = best_of(repeat, lambda reference=reference: [reference(p, t)
-                                                                       for p, t in pairs])
+            metric.score_batch(
+                {"predictions": batch["predictions"][:1], "targets": batch["targets"][:1]}
+            )  # load outside the timing
+            ref_s, ref = best_of(
+                repeat, lambda reference=reference: [reference(p, t) for p, t in pairs]
+            )
             our_s, got = best_of(repeat, lambda metric=metric: metric.score_batch(batch).scores)
             same = all(abs(a - b) < 1e-9 for a, b in zip(got, ref))  # type: ignore[arg-type]
-            lines.append(f"| {name} ({tok if name == 'bleu' else 'chars'}) | {language} | "
-                         f"{rows / ref_s:,.0f} | {rows / our_s:,.0f} | {ref_s / our_s:.1f}x | "
-                         f"{'yes' if same else 'NO'} |")
+            lines.append(
+                f"| {name} ({tok if name == 'bleu' else 'chars'}) | {language} | "
+                f"{rows / ref_s:,.0f} | {rows / our_s:,.0f} | {ref_s / our_s:.1f}x | "
+                f"{'yes' if same else 'NO'} |"
+            )
     return lines
 
 

@@ -35,8 +35,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-WORDS = ("the a people old young man woman could not learn to use phone are always bad at math "
-         "nurse doctor poor rich kind lazy teacher children city").split()
+WORDS = (
+    "the a people old young man woman could not learn to use phone are always bad at math "
+    "nurse doctor poor rich kind lazy teacher children city"
+).split()
 
 
 def best(fn, repeats):
@@ -56,13 +58,22 @@ def logprob_section(sentences: int, repeats: int) -> list[str]:
     from mlflow_llm_eval.fmeval.logprobs import as_logprob_model
 
     rng = random.Random(0)
-    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 30))).capitalize() + "."
-             for _ in range(sentences)]
+    texts = [
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 30))).capitalize() + "."
+        for _ in range(sentences)
+    ]
     folder = Path(tempfile.mkdtemp()) / "lm"
     tokenizer = build_tokenizer(max_length=512)
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=256, n_layer=4,
-                        n_head=4, bos_token_id=tokenizer.bos_token_id,
-                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=512,
+        n_embd=256,
+        n_layer=4,
+        n_head=4,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -73,8 +84,9 @@ def logprob_section(sentences: int, repeats: int) -> list[str]:
     def per_sentence():
         values = []
         for text in texts:
-            ids = torch.tensor([[tokenizer.bos_token_id]
-                                + tokenizer(text, add_special_tokens=False)["input_ids"]])
+            ids = torch.tensor(
+                [[tokenizer.bos_token_id] + tokenizer(text, add_special_tokens=False)["input_ids"]]
+            )
             with torch.inference_mode():
                 values.append(-model(ids, labels=ids).loss.item() * (ids.shape[1] - 1))
         return values
@@ -82,12 +94,17 @@ def logprob_section(sentences: int, repeats: int) -> list[str]:
     t_ours, a = best(lambda: [r.value for r in ours(texts)], repeats)
     t_ref, b = best(per_sentence, repeats)
     diff = max(abs(x - y) for x, y in zip(a, b))
-    return [f"## Sentence log-probs, {sentences} sentences of 6-30 words, GPT-2 4x256 (random), CPU",
-            "", "| side | sentences/s | ratio to per-sentence | max abs diff |", "|---|---:|---:|---:|",
-            f"| ours (batches of 16, length-sorted) | {sentences / t_ours:,.1f} | "
-            f"{t_ref / t_ours:.2f}x | {diff:.1e} |",
-            f"| one forward per sentence (FMEval HF runner example) | {sentences / t_ref:,.1f} | "
-            "1.00x | 0 |", ""]
+    return [
+        f"## Sentence log-probs, {sentences} sentences of 6-30 words, GPT-2 4x256 (random), CPU",
+        "",
+        "| side | sentences/s | ratio to per-sentence | max abs diff |",
+        "|---|---:|---:|---:|",
+        f"| ours (batches of 16, length-sorted) | {sentences / t_ours:,.1f} | "
+        f"{t_ref / t_ours:.2f}x | {diff:.1e} |",
+        f"| one forward per sentence (FMEval HF runner example) | {sentences / t_ref:,.1f} | "
+        "1.00x | 0 |",
+        "",
+    ]
 
 
 def bt_section(models: int, rows: int, resamples: int, repeats: int) -> list[str]:
@@ -140,12 +157,16 @@ def bt_section(models: int, rows: int, resamples: int, repeats: int) -> list[str
     ties = row_games - row_wins - np.swapaxes(row_wins, 1, 2)
     ours_point = bradley_terry((row_wins + ties / 2).sum(axis=0), prior=0.0)
     ref_point = sklearn_fit(np.ones(rows))
-    return [f"## Bradley-Terry, {models} models x {rows} rows, {resamples} bootstrap resamples", "",
-            "| side | seconds | ratio to sklearn | max abs diff of ratings (no prior) |",
-            "|---|---:|---:|---:|",
-            f"| ours (MM, numpy, resamples batched) | {t_ours:.3f} | {t_ref / t_ours:.1f}x | "
-            f"{np.max(np.abs(ours_point - ref_point)):.1e} |",
-            f"| scikit-learn LogisticRegression per resample (Arena) | {t_ref:.3f} | 1.0x | 0 |", ""]
+    return [
+        f"## Bradley-Terry, {models} models x {rows} rows, {resamples} bootstrap resamples",
+        "",
+        "| side | seconds | ratio to sklearn | max abs diff of ratings (no prior) |",
+        "|---|---:|---:|---:|",
+        f"| ours (MM, numpy, resamples batched) | {t_ours:.3f} | {t_ref / t_ours:.1f}x | "
+        f"{np.max(np.abs(ours_point - ref_point)):.1e} |",
+        f"| scikit-learn LogisticRegression per resample (Arena) | {t_ref:.3f} | 1.0x | 0 |",
+        "",
+    ]
 
 
 def judge_section(rows: int, latency: float, repeats: int) -> list[str]:
@@ -157,19 +178,31 @@ def judge_section(rows: int, latency: float, repeats: int) -> list[str]:
 
     outputs = {f"m{q}": [f"answer {i} q={q}" for i in range(rows)] for q in (1, 2, 3)}
     inputs = [f"question {i}" for i in range(rows)]
-    with FakeOpenAI(responder=by_quality(lambda t: float(t.split("q=")[1])),
-                    latency=latency) as server:
-        os.environ.update(OPENAI_API_KEY="sk-bench-0000000000000000",
-                          OPENAI_BASE_URL=server.base_url)
+    with FakeOpenAI(
+        responder=by_quality(lambda t: float(t.split("q=")[1])), latency=latency
+    ) as server:
+        os.environ.update(
+            OPENAI_API_KEY="sk-bench-0000000000000000", OPENAI_BASE_URL=server.base_url
+        )
         judge = le.pairwise_preference(model="openai:/bench", cache=False, n_bootstrap=1000)
-        requests = [r for a, b in [("m1", "m2"), ("m1", "m3"), ("m2", "m3")] for i in range(rows)
-                    for r in (judge.render(outputs[a][i], outputs[b][i], inputs[i]),
-                              judge.render(outputs[b][i], outputs[a][i], inputs[i]))]
+        requests = [
+            r
+            for a, b in [("m1", "m2"), ("m1", "m3"), ("m2", "m3")]
+            for i in range(rows)
+            for r in (
+                judge.render(outputs[a][i], outputs[b][i], inputs[i]),
+                judge.render(outputs[b][i], outputs[a][i], inputs[i]),
+            )
+        ]
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-bench", max_retries=0)
 
         def loop():
-            return [client.chat.completions.create(model="bench", messages=m, temperature=0)
-                    .choices[0].message.content for m in requests]
+            return [
+                client.chat.completions.create(model="bench", messages=m, temperature=0)
+                .choices[0]
+                .message.content
+                for m in requests
+            ]
 
         cpu0 = time.process_time()
         t_ours, result = best(lambda: judge.compare(outputs, inputs), repeats)
@@ -178,14 +211,20 @@ def judge_section(rows: int, latency: float, repeats: int) -> list[str]:
         t_loop, _ = best(loop, repeats)
         cpu_loop = (time.process_time() - cpu0) / repeats
     n = len(requests)
-    return [f"## Pairwise judge, 3 models x {rows} rows = {n} requests, {latency * 1000:.0f} ms "
-            "server latency", "",
-            "| side | requests/s | ratio | client CPU ms/request |", "|---|---:|---:|---:|",
-            f"| ours (`compare`: both orders, engine, BT + 1000 resamples) | {n / t_ours:,.1f} | "
-            f"{t_loop / t_ours:.1f}x | {cpu_ours / n * 1000:.2f} |",
-            f"| a loop of openai chat calls, one at a time | {n / t_loop:,.1f} | 1.0x | "
-            f"{cpu_loop / n * 1000:.2f} |", "",
-            f"Consistency rate of the scripted fair judge: {result.consistency_rate}.", ""]
+    return [
+        f"## Pairwise judge, 3 models x {rows} rows = {n} requests, {latency * 1000:.0f} ms "
+        "server latency",
+        "",
+        "| side | requests/s | ratio | client CPU ms/request |",
+        "|---|---:|---:|---:|",
+        f"| ours (`compare`: both orders, engine, BT + 1000 resamples) | {n / t_ours:,.1f} | "
+        f"{t_loop / t_ours:.1f}x | {cpu_ours / n * 1000:.2f} |",
+        f"| a loop of openai chat calls, one at a time | {n / t_loop:,.1f} | 1.0x | "
+        f"{cpu_loop / n * 1000:.2f} |",
+        "",
+        f"Consistency rate of the scripted fair judge: {result.consistency_rate}.",
+        "",
+    ]
 
 
 def main() -> None:
@@ -198,11 +237,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    lines = ["# Pairwise judge and prompt stereotyping", "",
-             "Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_pairwise_stereotyping.py "
-             + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()) + "`  ",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other work), "
-             f"Python {platform.python_version()}", ""]
+    lines = [
+        "# Pairwise judge and prompt stereotyping",
+        "",
+        "Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_pairwise_stereotyping.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items())
+        + "`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other work), "
+        f"Python {platform.python_version()}",
+        "",
+    ]
     lines += logprob_section(args.sentences, args.repeats)
     lines += bt_section(args.models, args.rows, args.resamples, args.repeats)
     lines += judge_section(args.judge_rows, args.latency, args.repeats)

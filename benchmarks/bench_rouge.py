@@ -50,8 +50,10 @@ COMMON = (
 def synthetic_rows(n: int, seed: int, one_per_line: bool) -> list[tuple[str, str]]:
     """(prediction, target) pairs of ~100-word English-like texts, deterministic."""
     rng = random.Random(seed)
-    invented = ["".join(rng.choice("abcdefghiklmnoprstuvwy") for _ in range(rng.randint(3, 10)))
-                for _ in range(4000)]
+    invented = [
+        "".join(rng.choice("abcdefghiklmnoprstuvwy") for _ in range(rng.randint(3, 10)))
+        for _ in range(4000)
+    ]
 
     vocabulary = COMMON + invented
     # Zipf-Mandelbrot ranks, as in English text ("the" ~ 6% of words)
@@ -127,8 +129,13 @@ def compare(rows: list[tuple[str, str]], repeat: int, use_stemmer: bool) -> dict
     n_values = len(rows) * len(types)
     equal = sum(a == b for k in types for a, b in zip(ref[k], got[k]))
     max_diff = max(abs(a - b) for k in types for a, b in zip(ref[k], got[k]))
-    return {"ref": len(rows) / ref_s, "ours": len(rows) / our_s, "equal": equal,
-            "n_values": n_values, "max_diff": max_diff}
+    return {
+        "ref": len(rows) / ref_s,
+        "ours": len(rows) / our_s,
+        "equal": equal,
+        "n_values": n_values,
+        "max_diff": max_diff,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,16 +148,24 @@ def main(argv: list[str] | None = None) -> int:
         ("one sentence per line, ~100 words", True, False),
         ("one sentence per line, use_stemmer=True", True, True),
     ]
-    print(f"rows per case: {args.rows}; best of {args.repeat} runs; Python {sys.version.split()[0]}\n")
-    print("| texts | rouge_score rows/s | ours rows/s | ratio | identical F-measures | max abs diff |")
+    print(
+        f"rows per case: {args.rows}; best of {args.repeat} runs; Python {sys.version.split()[0]}\n"
+    )
+    print(
+        "| texts | rouge_score rows/s | ours rows/s | ratio | identical F-measures | max abs diff |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for label, one_per_line, stem in cases:
         rows = synthetic_rows(args.rows, seed=20240611, one_per_line=one_per_line)
         r = compare(rows, args.repeat, stem)
-        print(f"| {label} | {r['ref']:.0f} | {r['ours']:.0f} | {r['ours'] / r['ref']:.1f}x "  # type: ignore[operator]
-              f"| {r['equal']}/{r['n_values']} | {r['max_diff']:.1e} |")
+        print(
+            f"| {label} | {r['ref']:.0f} | {r['ours']:.0f} | {r['ours'] / r['ref']:.1f}x "  # type: ignore[operator]
+            f"| {r['equal']}/{r['n_values']} | {r['max_diff']:.1e} |"
+        )
     print("\nBoth sides compute all four types (rouge1, rouge2, rougeL, rougeLsum) for every row.")
-    print("MLflow's builtin rouge metrics load HF evaluate's script from the Hub: not runnable offline.")
+    print(
+        "MLflow's builtin rouge metrics load HF evaluate's script from the Hub: not runnable offline."
+    )
     return 0
 
 

@@ -64,10 +64,15 @@ def rows(ids, vocab: list[str]):
     prediction = np.where(keep, target, other)
 
     def text(words) -> str:
-        return ". ".join(" ".join(words[i:i + 12]) for i in range(0, WORDS, 12)) + "."
+        return ". ".join(" ".join(words[i : i + 12]) for i in range(0, WORDS, 12)) + "."
 
-    return pd.DataFrame({"id": ids[:, 0], "targets": [text(w) for w in target],
-                         "predictions": [text(w) for w in prediction]})
+    return pd.DataFrame(
+        {
+            "id": ids[:, 0],
+            "targets": [text(w) for w in target],
+            "predictions": [text(w) for w in prediction],
+        }
+    )
 
 
 def ours():
@@ -116,8 +121,9 @@ def one(kind: str, n: int, master: str, connect: bool, out: Path, limit: int, se
     if kind == "pandas":
         frame = rows(range(n), vocabulary())
         started = time.perf_counter()
-        evaluation = le.evaluate(data=frame, targets="targets", predictions="predictions",
-                                 extra_metrics=ours())
+        evaluation = le.evaluate(
+            data=frame, targets="targets", predictions="predictions", extra_metrics=ours()
+        )
         result["seconds"] = time.perf_counter() - started
         result["metrics"] = evaluation.metrics
     elif kind in ("spark", "mlflow_spark", "mlflow_topandas"):
@@ -129,8 +135,13 @@ def one(kind: str, n: int, master: str, connect: bool, out: Path, limit: int, se
         before = tree_cpu()
         started = time.perf_counter()
         if kind == "spark":
-            evaluation = le.evaluate(data=sdf, targets="targets", predictions="predictions",
-                                     extra_metrics=ours(), results_table=str(out / f"res-{n}"))
+            evaluation = le.evaluate(
+                data=sdf,
+                targets="targets",
+                predictions="predictions",
+                extra_metrics=ours(),
+                results_table=str(out / f"res-{n}"),
+            )
             result["metrics"] = evaluation.metrics
         else:
             data = sdf.toPandas() if kind == "mlflow_topandas" else sdf
@@ -139,15 +150,26 @@ def one(kind: str, n: int, master: str, connect: bool, out: Path, limit: int, se
             extra = [m.rougeL(), m.exact_match(), m.token_count(), m.flesch_kincaid_grade_level()]
             try:
                 with mlflow.start_run():
-                    evaluation = mlflow.evaluate(data=data, targets="targets",
-                                                 predictions="predictions", model_type="text",
-                                                 extra_metrics=extra, evaluators="default")
-            except Exception as exc:  # offline: nltk cmudict (flesch_kincaid), tiktoken (token_count)
+                    evaluation = mlflow.evaluate(
+                        data=data,
+                        targets="targets",
+                        predictions="predictions",
+                        model_type="text",
+                        extra_metrics=extra,
+                        evaluators="default",
+                    )
+            except (
+                Exception
+            ) as exc:  # offline: nltk cmudict (flesch_kincaid), tiktoken (token_count)
                 result["failed_with_all_four"] = f"{type(exc).__name__}: {str(exc)[:120]}"
                 with mlflow.start_run():
-                    evaluation = mlflow.evaluate(data=data, targets="targets",
-                                                 predictions="predictions", extra_metrics=extra[:2],
-                                                 evaluators="default")
+                    evaluation = mlflow.evaluate(
+                        data=data,
+                        targets="targets",
+                        predictions="predictions",
+                        extra_metrics=extra[:2],
+                        evaluators="default",
+                    )
             table = evaluation.tables.get("eval_results_table")
             result["rows_scored"] = None if table is None else len(table)
             result["metrics"] = {k: v for k, v in evaluation.metrics.items()}
@@ -177,9 +199,12 @@ def judges(n: int, master: str, connect: bool, out: Path, limit: int, server: st
     frame["predictions"] = frame["predictions"].str[:200]
 
     def judge():
-        return le.answer_similarity(model="openai:/gpt-4o-mini", max_workers=limit,
-                                    cache=str(out / f"judge-{time.time_ns()}.sqlite"),
-                                    progress=False)
+        return le.answer_similarity(
+            model="openai:/gpt-4o-mini",
+            max_workers=limit,
+            cache=str(out / f"judge-{time.time_ns()}.sqlite"),
+            progress=False,
+        )
 
     def lost(evaluation, key="answer_similarity/v1/count") -> int:
         return n - int(evaluation.metrics[key])
@@ -187,8 +212,9 @@ def judges(n: int, master: str, connect: bool, out: Path, limit: int, server: st
     table = frame[["inputs", "predictions"]].assign(targets=frame["inputs"].str[-40:])
     before = requests()
     started = time.perf_counter()
-    single = le.evaluate(data=table, targets="targets", predictions="predictions",
-                         extra_metrics=[judge()])
+    single = le.evaluate(
+        data=table, targets="targets", predictions="predictions", extra_metrics=[judge()]
+    )
     single_s = time.perf_counter() - started
     single_requests = requests() - before
     spark = local_session(master, connect=connect)
@@ -198,26 +224,60 @@ def judges(n: int, master: str, connect: bool, out: Path, limit: int, server: st
     for _ in range(2):
         before = requests()
         started = time.perf_counter()
-        evaluation = le.evaluate(data=sdf, targets="targets", predictions="predictions",
-                                 extra_metrics=[judge()], answers_dir=str(answers),
-                                 results_table=str(out / "judged"))
+        evaluation = le.evaluate(
+            data=sdf,
+            targets="targets",
+            predictions="predictions",
+            extra_metrics=[judge()],
+            answers_dir=str(answers),
+            results_table=str(out / "judged"),
+        )
         timings.append(time.perf_counter() - started)
         sent.append(requests() - before)
         missing.append(lost(evaluation))
     spark.stop()
-    return {"single_seconds": single_s, "single_requests": single_requests,
-            "single_lost": lost(single), "spark_seconds": timings[0], "spark_requests": sent[0],
-            "spark_lost": missing[0], "rerun_seconds": timings[1], "rerun_requests": sent[1],
-            "rerun_lost": missing[1], "seconds": timings[0]}
+    return {
+        "single_seconds": single_s,
+        "single_requests": single_requests,
+        "single_lost": lost(single),
+        "spark_seconds": timings[0],
+        "spark_requests": sent[0],
+        "spark_lost": missing[0],
+        "rerun_seconds": timings[1],
+        "rerun_requests": sent[1],
+        "rerun_lost": missing[1],
+        "seconds": timings[0],
+    }
 
 
-def measure(kind: str, n: int, master: str = "local[2]", connect: bool = False,
-            limit: int = 8, server: str = "", cpus: int | None = None) -> dict:
+def measure(
+    kind: str,
+    n: int,
+    master: str = "local[2]",
+    connect: bool = False,
+    limit: int = 8,
+    server: str = "",
+    cpus: int | None = None,
+) -> dict:
     """One run in its own process; ``cpus`` pins it (and the JVM and workers it starts, which
     inherit the affinity) to that many cores, so "one core" means one core for everything."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, __file__, "one", kind, "--rows", str(n), "--master", master,
-               "--out", tmp, "--judge-limit", str(limit), "--server", server]
+        cmd = [
+            sys.executable,
+            __file__,
+            "one",
+            kind,
+            "--rows",
+            str(n),
+            "--master",
+            master,
+            "--out",
+            tmp,
+            "--judge-limit",
+            str(limit),
+            "--server",
+            server,
+        ]
         if cpus:
             cmd = ["taskset", "-c", ",".join(str(c) for c in range(cpus)), *cmd]
         if connect:
@@ -244,8 +304,20 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated subset of the table rows")
     args = parser.parse_args()
     if args.mode == "one":
-        print(json.dumps(one(args.kind, args.rows, args.master, args.connect, Path(args.out),
-                             args.judge_limit, args.server), default=str))
+        print(
+            json.dumps(
+                one(
+                    args.kind,
+                    args.rows,
+                    args.master,
+                    args.connect,
+                    Path(args.out),
+                    args.judge_limit,
+                    args.server,
+                ),
+                default=str,
+            )
+        )
         return
     report(args)
 
@@ -257,7 +329,9 @@ def _fmt(value, digits: int = 0) -> str:
 def _equal(a: dict, b: dict, tol: float = 1e-9) -> str:
     keys = [k for k in a if k in b and isinstance(a[k], (int, float))]
     worst = max((abs(a[k] - b[k]) for k in keys if a[k] == a[k] and b[k] == b[k]), default=0.0)
-    return f"{len(keys)} metrics, max |diff| {worst:.1e}" + (" (<= 1e-9)" if worst <= tol else " (!)")
+    return f"{len(keys)} metrics, max |diff| {worst:.1e}" + (
+        " (<= 1e-9)" if worst <= tol else " (!)"
+    )
 
 
 def report(args) -> None:
@@ -287,35 +361,56 @@ def report(args) -> None:
             out[name] = run()
             print(f"<!-- {name}: {json.dumps(out[name], default=str)[:3000]} -->", flush=True)
     if want("judges"):
-        server = subprocess.Popen([sys.executable, str(REPO / "tests/support/fake_openai.py"),
-                                   "--latency", "0.1", "--max-concurrency", str(args.judge_limit)],
-                                  stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "tests/support/fake_openai.py"),
+                "--latency",
+                "0.1",
+                "--max-concurrency",
+                str(args.judge_limit),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         url = server.stdout.readline().strip()
         try:
-            out["judges"] = measure("judges", args.judge_rows, "local[2]",
-                                    limit=args.judge_limit, server=url)
+            out["judges"] = measure(
+                "judges", args.judge_rows, "local[2]", limit=args.judge_limit, server=url
+            )
         finally:
             server.terminate()
         print(f"<!-- judges: {json.dumps(out['judges'], default=str)} -->", flush=True)
     load = os.getloadavg()
     print("# Spark: our adapter vs our pandas path vs MLflow\n")
-    print(f"Command: `PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_spark.py --rows {n} "
-          f"--big {big}{' --only ' + args.only if args.only else ''}`  ")
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
-          f"with other engineers' jobs (load average at the end {load[0]:.1f}/{load[1]:.1f}/"
-          f"{load[2]:.1f}); Python {platform.python_version()}.\n")
-    print("Metrics: rougeL, exact_match, token_count, flesch_kincaid_grade_level on ~60-word "
-          "texts. Peak RSS: the driver's (client's) Python process only.\n")
+    print(
+        f"Command: `PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_spark.py --rows {n} "
+        f"--big {big}{' --only ' + args.only if args.only else ''}`  "
+    )
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
+        f"with other engineers' jobs (load average at the end {load[0]:.1f}/{load[1]:.1f}/"
+        f"{load[2]:.1f}); Python {platform.python_version()}.\n"
+    )
+    print(
+        "Metrics: rougeL, exact_match, token_count, flesch_kincaid_grade_level on ~60-word "
+        "texts. Peak RSS: the driver's (client's) Python process only.\n"
+    )
     print("| run | rows | seconds | rows/s | driver peak RSS MB | note |")
     print("|---|---:|---:|---:|---:|---|")
-    labels = {"pandas": "ours, pandas path, one core", "local1": "ours, Spark local[1] (JVM free to use the 2nd core)",
-              "local1_pinned": "ours, Spark local[1], pinned to 1 core",
-              "local2": "ours, Spark local[2]", "connect2": "ours, Spark Connect local[2]",
-              "local2_big": "ours, Spark local[2]",
-              "local1_pinned_big": "ours, Spark local[1], pinned to 1 core", "connect2_big": "ours, Spark Connect local[2]",
-              "mlflow_spark": "MLflow, mlflow.evaluate(spark_df)",
-              "mlflow_topandas": "MLflow, toPandas() + default evaluator",
-              "mlflow_topandas_big": "MLflow, toPandas() + default evaluator"}
+    labels = {
+        "pandas": "ours, pandas path, one core",
+        "local1": "ours, Spark local[1] (JVM free to use the 2nd core)",
+        "local1_pinned": "ours, Spark local[1], pinned to 1 core",
+        "local2": "ours, Spark local[2]",
+        "connect2": "ours, Spark Connect local[2]",
+        "local2_big": "ours, Spark local[2]",
+        "local1_pinned_big": "ours, Spark local[1], pinned to 1 core",
+        "connect2_big": "ours, Spark Connect local[2]",
+        "mlflow_spark": "MLflow, mlflow.evaluate(spark_df)",
+        "mlflow_topandas": "MLflow, toPandas() + default evaluator",
+        "mlflow_topandas_big": "MLflow, toPandas() + default evaluator",
+    }
     for name, r in out.items():
         if name == "judges":
             continue
@@ -325,41 +420,76 @@ def report(args) -> None:
         note = ""
         if "cpu_seconds" in r:  # the mlflow_* runs too: where their CPU went
             c = r["cpu_seconds"]
-            note = (f"CPU s: driver {c['driver']}, JVM {c['jvm']}, Python workers "
-                    f"{c['python_workers']}; ")
+            note = (
+                f"CPU s: driver {c['driver']}, JVM {c['jvm']}, Python workers "
+                f"{c['python_workers']}; "
+            )
         if name.startswith("mlflow"):
             computed = sorted(k for k in r.get("metrics", {}))
-            note += f"scored {r.get('rows_scored')} rows; computed: {', '.join(computed) or 'nothing'}"
+            note += (
+                f"scored {r.get('rows_scored')} rows; computed: {', '.join(computed) or 'nothing'}"
+            )
             if "failed_with_all_four" in r:
-                note += ("; with all four metrics the call raised offline (flesch_kincaid: nltk "
-                         "cmudict LookupError, token_count: tiktoken download): timed with rougeL "
-                         "+ exact_match only")
+                note += (
+                    "; with all four metrics the call raised offline (flesch_kincaid: nltk "
+                    "cmudict LookupError, token_count: tiktoken download): timed with rougeL "
+                    "+ exact_match only"
+                )
             if "collect_seconds" in r and name != "mlflow_spark":
                 note += f"; toPandas {r['collect_seconds']:.1f} s"
-        elif name != "pandas" and "pandas" in out and r["rows"] == out["pandas"]["rows"] \
-                and "metrics" in out["pandas"]:
+        elif (
+            name != "pandas"
+            and "pandas" in out
+            and r["rows"] == out["pandas"]["rows"]
+            and "metrics" in out["pandas"]
+        ):
             note += "aggregates vs pandas: " + _equal(r["metrics"], out["pandas"]["metrics"])
-        print(f"| {labels[name]} | {r['rows']:,} | {_fmt(r.get('seconds'), 1)} | "
-              f"{_fmt(r.get('rows_per_s'))} | {_fmt(r.get('peak_rss_mb'))} | {note} |")
-    for one_core, two in (("local1_pinned", "local2"), ("local1", "local2"),
-                          ("local1_pinned_big", "local2_big")):
+        print(
+            f"| {labels[name]} | {r['rows']:,} | {_fmt(r.get('seconds'), 1)} | "
+            f"{_fmt(r.get('rows_per_s'))} | {_fmt(r.get('peak_rss_mb'))} | {note} |"
+        )
+    for one_core, two in (
+        ("local1_pinned", "local2"),
+        ("local1", "local2"),
+        ("local1_pinned_big", "local2_big"),
+    ):
         if one_core in out and two in out and "error" not in out[one_core] | out[two]:
-            print(f"\nScaling at {out[two]['rows']:,} rows, {labels[one_core]} -> local[2] on 2 "
-                  f"cores: {out[two]['rows_per_s'] / out[one_core]['rows_per_s']:.2f}x (goal >= 1.7x).")
+            print(
+                f"\nScaling at {out[two]['rows']:,} rows, {labels[one_core]} -> local[2] on 2 "
+                f"cores: {out[two]['rows_per_s'] / out[one_core]['rows_per_s']:.2f}x (goal >= 1.7x)."
+            )
     if "judges" in out:
         j = out["judges"]
         if "error" in j:
             print(f"\nJudges failed: {j['error'][-500:]}")
             return
-        print(f"\n## Judges: answer_similarity, {j['rows']:,} rows, fake server 100 ms/request, "
-              f"global limit {args.judge_limit} in flight (the server refuses more with HTTP 429)\n")
+        print(
+            f"\n## Judges: answer_similarity, {j['rows']:,} rows, fake server 100 ms/request, "
+            f"global limit {args.judge_limit} in flight (the server refuses more with HTTP 429)\n"
+        )
         print("| run | seconds | rows/s | requests | rows lost |")
         print("|---|---:|---:|---:|---:|")
         rows_ = j["rows"]
         for label, s, req, lost in (
-                ("one machine (pandas path)", j["single_seconds"], j["single_requests"], j["single_lost"]),
-                ("Spark local[2] (limit split 2 x half)", j["spark_seconds"], j["spark_requests"], j["spark_lost"]),
-                ("Spark local[2], re-run (answers on shared storage)", j["rerun_seconds"], j["rerun_requests"], j["rerun_lost"])):
+            (
+                "one machine (pandas path)",
+                j["single_seconds"],
+                j["single_requests"],
+                j["single_lost"],
+            ),
+            (
+                "Spark local[2] (limit split 2 x half)",
+                j["spark_seconds"],
+                j["spark_requests"],
+                j["spark_lost"],
+            ),
+            (
+                "Spark local[2], re-run (answers on shared storage)",
+                j["rerun_seconds"],
+                j["rerun_requests"],
+                j["rerun_lost"],
+            ),
+        ):
             print(f"| {label} | {s:.1f} | {rows_ / s:,.0f} | {req:,} | {lost} |")
 
 

@@ -68,8 +68,10 @@ def make_texts(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     texts = []
     for _ in range(n):
-        words = [rng.choice(rare) if rng.random() < 1 / 6 else rng.choice(COMMON)
-                 for _ in range(rng.randint(45, 75))]
+        words = [
+            rng.choice(rare) if rng.random() < 1 / 6 else rng.choice(COMMON)
+            for _ in range(rng.randint(45, 75))
+        ]
         texts.append(" ".join(words).capitalize() + ".")
     return texts
 
@@ -80,23 +82,41 @@ def build_model(path: Path) -> Path:
         return path
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerFast, RobertaConfig
+    from transformers import (
+        AutoModelForSequenceClassification,
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+    )
 
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=30_000, show_progress=False,
-                                  special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=30_000,
+        show_progress=False,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     backend.train_from_iterator(make_texts(20_000, seed=123), trainer)
     backend.post_processor = processors.RobertaProcessing(
-        ("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>")))
+        ("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>"))
+    )
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-        pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>",
-        model_max_length=512)
-    config = RobertaConfig(vocab_size=len(tokenizer), id2label={0: "nothate", 1: "hate"},
-                           label2id={"nothate": 0, "hate": 1})
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        cls_token="<s>",
+        sep_token="</s>",
+        model_max_length=512,
+    )
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        id2label={0: "nothate", 1: "hate"},
+        label2id={"nothate": 0, "hate": 1},
+    )
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_config(config)
     model.save_pretrained(path)
@@ -114,9 +134,13 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
         sys.path.insert(0, str(ROOT))
         from mlflow_llm_eval.function_metrics.toxicity import toxicity
 
-        metric = toxicity(model=model, device=device, toxic_label="hate",
-                          quantize="int8" if variant == "ours_int8" else None,
-                          precision="bf16" if variant == "ours_bf16" else "auto")
+        metric = toxicity(
+            model=model,
+            device=device,
+            toxic_label="hate",
+            quantize="int8" if variant == "ours_int8" else None,
+            precision="bf16" if variant == "ours_bf16" else "auto",
+        )
         metric.score_batch({"predictions": texts[:2]})  # warm-up (model already loaded)
         loaded_at = time.perf_counter()
 
@@ -138,8 +162,13 @@ def child(variant: str, model: str, device: str, rows: int) -> dict:
         t0 = time.perf_counter()
         scores = run()
         passes.append(time.perf_counter() - t0)
-    result = {"variant": variant, "passes": passes, "load_seconds": loaded_at - started,
-              "scores": scores, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    result = {
+        "variant": variant,
+        "passes": passes,
+        "load_seconds": loaded_at - started,
+        "scores": scores,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
     if torch.cuda.is_available() and device.startswith("cuda"):
         result["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return result
@@ -174,8 +203,18 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     for _ in range(args.rounds):
         for variant in variants:
-            command = [sys.executable, __file__, "--child", variant, "--rows", str(args.rows),
-                       "--device", args.device, "--model", model]
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                variant,
+                "--rows",
+                str(args.rows),
+                "--device",
+                args.device,
+                "--model",
+                model,
+            ]
             out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
             runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
     results = {}
@@ -194,20 +233,31 @@ def report(results: dict, args: argparse.Namespace, model: str, load_before: flo
     from_texts = make_texts(args.rows)
     reference = results["pipeline"]["scores"]
     base = args.rows / results["pipeline"]["seconds"]
-    command = " ".join(["python benchmarks/bench_toxicity.py", f"--rows {args.rows}",
-                        f"--device {args.device}", f"--rounds {args.rounds}"] + ([f"--model {args.model}"] if args.model else []))
+    command = " ".join(
+        [
+            "python benchmarks/bench_toxicity.py",
+            f"--rows {args.rows}",
+            f"--device {args.device}",
+            f"--rounds {args.rounds}",
+        ]
+        + ([f"--model {args.model}"] if args.model else [])
+    )
     print(f"Command: `.venv/bin/{command}`\n")
     words = sum(len(t.split()) for t in from_texts) / len(from_texts)
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores (torch threads "
-          f"{torch.get_num_threads()}), 1-min load average {load_before:.1f} at the start and "
-          f"{os.getloadavg()[0]:.1f} at the end (other jobs share these cores); "
-          f"Python {platform.python_version()}, torch {torch.__version__}, transformers "
-          f"{transformers.__version__}. Model: "
-          f"{'roberta-base-sized, random weights' if not args.model else model}; {args.rows} texts, "
-          f"{words:.0f} words on average; device {args.device}; best of {args.rounds} interleaved "
-          "rounds.\n")
-    print("| variant | rows/s | vs one pipeline pass | max abs score deviation vs pipeline "
-          "| peak RSS (MB) | load (s) |")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (torch threads "
+        f"{torch.get_num_threads()}), 1-min load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end (other jobs share these cores); "
+        f"Python {platform.python_version()}, torch {torch.__version__}, transformers "
+        f"{transformers.__version__}. Model: "
+        f"{'roberta-base-sized, random weights' if not args.model else model}; {args.rows} texts, "
+        f"{words:.0f} words on average; device {args.device}; best of {args.rounds} interleaved "
+        "rounds.\n"
+    )
+    print(
+        "| variant | rows/s | vs one pipeline pass | max abs score deviation vs pipeline "
+        "| peak RSS (MB) | load (s) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for variant, result in results.items():
         rate = args.rows / result["seconds"]
@@ -215,8 +265,10 @@ def report(results: dict, args: argparse.Namespace, model: str, load_before: flo
         memory = f"{result['peak_rss_mb']:,.0f}"
         if "peak_cuda_mb" in result:
             memory += f" (CUDA {result['peak_cuda_mb']:,.0f})"
-        print(f"| {LABELS[variant]} | {rate:.1f} | {rate / base:.2f}x | {deviation:.1e} "
-              f"| {memory} | {result['load_seconds']:.1f} |")
+        print(
+            f"| {LABELS[variant]} | {rate:.1f} | {rate / base:.2f}x | {deviation:.1e} "
+            f"| {memory} | {result['load_seconds']:.1f} |"
+        )
     print(ceiling(model, from_texts))
     print(NOTES)
 
@@ -238,10 +290,12 @@ def ceiling(model: str, texts: list[str]) -> str:
         a @ b
         best = min(best, time.perf_counter() - t0)
     gemm = 2 * a.shape[0] * h * i / best
-    return (f"\nCompute bound: {tokens:.0f} tokens per row on average, {flops / 1e9:.1f} GFLOP of "
-            f"Linear layers per row; this CPU's best fp32 GEMM of that shape ran at "
-            f"{gemm / 1e9:.0f} GFLOP/s, i.e. at most ~{gemm / flops:.1f} rows/s in fp32 whatever "
-            "the batching (attention, GELU and layer norms come on top).")
+    return (
+        f"\nCompute bound: {tokens:.0f} tokens per row on average, {flops / 1e9:.1f} GFLOP of "
+        f"Linear layers per row; this CPU's best fp32 GEMM of that shape ran at "
+        f"{gemm / 1e9:.0f} GFLOP/s, i.e. at most ~{gemm / flops:.1f} rows/s in fp32 whatever "
+        "the batching (attention, GELU and layer norms come on top)."
+    )
 
 
 NOTES = """

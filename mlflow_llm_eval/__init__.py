@@ -1,10 +1,10 @@
 """mlflow-llm-eval: an MLflow evaluator plugin (``evaluators="llm_eval"``) and LLM metric pack.
 
-    >>> import mlflow_llm_eval as le
-    >>> le.evaluate_sample(le.exact_match(), prediction="Paris", target="Paris").value
-    1.0
-    >>> le.evaluate_sample("rougeL", prediction="the cat sat", target="the cat sat down").value
-    0.8571428571428571
+>>> import mlflow_llm_eval as le
+>>> le.evaluate_sample(le.exact_match(), prediction="Paris", target="Paris").value
+1.0
+>>> le.evaluate_sample("rougeL", prediction="the cat sat", target="the cat sat down").value
+0.8571428571428571
 """
 
 from typing import Any

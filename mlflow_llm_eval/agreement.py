@@ -42,8 +42,12 @@ class Agreement:
 
     def metrics(self) -> dict[str, float]:
         """Run metrics, named after the judge's key by the caller (``<judge>/human_kappa`` ...)."""
-        return {"human_exact_agreement": self.exact, "human_kappa": self.kappa_quadratic,
-                "human_spearman": self.spearman, "human_rows": float(self.n)}
+        return {
+            "human_exact_agreement": self.exact,
+            "human_kappa": self.kappa_quadratic,
+            "human_spearman": self.spearman,
+            "human_rows": float(self.n),
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,18 +55,27 @@ class Agreement:
 
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
-        raise KeyError(f"column '{column}' is not in the data; columns present: {list(frame.columns)}")
+        raise KeyError(
+            f"column '{column}' is not in the data; columns present: {list(frame.columns)}"
+        )
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = frame[column].notna() & values.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"column '{column}' holds a non-numeric label at row {row}: "
-                         f"{frame[column].iloc[row]!r}; labels must be numbers on the judge's scale")
+        raise ValueError(
+            f"column '{column}' holds a non-numeric label at row {row}: "
+            f"{frame[column].iloc[row]!r}; labels must be numbers on the judge's scale"
+        )
     return values.astype(float)
 
 
-def judge_agreement(frame: pd.DataFrame, judge_column: str, human_column: str, *,
-                    labels: Sequence[float] | None = None) -> Agreement:
+def judge_agreement(
+    frame: pd.DataFrame,
+    judge_column: str,
+    human_column: str,
+    *,
+    labels: Sequence[float] | None = None,
+) -> Agreement:
     """Agreement of ``judge_column`` with ``human_column`` over the rows where both are numbers.
 
     ``labels``: the scale's ends, e.g. ``(1, 5)`` (default: the values seen), which fixes the
@@ -79,18 +92,43 @@ def judge_agreement(frame: pd.DataFrame, judge_column: str, human_column: str, *
     scale = list(range(int(labels[0]), int(labels[-1]) + 1)) if labels is not None else seen
     scale = sorted(set(scale) | set(seen))
     if len(j) == 0:
-        return Agreement(judge_column, human_column, 0, int(len(frame)), math.nan, math.nan,
-                         math.nan, scale, [[0] * len(scale) for _ in scale])
+        return Agreement(
+            judge_column,
+            human_column,
+            0,
+            int(len(frame)),
+            math.nan,
+            math.nan,
+            math.nan,
+            scale,
+            [[0] * len(scale) for _ in scale],
+        )
     exact = float(np.mean(j == h))
-    kappa = float(cohen_kappa_score(h, j, weights="quadratic", labels=scale)) if len(seen) > 1 else math.nan
-    rho = float(stats.spearmanr(h, j).statistic) if len(set(j)) > 1 and len(set(h)) > 1 else math.nan
+    kappa = (
+        float(cohen_kappa_score(h, j, weights="quadratic", labels=scale))
+        if len(seen) > 1
+        else math.nan
+    )
+    rho = (
+        float(stats.spearmanr(h, j).statistic) if len(set(j)) > 1 and len(set(h)) > 1 else math.nan
+    )
     matrix = confusion_matrix(h, j, labels=scale).tolist()
-    return Agreement(judge_column, human_column, int(len(j)), int(len(frame) - len(j)), exact,
-                     kappa, rho, scale, matrix)
+    return Agreement(
+        judge_column,
+        human_column,
+        int(len(j)),
+        int(len(frame) - len(j)),
+        exact,
+        kappa,
+        rho,
+        scale,
+        matrix,
+    )
 
 
-def agreements(table: pd.DataFrame, human_labels: Mapping[str, str],
-               metrics: Sequence[Any]) -> dict[str, Agreement]:
+def agreements(
+    table: pd.DataFrame, human_labels: Mapping[str, str], metrics: Sequence[Any]
+) -> dict[str, Agreement]:
     """Agreement per judge of ``human_labels`` (judge name -> human column), keyed by metric key.
 
     A name that matches no metric is an error listing the metrics; the judge column is the
@@ -101,8 +139,9 @@ def agreements(table: pd.DataFrame, human_labels: Mapping[str, str],
     for name, column in human_labels.items():
         metric = by_name.get(name)
         if metric is None:
-            raise ValueError(f"human_labels names '{name}', which is not one of the metrics "
-                             f"{sorted(by_name)}")
+            raise ValueError(
+                f"human_labels names '{name}', which is not one of the metrics {sorted(by_name)}"
+            )
         scale = metric.value_range if metric.value_kind == "ordinal" else None
         out[metric.key] = judge_agreement(table, f"{metric.key}/score", column, labels=scale)
     return out
@@ -110,4 +149,6 @@ def agreements(table: pd.DataFrame, human_labels: Mapping[str, str],
 
 def agreement_metrics(found: Mapping[str, Agreement]) -> dict[str, float]:
     """``<judge key>/human_kappa`` etc. for every agreement."""
-    return {f"{key}/{name}": value for key, a in found.items() for name, value in a.metrics().items()}
+    return {
+        f"{key}/{name}": value for key, a in found.items() for name, value in a.metrics().items()
+    }

@@ -25,12 +25,16 @@ EXIT_OK, EXIT_NO_WINNER, EXIT_CONFIG = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mlflow-llm-eval", description="Evaluate LLMs with MLflow from a YAML config.")
+        prog="mlflow-llm-eval", description="Evaluate LLMs with MLflow from a YAML config."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="evaluate every model of the config and pick a winner")
     run.add_argument("config", help="path to the evaluation YAML (e.g. eval.yaml)")
-    run.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, "
-                                            "else sqlite:///mlflow.db in the current directory)")
+    run.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, "
+        "else sqlite:///mlflow.db in the current directory)",
+    )
     run.add_argument("--max-workers", type=int, help="models evaluated at the same time")
     run.add_argument("--no-register", action="store_true", help="skip the register: step")
     run.add_argument("-v", "--verbose", action="store_true", help="show MLflow's logs and warnings")
@@ -54,8 +58,10 @@ def _validate(path: str) -> int:
     loaded = load_config(path)
     data = load_data(loaded)
     cfg = loaded.config
-    print(f"{path}: OK: {len(cfg.models)} models, {data.rows} rows, "
-          f"metrics {', '.join(loaded.metrics.keys)}")
+    print(
+        f"{path}: OK: {len(cfg.models)} models, {data.rows} rows, "
+        f"metrics {', '.join(loaded.metrics.keys)}"
+    )
     return EXIT_OK
 
 
@@ -72,8 +78,9 @@ def _run(args: argparse.Namespace) -> int:
         mlflow.set_tracking_uri(args.tracking_uri)
     else:
         default_tracking_uri()
-    result = evaluate_models(args.config, max_workers=args.max_workers,
-                             register=not args.no_register)
+    result = evaluate_models(
+        args.config, max_workers=args.max_workers, register=not args.no_register
+    )
     print(result.summary())
     if result.report_uri:
         print(f"comparison report: {result.report_uri}")

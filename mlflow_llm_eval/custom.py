@@ -61,7 +61,9 @@ class RowMetric(Metric):
         self.aggregations = validate_aggregations(aggregations)
         check_kind(value_kind, value_range)
         self.value_kind = value_kind
-        self.value_range = None if value_range is None else (float(value_range[0]), float(value_range[1]))
+        self.value_range = (
+            None if value_range is None else (float(value_range[0]), float(value_range[1]))
+        )
         self.description = description or (fn.__doc__ or "").strip().split("\n")[0]
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
@@ -89,7 +91,8 @@ def as_row_score(returned: Any) -> RowScore:
     if isinstance(returned, bool) or isinstance(returned, Real):
         return RowScore.ok(float(returned), justification)
     return RowScore.unscored(
-        Status.NOT_NUMBER, f"the metric returned {type(returned).__name__}, not a number",
+        Status.NOT_NUMBER,
+        f"the metric returned {type(returned).__name__}, not a number",
         justification,
     )
 

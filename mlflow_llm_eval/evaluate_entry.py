@@ -57,28 +57,50 @@ def evaluate(
         raise ValueError(f"sample_rows must be a non-negative int, got {sample_rows!r}")
     if not is_spark_dataframe(data):
         if credentials is not None or ship_credentials:
-            raise ValueError("credentials= and ship_credentials= are for Spark DataFrames (they "
-                             "say how executors get endpoint keys); a pandas frame is scored "
-                             "here, with this process's environment")
-        return _evaluate_pandas(data, model=model, targets=targets, predictions=predictions,
-                                model_type=model_type, extra_metrics=extra_metrics,
-                                evaluator_config=evaluator_config, results_table=results_table)
+            raise ValueError(
+                "credentials= and ship_credentials= are for Spark DataFrames (they "
+                "say how executors get endpoint keys); a pandas frame is scored "
+                "here, with this process's environment"
+            )
+        return _evaluate_pandas(
+            data,
+            model=model,
+            targets=targets,
+            predictions=predictions,
+            model_type=model_type,
+            extra_metrics=extra_metrics,
+            evaluator_config=evaluator_config,
+            results_table=results_table,
+        )
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
 
     metrics, preset_keys = select_metrics(
-        model_type, [as_metric(m) for m in extra_metrics or []], evaluator_config)
+        model_type, [as_metric(m) for m in extra_metrics or []], evaluator_config
+    )
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
         dataset = _spark_dataset(data, targets)
         outcome = evaluate_spark(
-            data, metrics, run_id=run.info.run_id, targets=targets, predictions=predictions,
-            model=model, evaluator_config=evaluator_config, model_type=model_type,
-            preset_keys=preset_keys, results_table=results_table,
-            results_format=results_format, sample_rows=sample_rows, answers_dir=answers_dir,
-            judge_partitions=judge_partitions, dataset=dataset, credentials=credentials,
-            ship_credentials=ship_credentials)
+            data,
+            metrics,
+            run_id=run.info.run_id,
+            targets=targets,
+            predictions=predictions,
+            model=model,
+            evaluator_config=evaluator_config,
+            model_type=model_type,
+            preset_keys=preset_keys,
+            results_table=results_table,
+            results_format=results_format,
+            sample_rows=sample_rows,
+            answers_dir=answers_dir,
+            judge_partitions=judge_partitions,
+            dataset=dataset,
+            credentials=credentials,
+            ship_credentials=ship_credentials,
+        )
     except BaseException as exc:
         _record_failure(run.info.run_id, exc, end=active is None)
         raise
@@ -86,9 +108,11 @@ def evaluate(
         mlflow.end_run()
     prefix = (evaluator_config or {}).get("metric_prefix") or ""
     uri = f"{run.info.artifact_uri.rstrip('/')}/{prefix}{TABLE_FILE}"
-    return EvaluationResult(metrics=dict(outcome.metrics),
-                            artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
-                            run_id=run.info.run_id)
+    return EvaluationResult(
+        metrics=dict(outcome.metrics),
+        artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
+        run_id=run.info.run_id,
+    )
 
 
 def _spark_dataset(data: Any, targets: str | None) -> Any:
@@ -105,9 +129,17 @@ def _spark_dataset(data: Any, targets: str | None) -> Any:
         return None
 
 
-def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions: str | None,
-                     model_type: str | None, extra_metrics: list[Any] | None,
-                     evaluator_config: dict[str, Any] | None, results_table: str | None) -> Any:
+def _evaluate_pandas(
+    data: Any,
+    *,
+    model: Any,
+    targets: str | None,
+    predictions: str | None,
+    model_type: str | None,
+    extra_metrics: list[Any] | None,
+    evaluator_config: dict[str, Any] | None,
+    results_table: str | None,
+) -> Any:
     """The classic path: ``mlflow.evaluate(..., evaluators="llm_eval")``; with
     ``results_table`` (a path) the full table is also written there as Parquet."""
     import mlflow
@@ -116,15 +148,24 @@ def _evaluate_pandas(data: Any, *, model: Any, targets: str | None, predictions:
     from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG, is_path
 
     if results_table is not None and not is_path(results_table):
-        raise ValueError(f"results_table={results_table!r} is a table name, which needs a Spark "
-                         "DataFrame; with a pandas frame pass a Parquet path")
+        raise ValueError(
+            f"results_table={results_table!r} is a table name, which needs a Spark "
+            "DataFrame; with a pandas frame pass a Parquet path"
+        )
     if is_endpoint_uri(model):
         from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
         model = EndpointModel.from_uri(model)
-    result = mlflow.evaluate(model=model, data=data, targets=targets, predictions=predictions,
-                             model_type=model_type, extra_metrics=extra_metrics,
-                             evaluators="llm_eval", evaluator_config=evaluator_config)
+    result = mlflow.evaluate(
+        model=model,
+        data=data,
+        targets=targets,
+        predictions=predictions,
+        model_type=model_type,
+        extra_metrics=extra_metrics,
+        evaluators="llm_eval",
+        evaluator_config=evaluator_config,
+    )
     if results_table is not None:
         from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME, loggable_table
 
@@ -158,6 +199,8 @@ def _record_failure(run_id: str, exc: BaseException, *, end: bool) -> None:
 
     with contextlib.suppress(Exception):  # the evaluation's error is the one to raise
         reason = redact(f"{type(exc).__name__}: {exc}")
-        mlflow.MlflowClient().set_tag(run_id, "llm_eval.failure", reason[:4985])  # MLflow's tag limit
+        mlflow.MlflowClient().set_tag(
+            run_id, "llm_eval.failure", reason[:4985]
+        )  # MLflow's tag limit
     if end:
         mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -43,55 +43,158 @@ MARKER = "[REDACTED]"
 #: A value shorter than this is not looked for verbatim (env values, registered secrets).
 MIN_SECRET_LENGTH = 8
 
-_SECRET_WORDS = frozenset({
-    "key", "keys", "apikey", "token", "secret", "secrets", "password", "passwords", "passwd",
-    "pwd", "passphrase",
-    "authorization", "auth", "credential", "credentials", "cookie", "signature", "sig",
-    "accesskey", "secretkey", "privatekey", "clientsecret", "accesstoken", "authtoken",
-    "refreshtoken", "sessiontoken", "subscriptionkey", "bearer",
-})
+_SECRET_WORDS = frozenset(
+    {
+        "key",
+        "keys",
+        "apikey",
+        "token",
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "authorization",
+        "auth",
+        "credential",
+        "credentials",
+        "cookie",
+        "signature",
+        "sig",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "clientsecret",
+        "accesstoken",
+        "authtoken",
+        "refreshtoken",
+        "sessiontoken",
+        "subscriptionkey",
+        "bearer",
+    }
+)
 #: Words that make a secret-looking name describe the secret instead of holding it.
-_DESCRIPTOR_WORDS = frozenset({
-    "count", "counts", "limit", "limits", "usage", "type", "types", "kind", "name", "names",
-    "length", "env", "var", "variable", "mode", "method", "scheme", "file", "path",
-    "id", "ids", "url", "set", "present", "required",
-})
+_DESCRIPTOR_WORDS = frozenset(
+    {
+        "count",
+        "counts",
+        "limit",
+        "limits",
+        "usage",
+        "type",
+        "types",
+        "kind",
+        "name",
+        "names",
+        "length",
+        "env",
+        "var",
+        "variable",
+        "mode",
+        "method",
+        "scheme",
+        "file",
+        "path",
+        "id",
+        "ids",
+        "url",
+        "set",
+        "present",
+        "required",
+    }
+)
 #: In running text a bare "key" is too common ("data-key", "metric key: x"): it needs a qualifier.
-_KEY_QUALIFIERS = frozenset({
-    "api", "access", "secret", "private", "subscription", "account", "master", "service",
-    "client", "auth", "encryption", "signing", "session", "x", "openai", "azure", "aws", "hf",
-})
+_KEY_QUALIFIERS = frozenset(
+    {
+        "api",
+        "access",
+        "secret",
+        "private",
+        "subscription",
+        "account",
+        "master",
+        "service",
+        "client",
+        "auth",
+        "encryption",
+        "signing",
+        "session",
+        "x",
+        "openai",
+        "azure",
+        "aws",
+        "hf",
+    }
+)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 
 #: Key shapes (the whole match is replaced), and a Bearer/Basic scheme (its credential is).
-_SHAPES = re.compile("|".join([
-    r"\bsk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d*-)?[A-Za-z0-9_\-]{16,}",
-    r"\bdapi[0-9a-f]{32}(?:-\d+)?\b",
-    r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-    r"\bhf_[A-Za-z0-9]{30,}\b",
-    r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{30,}\b",
-    r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",
-    r"\bAIza[0-9A-Za-z_\-]{35}\b",
-    r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-]))
-_SCHEME = re.compile(r"\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*"
-                     r"|\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}")
+_SHAPES = re.compile(
+    "|".join(
+        [
+            r"\bsk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d*-)?[A-Za-z0-9_\-]{16,}",
+            r"\bdapi[0-9a-f]{32}(?:-\d+)?\b",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            r"\bhf_[A-Za-z0-9]{30,}\b",
+            r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{30,}\b",
+            r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",
+            r"\bAIza[0-9A-Za-z_\-]{35}\b",
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        ]
+    )
+)
+_SCHEME = re.compile(
+    r"\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*"
+    r"|\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}"
+)
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
 #: ``name=value``, ``name: value``, ``"name": "value"`` pairs; the value if the name is secret.
-_PAIR = re.compile(r"""(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,80})(?P<sep>["']?\s*[:=]\s*["']?)"""
-                   r"""(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&<>)}\]=?]{4,})""")
+_PAIR = re.compile(
+    r"""(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,80})(?P<sep>["']?\s*[:=]\s*["']?)"""
+    r"""(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&<>)}\]=?]{4,})"""
+)
 
 #: Cheap pre-checks: text without any of these cannot hold a pair / a key shape / a scheme.
-_PAIR_HINTS = ("key", "token", "secret", "passw", "pwd", "auth", "cookie", "sig", "credential",
-               "bearer", "passphrase")
-_SHAPE_HINTS = ("sk-", "dapi", "AKIA", "ASIA", "ABIA", "ACCA", "hf_", "ghp_", "gho_", "ghu_", "ghs_",
-                "ghr_", "github_pat_", "xox", "AIza", "eyJ")
+_PAIR_HINTS = (
+    "key",
+    "token",
+    "secret",
+    "passw",
+    "pwd",
+    "auth",
+    "cookie",
+    "sig",
+    "credential",
+    "bearer",
+    "passphrase",
+)
+_SHAPE_HINTS = (
+    "sk-",
+    "dapi",
+    "AKIA",
+    "ASIA",
+    "ABIA",
+    "ACCA",
+    "hf_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "AIza",
+    "eyJ",
+)
 
 #: Every hint above, and the scheme and URL checks, lower-cased: a text whose lower-cased form
 #: holds none of them passes every step of :func:`redact_text` past the known values unchanged.
-_ANY_HINT = tuple(dict.fromkeys(h.lower() for h in (*_PAIR_HINTS, *_SHAPE_HINTS, "earer",
-                                                   "basic", "://")))
+_ANY_HINT = tuple(
+    dict.fromkeys(h.lower() for h in (*_PAIR_HINTS, *_SHAPE_HINTS, "earer", "basic", "://"))
+)
 
 _registered: set[str] = set()
 _lock = threading.Lock()
@@ -165,8 +268,11 @@ def replace_exact(text: str, values: Sequence[str]) -> str:
 
 def known_values() -> list[str]:
     """The secret values redaction looks for: secret-named environment variables and registered values, longest first."""
-    found = {v for k, v in os.environ.items()
-             if len(v) >= MIN_SECRET_LENGTH and _SECRET_ENV.search(k) and not v.startswith("/")}
+    found = {
+        v
+        for k, v in os.environ.items()
+        if len(v) >= MIN_SECRET_LENGTH and _SECRET_ENV.search(k) and not v.startswith("/")
+    }
     with _lock:
         found |= _registered
     return sorted(found, key=len, reverse=True)
@@ -175,7 +281,8 @@ def known_values() -> list[str]:
 def _pair(match: re.Match[str]) -> str:
     value = match.group("value")  # in prose, "Key: Paris" is no credential: 8+ chars or a digit
     if not _is_secret_name_in_text(match.group("name")) or (
-            len(value) < MIN_SECRET_LENGTH and not any(c.isdigit() for c in value)):
+        len(value) < MIN_SECRET_LENGTH and not any(c.isdigit() for c in value)
+    ):
         return match.group(0)
     return match.group("name") + match.group("sep") + MARKER
 
@@ -214,10 +321,14 @@ def redact(value: Any, *, _known: list[str] | None = None) -> Any:
     if isinstance(value, str):
         return redact_text(value, known)
     if isinstance(value, Mapping):
-        return {(redact_text(k, known) if isinstance(k, str) else k):
-                (MARKER if is_secret_name(k) and v not in (None, "") and not isinstance(v, bool)
-                 else redact(v, _known=known))
-                for k, v in value.items()}
+        return {
+            (redact_text(k, known) if isinstance(k, str) else k): (
+                MARKER
+                if is_secret_name(k) and v not in (None, "") and not isinstance(v, bool)
+                else redact(v, _known=known)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [redact(v, _known=known) for v in value]
         return items if isinstance(value, list) else type(value)(items)
@@ -258,8 +369,11 @@ def _module_names() -> list[str]:
         dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
         parts = os.path.relpath(folder, root).split(os.sep)
         prefix = ".".join([PACKAGE, *(p for p in parts if p != ".")])
-        names += [prefix if f == "__init__.py" else f"{prefix}.{f[:-3]}"
-                  for f in files if f.endswith(".py")]
+        names += [
+            prefix if f == "__init__.py" else f"{prefix}.{f[:-3]}"
+            for f in files
+            if f.endswith(".py")
+        ]
     return sorted(set(names))
 
 

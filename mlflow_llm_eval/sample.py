@@ -1,10 +1,10 @@
 """Score one data point with any metric: ours, a registered name, or MLflow's EvaluationMetric.
 
-    >>> from mlflow_llm_eval import evaluate_sample, exact_match
-    >>> evaluate_sample(exact_match(), prediction="4", target="4")
-    RowScore(value=1.0, status='ok', reason=None, justification=None)
-    >>> evaluate_sample("exact_match", prediction=None, target="4").status
-    'missing'
+>>> from mlflow_llm_eval import evaluate_sample, exact_match
+>>> evaluate_sample(exact_match(), prediction="4", target="4")
+RowScore(value=1.0, status='ok', reason=None, justification=None)
+>>> evaluate_sample("exact_match", prediction=None, target="4").status
+'missing'
 """
 
 from __future__ import annotations

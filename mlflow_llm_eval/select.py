@@ -66,7 +66,9 @@ class Objective:
         if self.direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {self.direction!r}")
         if not self.key or " " in self.key:
-            raise ValueError(f"an objective needs a run metric key like 'rougeL/v1/mean', got {self.key!r}")
+            raise ValueError(
+                f"an objective needs a run metric key like 'rougeL/v1/mean', got {self.key!r}"
+            )
 
     def rank_value(self, metrics: Mapping[str, float]) -> float:
         """Larger is better; a missing or NaN value ranks last (-inf)."""
@@ -155,8 +157,9 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _eligibility(candidate: Candidate, objective: Objective,
-                 constraints: Sequence[Constraint]) -> str | None:
+def _eligibility(
+    candidate: Candidate, objective: Objective, constraints: Sequence[Constraint]
+) -> str | None:
     if candidate.failure is not None:
         return f"evaluation failed: {candidate.failure}"
     if _finite(candidate.metrics.get(objective.key)) is None:
@@ -190,14 +193,19 @@ def select_winner(
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     if require_significance is not None and not 0 < require_significance < 1:
         raise ValueError(f"require_significance must be in (0, 1), got {require_significance}")
-    rejected = {c.name: why for c in candidates
-                if (why := _eligibility(c, objective, constraints)) is not None}
+    rejected = {
+        c.name: why
+        for c in candidates
+        if (why := _eligibility(c, objective, constraints)) is not None
+    }
     eligible = [c for c in candidates if c.name not in rejected]
     if not eligible:
         return Selection(None, _no_winner_reason(candidates, rejected), [], rejected)
     chain = [objective, *tie_breakers]
-    ranking = [c.name for c in sorted(
-        eligible, key=lambda c: tuple(-o.rank_value(c.metrics) for o in chain))]
+    ranking = [
+        c.name
+        for c in sorted(eligible, key=lambda c: tuple(-o.rank_value(c.metrics) for o in chain))
+    ]
     tied, decided_by = list(eligible), None
     comparisons: list[Any] = []
     significance_note = ""
@@ -208,15 +216,18 @@ def select_winner(
         runner_up = ranking[1]
         if p_of[runner_up] < require_significance:
             tied = [best]
-            significance_note = (f"; significantly better than the runner-up {runner_up} "
-                                 f"(paired p = {_fmt(p_of[runner_up])} < {_fmt(require_significance)}"
-                                 f"{', Holm-adjusted' if len(comparisons) > 1 else ''})")
+            significance_note = (
+                f"; significantly better than the runner-up {runner_up} "
+                f"(paired p = {_fmt(p_of[runner_up])} < {_fmt(require_significance)}"
+                f"{', Holm-adjusted' if len(comparisons) > 1 else ''})"
+            )
         else:
             tied = [c for c in eligible if c is best or not p_of[c.name] < require_significance]
             significance_note = (
                 f"; not significantly better than {', '.join(c.name for c in tied if c is not best)} "
                 f"(paired p = {_fmt(p_of[runner_up])} >= {_fmt(require_significance)} vs the "
-                f"runner-up {runner_up}), so the tie-breakers decided")
+                f"runner-up {runner_up}), so the tie-breakers decided"
+            )
             chain = list(tie_breakers)  # the objective no longer separates the tied models
     for current in chain:
         if len(tied) == 1:
@@ -233,22 +244,31 @@ def select_winner(
     # Put the winner first even when a tolerance tie reorders the strict ranking.
     ranking = [winner.name] + [n for n in ranking if n != winner.name]
     value = float(winner.metrics[objective.key])
-    reason = (f"{winner.name} has the best {objective.key} ({_fmt(value)}, {objective.direction}d) "
-              f"among {len(eligible)} eligible of {len(candidates)} models")
+    reason = (
+        f"{winner.name} has the best {objective.key} ({_fmt(value)}, {objective.direction}d) "
+        f"among {len(eligible)} eligible of {len(candidates)} models"
+    )
     reason += significance_note
     if decided_by is not None:
         reason += f"; tie broken by {decided_by}"
     return Selection(winner.name, reason, ranking, rejected, decided_by, comparisons)
 
 
-def _compare_best(best: Candidate, eligible: Sequence[Candidate], objective: Objective,
-                  value_kind: str, value_range: Sequence[float] | None) -> list[Any]:
+def _compare_best(
+    best: Candidate,
+    eligible: Sequence[Candidate],
+    objective: Objective,
+    value_kind: str,
+    value_range: Sequence[float] | None,
+) -> list[Any]:
     from mlflow_llm_eval.core.paired import compare_to_reference
 
     missing = [c.name for c in eligible if c.scores is None]
     if missing:
-        raise ValueError(f"require_significance needs each model's per-row scores of "
-                         f"{objective.key}; missing for {missing}")
+        raise ValueError(
+            f"require_significance needs each model's per-row scores of "
+            f"{objective.key}; missing for {missing}"
+        )
     scores = {c.name: list(c.scores or []) for c in eligible}
     return compare_to_reference(scores, best.name, objective.key, value_kind, value_range)
 

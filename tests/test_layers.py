@@ -27,7 +27,10 @@ ROOT = PACKAGE.name
 LAYERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("__main__",), "`python -m mlflow_llm_eval`"),
     (("mlflow_llm_eval", "cli"), "the face: the public names; the command line"),
-    (("runner", "evaluate_entry", "sample"), "applications: a config of models, `le.evaluate`, one row"),
+    (
+        ("runner", "evaluate_entry", "sample"),
+        "applications: a config of models, `le.evaluate`, one row",
+    ),
     (("config", "report"), "the runner's YAML config and HTML reports"),
     (("spark_adapter",), "door 2: Spark (logs its sample through door 1's logging)"),
     (("mlflow_adapter", "genai_adapter"), "door 1: `mlflow.evaluate`; door 3: MLflow 3 scorers"),
@@ -63,10 +66,19 @@ def _layer_index() -> dict[str, int]:
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
-    nodes = [tree, *(n for n in ast.walk(tree)
-                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))]
-    return {id(n.body[0].value) for n in nodes
-            if n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    nodes = [
+        tree,
+        *(
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ),
+    ]
+    return {
+        id(n.body[0].value)
+        for n in nodes
+        if n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+    }
 
 
 def imports_of(module: str) -> list[tuple[str, str, int]]:
@@ -78,8 +90,11 @@ def imports_of(module: str) -> list[tuple[str, str, int]]:
     docstrings = _docstrings(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(a.name, "", node.lineno) for a in node.names if part_of(a.name) and
-                      a.name.split(".")[0] == ROOT]
+            found += [
+                (a.name, "", node.lineno)
+                for a in node.names
+                if part_of(a.name) and a.name.split(".")[0] == ROOT
+            ]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -89,10 +104,15 @@ def imports_of(module: str) -> list[tuple[str, str, int]]:
                 continue
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
-                found.append((sub, "", node.lineno) if sub in MODULES
-                             else (base, alias.name, node.lineno))
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and id(node) not in docstrings and _MODULE_NAME.match(node.value)):
+                found.append(
+                    (sub, "", node.lineno) if sub in MODULES else (base, alias.name, node.lineno)
+                )
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and _MODULE_NAME.match(node.value)
+        ):
             found.append((node.value, "", node.lineno))  # import_module("mlflow_llm_eval....")
     return sorted({(t, name, line) for t, name, line in found if t in MODULES}, key=lambda x: x[2])
 
@@ -105,7 +125,9 @@ def test_every_module_is_on_one_layer() -> None:
     assert len(listed) == len(set(listed)), "a part is listed twice in LAYERS"
     parts = {part_of(m) for m in MODULES}
     assert not parts - set(listed), f"add these parts to LAYERS: {sorted(parts - set(listed))}"
-    assert not set(listed) - parts, f"LAYERS lists parts that do not exist: {sorted(set(listed) - parts)}"
+    assert not set(listed) - parts, (
+        f"LAYERS lists parts that do not exist: {sorted(set(listed) - parts)}"
+    )
 
 
 def test_imports_go_down_the_layers() -> None:
@@ -117,8 +139,10 @@ def test_imports_go_down_the_layers() -> None:
                 continue
             if depth[target_part] <= depth[source_part]:
                 kind = "a peer" if depth[target_part] == depth[source_part] else "a higher layer"
-                upward.append(f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports "
-                              f"{target} ({kind}: {source_part} -> {target_part})")
+                upward.append(
+                    f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports "
+                    f"{target} ({kind}: {source_part} -> {target_part})"
+                )
     assert not upward, "imports against the layer order:\n" + "\n".join(upward)
 
 
@@ -173,8 +197,10 @@ def test_no_import_of_another_parts_private_names() -> None:
     for module, targets in GRAPH.items():
         for target, name, line in targets:
             if part_of(module) != part_of(target) and (_private(target) or _private(name)):
-                found.append(f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} takes "
-                             f"{target}{'.' + name if name else ''}")
+                found.append(
+                    f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} takes "
+                    f"{target}{'.' + name if name else ''}"
+                )
     assert not found, "make these public in a layer both may import:\n" + "\n".join(found)
 
 
@@ -182,16 +208,23 @@ def test_core_names_no_metric_package() -> None:
     """Core's registry knows metrics only as the packages register them: no import and no
     module name in a string (a list of metric modules in core would be caught here)."""
     metric_parts = {"function_metrics", "judge", "fmeval", "custom"}
-    named = [(m, t) for m, targets in GRAPH.items() if part_of(m) == "core"
-             for t, _, _ in targets if part_of(t) in metric_parts]
+    named = [
+        (m, t)
+        for m, targets in GRAPH.items()
+        if part_of(m) == "core"
+        for t, _, _ in targets
+        if part_of(t) in metric_parts
+    ]
     assert not named, named
 
 
 def layer_table() -> str:
     """LAYERS as the Markdown table in docs/layers.md (top layer first)."""
     rows = ["| layer | parts | what |", "| --- | --- | --- |"]
-    rows += [f"| {len(LAYERS) - i} | {', '.join(f'`{p}`' for p in line)} | {what} |"
-             for i, (line, what) in enumerate(LAYERS)]
+    rows += [
+        f"| {len(LAYERS) - i} | {', '.join(f'`{p}`' for p in line)} | {what} |"
+        for i, (line, what) in enumerate(LAYERS)
+    ]
     return "\n".join(rows)
 
 
@@ -200,10 +233,11 @@ def test_the_docs_show_these_layers() -> None:
     assert layer_table() in docs, "docs/layers.md: paste tests/test_layers.py::layer_table() output"
 
 
-
 def test_the_pandas_branch_of_le_evaluate_imports_nothing_of_spark() -> None:
     tree = ast.parse(MODULES[f"{ROOT}.evaluate_entry"].read_text(encoding="utf-8"))
-    [branch] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_evaluate_pandas"]
+    [branch] = [
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_evaluate_pandas"
+    ]
     taken = [n.module for n in ast.walk(branch) if isinstance(n, ast.ImportFrom)]
     assert not [m for m in taken if m and "spark" in m], taken
 
@@ -217,8 +251,11 @@ def test_one_list_of_endpoint_schemes() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) > 1:
-                words = [e.value.removesuffix(":/") for e in node.elts
-                         if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                words = [
+                    e.value.removesuffix(":/")
+                    for e in node.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
                 if len(words) == len(node.elts) and set(words) <= schemes:
                     copies.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert not copies, "use mlflow_llm_eval.chat.schemes instead of a copy: " + ", ".join(copies)

@@ -8,12 +8,9 @@ import math
 
 import pytest
 
-from mlflow_llm_eval.core.registry import (
-    PRESETS, available_metrics, get_metric,
-)
+from mlflow_llm_eval.core.registry import PRESETS, available_metrics, get_metric
 from mlflow_llm_eval.core.intervals import check_kind
 from mlflow_llm_eval.core.types import Metric
-
 
 
 def _build(name: str) -> Metric:

@@ -60,8 +60,14 @@ def _models_in(annotation: Any) -> list[type]:
 def _type_text(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     text = text or str(annotation)
-    for prefix in ("typing.", "pathlib.", "mlflow_llm_eval.config.schema.", "mlflow_llm_eval.config.compare.",
-                   "mlflow_llm_eval.select.", "typing_extensions."):
+    for prefix in (
+        "typing.",
+        "pathlib.",
+        "mlflow_llm_eval.config.schema.",
+        "mlflow_llm_eval.config.compare.",
+        "mlflow_llm_eval.select.",
+        "typing_extensions.",
+    ):
         text = text.replace(prefix, "")
     return text.replace("NoneType", "None").replace("|", "\\|")
 
@@ -93,7 +99,9 @@ def _section(path: str, model: type, seen: set[type], out: list[str]) -> None:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     nested: list[tuple[str, type]] = []
     request_keys = set(NAMES) | {"max_workers"}
-    fields = sorted(model.model_fields.items(), key=lambda kv: kv[0] in request_keys and kv[0] not in comments)
+    fields = sorted(
+        model.model_fields.items(), key=lambda kv: kv[0] in request_keys and kv[0] not in comments
+    )
     for name, field in fields:
         key = field.alias or name
         meaning = comments.get(name, "")
@@ -102,12 +110,19 @@ def _section(path: str, model: type, seen: set[type], out: list[str]) -> None:
             meaning, kind = "a [request option](judges.md), checked at load", "number"
         rows.append(f"| `{key}` | {kind} | {_default_text(field)} | {_rst(meaning)} |")
         for sub in _models_in(field.annotation):
-            suffix = "[]" if typing.get_origin(field.annotation) is list or "list[" in str(field.annotation) else ""
+            suffix = (
+                "[]"
+                if typing.get_origin(field.annotation) is list or "list[" in str(field.annotation)
+                else ""
+            )
             nested.append((f"{path}.{key}{suffix}" if path else f"{key}{suffix}", sub))
     extra = model.model_config.get("extra")
     title = f"`{path}`" if path else "top level"
-    out.append(f"### {title}\n\n{doc}\n\n" + "\n".join(rows)
-               + ("\n\nOther keys are passed on as options." if extra == "allow" else ""))
+    out.append(
+        f"### {title}\n\n{doc}\n\n"
+        + "\n".join(rows)
+        + ("\n\nOther keys are passed on as options." if extra == "allow" else "")
+    )
     for sub_path, sub in nested:
         _section(sub_path, sub, seen, out)
 

@@ -86,8 +86,11 @@ def _source_statuses(module_names: list[str]) -> set[str]:
         for file in paths:
             text = file.read_text(encoding="utf-8")
             found |= {s for s in re.findall(r"[\"']([a-z_]+)[\"']", text) if s in STATUSES}
-            found |= {Status[m].value for m in re.findall(r"Status\.([A-Z_]+)", text)
-                      if m in Status.__members__}
+            found |= {
+                Status[m].value
+                for m in re.findall(r"Status\.([A-Z_]+)", text)
+                if m in Status.__members__
+            }
     return found
 
 
@@ -125,9 +128,14 @@ def _options(name: str, metric: Any) -> list[str]:
     parameters = list(inspect.signature(factory).parameters.values())
     if parameters and parameters[-1].kind is parameter_kind.VAR_KEYWORD:
         # ``**options`` go to the metric's class: list its keyword parameters instead
-        own = [p for p in inspect.signature(type(metric).__init__).parameters.values()
-               if p.name not in ("self", "name", "model") and p.default is not p.empty]
-        parameters = parameters[:-1] + [p for p in own if p.name not in {q.name for q in parameters}]
+        own = [
+            p
+            for p in inspect.signature(type(metric).__init__).parameters.values()
+            if p.name not in ("self", "name", "model") and p.default is not p.empty
+        ]
+        parameters = parameters[:-1] + [
+            p for p in own if p.name not in {q.name for q in parameters}
+        ]
     lines = []
     for parameter in parameters:
         if parameter.kind is parameter.VAR_KEYWORD:
@@ -143,7 +151,9 @@ def _options(name: str, metric: Any) -> list[str]:
 def _factory_doc(name: str) -> str:
     doc = inspect.getdoc(_factory(name)) or ""
     paragraph = doc.split("\n\n")[0].strip()
-    text = re.sub(r":(?:mod|class|func|meth|attr):`~?\.?([^`]+)`", r"`\1`", " ".join(paragraph.split()))
+    text = re.sub(
+        r":(?:mod|class|func|meth|attr):`~?\.?([^`]+)`", r"`\1`", " ".join(paragraph.split())
+    )
     return text.replace("``", "`")
 
 
@@ -153,7 +163,9 @@ def _example(name: str, metric: Any, options: dict[str, Any]) -> str:
 
     kwargs = {}
     for column in metric.requires:
-        key = {"predictions": "prediction", "targets": "target", "inputs": "input"}.get(column, column)
+        key = {"predictions": "prediction", "targets": "target", "inputs": "input"}.get(
+            column, column
+        )
         kwargs[key] = SAMPLE.get(column, f"some {column}")
     call = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     needs_model = "model" in inspect.signature(_factory(name)).parameters
@@ -168,16 +180,24 @@ def _example(name: str, metric: Any, options: dict[str, Any]) -> str:
                 offline = False
     if offline:
         value = f"{score.value:.4g}"
-        return (f'```python\nimport mlflow_llm_eval as le\n\nscore = le.evaluate_sample("{name}", {call})\n'
-                f"print(score.value, score.status)   # {value} ok\n```")
+        return (
+            f'```python\nimport mlflow_llm_eval as le\n\nscore = le.evaluate_sample("{name}", {call})\n'
+            f"print(score.value, score.status)   # {value} ok\n```"
+        )
     if name == "latency":
-        return ('```python title="not run"\n# latency times the model\'s predict call: give a model\n'
-                'mlflow.evaluate(model, data, extra_metrics=[le.latency()], evaluators="llm_eval")\n```')
+        return (
+            '```python title="not run"\n# latency times the model\'s predict call: give a model\n'
+            'mlflow.evaluate(model, data, extra_metrics=[le.latency()], evaluators="llm_eval")\n```'
+        )
     if not options and needs_model:
         options = {"model": "/path/to/local/model"}
-    built = ", ".join(f"model={v!r}" if isinstance(v, str) else "model=my_model_fn" for v in options.values())
-    return (f'```python title="not run"\nimport mlflow_llm_eval as le\n\nmetric = le.get_metric("{name}"{", " + built if built else ""})\n'
-            f"print(le.evaluate_sample(metric, {call}))\n```")
+    built = ", ".join(
+        f"model={v!r}" if isinstance(v, str) else "model=my_model_fn" for v in options.values()
+    )
+    return (
+        f'```python title="not run"\nimport mlflow_llm_eval as le\n\nmetric = le.get_metric("{name}"{", " + built if built else ""})\n'
+        f"print(le.evaluate_sample(metric, {call}))\n```"
+    )
 
 
 def render() -> str:
@@ -192,27 +212,40 @@ def render() -> str:
         for name in names:
             metric, options = _build(name)
             built[name] = (metric, options)
-            table.append(f"| [{name}](#{name.lower()}) | {metric.version or '(none)'} | "
-                         f"{', '.join(metric.requires)} | {metric.value_kind} |")
+            table.append(
+                f"| [{name}](#{name.lower()}) | {metric.version or '(none)'} | "
+                f"{', '.join(metric.requires)} | {metric.value_kind} |"
+            )
         out.append("\n".join(table))
         for name in names:
             metric, options = built[name]
             meta = metric.metadata()
             value_range = meta["value_range"]
             lines = [f"## {name}", "", meta["description"] or _factory_doc(name), ""]
-            lines.append(f"- **key**: `{metric.key}` (columns `{metric.score_column}`, "
-                         f"`{metric.key}/status`, `{metric.key}/reason`)")
-            lines.append(f"- **reads**: {', '.join(f'`{c}`' for c in metric.requires)}"
-                         + (f"; optional {', '.join(f'`{c}`' for c in metric.optional)}"
-                            if metric.optional else ""))
+            lines.append(
+                f"- **key**: `{metric.key}` (columns `{metric.score_column}`, "
+                f"`{metric.key}/status`, `{metric.key}/reason`)"
+            )
+            lines.append(
+                f"- **reads**: {', '.join(f'`{c}`' for c in metric.requires)}"
+                + (
+                    f"; optional {', '.join(f'`{c}`' for c in metric.optional)}"
+                    if metric.optional
+                    else ""
+                )
+            )
             lines.append(f"- **greater is better**: {metric.greater_is_better}")
-            lines.append(f"- **value kind**: `{meta['value_kind']}`"
-                         + (f" in {value_range}" if value_range is not None else "")
-                         + f"; interval of the mean: {meta['ci_method']}")
+            lines.append(
+                f"- **value kind**: `{meta['value_kind']}`"
+                + (f" in {value_range}" if value_range is not None else "")
+                + f"; interval of the mean: {meta['ci_method']}"
+            )
             lines.append(f"- **aggregations**: {', '.join(f'`{a}`' for a in metric.aggregations)}")
             lines.append(f"- **options**: {', '.join(_options(name, metric)) or 'none'}")
-            lines.append("- **statuses it can give**: "
-                         + ", ".join(f"[`{s}`](statuses.md)" for s in statuses_of(metric)))
+            lines.append(
+                "- **statuses it can give**: "
+                + ", ".join(f"[`{s}`](statuses.md)" for s in statuses_of(metric))
+            )
             doc = _factory_doc(name)
             if doc and doc != meta["description"]:
                 lines += ["", doc]

@@ -12,6 +12,18 @@ from mlflow_llm_eval.chat.engine import STATUSES, ChatEngine, Reply, Stats, Unus
 from mlflow_llm_eval.chat.options import MODEL_UNDER_TEST, RequestOptions
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, RateInfo
 
-__all__ = ["MODEL_UNDER_TEST", "STATUSES", "CallError", "ChatClient", "ChatEngine", "Completion",
-           "RateInfo", "Reply", "RequestOptions", "Stats", "Unusable", "make_client",
-           "parse_model_uri"]
+__all__ = [
+    "MODEL_UNDER_TEST",
+    "STATUSES",
+    "CallError",
+    "ChatClient",
+    "ChatEngine",
+    "Completion",
+    "RateInfo",
+    "Reply",
+    "RequestOptions",
+    "Stats",
+    "Unusable",
+    "make_client",
+    "parse_model_uri",
+]

@@ -45,8 +45,12 @@ RENAMES = {"max_tokens": "max_completion_tokens"}
 def refused_parameter(exc: CallError, sent: Mapping[str, Any]) -> str | None:
     """The parameter a 400 answer refuses, if it is one of ``sent``."""
     param = getattr(exc, "param", None)
-    if exc.status == 400 and getattr(exc, "code", None) in CODES and isinstance(param, str) \
-            and param in sent:
+    if (
+        exc.status == 400
+        and getattr(exc, "code", None) in CODES
+        and isinstance(param, str)
+        and param in sent
+    ):
         return param
     return None
 

@@ -18,9 +18,16 @@ from mlflow_llm_eval.chat.types import Completion
 _logger = logging.getLogger(__name__)
 
 
-def collect(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Reply]], replies: list[Reply | None],
-             keys: list[str] | None, writer: AnswerWriter | None, bar: Any,
-             remaining: int) -> None:
+def collect(
+    engine: Any,
+    future: Any,
+    done: queue.SimpleQueue[tuple[int, Reply]],
+    replies: list[Reply | None],
+    keys: list[str] | None,
+    writer: AnswerWriter | None,
+    bar: Any,
+    remaining: int,
+) -> None:
     """Take the replies from the loop as they come; store answers (see :mod:`.store`)."""
     while remaining:
         try:
@@ -55,8 +62,14 @@ def collect(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Reply]]
             for i, completion in answered:
                 engine.on_answer(i, completion)
 
-def interrupted(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Reply]], keys: list[str] | None,
-                 writer: AnswerWriter | None) -> None:
+
+def interrupted(
+    engine: Any,
+    future: Any,
+    done: queue.SimpleQueue[tuple[int, Reply]],
+    keys: list[str] | None,
+    writer: AnswerWriter | None,
+) -> None:
     """The caller gave up: send nothing more, store the answers in flight that arrive
     within ``interrupt_grace`` seconds, cancel the rest."""
     ends = time.monotonic() + engine.interrupt_grace
@@ -75,8 +88,12 @@ def interrupted(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Rep
                 if future.done() or left <= 0:
                     break
                 continue
-            if writer is not None and reply.status == "ok" and reply.completion is not None \
-                    and reply.completion.text is not None:
+            if (
+                writer is not None
+                and reply.status == "ok"
+                and reply.completion is not None
+                and reply.completion.text is not None
+            ):
                 writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
     finally:
         future.cancel()
@@ -84,10 +101,12 @@ def interrupted(engine: Any, future: Any, done: queue.SimpleQueue[tuple[int, Rep
             try:
                 writer.flush()
             except Exception:  # the interrupt is what the caller must see
-                _logger.warning("could not store %d answers after an interrupt",
-                                writer.waiting, exc_info=True)
+                _logger.warning(
+                    "could not store %d answers after an interrupt", writer.waiting, exc_info=True
+                )
 
 
 def _stored(completion: Completion) -> CachedAnswer:
-    return CachedAnswer(completion.text or "", completion.prompt_tokens,
-                        completion.completion_tokens)
+    return CachedAnswer(
+        completion.text or "", completion.prompt_tokens, completion.completion_tokens
+    )

@@ -135,34 +135,63 @@ class EndpointState:
             future.set_result(Ticket(generation, level, sent, now, verdict == "probe"))
 
     def _schedule(self, at: float, now: float) -> None:
-        if self._timer is not None and not self._timer.cancelled() and self._timer_at <= at \
-                and self._timer_at > now:
+        if (
+            self._timer is not None
+            and not self._timer.cancelled()
+            and self._timer_at <= at
+            and self._timer_at > now
+        ):
             return
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = at
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now) + 1e-4,
-                                                            self._on_timer)
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, at - now) + 1e-4, self._on_timer
+        )
 
     def _on_timer(self) -> None:
         self._timer = None  # fired: the next wait schedules its own (whatever the clock says)
         self._wake()
 
-    def release(self, ticket: Ticket, *, answered: bool, overloaded: bool = False,
-                unreachable: bool = False, hold: float = 0.0, rate: RateInfo | None = None,
-                refused: bool = False, prompt_chars: int = 0, prompt_tokens: int = 0,
-                completion_tokens: int = 0, reason: str | None = None,
-                failed: bool = False) -> None:
+    def release(
+        self,
+        ticket: Ticket,
+        *,
+        answered: bool,
+        overloaded: bool = False,
+        unreachable: bool = False,
+        hold: float = 0.0,
+        rate: RateInfo | None = None,
+        refused: bool = False,
+        prompt_chars: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        reason: str | None = None,
+        failed: bool = False,
+    ) -> None:
         """A request finished: ``answered`` (any HTTP answer; ``failed``: an error status), or
         ``unreachable`` (timeout, connection error), or neither (cancelled)."""
         assert self.limit is not None
         now = self.clock()
-        self.limit.on_finish(ticket.generation, ticket.level, overloaded,
-                             answered and not failed and not overloaded, now - ticket.started,
-                             now, hold)
+        self.limit.on_finish(
+            ticket.generation,
+            ticket.level,
+            overloaded,
+            answered and not failed and not overloaded,
+            now - ticket.started,
+            now,
+            hold,
+        )
         self.refused += int(refused)
-        self.pacer.observe(rate, ticket.sent, now, refused=refused, prompt_chars=prompt_chars,
-                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        self.pacer.observe(
+            rate,
+            ticket.sent,
+            now,
+            refused=refused,
+            prompt_chars=prompt_chars,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )
         if answered or unreachable:
             self.breaker.on_result(answered, reason)
         elif ticket.probe:

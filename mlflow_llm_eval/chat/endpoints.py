@@ -51,11 +51,15 @@ def parse_model_uri(model: str) -> tuple[str, str]:
     scheme, sep, name = str(model).partition(":/")
     name = name.lstrip("/")
     if not sep or not scheme or not name:
-        raise ValueError(f"judge model '{model}' must look like '<scheme>:/<model>', e.g. "
-                         f"'openai:/gpt-4o-mini'; schemes: {', '.join(SCHEMES)}")
+        raise ValueError(
+            f"judge model '{model}' must look like '<scheme>:/<model>', e.g. "
+            f"'openai:/gpt-4o-mini'; schemes: {', '.join(SCHEMES)}"
+        )
     if scheme not in SCHEMES:
-        raise ValueError(f"judge model '{model}': unknown scheme '{scheme}'; use one of "
-                         f"{', '.join(f'{s}:/' for s in SCHEMES)}")
+        raise ValueError(
+            f"judge model '{model}': unknown scheme '{scheme}'; use one of "
+            f"{', '.join(f'{s}:/' for s in SCHEMES)}"
+        )
     return scheme, name
 
 
@@ -79,8 +83,11 @@ def _error_body(data: bytes | str) -> tuple[str, str | None, str | None]:
         error = json.loads(data).get("error")
         if isinstance(error, Mapping):
             param, code = error.get("param"), error.get("code")
-            return (str(error.get("message") or error), param if isinstance(param, str) else None,
-                    code if isinstance(code, str) else None)
+            return (
+                str(error.get("message") or error),
+                param if isinstance(param, str) else None,
+                code if isinstance(code, str) else None,
+            )
         if error:
             return str(error), None, None
     except (ValueError, AttributeError):
@@ -93,8 +100,12 @@ def http_error(status: int, where: str, data: bytes | str, rate: RateInfo | None
     """The classified error of an HTTP error answer (by its status), with the body's message,
     ``param`` and ``code``."""
     message, param, code = _error_body(data)
-    error = classify_status(status, f"HTTP {status} from {where}: {message}"[:500],
-                            rate.retry_after if rate else None, rate)
+    error = classify_status(
+        status,
+        f"HTTP {status} from {where}: {message}"[:500],
+        rate.retry_after if rate else None,
+        rate,
+    )
     error.status, error.param, error.code = status, param, code
     return error
 
@@ -105,38 +116,64 @@ class OpenAIChatClient:
 
     json_mode = True
 
-    def __init__(self, scheme: str, model: str, *, timeout: float,
-                 extra_headers: Mapping[str, str] | None = None, proxy_url: str | None = None,
-                 api_version: str | None = None):
+    def __init__(
+        self,
+        scheme: str,
+        model: str,
+        *,
+        timeout: float,
+        extra_headers: Mapping[str, str] | None = None,
+        proxy_url: str | None = None,
+        api_version: str | None = None,
+    ):
         self.scheme, self.model, self.timeout = scheme, model, float(timeout)
         headers = {"Content-Type": "application/json"}
         if scheme == "openai":
             key = _env("OPENAI_API_KEY")
             if not key:
                 raise ValueError(
-                    "judge 'openai:/" + model + "' needs an API key: set OPENAI_API_KEY (for a local "
-                    "OpenAI-compatible server without keys, any non-empty value)")
-            base = proxy_url or _env("OPENAI_API_BASE", "OPENAI_BASE_URL") or "https://api.openai.com/v1"
+                    "judge 'openai:/"
+                    + model
+                    + "' needs an API key: set OPENAI_API_KEY (for a local "
+                    "OpenAI-compatible server without keys, any non-empty value)"
+                )
+            base = (
+                proxy_url
+                or _env("OPENAI_API_BASE", "OPENAI_BASE_URL")
+                or "https://api.openai.com/v1"
+            )
             self.base_url = base.rstrip("/").removesuffix("/chat/completions")
             self._url = self.base_url + "/chat/completions"
             headers["Authorization"] = f"Bearer {key}"
-            for env, name in (("OPENAI_ORG_ID", "OpenAI-Organization"),
-                              ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+            for env, name in (
+                ("OPENAI_ORG_ID", "OpenAI-Organization"),
+                ("OPENAI_PROJECT_ID", "OpenAI-Project"),
+            ):
                 if _env(env):
                     headers[name] = str(_env(env))
         else:
             key = _env("AZURE_OPENAI_API_KEY", "AZURE_API_KEY")
             endpoint = proxy_url or _env("AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE")
-            missing = [n for n, v in (("AZURE_OPENAI_API_KEY", key), ("AZURE_OPENAI_ENDPOINT", endpoint))
-                       if not v]
+            missing = [
+                n
+                for n, v in (("AZURE_OPENAI_API_KEY", key), ("AZURE_OPENAI_ENDPOINT", endpoint))
+                if not v
+            ]
             if missing:
-                raise ValueError(f"judge 'azure:/{model}' needs {' and '.join(missing)} "
-                                 "(or MLflow's AZURE_API_KEY / AZURE_API_BASE)")
+                raise ValueError(
+                    f"judge 'azure:/{model}' needs {' and '.join(missing)} "
+                    "(or MLflow's AZURE_API_KEY / AZURE_API_BASE)"
+                )
             self.base_url = str(endpoint).rstrip("/")
-            self.api_version = (api_version or _env("OPENAI_API_VERSION", "AZURE_API_VERSION")
-                                or DEFAULT_AZURE_API_VERSION)
-            self._url = (f"{self.base_url}/openai/deployments/{model}/chat/completions"
-                         f"?api-version={self.api_version}")
+            self.api_version = (
+                api_version
+                or _env("OPENAI_API_VERSION", "AZURE_API_VERSION")
+                or DEFAULT_AZURE_API_VERSION
+            )
+            self._url = (
+                f"{self.base_url}/openai/deployments/{model}/chat/completions"
+                f"?api-version={self.api_version}"
+            )
             headers["api-key"] = str(key)
         headers.update(extra_headers or {})
         self._headers = headers  # holds the key: never shown (see __repr__)
@@ -161,8 +198,12 @@ class OpenAIChatClient:
         try:
             answer, rate = await self.post_json(self._url, body)
         except CallError as exc:
-            if exc.status == 400 and self.json_mode and not asked and (
-                    exc.param == "response_format" or "response_format" in str(exc)):
+            if (
+                exc.status == 400
+                and self.json_mode
+                and not asked
+                and (exc.param == "response_format" or "response_format" in str(exc))
+            ):
                 self.json_mode = False  # an OpenAI-compatible server without JSON mode
                 return await self.acomplete(messages, parameters)
             raise
@@ -180,16 +221,24 @@ class OpenAIChatClient:
         try:
             options = await env_options(url, "Authorization" in self._headers)
             async with http_session().post(
-                    url, data=json.dumps(body), headers=self._headers,
-                    timeout=self._client_timeout, **options) as response:
+                url,
+                data=json.dumps(body),
+                headers=self._headers,
+                timeout=self._client_timeout,
+                **options,
+            ) as response:
                 data = await response.read()
                 status, headers = response.status, response.headers
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            raise CallError("timeout", f"no answer from {self.host} within {self.timeout:g} s",
-                            unreachable=True) from None
+            raise CallError(
+                "timeout", f"no answer from {self.host} within {self.timeout:g} s", unreachable=True
+            ) from None
         except aiohttp.ClientError as exc:
-            raise CallError("server_error", f"connection error to {self.host}: "
-                            f"{type(exc).__name__}: {exc}"[:500], unreachable=True) from None
+            raise CallError(
+                "server_error",
+                f"connection error to {self.host}: {type(exc).__name__}: {exc}"[:500],
+                unreachable=True,
+            ) from None
         rate = RateInfo.from_headers(headers)
         if status >= 400:
             raise http_error(status, self.host, data, rate)
@@ -209,9 +258,12 @@ def completion_from_json(response: Any, rate: RateInfo | None = None) -> Complet
     usage = response.get("usage")
     if not isinstance(usage, Mapping):
         usage = {}
-    return Completion(text if isinstance(text, str) else None,
-                      int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
-                      rate)
+    return Completion(
+        text if isinstance(text, str) else None,
+        int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0),
+        rate,
+    )
 
 
 class DeploymentsChatClient:
@@ -231,8 +283,10 @@ class DeploymentsChatClient:
         self.name, self.timeout = name, float(timeout)
         self._client = get_deploy_client()
         if self._client is None:
-            raise ValueError(f"judge 'endpoints:/{name}' needs an MLflow deployments target: set "
-                             "MLFLOW_DEPLOYMENTS_TARGET (e.g. 'databricks' or the gateway URL)")
+            raise ValueError(
+                f"judge 'endpoints:/{name}' needs an MLflow deployments target: set "
+                "MLFLOW_DEPLOYMENTS_TARGET (e.g. 'databricks' or the gateway URL)"
+            )
         target = str(getattr(self._client, "target_uri", ""))
         self.host = host_of(target) if "://" in target else target
         self.identity = f"endpoints|{target}|{name}"
@@ -256,13 +310,17 @@ class DeploymentsChatClient:
         """:meth:`complete` on a worker thread, waited for at most ``timeout`` (+1 s)."""
         from mlflow_llm_eval.chat.loop import blocking_executor
 
-        call = asyncio.get_running_loop().run_in_executor(blocking_executor(), self.complete,
-                                                          messages, parameters)
+        call = asyncio.get_running_loop().run_in_executor(
+            blocking_executor(), self.complete, messages, parameters
+        )
         try:
             return await asyncio.wait_for(call, self.timeout + 1.0)
         except asyncio.TimeoutError:
-            raise CallError("timeout", f"no answer from {self._where} within {self.timeout:g} s",
-                            unreachable=True) from None
+            raise CallError(
+                "timeout",
+                f"no answer from {self._where} within {self.timeout:g} s",
+                unreachable=True,
+            ) from None
 
     def _post(self, inputs: dict[str, Any]) -> Any:
         from mlflow.utils.rest_utils import http_request
@@ -270,14 +328,25 @@ class DeploymentsChatClient:
         assert self._route is not None  # called only when there is a direct route
         creds, endpoint, headers = self._route
         try:
-            response = http_request(host_creds=creds(), endpoint=endpoint, method="POST",
-                                    max_retries=0, timeout=self.timeout, raise_on_status=False,
-                                    extra_headers=headers, json=inputs)
+            response = http_request(
+                host_creds=creds(),
+                endpoint=endpoint,
+                method="POST",
+                max_retries=0,
+                timeout=self.timeout,
+                raise_on_status=False,
+                extra_headers=headers,
+                json=inputs,
+            )
         except Exception as exc:  # noqa: BLE001 - MLflow wraps requests' errors: by type below
             raise _classify_deployment_error(exc, self._where, self.timeout) from None
         if response.status_code >= 400:
-            raise http_error(response.status_code, self._where, response.content or b"",
-                             RateInfo.from_headers(response.headers))
+            raise http_error(
+                response.status_code,
+                self._where,
+                response.content or b"",
+                RateInfo.from_headers(response.headers),
+            )
         try:
             return response.json()
         except ValueError:
@@ -301,9 +370,11 @@ def _direct_route(client: Any, name: str) -> tuple[Any, str, dict[str, str] | No
     if isinstance(client, DatabricksDeploymentClient):
         from mlflow.utils.databricks_utils import get_databricks_host_creds
 
-        return (lambda: get_databricks_host_creds(target),
-                posixpath.join("/", "serving-endpoints", name, "invocations"),
-                {"X-Databricks-Endpoints-API-Client": "Databricks Deployment Client"})
+        return (
+            lambda: get_databricks_host_creds(target),
+            posixpath.join("/", "serving-endpoints", name, "invocations"),
+            {"X-Databricks-Endpoints-API-Client": "Databricks Deployment Client"},
+        )
     return None
 
 
@@ -322,8 +393,9 @@ def _links(exc: BaseException) -> Iterator[BaseException]:
         seen = seen.__cause__ or seen.__context__
 
 
-def _classify_deployment_error(exc: BaseException, where: str,
-                               timeout: float | None = None) -> CallError:
+def _classify_deployment_error(
+    exc: BaseException, where: str, timeout: float | None = None
+) -> CallError:
     """A deployments client's exception: by the HTTP status it carries (``.response.status_code``
     or ``.status_code``), else by type (a timeout, a connection error); otherwise a request
     error, not retried. Never by searching the message."""
@@ -336,8 +408,12 @@ def _classify_deployment_error(exc: BaseException, where: str,
         status = getattr(response, "status_code", getattr(seen, "status_code", None))
         if isinstance(status, int) and status >= 400:
             text = getattr(response, "content", None) or b""
-            return http_error(status, where, text if isinstance(text, (bytes, str)) else b"",
-                              RateInfo.from_headers(getattr(response, "headers", None)))
+            return http_error(
+                status,
+                where,
+                text if isinstance(text, (bytes, str)) else b"",
+                RateInfo.from_headers(getattr(response, "headers", None)),
+            )
     refused = (urllib3.exceptions.NewConnectionError, ConnectionError)  # before: a subclass
     timeouts = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
     broken = (requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError)
@@ -348,10 +424,12 @@ def _classify_deployment_error(exc: BaseException, where: str,
         if kinds is timeouts:
             within = f" within {timeout:g} s" if timeout is not None else ""
             return CallError("timeout", f"no answer from {where}{within}", unreachable=True)
-        return CallError("server_error", f"connection error to {where}: {type(found).__name__}",
-                         unreachable=True)
-    return CallError("request_error", f"{where}: {type(exc).__name__}: {exc}"[:500],
-                     retryable=False)
+        return CallError(
+            "server_error", f"connection error to {where}: {type(found).__name__}", unreachable=True
+        )
+    return CallError(
+        "request_error", f"{where}: {type(exc).__name__}: {exc}"[:500], retryable=False
+    )
 
 
 def proxy_base(scheme: str, model: str, proxy_url: str) -> tuple[str, str | None]:
@@ -365,23 +443,38 @@ def proxy_base(scheme: str, model: str, proxy_url: str) -> tuple[str, str | None
     """
     parsed = urllib.parse.urlsplit(str(proxy_url).strip())
     path = parsed.path.rstrip("/")
-    suffix = f"/openai/deployments/{model}/chat/completions" if scheme == "azure" else "/chat/completions"
+    suffix = (
+        f"/openai/deployments/{model}/chat/completions"
+        if scheme == "azure"
+        else "/chat/completions"
+    )
     query = urllib.parse.parse_qs(parsed.query)
     extra_query = set(query) - ({"api-version"} if scheme == "azure" else set())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or not path.endswith(suffix) \
-            or extra_query or parsed.fragment:
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.netloc
+        or not path.endswith(suffix)
+        or extra_query
+        or parsed.fragment
+    ):
         raise ValueError(
             f"proxy_url {proxy_url!r}: for '{scheme}:/{model}' it must be the full URL the chat "
             f"requests are posted to, as in MLflow: http(s)://<host>[/<prefix>]{suffix}"
             + ("[?api-version=<version>]" if scheme == "azure" else "")
             + " (requests are sent nowhere else; to point at an OpenAI-compatible base URL set "
-              "OPENAI_BASE_URL instead)")
+            "OPENAI_BASE_URL instead)"
+        )
     base = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path[: -len(suffix)], "", ""))
     return base, next(iter(query.get("api-version") or ()), None)
 
 
-def make_client(model: str, *, timeout: float, extra_headers: Mapping[str, str] | None = None,
-                proxy_url: str | None = None) -> ChatClient:
+def make_client(
+    model: str,
+    *,
+    timeout: float,
+    extra_headers: Mapping[str, str] | None = None,
+    proxy_url: str | None = None,
+) -> ChatClient:
     """Build the client for a judge model URI; raises ValueError with what is missing.
 
     ``proxy_url`` and ``extra_headers`` mean what they mean in MLflow's ``make_genai_metric``:
@@ -393,13 +486,21 @@ def make_client(model: str, *, timeout: float, extra_headers: Mapping[str, str] 
     if scheme == "endpoints":
         given = [n for n, v in (("proxy_url", proxy_url), ("extra_headers", extra_headers)) if v]
         if given:
-            raise ValueError(f"judge '{model}': {' and '.join(given)} cannot be used with "
-                             "endpoints:/ (requests go to the MLflow deployments target, "
-                             "MLFLOW_DEPLOYMENTS_TARGET); drop them, or use openai:/ or azure:/ "
-                             "with proxy_url")
+            raise ValueError(
+                f"judge '{model}': {' and '.join(given)} cannot be used with "
+                "endpoints:/ (requests go to the MLflow deployments target, "
+                "MLFLOW_DEPLOYMENTS_TARGET); drop them, or use openai:/ or azure:/ "
+                "with proxy_url"
+            )
         return DeploymentsChatClient(name, timeout=timeout)
     api_version = None
     if proxy_url:
         proxy_url, api_version = proxy_base(scheme, name, proxy_url)
-    return OpenAIChatClient(scheme, name, timeout=timeout, extra_headers=extra_headers,
-                            proxy_url=proxy_url, api_version=api_version)
+    return OpenAIChatClient(
+        scheme,
+        name,
+        timeout=timeout,
+        extra_headers=extra_headers,
+        proxy_url=proxy_url,
+        api_version=api_version,
+    )

@@ -86,8 +86,9 @@ def _interactive(rows: int) -> bool:
 
 #: Hangul, kana and Han: about one token per character, where other text is about four
 #: characters per token; such a character counts as four in the prompt-size estimate.
-_WIDE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
-                   "\uac00-\ud7af\uf900-\ufaff]")
+_WIDE = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
 
 
 def _chars(messages: Messages) -> int:
@@ -101,8 +102,11 @@ def _chars(messages: Messages) -> int:
     for m in messages:
         content = m.get("content")
         if isinstance(content, str):
-            total += len(content) if content.isascii() else (
-                len(content) + 3 * len(_WIDE.findall(content)))
+            total += (
+                len(content)
+                if content.isascii()
+                else (len(content) + 3 * len(_WIDE.findall(content)))
+            )
     return total
 
 
@@ -158,8 +162,12 @@ class ChatEngine:
         self._sending: set[asyncio.Task[Any] | None] = set()
 
     # -- the calling thread ---------------------------------------------------------------------
-    def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],
-            check: Callable[[Completion, Messages], Any] | None = None) -> list[Reply]:
+    def run(
+        self,
+        requests: Sequence[Messages],
+        parameters: Mapping[str, Any],
+        check: Callable[[Completion, Messages], Any] | None = None,
+    ) -> list[Reply]:
         """One reply per request, in order; never raises for a row (an interrupt or an
         exception from ``on_answer`` is re-raised once what was answered is stored)."""
         from tqdm.auto import tqdm
@@ -167,7 +175,11 @@ class ChatEngine:
         check = check or (lambda completion, messages: completion.text)
         n = len(requests)
         replies: list[Reply | None] = [None] * n
-        keys = [self.cache_key(m) for m in requests] if self.cache is not None and self.cache_key else None
+        keys = (
+            [self.cache_key(m) for m in requests]
+            if self.cache is not None and self.cache_key
+            else None
+        )
         if keys is not None:
             for i, stored in self._cached(keys, requests, check):
                 replies[i] = stored
@@ -181,8 +193,13 @@ class ChatEngine:
             self.halted.clear()
             future = submit(self._run(todo, requests, dict(parameters), check, done))
             try:
-                with tqdm(total=n, initial=n - len(todo), desc=self.description,
-                          disable=disable, leave=False) as bar:
+                with tqdm(
+                    total=n,
+                    initial=n - len(todo),
+                    desc=self.description,
+                    disable=disable,
+                    leave=False,
+                ) as bar:
                     collect(self, future, done, replies, keys, writer, bar, len(todo))
             except BaseException:
                 interrupted(self, future, done, keys, writer)
@@ -200,23 +217,36 @@ class ChatEngine:
                 task.cancel()
         self.halted.set()
 
-    def _cached(self, keys: list[str], requests: Sequence[Messages],
-                check: Callable[[Completion, Messages], Any]) -> Iterator[tuple[int, Reply]]:
+    def _cached(
+        self,
+        keys: list[str],
+        requests: Sequence[Messages],
+        check: Callable[[Completion, Messages], Any],
+    ) -> Iterator[tuple[int, Reply]]:
         hits = self.cache.get_many(keys)
         for i, key in enumerate(keys):
             if key in hits:
                 answer = hits[key]
                 completion = Completion(answer.text, answer.prompt_tokens, answer.completion_tokens)
                 try:
-                    yield i, Reply(value=check(completion, requests[i]), completion=completion,
-                                   cached=True)
+                    yield (
+                        i,
+                        Reply(
+                            value=check(completion, requests[i]), completion=completion, cached=True
+                        ),
+                    )
                 except Unusable:  # e.g. stored under another scale: ask again
                     pass
 
     # -- the request loop -----------------------------------------------------------------------
-    async def _run(self, todo: list[int], requests: Sequence[Messages], parameters: dict[str, Any],
-                   check: Callable[[Completion, Messages], Any],
-                   done: queue.SimpleQueue[tuple[int, Reply]]) -> None:
+    async def _run(
+        self,
+        todo: list[int],
+        requests: Sequence[Messages],
+        parameters: dict[str, Any],
+        check: Callable[[Completion, Messages], Any],
+        done: queue.SimpleQueue[tuple[int, Reply]],
+    ) -> None:
         n = len(todo)
         self._budget_left = max(10, int(self.retry_budget * n))
         self._waits_left = max(30, int(self.wait_budget * n))
@@ -229,8 +259,16 @@ class ChatEngine:
         self._max_tokens = float(max_tokens) if isinstance(max_tokens, (int, float)) else None
         self._parameters, self._given = adapt.apply(state.adapted, parameters), parameters
         run = next(_runs)
-        state.join(run, RunSettings(self.initial_concurrency, self.max_concurrency, self.rpm,
-                                    self.tpm, self.breaker_threshold))
+        state.join(
+            run,
+            RunSettings(
+                self.initial_concurrency,
+                self.max_concurrency,
+                self.rpm,
+                self.tpm,
+                self.breaker_threshold,
+            ),
+        )
         refused_before = state.refused
         sent: dict[int, int] = {}
 
@@ -241,9 +279,13 @@ class ChatEngine:
                 if self._stopping:
                     reply = Reply(status="error", reason="not sent: the run was interrupted")
                 else:
-                    reply = Reply(status="deadline_exceeded", reason=(
-                        f"the run's deadline of {self.deadline:g} s passed before this row was "
-                        f"answered ({sent.get(i, 0)} requests sent to {self._host()})"))
+                    reply = Reply(
+                        status="deadline_exceeded",
+                        reason=(
+                            f"the run's deadline of {self.deadline:g} s passed before this row was "
+                            f"answered ({sent.get(i, 0)} requests sent to {self._host()})"
+                        ),
+                    )
                     self.stats.deadline_exceeded += 1
                 done.put((i, reply))
                 raise
@@ -273,8 +315,14 @@ class ChatEngine:
     def _host(self) -> str:
         return str(getattr(self.client, "host", None) or self.identity)
 
-    async def _row(self, index: int, messages: Messages, parameters: dict[str, Any],
-                   check: Callable[[Completion, Messages], Any], sent: dict[int, int]) -> Reply:
+    async def _row(
+        self,
+        index: int,
+        messages: Messages,
+        parameters: dict[str, Any],
+        check: Callable[[Completion, Messages], Any],
+        sent: dict[int, int],
+    ) -> Reply:
         attempt, followed, current, waited, adapted = 0, False, messages, 0.0, 0
         unusable: list[str | None] = []
         while True:
@@ -282,8 +330,9 @@ class ChatEngine:
             sent[index] = sent.get(index, 0) + 1
             parameters = self._parameters  # as adapted to the endpoint so far
             try:
-                completion = await self._send(current, parameters, attempt,
-                                              repair=current is not messages)
+                completion = await self._send(
+                    current, parameters, attempt, repair=current is not messages
+                )
             except CallError as exc:
                 if not exc.retryable:
                     if adapted < 4 and self._adapt(exc, parameters):  # sent again, as it takes
@@ -294,8 +343,11 @@ class ChatEngine:
                     attempt -= 1
                     waited += exc.wait  # type: ignore[attr-defined]
                 elif not self._may_retry(attempt):
-                    return Reply(status=exc.kind, reason=f"{exc} ({self._gave_up(attempt)})",
-                                 gave_up=self._gave_up(attempt))
+                    return Reply(
+                        status=exc.kind,
+                        reason=f"{exc} ({self._gave_up(attempt)})",
+                        gave_up=self._gave_up(attempt),
+                    )
                 await asyncio.sleep(exc.wait)  # type: ignore[attr-defined]
                 current = messages
                 continue
@@ -309,13 +361,18 @@ class ChatEngine:
                 if self._may_retry(attempt):  # a fresh attempt
                     current = messages
                     continue
-                return Reply(status=self.unusable_status, reason=problem.reason,
-                             completion=completion, unusable=unusable,
-                             gave_up=self._gave_up(attempt))
+                return Reply(
+                    status=self.unusable_status,
+                    reason=problem.reason,
+                    completion=completion,
+                    unusable=unusable,
+                    gave_up=self._gave_up(attempt),
+                )
             return Reply(value=value, completion=completion, unusable=unusable)
 
-    async def _send(self, messages: Messages, parameters: Mapping[str, Any], attempt: int,
-                    repair: bool) -> Completion:
+    async def _send(
+        self, messages: Messages, parameters: Mapping[str, Any], attempt: int, repair: bool
+    ) -> Completion:
         """One request through the endpoint's shared slots, pacing and breaker."""
         if self._stopping:
             raise CallError("request_error", "not sent: the run was interrupted", retryable=False)
@@ -325,17 +382,23 @@ class ChatEngine:
             ticket = await state.acquire(chars, self._max_tokens)
             if ticket is None:
                 self.stats.unavailable += 1
-                raise CallError("endpoint_unavailable", (
-                    f"not sent: {self._host()} stopped answering ({state.breaker.threshold} "
-                    f"timeouts or connection errors in a row, no answer in between; the last: "
-                    f"{state.breaker.reason})"), retryable=False)
+                raise CallError(
+                    "endpoint_unavailable",
+                    (
+                        f"not sent: {self._host()} stopped answering ({state.breaker.threshold} "
+                        f"timeouts or connection errors in a row, no answer in between; the last: "
+                        f"{state.breaker.reason})"
+                    ),
+                    retryable=False,
+                )
             if self._abort is not None:  # checked once a slot is free: nothing more is sent
                 state.release(ticket, answered=False)
                 raise CallError("request_error", f"not sent: {self._abort}", retryable=False)
             if self._stopping:
                 state.release(ticket, answered=False)
-                raise CallError("request_error", "not sent: the run was interrupted",
-                                retryable=False)
+                raise CallError(
+                    "request_error", "not sent: the run was interrupted", retryable=False
+                )
             self._in_flight += 1
             self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._in_flight)
             outcome: dict[str, Any] = {"answered": False}
@@ -343,19 +406,28 @@ class ChatEngine:
             self._sending.add(task)
             try:
                 completion = await self._complete(messages, parameters)
-                outcome = {"answered": True, "rate": completion.rate, "prompt_chars": chars,
-                           "prompt_tokens": completion.prompt_tokens,
-                           "completion_tokens": completion.completion_tokens}
+                outcome = {
+                    "answered": True,
+                    "rate": completion.rate,
+                    "prompt_chars": chars,
+                    "prompt_tokens": completion.prompt_tokens,
+                    "completion_tokens": completion.completion_tokens,
+                }
                 self._count(completion, repair)
                 self._same_error.succeeded()
                 return completion
             except CallError as exc:
                 exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
-                outcome = {"answered": not exc.unreachable, "unreachable": exc.unreachable,
-                           "failed": True,
-                           "overloaded": exc.overloaded, "rate": exc.rate, "reason": str(exc),
-                           "refused": exc.kind == "rate_limited",
-                           "hold": exc.wait if exc.overloaded else 0.0}  # type: ignore[attr-defined]
+                outcome = {
+                    "answered": not exc.unreachable,
+                    "unreachable": exc.unreachable,
+                    "failed": True,
+                    "overloaded": exc.overloaded,
+                    "rate": exc.rate,
+                    "reason": str(exc),
+                    "refused": exc.kind == "rate_limited",
+                    "hold": exc.wait if exc.overloaded else 0.0,
+                }  # type: ignore[attr-defined]
                 self._count(None, repair)
                 if not exc.retryable and adapt.refused_parameter(exc, parameters) is None:
                     self._note_client_error(str(exc))
@@ -372,12 +444,15 @@ class ChatEngine:
                 completion: Completion = await client.acomplete(messages, parameters)
                 return completion
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(blocking_executor(), client.complete, messages,
-                                              parameters)
+            return await loop.run_in_executor(
+                blocking_executor(), client.complete, messages, parameters
+            )
         except (CallError, asyncio.CancelledError):
             raise
         except Exception as exc:  # noqa: BLE001 - a client's own failure is this row's status
-            raise CallError("error", f"{type(exc).__name__}: {exc}"[:500], retryable=False) from None
+            raise CallError(
+                "error", f"{type(exc).__name__}: {exc}"[:500], retryable=False
+            ) from None
 
     def _adapt(self, exc: CallError, sent: Mapping[str, Any]) -> bool:
         """Whether a refused parameter (:mod:`.adapt`) is, or was meanwhile, changed for this
@@ -388,8 +463,13 @@ class ChatEngine:
             state = self._state
             param = adapt.learn(state.adapted, exc, sent)
             assert param is not None  # refused_parameter above was not None
-            _logger.warning("%s refused the parameter %r (%s): %s for this endpoint",
-                            self._host(), param, exc.code, adapt.describe(param, state.adapted))
+            _logger.warning(
+                "%s refused the parameter %r (%s): %s for this endpoint",
+                self._host(),
+                param,
+                exc.code,
+                adapt.describe(param, state.adapted),
+            )
             self._parameters = adapt.apply(state.adapted, self._given)
         return True
 
@@ -397,8 +477,12 @@ class ChatEngine:
     def _take_wait(self, exc: CallError, waited: float) -> bool:
         """Whether a refused request is resent as asked (a 429 with Retry-After, within the row's
         ``max_wait`` and the run's wait budget) rather than charged as a failed attempt."""
-        if exc.kind != "rate_limited" or exc.retry_after is None \
-                or waited + exc.wait > self.max_wait or self._waits_left <= 0:  # type: ignore[attr-defined]
+        if (
+            exc.kind != "rate_limited"
+            or exc.retry_after is None
+            or waited + exc.wait > self.max_wait
+            or self._waits_left <= 0
+        ):  # type: ignore[attr-defined]
             return False
         self._waits_left -= 1
         self.stats.waits += 1

@@ -53,8 +53,9 @@ class AdaptiveLimit:
     #: The slowest probing of a confirmed cap: +1 per 64 round trips.
     probe_growth_minimum = capped_growth / 8
 
-    def __init__(self, initial: int, maximum: int, decrease: float = 0.7,
-                 threshold: float = 0.25) -> None:
+    def __init__(
+        self, initial: int, maximum: int, decrease: float = 0.7, threshold: float = 0.25
+    ) -> None:
         self.maximum = max(1, int(maximum))
         self.initial = min(max(1, int(initial)), self.maximum)
         self.limit = float(self.initial)
@@ -105,15 +106,24 @@ class AdaptiveLimit:
         self._done = self._overloaded = 0
         self._lowest = None
 
-    def on_finish(self, generation: int, level: int, overloaded: bool, answered: bool,
-                  seconds: float, now: float, hold: float = 0.0) -> None:
+    def on_finish(
+        self,
+        generation: int,
+        level: int,
+        overloaded: bool,
+        answered: bool,
+        seconds: float,
+        now: float,
+        hold: float = 0.0,
+    ) -> None:
         """Account one finished request (sent in cut ``generation`` with ``level`` in flight)."""
         self.in_flight -= 1
         if hold > 0:
             heapq.heappush(self._held, now + hold)
         if answered:
-            self.round_trip = seconds if not self.round_trip else \
-                0.8 * self.round_trip + 0.2 * seconds
+            self.round_trip = (
+                seconds if not self.round_trip else 0.8 * self.round_trip + 0.2 * seconds
+            )
             self._answers += 1
             if self._answers >= 4:  # lowest smoothed round trip: no queueing
                 self.baseline = min(self.baseline or self.round_trip, self.round_trip)
@@ -128,8 +138,12 @@ class AdaptiveLimit:
             # still on its way back after the endpoint counted it done): probe as before
             if self._cap is not None and level > self._cap + 1:
                 self._cap, self._probe_growth = None, self.capped_growth
-        elif overloaded and self.capped and generation == self.cuts \
-                and level > max(self._top, self._top_before) > 0:
+        elif (
+            overloaded
+            and self.capped
+            and generation == self.cuts
+            and level > max(self._top, self._top_before) > 0
+        ):
             if self._cap is not None and level == self._cap + 1:  # the same cap, refused again
                 self._probe_growth = max(self._probe_growth / 2, self.probe_growth_minimum)
             self._cap = level - 1 if self._cap is None else min(self._cap, level - 1)
@@ -154,9 +168,15 @@ class AdaptiveLimit:
                 self._done = self._overloaded = 0
                 self._lowest = None
                 self._top_before, self._top = self._top, 0
-        if answered and generation == self.cuts and baseline is not None and (
+        if (
+            answered
+            and generation == self.cuts
+            and baseline is not None
+            and (
                 self.round_trip > 1.5 * baseline + 0.05
-                or (self._slow_start and seconds > 1.5 * baseline + 0.05)):
+                or (self._slow_start and seconds > 1.5 * baseline + 0.05)
+            )
+        ):
             self._slow_start = False  # queueing: hold the limit
         elif answered and generation == self.cuts:
             step = self.slow_start_growth if self._slow_start else 1.0 / self.limit

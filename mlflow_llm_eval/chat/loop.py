@@ -71,8 +71,20 @@ def http_session() -> Any:
 
 #: The variables aiohttp's ``trust_env`` reads (urllib's ``getproxies`` for http/https/ws/wss,
 #: ``proxy_bypass``, ``netrc``): a change of any of them is a new lookup.
-_ENV_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ws_proxy", "WS_PROXY",
-              "wss_proxy", "WSS_PROXY", "no_proxy", "NO_PROXY", "NETRC", "HOME")
+_ENV_NAMES = (
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "ws_proxy",
+    "WS_PROXY",
+    "wss_proxy",
+    "WSS_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "NETRC",
+    "HOME",
+)
 _env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
@@ -96,11 +108,7 @@ def _env_values() -> tuple[str | None, ...]:
 
 
 def _lookup_env(url: str, has_auth: bool) -> dict[str, Any]:
-    from aiohttp.helpers import (
-        basicauth_from_netrc,
-        get_env_proxy_for_url,
-        netrc_from_env,
-    )
+    from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
     from yarl import URL
 
     parsed = URL(url)
@@ -122,5 +130,7 @@ def blocking_executor() -> concurrent.futures.ThreadPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:
-            _executor = concurrent.futures.ThreadPoolExecutor(256, thread_name_prefix="llm-eval-call")
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                256, thread_name_prefix="llm-eval-call"
+            )
         return _executor

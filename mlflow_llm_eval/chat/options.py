@@ -56,8 +56,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 #: Other names some constructors have always taken, -> the field they set.
-ALIASES = {"max_workers": "max_concurrency", "concurrency": "max_concurrency",
-           "backoff": "backoff_base"}
+ALIASES = {
+    "max_workers": "max_concurrency",
+    "concurrency": "max_concurrency",
+    "backoff": "backoff_base",
+}
 
 
 @dataclass(frozen=True)
@@ -95,39 +98,54 @@ class RequestOptions:
             value = getattr(self, name)
             check(name, value)
             if value is not None:  # 600 -> 600.0, numpy integers -> int
-                object.__setattr__(self, name, int(value) if KINDS[name] == "count" else float(value))
+                object.__setattr__(
+                    self, name, int(value) if KINDS[name] == "count" else float(value)
+                )
 
     def split(self, tasks: int) -> RequestOptions:
         """These options shared by ``tasks`` concurrent callers: ceilings ``max(1, c // tasks)``
         (the start capped at the new ceiling), ``rpm``/``tpm`` ``rate / tasks``."""
         ceiling = max(1, self.max_concurrency // tasks)
-        return replace(self, max_concurrency=ceiling,
-                       initial_concurrency=min(self.initial_concurrency, ceiling),
-                       rpm=None if self.rpm is None else self.rpm / tasks,
-                       tpm=None if self.tpm is None else self.tpm / tasks)
+        return replace(
+            self,
+            max_concurrency=ceiling,
+            initial_concurrency=min(self.initial_concurrency, ceiling),
+            rpm=None if self.rpm is None else self.rpm / tasks,
+            tpm=None if self.tpm is None else self.tpm / tasks,
+        )
 
     @classmethod
-    def resolve(cls, request_options: RequestOptions | None = None, *,
-                base: RequestOptions | None = None, client_built: bool = False,
-                **given: Any) -> RequestOptions:
+    def resolve(
+        cls,
+        request_options: RequestOptions | None = None,
+        *,
+        base: RequestOptions | None = None,
+        client_built: bool = False,
+        **given: Any,
+    ) -> RequestOptions:
         """``request_options`` (else ``base``, else the defaults) with the keywords ``given`` set
         on top; a keyword given as None is not set. ``client_built``: the caller's client exists
         already, so ``timeout=`` is refused (it is set where the client is built)."""
         if request_options is not None and not isinstance(request_options, RequestOptions):
-            raise TypeError(f"request_options must be a RequestOptions, got "
-                            f"{type(request_options).__name__}")
+            raise TypeError(
+                f"request_options must be a RequestOptions, got {type(request_options).__name__}"
+            )
         changes: dict[str, Any] = {}
         keys: dict[str, str] = {}
         for key, value in given.items():
             name = ALIASES.get(key, key)
             if name not in KINDS:
                 close = difflib.get_close_matches(key, [*NAMES, *ALIASES], n=1)
-                raise TypeError(f"unexpected keyword argument {key!r}"
-                                + (f"; did you mean {close[0]!r}?" if close else "")
-                                + f" (request options: {', '.join(NAMES)})")
+                raise TypeError(
+                    f"unexpected keyword argument {key!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + f" (request options: {', '.join(NAMES)})"
+                )
             if client_built and name == "timeout":
-                raise TypeError("timeout= belongs to the endpoint client: set it where the "
-                                "client is built (make_client(..., timeout=...))")
+                raise TypeError(
+                    "timeout= belongs to the endpoint client: set it where the "
+                    "client is built (make_client(..., timeout=...))"
+                )
             if value is None:
                 continue
             if name in keys:
@@ -141,10 +159,20 @@ class RequestOptions:
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(RequestOptions))
 #: Field -> its rule in ``_RULES``.
 KINDS: dict[str, str] = {
-    "max_concurrency": "count", "initial_concurrency": "count", "max_attempts": "count",
-    "breaker_threshold": "count", "retry_budget": "non_negative", "wait_budget": "non_negative",
-    "max_wait": "non_negative", "backoff_base": "non_negative", "backoff_max": "non_negative",
-    "timeout": "positive", "rpm": "optional", "tpm": "optional", "deadline": "optional"}
+    "max_concurrency": "count",
+    "initial_concurrency": "count",
+    "max_attempts": "count",
+    "breaker_threshold": "count",
+    "retry_budget": "non_negative",
+    "wait_budget": "non_negative",
+    "max_wait": "non_negative",
+    "backoff_base": "non_negative",
+    "backoff_max": "non_negative",
+    "timeout": "positive",
+    "rpm": "optional",
+    "tpm": "optional",
+    "deadline": "optional",
+}
 assert set(KINDS) == set(NAMES), "every request option has a rule"
 
 
@@ -183,9 +211,11 @@ class UsesRequestOptions:
 
 
 for _name in NAMES:
-    setattr(UsesRequestOptions, _name, property(attrgetter(f"request_options.{_name}"),
-                                                doc=f"``request_options.{_name}``"))
+    setattr(
+        UsesRequestOptions,
+        _name,
+        property(attrgetter(f"request_options.{_name}"), doc=f"``request_options.{_name}``"),
+    )
 
 
-__all__ = ["ALIASES", "MODEL_UNDER_TEST", "NAMES", "RequestOptions", "UsesRequestOptions",
-           "check"]
+__all__ = ["ALIASES", "MODEL_UNDER_TEST", "NAMES", "RequestOptions", "UsesRequestOptions", "check"]

@@ -69,8 +69,14 @@ class _Bucket:
             self._refill(now)
             self.level -= cost
 
-    def observe(self, remaining: float | None, reset: float | None, taken_before: float,
-                sent_at: float, now: float) -> None:
+    def observe(
+        self,
+        remaining: float | None,
+        reset: float | None,
+        taken_before: float,
+        sent_at: float,
+        now: float,
+    ) -> None:
         """The endpoint said ``remaining`` when a request that left at ``sent_at`` arrived
         (``taken_before`` = our :attr:`taken` then, its own cost included)."""
         if remaining is None:
@@ -120,14 +126,21 @@ class Pacer:
     def cost(self, prompt_chars: int, max_tokens: float | None) -> float:
         """Estimated tokens a request is charged against the token limit."""
         ratio = self._prompt_tokens / self._chars if self._chars else 0.25
-        completion = max_tokens if max_tokens is not None else (
-            self._completions / self._answers if self._answers else 0.0)
+        completion = (
+            max_tokens
+            if max_tokens is not None
+            else (self._completions / self._answers if self._answers else 0.0)
+        )
         return prompt_chars * ratio + completion
 
     def delay(self, cost: float, now: float) -> float:
         """Seconds to wait before a request of ``cost`` tokens may leave (0: now)."""
-        return max(self.paused_until - now, self.requests.delay(1.0, now),
-                   self.tokens.delay(cost, now), 0.0)
+        return max(
+            self.paused_until - now,
+            self.requests.delay(1.0, now),
+            self.tokens.delay(cost, now),
+            0.0,
+        )
 
     def take(self, cost: float, now: float) -> tuple[float, float, float]:
         """Charge one request; returns the counters (and time) to hand back to :meth:`observe`."""
@@ -135,9 +148,17 @@ class Pacer:
         self.tokens.take(cost, now)
         return self.requests.taken, self.tokens.taken, now
 
-    def observe(self, rate: RateInfo | None, sent: tuple[float, float, float], now: float, *,
-                refused: bool = False, prompt_chars: int = 0, prompt_tokens: int = 0,
-                completion_tokens: int = 0) -> None:
+    def observe(
+        self,
+        rate: RateInfo | None,
+        sent: tuple[float, float, float],
+        now: float,
+        *,
+        refused: bool = False,
+        prompt_chars: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+    ) -> None:
         """Learn from one finished request: its headers, and its usage (token ratio)."""
         if prompt_tokens and prompt_chars:
             self._chars += prompt_chars
@@ -156,6 +177,7 @@ class Pacer:
         self.requests.observe(rate.remaining_requests, rate.reset_requests, sent[0], sent[2], now)
         self.tokens.observe(rate.remaining_tokens, rate.reset_tokens, sent[1], sent[2], now)
         exhausted = (rate.remaining_requests is not None and rate.remaining_requests < 1) or (
-            rate.remaining_tokens is not None and rate.remaining_tokens <= 0)
+            rate.remaining_tokens is not None and rate.remaining_tokens <= 0
+        )
         if refused and rate.retry_after is not None and exhausted:
             self.paused_until = max(self.paused_until, now + rate.retry_after)

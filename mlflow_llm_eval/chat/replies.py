@@ -15,13 +15,13 @@ from mlflow_llm_eval.chat.types import Completion, Messages
 #: Row statuses of the engine (with the row's reason saying more).
 STATUSES: dict[str, str] = {
     "rate_limited": "the endpoint kept answering HTTP 429 until the row's attempts or the run's "
-                    "retry budget ran out",
+    "retry budget ran out",
     "timeout": "no answer within the per-request timeout, on every attempt",
     "server_error": "HTTP 5xx or a connection error, on every attempt",
     "request_error": "HTTP 4xx other than 429 (bad key, unknown model, prompt too long); not "
-                     "retried, and after three identical ones the remaining rows are not sent",
+    "retried, and after three identical ones the remaining rows are not sent",
     "endpoint_unavailable": "not sent: the endpoint stopped answering (consecutive timeouts or "
-                            "connection errors tripped the circuit breaker); re-run to resume",
+    "connection errors tripped the circuit breaker); re-run to resume",
     "deadline_exceeded": "not answered before the run's deadline; re-run to resume",
 }
 

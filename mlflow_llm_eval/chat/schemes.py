@@ -1,11 +1,11 @@
 """The endpoint URI schemes: the one list every layer checks a model or judge URI against.
 
-    >>> URI_PREFIXES
-    ('openai:/', 'endpoints:/', 'azure:/')
-    >>> is_endpoint_uri("openai:/gpt-4o-mini"), is_endpoint_uri("runs:/abc/model")
-    (True, False)
-    >>> is_endpoint_uri("endpoints:/chat", COMPLETIONS_SCHEMES)
-    False
+>>> URI_PREFIXES
+('openai:/', 'endpoints:/', 'azure:/')
+>>> is_endpoint_uri("openai:/gpt-4o-mini"), is_endpoint_uri("runs:/abc/model")
+(True, False)
+>>> is_endpoint_uri("endpoints:/chat", COMPLETIONS_SCHEMES)
+False
 """
 
 from __future__ import annotations

@@ -58,8 +58,14 @@ class AnswerWriter:
     An answer leaves the buffer only once its write returned: a failed write keeps it for the
     next one."""
 
-    def __init__(self, cache: Any, *, max_batch: int = MAX_BATCH, max_delay: float = MAX_DELAY,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        cache: Any,
+        *,
+        max_batch: int = MAX_BATCH,
+        max_delay: float = MAX_DELAY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cache, self.max_batch, self.max_delay, self.clock = cache, max_batch, max_delay, clock
         self._pending: list[tuple[str, CachedAnswer]] = []
         self._oldest = 0.0

@@ -98,9 +98,17 @@ class CallError(Exception):
     ``unreachable`` the ones a circuit breaker counts (timeouts, connection errors).
     """
 
-    def __init__(self, kind: str, message: str, *, retry_after: float | None = None,
-                 retryable: bool = True, overloaded: bool | None = None,
-                 unreachable: bool | None = None, rate: RateInfo | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        retryable: bool = True,
+        overloaded: bool | None = None,
+        unreachable: bool | None = None,
+        rate: RateInfo | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind, self.retry_after, self.retryable, self.rate = kind, retry_after, retryable, rate
         if retry_after is None and rate is not None:
@@ -126,14 +134,21 @@ class ChatClient(Protocol):
         """One chat completion; raises :class:`CallError`."""
 
 
-def classify_status(status: int, message: str, retry_after: float | None = None,
-                    rate: RateInfo | None = None) -> CallError:
+def classify_status(
+    status: int, message: str, retry_after: float | None = None, rate: RateInfo | None = None
+) -> CallError:
     """Map an HTTP status to a :class:`CallError`."""
     if status == 429:
         return CallError("rate_limited", message, retry_after=retry_after, rate=rate)
     if status in (408, 504):
         return CallError("timeout", message, retry_after=retry_after, rate=rate)
     if status >= 500:
-        return CallError("server_error", message, retry_after=retry_after, rate=rate,
-                         overloaded=status in (503, 529), unreachable=False)
+        return CallError(
+            "server_error",
+            message,
+            retry_after=retry_after,
+            rate=rate,
+            overloaded=status in (503, 529),
+            unreachable=False,
+        )
     return CallError("request_error", message, retryable=False, rate=rate)

@@ -1,8 +1,8 @@
 """``compare:`` comparison steps run after every model is scored (today: the pairwise judge).
 
-    >>> spec = CompareSpec.model_validate({"pairwise": {"criteria": "Which answer is correct?"}})
-    >>> spec.pairwise.judge_options({"model": "openai:/gpt-4o-mini", "timeout": 30})["model"]
-    'openai:/gpt-4o-mini'
+>>> spec = CompareSpec.model_validate({"pairwise": {"criteria": "Which answer is correct?"}})
+>>> spec.pairwise.judge_options({"model": "openai:/gpt-4o-mini", "timeout": 30})["model"]
+'openai:/gpt-4o-mini'
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlflow_llm_eval.config.request_keys import JudgeRequestKeys
 
 #: ``judge:`` options that also apply to the pairwise judge (when it does not set its own).
-SHARED_JUDGE_OPTIONS = ("model", "parameters", "cache", "proxy_url",
-                        *JudgeRequestKeys.model_fields)
+SHARED_JUDGE_OPTIONS = ("model", "parameters", "cache", "proxy_url", *JudgeRequestKeys.model_fields)
 
 
 class PairwiseSpec(JudgeRequestKeys):

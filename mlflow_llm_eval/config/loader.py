@@ -114,17 +114,25 @@ def load_config(
         root = Path(base_dir) if base_dir is not None else Path.cwd()
     else:
         raise TypeError(f"expected a config path, dict or EvalConfig, got {type(config).__name__}")
-    issues = [_issue(source, loc, f"duplicate key (line {line}); keep one") for loc, line in source.duplicates]
+    issues = [
+        _issue(source, loc, f"duplicate key (line {line}); keep one")
+        for loc, line in source.duplicates
+    ]
     if not isinstance(source.data, Mapping):
-        issues.append(ConfigIssue("<root>", source.line_of(()), "the config must be a mapping of keys"))
+        issues.append(
+            ConfigIssue("<root>", source.line_of(()), "the config must be a mapping of keys")
+        )
         raise ConfigError(source.name, issues)
     issues += _secret_issues(source, source.data, ())
     try:
         parsed = EvalConfig.model_validate(source.data, context={"base_dir": str(root)})
     except ValidationError as exc:
         secret_paths = {i.path for i in issues}
-        issues += [issue for e in exc.errors()
-                   if (issue := _issue(source, _clean_loc(e), _message(e))).path not in secret_paths]
+        issues += [
+            issue
+            for e in exc.errors()
+            if (issue := _issue(source, _clean_loc(e), _message(e))).path not in secret_paths
+        ]
         raise ConfigError(source.name, issues) from None
     if issues:
         raise ConfigError(source.name, issues)
@@ -141,18 +149,32 @@ def _secret_issues(source: YamlSource, value: Any, loc: Loc) -> list[ConfigIssue
         for key, child in value.items():
             where = (*loc, key)
             if isinstance(key, str) and _SECRET_KEY.match(key) and child not in (None, ""):
-                issues.append(_issue(source, where, (
-                    f"'{key}' looks like a secret: secrets are read from the environment only "
-                    "(e.g. OPENAI_API_KEY), never from the config; remove it")))
+                issues.append(
+                    _issue(
+                        source,
+                        where,
+                        (
+                            f"'{key}' looks like a secret: secrets are read from the environment only "
+                            "(e.g. OPENAI_API_KEY), never from the config; remove it"
+                        ),
+                    )
+                )
             else:
                 issues += _secret_issues(source, child, where)
     elif isinstance(value, list):
         for index, child in enumerate(value):
             issues += _secret_issues(source, child, (*loc, index))
     elif isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
-        issues.append(_issue(source, loc, (
-            "this value looks like an API key: set it in the environment (e.g. OPENAI_API_KEY) "
-            "and remove it from the config")))
+        issues.append(
+            _issue(
+                source,
+                loc,
+                (
+                    "this value looks like an API key: set it in the environment (e.g. OPENAI_API_KEY) "
+                    "and remove it from the config"
+                ),
+            )
+        )
     return issues
 
 
@@ -183,7 +205,11 @@ def _fields_at(loc: Loc) -> list[str]:
         if isinstance(part, int):
             args = typing.get_args(current)
             current = args[0] if args else None
-        elif isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+        elif (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and part in current.model_fields
+        ):
             current = current.model_fields[part].annotation
         else:
             return []

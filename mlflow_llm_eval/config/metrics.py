@@ -54,9 +54,12 @@ def is_judge(name: str) -> bool:
     return name in pack_names()
 
 
-def _build(cfg: EvalConfig, problems: list[tuple[Loc, str]]
-           ) -> tuple[list[Metric], list[tuple[str, dict[str, Any]]]]:
-    entries: list[tuple[str, dict[str, Any], Loc]] = [(name, {}, ("model_type",)) for name in PRESETS.get(cfg.model_type or "", ())]
+def _build(
+    cfg: EvalConfig, problems: list[tuple[Loc, str]]
+) -> tuple[list[Metric], list[tuple[str, dict[str, Any]]]]:
+    entries: list[tuple[str, dict[str, Any], Loc]] = [
+        (name, {}, ("model_type",)) for name in PRESETS.get(cfg.model_type or "", ())
+    ]
     entries += [(e.name, e.options, ("metrics", i)) for i, e in enumerate(cfg.metrics)]
     metrics: dict[str, Metric] = {}
     specs: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -67,7 +70,12 @@ def _build(cfg: EvalConfig, problems: list[tuple[Loc, str]]
         if metric is None:
             continue
         if metric.key in declared:
-            problems.append((loc, f"metric '{metric.key}' is already listed at {format_loc(declared[metric.key])}"))
+            problems.append(
+                (
+                    loc,
+                    f"metric '{metric.key}' is already listed at {format_loc(declared[metric.key])}",
+                )
+            )
             continue
         if loc[0] == "metrics":
             declared[metric.key] = loc
@@ -84,14 +92,19 @@ def _options(cfg: EvalConfig, name: str, own: dict[str, Any]) -> dict[str, Any]:
     return dict(own)
 
 
-def _make(name: str, options: dict[str, Any], loc: Loc,
-          problems: list[tuple[Loc, str]]) -> Metric | None:
+def _make(
+    name: str, options: dict[str, Any], loc: Loc, problems: list[tuple[Loc, str]]
+) -> Metric | None:
     try:
         return get_metric(name, **options)
     except KeyError as exc:
         problems.append((loc, str(exc.args[0]) if exc.args else str(exc)))
     except (TypeError, ValueError) as exc:
-        hint = " (an LLM judge: set judge: {model: ...})" if is_judge(name) and "model" not in options else ""
+        hint = (
+            " (an LLM judge: set judge: {model: ...})"
+            if is_judge(name) and "model" not in options
+            else ""
+        )
         problems.append((loc, f"metric '{name}': {exc}{hint}"))
     return None
 
@@ -105,14 +118,26 @@ def _check_key(key: str, metrics: list[Metric], loc: Loc, problems: list[tuple[L
     if metric is None:
         known = [f"{m.key}/{a}" for m in metrics for a in ("mean",)]
         hint = difflib.get_close_matches(key, known, n=1)
-        problems.append((loc, (
-            f"'{key}' is not a run metric of this config (metrics: {', '.join(by_key) or 'none'})"
-            + (f"; did you mean '{hint[0]}'?" if hint else "; write '<name>/<version>/<aggregation>'"))))
+        problems.append(
+            (
+                loc,
+                (
+                    f"'{key}' is not a run metric of this config (metrics: {', '.join(by_key) or 'none'})"
+                    + (
+                        f"; did you mean '{hint[0]}'?"
+                        if hint
+                        else "; write '<name>/<version>/<aggregation>'"
+                    )
+                ),
+            )
+        )
         return
     known_aggs = list(metric.aggregations) + list(COMMON_AGGREGATES)
     close = difflib.get_close_matches(aggregation, known_aggs, n=1, cutoff=0.6)
     if aggregation not in known_aggs and close:
-        problems.append((loc, f"'{key}': unknown aggregation '{aggregation}'; did you mean '{close[0]}'?"))
+        problems.append(
+            (loc, f"'{key}': unknown aggregation '{aggregation}'; did you mean '{close[0]}'?")
+        )
 
 
 def plan_metrics(cfg: EvalConfig, base_dir: Path) -> tuple[MetricPlan, list[tuple[Loc, str]]]:
@@ -121,8 +146,12 @@ def plan_metrics(cfg: EvalConfig, base_dir: Path) -> tuple[MetricPlan, list[tupl
     seen: dict[str, int] = {}
     for index, model in enumerate(cfg.models):
         if model.name in seen:
-            problems.append((("models", index, "name"),
-                             f"model name '{model.name}' is already used by models[{seen[model.name]}]"))
+            problems.append(
+                (
+                    ("models", index, "name"),
+                    f"model name '{model.name}' is already used by models[{seen[model.name]}]",
+                )
+            )
         seen.setdefault(model.name, index)
     callables: dict[str, Any] = {}
     for index, model in enumerate(cfg.models):
@@ -134,7 +163,9 @@ def plan_metrics(cfg: EvalConfig, base_dir: Path) -> tuple[MetricPlan, list[tupl
     metrics, specs = _build(cfg, problems)
     plan = MetricPlan(metrics, specs, callables=callables)
     if cfg.registry is not None and cfg.select is None:
-        problems.append((("register",), "register needs a select: rule to choose the model to register"))
+        problems.append(
+            (("register",), "register needs a select: rule to choose the model to register")
+        )
     if cfg.select is None or not metrics:
         return plan, problems
     objective_key = "maximize" if cfg.select.maximize is not None else "minimize"

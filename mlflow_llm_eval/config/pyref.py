@@ -53,7 +53,11 @@ def load_callable(ref: Any, base_dir: Path) -> Callable[..., Any]:
         module = _module_from_file(path)
     else:
         local = (base_dir / Path(*module_part.split("."))).with_suffix(".py")
-        module = _module_from_file(local.resolve()) if local.is_file() else importlib.import_module(module_part)
+        module = (
+            _module_from_file(local.resolve())
+            if local.is_file()
+            else importlib.import_module(module_part)
+        )
     target: Any = module
     for part in attr.split("."):
         target = getattr(target, part)

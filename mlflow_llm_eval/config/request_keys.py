@@ -43,11 +43,15 @@ def _checked(cls: type, value: Any, info: ValidationInfo) -> Any:
 
 def _keys_model(name: str, keys: tuple[str, ...]) -> type[_Keys]:
     return create_model(  # type: ignore[call-overload]
-        name, __base__=_Keys, __validators__={"_checked": field_validator(*keys)(_checked)},
-        **{key: (Any, None) for key in keys})
+        name,
+        __base__=_Keys,
+        __validators__={"_checked": field_validator(*keys)(_checked)},
+        **{key: (Any, None) for key in keys},
+    )
 
 
 if TYPE_CHECKING:  # what _keys_model builds, as classes mypy can use as bases
+
     class RequestKeys(_Keys):
         initial_concurrency: Any = None
         max_attempts: Any = None

@@ -64,7 +64,9 @@ def resolve_data_file(
         raise ValueError(f"must be a file path, got {type(value).__name__}")
     path = resolve_path(value, info)
     if path.suffix.lower() not in DATA_FORMATS and not format_given:
-        raise ValueError(f"cannot tell the format of {path.name}: use a .jsonl, .csv or .parquet file")
+        raise ValueError(
+            f"cannot tell the format of {path.name}: use a .jsonl, .csv or .parquet file"
+        )
     return path
 
 
@@ -127,8 +129,11 @@ class DatasetSpec(_Strict):
     @property
     def spark_source(self) -> bool:
         """Only Spark reads it: a table, a Delta path, a storage URI."""
-        return self.table is not None or self.format == "delta" or (
-            isinstance(self.path, str) and is_remote_path(self.path))
+        return (
+            self.table is not None
+            or self.format == "delta"
+            or (isinstance(self.path, str) and is_remote_path(self.path))
+        )
 
     @property
     def file_format(self) -> str:
@@ -236,7 +241,9 @@ class ModelSpec(_Strict, RequestKeys):
         """The model's URI, endpoint, file or callable, as text (logged as a param)."""
         value = getattr(self, self.kind)
         if callable(value):
-            return f"{getattr(value, '__module__', '?')}:{getattr(value, '__qualname__', repr(value))}"
+            return (
+                f"{getattr(value, '__module__', '?')}:{getattr(value, '__qualname__', repr(value))}"
+            )
         return str(value)
 
     @property
@@ -310,8 +317,10 @@ class SelectSpec(ObjectiveSpec):
     @model_validator(mode="after")
     def _significance_needs_a_mean(self) -> SelectSpec:
         if self.require_significance is not None and not self.objective.key.endswith("/mean"):
-            raise ValueError("require_significance compares per-row scores, so the objective must "
-                             f"be a mean ('<name>/<version>/mean'), got '{self.objective.key}'")
+            raise ValueError(
+                "require_significance compares per-row scores, so the objective must "
+                f"be a mean ('<name>/<version>/mean'), got '{self.objective.key}'"
+            )
         return self
 
 

@@ -80,8 +80,11 @@ def summarize(scores: Sequence[float], aggregations: Sequence[str]) -> dict[str,
     }
 
 
-def interval_aggregates(summary: ScoreSummary | None, value_kind: str = "unbounded",
-                        value_range: Sequence[float] | None = None) -> dict[str, float]:
+def interval_aggregates(
+    summary: ScoreSummary | None,
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
+) -> dict[str, float]:
     """``mean_ci_low``/``mean_ci_high`` of a summary of the scored rows (any engine)."""
     if summary is None:
         return {"mean_ci_low": math.nan, "mean_ci_high": math.nan}
@@ -89,9 +92,12 @@ def interval_aggregates(summary: ScoreSummary | None, value_kind: str = "unbound
     return {"mean_ci_low": found.low, "mean_ci_high": found.high}
 
 
-def aggregate_from_summary(summary: dict[str, Any], aggregations: Sequence[str],
-                           value_kind: str = "unbounded",
-                           value_range: Sequence[float] | None = None) -> dict[str, float]:
+def aggregate_from_summary(
+    summary: dict[str, Any],
+    aggregations: Sequence[str],
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
+) -> dict[str, float]:
     """The aggregate dict (as :func:`aggregate` returns it) from a :func:`summarize` summary."""
     n = int(summary["count"])
     mean = summary["sum"] / n if n else math.nan
@@ -112,8 +118,13 @@ def aggregate_from_summary(summary: dict[str, Any], aggregations: Sequence[str],
     return result
 
 
-def aggregate(scores: Sequence[float], aggregations: Sequence[str], value_kind: str = "unbounded",
-              value_range: Sequence[float] | None = None) -> dict[str, float]:
+def aggregate(
+    scores: Sequence[float],
+    aggregations: Sequence[str],
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
+) -> dict[str, float]:
     """Aggregates of the scored rows, plus ``count``, ``unscored`` and the mean's 95% interval."""
-    return aggregate_from_summary(summarize(scores, aggregations), aggregations, value_kind,
-                                  value_range)
+    return aggregate_from_summary(
+        summarize(scores, aggregations), aggregations, value_kind, value_range
+    )

@@ -30,8 +30,13 @@ from mlflow_llm_eval.core.types import MetricResult
 PER_LANGUAGE = ("count", "unscored", "mean", "mean_ci_low", "mean_ci_high")
 
 
-def row_codes(texts: Sequence[Any], *, column: Sequence[Any] | None = None,
-              override: str | None = None, fallback: Sequence[Any] | None = None) -> list[str]:
+def row_codes(
+    texts: Sequence[Any],
+    *,
+    column: Sequence[Any] | None = None,
+    override: str | None = None,
+    fallback: Sequence[Any] | None = None,
+) -> list[str]:
     """One language code per row: the ``column`` value, else ``override``, else detected from
     ``texts`` (or ``fallback``, e.g. the targets, where the text is not a string).
 
@@ -40,8 +45,9 @@ def row_codes(texts: Sequence[Any], *, column: Sequence[Any] | None = None,
     """
     if fallback is not None:
         texts = [t if isinstance(t, str) and t.strip() else f for t, f in zip(texts, fallback)]
-    return [lang.code for lang in row_languages(texts, override=override, column=column,
-                                                refine=True)]
+    return [
+        lang.code for lang in row_languages(texts, override=override, column=column, refine=True)
+    ]
 
 
 def by_language(
@@ -68,9 +74,14 @@ def by_language(
     return table
 
 
-def language_metrics(table: Mapping[str, Mapping[str, Mapping[str, float]]],
-                     prefix: str = "") -> dict[str, float]:
+def language_metrics(
+    table: Mapping[str, Mapping[str, Mapping[str, float]]], prefix: str = ""
+) -> dict[str, float]:
     """The run metrics of a :func:`by_language` table (NaN values left out)."""
-    return {f"{prefix}{key}/lang_{language}/{name}": float(value)
-            for key, per in table.items() for language, values in per.items()
-            for name, value in values.items() if not math.isnan(value)}
+    return {
+        f"{prefix}{key}/lang_{language}/{name}": float(value)
+        for key, per in table.items()
+        for language, values in per.items()
+        for name, value in values.items()
+        if not math.isnan(value)
+    }

@@ -83,8 +83,11 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
             raise RuntimeError(f"returned {len(result)} scores for {n_rows} rows")
         return result
     except Exception as batch_exc:  # noqa: BLE001 - any metric failure becomes per-row status
-        _logger.warning("metric %s failed on the batch (%s); scoring row by row", metric.key,
-                        _error_text(batch_exc))
+        _logger.warning(
+            "metric %s failed on the batch (%s); scoring row by row",
+            metric.key,
+            _error_text(batch_exc),
+        )
     per_row = []
     repeats = RepeatedError(_SAME_ERROR_LIMIT)
     for i in range(n_rows):
@@ -115,7 +118,8 @@ def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
         if has_just
         else None,
         extra_aggregates=merge_extra_aggregates(
-            metric, [(p.extra_aggregates, sum(not math.isnan(v) for v in p.scores)) for p in parts]),
+            metric, [(p.extra_aggregates, sum(not math.isnan(v) for v in p.scores)) for p in parts]
+        ),
     )
 
 
@@ -153,8 +157,9 @@ def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
     if _aggregate_only(result):
         values: dict[str, float] = dict(result.extra_aggregates)  # no per-row scores to aggregate
     else:
-        values = aggregate(result.scores, metric.aggregations, metric.value_kind,
-                           metric.value_range)
+        values = aggregate(
+            result.scores, metric.aggregations, metric.value_kind, metric.value_range
+        )
         values.update(result.extra_aggregates)
     return named_aggregates(metric, values)
 
@@ -183,13 +188,21 @@ def score_frame(
     """Score every row of ``frame`` with every metric; columns are resolved before any scoring."""
     if len(frame) == 0:
         raise ValueError("the evaluation data is empty: there are no rows to score")
-    plan = build_plan(metrics, columns=list(frame.columns), defaults=defaults,
-                      evaluator_config={"col_mapping": dict(col_mapping or {})})
+    plan = build_plan(
+        metrics,
+        columns=list(frame.columns),
+        defaults=defaults,
+        evaluator_config={"col_mapping": dict(col_mapping or {})},
+    )
     return score_planned(plan, frame)
 
 
-def score_rows(plan: EvaluationPlan, column: Callable[[str], list[Any]], n_rows: int,
-               seconds: dict[str, float] | None = None) -> dict[str, MetricResult]:
+def score_rows(
+    plan: EvaluationPlan,
+    column: Callable[[str], list[Any]],
+    n_rows: int,
+    seconds: dict[str, float] | None = None,
+) -> dict[str, MetricResult]:
     """Run the plan's metrics in order over one batch (``column(name)`` -> its values); each
     is bound to the results before it (derived metrics). The executor's and the classic path's
     scoring loop."""
@@ -222,9 +235,15 @@ def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
                 added[plan.prefixed(name)] = score_series(metric, values, frame.index)
             else:  # object keeps None as None
                 added[plan.prefixed(name)] = pd.Series(values, index=frame.index, dtype=object)
-        aggregates.update({plan.prefixed(k): v for k, v in metric_aggregates(metric, result).items()})
+        aggregates.update(
+            {plan.prefixed(k): v for k, v in metric_aggregates(metric, result).items()}
+        )
     # one concat, not one insert per column (a frame of many metrics stays unfragmented)
-    table = pd.concat([frame.drop(columns=[c for c in added if c in frame.columns]),
-                       pd.DataFrame(added, index=frame.index)], axis=1)
+    table = pd.concat(
+        [
+            frame.drop(columns=[c for c in added if c in frame.columns]),
+            pd.DataFrame(added, index=frame.index),
+        ],
+        axis=1,
+    )
     return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
-

@@ -60,8 +60,10 @@ SEED = 0
 _MULTINOMIAL_MAX = 16
 METHODS = {
     "clopper_pearson": "Clopper–Pearson exact binomial interval",
-    "bca_bootstrap": ("BCa bootstrap of the mean (seeded, from the value counts), small-sample "
-                      "expanded; bounded kinds add one pseudo-row at each end of the range"),
+    "bca_bootstrap": (
+        "BCa bootstrap of the mean (seeded, from the value counts), small-sample "
+        "expanded; bounded kinds add one pseudo-row at each end of the range"
+    ),
     "one_value_bound": "all rows equal: Clopper–Pearson bound on the share that could differ",
     "one_value": "all rows equal (unbounded kind): the value itself",
     "t_moments": "Student-t interval from n, sum and sum of squares (many distinct values)",
@@ -99,18 +101,27 @@ class ScoreSummary:
         """The summary of finite values (NaN rows must be removed before)."""
         array = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, float)
         if array.size and not np.all(np.isfinite(array)):
-            raise ValueError("ScoreSummary.of takes finite values only; drop NaN (unscored) rows first")
+            raise ValueError(
+                "ScoreSummary.of takes finite values only; drop NaN (unscored) rows first"
+            )
         distinct, counts = np.unique(array, return_counts=True)
-        kept = None if len(distinct) > max_distinct else {
-            float(v): int(c) for v, c in zip(distinct, counts)}
+        kept = (
+            None
+            if len(distinct) > max_distinct
+            else {float(v): int(c) for v, c in zip(distinct, counts)}
+        )
         return cls(int(array.size), float(np.sum(array)), float(np.sum(array * array)), kept)
 
     @classmethod
     def from_counts(cls, counts: Mapping[float, int]) -> ScoreSummary:
         """A summary from value counts alone (what a ``GROUP BY value`` returns)."""
         clean = {float(v): int(c) for v, c in counts.items() if int(c) > 0}
-        return cls(sum(clean.values()), float(sum(v * c for v, c in clean.items())),
-                   float(sum(v * v * c for v, c in clean.items())), dict(sorted(clean.items())))
+        return cls(
+            sum(clean.values()),
+            float(sum(v * c for v, c in clean.items())),
+            float(sum(v * v * c for v, c in clean.items())),
+            dict(sorted(clean.items())),
+        )
 
     def merge(self, other: ScoreSummary, max_distinct: int = MAX_DISTINCT) -> ScoreSummary:
         counts = None
@@ -119,8 +130,9 @@ class ScoreSummary:
             for value, count in other.counts.items():
                 merged[value] = merged.get(value, 0) + count
             counts = dict(sorted(merged.items())) if len(merged) <= max_distinct else None
-        return ScoreSummary(self.n + other.n, self.total + other.total,
-                            self.total_sq + other.total_sq, counts)
+        return ScoreSummary(
+            self.n + other.n, self.total + other.total, self.total_sq + other.total_sq, counts
+        )
 
     @property
     def mean(self) -> float:
@@ -168,8 +180,9 @@ def t_interval(n: int, total: float, total_sq: float, level: float = 0.95) -> tu
     return mean - half, mean + half
 
 
-def bootstrap_means(values: np.ndarray, counts: np.ndarray, n_resamples: int = N_RESAMPLES,
-                    seed: int = SEED) -> np.ndarray:
+def bootstrap_means(
+    values: np.ndarray, counts: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = SEED
+) -> np.ndarray:
     """Means of ``n_resamples`` nonparametric bootstrap resamples of the rows given as counts.
 
     Resampling n rows with replacement is a multinomial draw over the distinct values: with few
@@ -184,8 +197,12 @@ def bootstrap_means(values: np.ndarray, counts: np.ndarray, n_resamples: int = N
         return means
     rows = np.repeat(values, counts.astype(np.int64))
     chunk = max(1, 2_000_000 // n)
-    return np.concatenate([rows[rng.integers(0, n, (min(chunk, n_resamples - start), n))].mean(axis=1)
-                           for start in range(0, n_resamples, chunk)])
+    return np.concatenate(
+        [
+            rows[rng.integers(0, n, (min(chunk, n_resamples - start), n))].mean(axis=1)
+            for start in range(0, n_resamples, chunk)
+        ]
+    )
 
 
 def expanded_quantile(n: float, level: float = 0.95) -> float:
@@ -200,8 +217,13 @@ def expanded_quantile(n: float, level: float = 0.95) -> float:
     return math.sqrt(n / (n - 1)) * float(stats.t.ppf(0.5 + level / 2, df=n - 1))
 
 
-def bca_from_distribution(boot: np.ndarray, values: np.ndarray, counts: np.ndarray,
-                          level: float = 0.95, quantile: float | None = None) -> tuple[float, float]:
+def bca_from_distribution(
+    boot: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    level: float = 0.95,
+    quantile: float | None = None,
+) -> tuple[float, float]:
     """BCa endpoints from a bootstrap distribution of the mean (Efron 1987; scipy's formulas).
 
     The acceleration is the jackknife one, exact for the mean: ``Σ d³ / (6 (Σ d²)^1.5)`` with
@@ -224,9 +246,15 @@ def bca_from_distribution(boot: np.ndarray, values: np.ndarray, counts: np.ndarr
     return float(low), float(high)
 
 
-def interval_from_summary(kind: str, summary: ScoreSummary, *, value_range: Sequence[float] | None = None,
-                          level: float = 0.95, n_resamples: int = N_RESAMPLES,
-                          seed: int = SEED) -> Interval:
+def interval_from_summary(
+    kind: str,
+    summary: ScoreSummary,
+    *,
+    value_range: Sequence[float] | None = None,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+) -> Interval:
     """The interval for the mean of ``summary`` by the method of ``kind`` (module docstring)."""
     check_kind(kind, value_range)
     bounds = default_range(kind, value_range)
@@ -245,10 +273,17 @@ def interval_from_summary(kind: str, summary: ScoreSummary, *, value_range: Sequ
     if len(counts) == 1:
         (value,) = counts
         if bounds is None:
-            return Interval(value, value, "one_value") if n >= 2 else Interval(math.nan, math.nan, "undefined")
+            return (
+                Interval(value, value, "one_value")
+                if n >= 2
+                else Interval(math.nan, math.nan, "undefined")
+            )
         share = clopper_pearson(0, n, level)[1]
-        return Interval(value - (value - bounds[0]) * share, value + (bounds[1] - value) * share,
-                        "one_value_bound")
+        return Interval(
+            value - (value - bounds[0]) * share,
+            value + (bounds[1] - value) * share,
+            "one_value_bound",
+        )
     if bounds is not None:  # one pseudo-row at each end of the range (see the module docstring)
         counts = dict(counts)
         for end in bounds:
@@ -260,9 +295,22 @@ def interval_from_summary(kind: str, summary: ScoreSummary, *, value_range: Sequ
     return Interval(*bca_from_distribution(boot, values, weights, level, quantile), "bca_bootstrap")
 
 
-def interval(kind: str, values: Iterable[float], *, value_range: Sequence[float] | None = None,
-             level: float = 0.95, n_resamples: int = N_RESAMPLES, seed: int = SEED,
-             max_distinct: int = MAX_DISTINCT) -> Interval:
+def interval(
+    kind: str,
+    values: Iterable[float],
+    *,
+    value_range: Sequence[float] | None = None,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    max_distinct: int = MAX_DISTINCT,
+) -> Interval:
     """The interval for the mean of finite ``values``: their summary, then :func:`interval_from_summary`."""
-    return interval_from_summary(kind, ScoreSummary.of(values, max_distinct), value_range=value_range,
-                                 level=level, n_resamples=n_resamples, seed=seed)
+    return interval_from_summary(
+        kind,
+        ScoreSummary.of(values, max_distinct),
+        value_range=value_range,
+        level=level,
+        n_resamples=n_resamples,
+        seed=seed,
+    )

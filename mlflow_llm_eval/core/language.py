@@ -57,41 +57,125 @@ from typing import Any, NamedTuple
 
 #: Script -> default language when only the script is known.
 SCRIPT_LANGUAGE: dict[str, str] = {
-    "Hang": "ko", "Jpan": "ja", "Hani": "zh", "Thai": "th", "Arab": "ar", "Deva": "hi",
-    "Cyrl": "ru", "Latn": "en", "Grek": "el", "Hebr": "he", "Beng": "bn", "Taml": "ta",
-    "Telu": "te", "Gujr": "gu", "Knda": "kn", "Mlym": "ml", "Guru": "pa", "Geor": "ka",
-    "Armn": "hy", "Laoo": "lo", "Khmr": "km", "Mymr": "my", "Ethi": "am", "Sinh": "si",
-    "Tibt": "bo", "Zyyy": "und",
+    "Hang": "ko",
+    "Jpan": "ja",
+    "Hani": "zh",
+    "Thai": "th",
+    "Arab": "ar",
+    "Deva": "hi",
+    "Cyrl": "ru",
+    "Latn": "en",
+    "Grek": "el",
+    "Hebr": "he",
+    "Beng": "bn",
+    "Taml": "ta",
+    "Telu": "te",
+    "Gujr": "gu",
+    "Knda": "kn",
+    "Mlym": "ml",
+    "Guru": "pa",
+    "Geor": "ka",
+    "Armn": "hy",
+    "Laoo": "lo",
+    "Khmr": "km",
+    "Mymr": "my",
+    "Ethi": "am",
+    "Sinh": "si",
+    "Tibt": "bo",
+    "Zyyy": "und",
 }
 #: Language -> its usual script (for an override given as a language code).
 LANGUAGE_SCRIPT: dict[str, str] = {v: k for k, v in SCRIPT_LANGUAGE.items()}
-LANGUAGE_SCRIPT.update({lang: "Latn" for lang in (
-    "de", "es", "fr", "it", "nl", "pl", "hu", "pt", "tr", "sv", "da", "no", "nb", "fi", "cs",
-    "sk", "ro", "hr", "sl", "et", "lv", "lt", "id", "ms", "vi", "tl", "sw", "ca", "eu", "gl")})
+LANGUAGE_SCRIPT.update(
+    {
+        lang: "Latn"
+        for lang in (
+            "de",
+            "es",
+            "fr",
+            "it",
+            "nl",
+            "pl",
+            "hu",
+            "pt",
+            "tr",
+            "sv",
+            "da",
+            "no",
+            "nb",
+            "fi",
+            "cs",
+            "sk",
+            "ro",
+            "hr",
+            "sl",
+            "et",
+            "lv",
+            "lt",
+            "id",
+            "ms",
+            "vi",
+            "tl",
+            "sw",
+            "ca",
+            "eu",
+            "gl",
+        )
+    }
+)
 LANGUAGE_SCRIPT.update({lang: "Cyrl" for lang in ("uk", "bg", "sr", "mk", "be", "kk")})
 LANGUAGE_SCRIPT.update({"fa": "Arab", "ur": "Arab", "mr": "Deva", "ne": "Deva", "yue": "Hani"})
 
 # Letter ranges per script (start, end inclusive); letters outside them count as "other".
 _RANGES: tuple[tuple[int, int, str], ...] = (
-    (0x0041, 0x024F, "Latn"), (0x1E00, 0x1EFF, "Latn"), (0xFF21, 0xFF5A, "Latn"),
-    (0x0370, 0x03FF, "Grek"), (0x1F00, 0x1FFF, "Grek"),
-    (0x0400, 0x052F, "Cyrl"), (0x1C80, 0x1C8F, "Cyrl"), (0x2DE0, 0x2DFF, "Cyrl"),
+    (0x0041, 0x024F, "Latn"),
+    (0x1E00, 0x1EFF, "Latn"),
+    (0xFF21, 0xFF5A, "Latn"),
+    (0x0370, 0x03FF, "Grek"),
+    (0x1F00, 0x1FFF, "Grek"),
+    (0x0400, 0x052F, "Cyrl"),
+    (0x1C80, 0x1C8F, "Cyrl"),
+    (0x2DE0, 0x2DFF, "Cyrl"),
     (0xA640, 0xA69F, "Cyrl"),
-    (0x0530, 0x058F, "Armn"), (0x0590, 0x05FF, "Hebr"),
-    (0x0600, 0x06FF, "Arab"), (0x0750, 0x077F, "Arab"), (0x08A0, 0x08FF, "Arab"),
-    (0xFB50, 0xFDFF, "Arab"), (0xFE70, 0xFEFF, "Arab"),
-    (0x0900, 0x097F, "Deva"), (0x0980, 0x09FF, "Beng"), (0x0A00, 0x0A7F, "Guru"),
-    (0x0A80, 0x0AFF, "Gujr"), (0x0B80, 0x0BFF, "Taml"), (0x0C00, 0x0C7F, "Telu"),
-    (0x0C80, 0x0CFF, "Knda"), (0x0D00, 0x0D7F, "Mlym"), (0x0D80, 0x0DFF, "Sinh"),
-    (0x0E00, 0x0E7F, "Thai"), (0x0E80, 0x0EFF, "Laoo"), (0x0F00, 0x0FFF, "Tibt"),
-    (0x1000, 0x109F, "Mymr"), (0x10A0, 0x10FF, "Geor"), (0x1200, 0x139F, "Ethi"),
+    (0x0530, 0x058F, "Armn"),
+    (0x0590, 0x05FF, "Hebr"),
+    (0x0600, 0x06FF, "Arab"),
+    (0x0750, 0x077F, "Arab"),
+    (0x08A0, 0x08FF, "Arab"),
+    (0xFB50, 0xFDFF, "Arab"),
+    (0xFE70, 0xFEFF, "Arab"),
+    (0x0900, 0x097F, "Deva"),
+    (0x0980, 0x09FF, "Beng"),
+    (0x0A00, 0x0A7F, "Guru"),
+    (0x0A80, 0x0AFF, "Gujr"),
+    (0x0B80, 0x0BFF, "Taml"),
+    (0x0C00, 0x0C7F, "Telu"),
+    (0x0C80, 0x0CFF, "Knda"),
+    (0x0D00, 0x0D7F, "Mlym"),
+    (0x0D80, 0x0DFF, "Sinh"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x0E80, 0x0EFF, "Laoo"),
+    (0x0F00, 0x0FFF, "Tibt"),
+    (0x1000, 0x109F, "Mymr"),
+    (0x10A0, 0x10FF, "Geor"),
+    (0x1200, 0x139F, "Ethi"),
     (0x1780, 0x17FF, "Khmr"),
-    (0x1100, 0x11FF, "Hang"), (0x3130, 0x318F, "Hang"), (0xA960, 0xA97F, "Hang"),
-    (0xAC00, 0xD7AF, "Hang"), (0xD7B0, 0xD7FF, "Hang"), (0xFFA0, 0xFFDC, "Hang"),
-    (0x3040, 0x309F, "Kana"), (0x30A0, 0x30FF, "Kana"), (0x31F0, 0x31FF, "Kana"),
+    (0x1100, 0x11FF, "Hang"),
+    (0x3130, 0x318F, "Hang"),
+    (0xA960, 0xA97F, "Hang"),
+    (0xAC00, 0xD7AF, "Hang"),
+    (0xD7B0, 0xD7FF, "Hang"),
+    (0xFFA0, 0xFFDC, "Hang"),
+    (0x3040, 0x309F, "Kana"),
+    (0x30A0, 0x30FF, "Kana"),
+    (0x31F0, 0x31FF, "Kana"),
     (0xFF66, 0xFF9F, "Kana"),
-    (0x2E80, 0x2FDF, "Hani"), (0x3005, 0x3007, "Hani"), (0x3021, 0x3029, "Hani"),
-    (0x3400, 0x4DBF, "Hani"), (0x4E00, 0x9FFF, "Hani"), (0xF900, 0xFAFF, "Hani"),
+    (0x2E80, 0x2FDF, "Hani"),
+    (0x3005, 0x3007, "Hani"),
+    (0x3021, 0x3029, "Hani"),
+    (0x3400, 0x4DBF, "Hani"),
+    (0x4E00, 0x9FFF, "Hani"),
+    (0xF900, 0xFAFF, "Hani"),
     (0x20000, 0x3FFFF, "Hani"),
 )
 #: Languages lingua chooses among, per script (each adds ~0.6 s to lingua's one-time load).
@@ -117,8 +201,8 @@ class Language(NamedTuple):
 def script_of(char: str) -> str | None:
     """The script of one letter (``None`` for a non-letter; ``"Zyyy"`` for other letters).
 
-        >>> script_of("가"), script_of("カ"), script_of("中"), script_of("é"), script_of("1")
-        ('Hang', 'Kana', 'Hani', 'Latn', None)
+    >>> script_of("가"), script_of("カ"), script_of("中"), script_of("é"), script_of("1")
+    ('Hang', 'Kana', 'Hani', 'Latn', None)
     """
     if not char.isalpha():
         return None
@@ -137,12 +221,31 @@ def _script_of_code(code: int) -> str:
 
 #: Script code -> Unicode script property(ies) of its letters (``regex`` syntax).
 _SCRIPT_PROPERTIES = {
-    "Latn": "Latin", "Hang": "Hangul", "Kana": "Hiragana}\\p{Katakana", "Hani": "Han",
-    "Cyrl": "Cyrillic", "Arab": "Arabic", "Deva": "Devanagari", "Thai": "Thai", "Grek": "Greek",
-    "Hebr": "Hebrew", "Beng": "Bengali", "Taml": "Tamil", "Telu": "Telugu", "Gujr": "Gujarati",
-    "Knda": "Kannada", "Mlym": "Malayalam", "Guru": "Gurmukhi", "Geor": "Georgian",
-    "Armn": "Armenian", "Laoo": "Lao", "Khmr": "Khmer", "Mymr": "Myanmar", "Ethi": "Ethiopic",
-    "Sinh": "Sinhala", "Tibt": "Tibetan",
+    "Latn": "Latin",
+    "Hang": "Hangul",
+    "Kana": "Hiragana}\\p{Katakana",
+    "Hani": "Han",
+    "Cyrl": "Cyrillic",
+    "Arab": "Arabic",
+    "Deva": "Devanagari",
+    "Thai": "Thai",
+    "Grek": "Greek",
+    "Hebr": "Hebrew",
+    "Beng": "Bengali",
+    "Taml": "Tamil",
+    "Telu": "Telugu",
+    "Gujr": "Gujarati",
+    "Knda": "Kannada",
+    "Mlym": "Malayalam",
+    "Guru": "Gurmukhi",
+    "Geor": "Georgian",
+    "Armn": "Armenian",
+    "Laoo": "Lao",
+    "Khmr": "Khmer",
+    "Mymr": "Myanmar",
+    "Ethi": "Ethiopic",
+    "Sinh": "Sinhala",
+    "Tibt": "Tibetan",
 }
 
 
@@ -150,8 +253,10 @@ _SCRIPT_PROPERTIES = {
 def _script_patterns() -> tuple[tuple[str, Any], ...]:
     import regex
 
-    return tuple((code, regex.compile(rf"(?V1)[[\p{{{prop}}}]&&\p{{L}}]"))
-                 for code, prop in _SCRIPT_PROPERTIES.items())
+    return tuple(
+        (code, regex.compile(rf"(?V1)[[\p{{{prop}}}]&&\p{{L}}]"))
+        for code, prop in _SCRIPT_PROPERTIES.items()
+    )
 
 
 @functools.cache
@@ -164,8 +269,8 @@ def _letter_pattern() -> Any:
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script in ``text`` (non-letters are skipped; ``Zyyy``: other scripts).
 
-        >>> script_counts("API를 써요!")
-        {'Latn': 3, 'Hang': 3}
+    >>> script_counts("API를 써요!")
+    {'Latn': 3, 'Hang': 3}
     """
     counts: dict[str, int] = {}
     remaining = len(_letter_pattern().findall(text))
@@ -194,8 +299,7 @@ def dominant_script(counts: dict[str, int]) -> str:
     return max(sorted(counts), key=counts.__getitem__)  # ties: alphabetical, deterministic
 
 
-def detect(text: str, *, refine: bool = False,
-           candidates: Sequence[str] | None = None) -> Language:
+def detect(text: str, *, refine: bool = False, candidates: Sequence[str] | None = None) -> Language:
     """The language of ``text`` by its dominant script (see the module docstring).
 
     ``refine=True`` asks lingua (if installed) which language of the script a Latin text with
@@ -222,8 +326,8 @@ def _has_non_ascii_letter(text: str) -> bool:
 def normalize_code(value: Any) -> str | None:
     """A language override as a lower-case ISO 639 code, or None when absent.
 
-        >>> normalize_code("ko-KR"), normalize_code("zh_Hans"), normalize_code(" JA "), normalize_code(None)
-        ('ko', 'zh', 'ja', None)
+    >>> normalize_code("ko-KR"), normalize_code("zh_Hans"), normalize_code(" JA "), normalize_code(None)
+    ('ko', 'zh', 'ja', None)
     """
     if value is None or (isinstance(value, float) and value != value):
         return None
@@ -242,9 +346,14 @@ def from_code(code: str) -> Language:
     return Language(code, LANGUAGE_SCRIPT.get(code, "Zyyy"), True)
 
 
-def row_languages(texts: Iterable[Any], *, override: str | None = None,
-                  column: Sequence[Any] | None = None, refine: bool = False,
-                  candidates: Sequence[str] | None = None) -> list[Language]:
+def row_languages(
+    texts: Iterable[Any],
+    *,
+    override: str | None = None,
+    column: Sequence[Any] | None = None,
+    refine: bool = False,
+    candidates: Sequence[str] | None = None,
+) -> list[Language]:
     """One :class:`Language` per row: the row's ``column`` value, else ``override``, else detected.
 
     Non-text cells (None, numbers) are detected as ``und``.
@@ -279,9 +388,12 @@ def _lingua_detector(script: str, candidates: tuple[str, ...]) -> Any:
     import lingua
 
     wanted = {c.lower() for c in candidates}
-    languages = [language for language in lingua.Language.all()
-                 if language.iso_code_639_1.name.lower() in wanted
-                 and LANGUAGE_SCRIPT.get(language.iso_code_639_1.name.lower(), "Latn") == script]
+    languages = [
+        language
+        for language in lingua.Language.all()
+        if language.iso_code_639_1.name.lower() in wanted
+        and LANGUAGE_SCRIPT.get(language.iso_code_639_1.name.lower(), "Latn") == script
+    ]
     if len(languages) < 2:
         return None
     return lingua.LanguageDetectorBuilder.from_languages(*languages).build()

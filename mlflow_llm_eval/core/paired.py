@@ -56,14 +56,24 @@ def sign_flip_p_value(d: np.ndarray, seed: int = SEED) -> float:
     from scipy import stats
 
     result = stats.permutation_test(
-        (nonzero, np.zeros_like(nonzero)), lambda x, y, axis: np.mean(x - y, axis=axis),
-        permutation_type="samples", vectorized=True, n_resamples=N_FLIPS,
-        alternative="two-sided", rng=np.random.default_rng(seed))
+        (nonzero, np.zeros_like(nonzero)),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=N_FLIPS,
+        alternative="two-sided",
+        rng=np.random.default_rng(seed),
+    )
     return float(min(1.0, result.pvalue))
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], value_kind: str = "unbounded",
-                      value_range: Sequence[float] | None = None, seed: int = SEED) -> PairedResult:
+def paired_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
+    seed: int = SEED,
+) -> PairedResult:
     """The paired comparison of ``a`` and ``b`` (same rows, same order)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape:
@@ -73,8 +83,9 @@ def paired_difference(a: Sequence[float], b: Sequence[float], value_kind: str = 
     if len(d) == 0:
         return PairedResult(0, math.nan, math.nan, math.nan, math.nan, "undefined")
     found = interval("unbounded", d, seed=seed)  # value_kind/value_range: kept for other methods
-    return PairedResult(len(d), float(d.mean()), found.low, found.high, sign_flip_p_value(d, seed),
-                        found.method)
+    return PairedResult(
+        len(d), float(d.mean()), found.low, found.high, sign_flip_p_value(d, seed), found.method
+    )
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -102,16 +113,30 @@ class Comparison:
     p_holm: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "reference": self.reference, "model": self.model,
-                **self.result.as_dict(), "p_holm": self.p_holm}
+        return {
+            "metric": self.metric,
+            "reference": self.reference,
+            "model": self.model,
+            **self.result.as_dict(),
+            "p_holm": self.p_holm,
+        }
 
 
-def compare_to_reference(scores: Mapping[str, Sequence[float]], reference: str, metric: str = "",
-                         value_kind: str = "unbounded", value_range: Sequence[float] | None = None,
-                         seed: int = SEED) -> list[Comparison]:
+def compare_to_reference(
+    scores: Mapping[str, Sequence[float]],
+    reference: str,
+    metric: str = "",
+    value_kind: str = "unbounded",
+    value_range: Sequence[float] | None = None,
+    seed: int = SEED,
+) -> list[Comparison]:
     """``reference`` against every other model of ``scores``; Holm over those comparisons."""
     others = [name for name in scores if name != reference]
-    results = [paired_difference(scores[reference], scores[name], value_kind, value_range, seed)
-               for name in others]
+    results = [
+        paired_difference(scores[reference], scores[name], value_kind, value_range, seed)
+        for name in others
+    ]
     adjusted = holm([r.p_value for r in results])
-    return [Comparison(metric, reference, name, r, p) for name, r, p in zip(others, results, adjusted)]
+    return [
+        Comparison(metric, reference, name, r, p) for name, r, p in zip(others, results, adjusted)
+    ]

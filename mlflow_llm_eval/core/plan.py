@@ -72,8 +72,9 @@ class EvaluatorConfig:
     KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels", "retriever_k")
 
     @classmethod
-    def from_dict(cls, config: Mapping[str, Any] | None,
-                  metrics: Sequence[Metric] | None = None) -> EvaluatorConfig:
+    def from_dict(
+        cls, config: Mapping[str, Any] | None, metrics: Sequence[Metric] | None = None
+    ) -> EvaluatorConfig:
         config = dict(config or {})
         parameters = {p for m in metrics or () for p in _parameters_of(m)}
         unknown = sorted(set(config) - set(cls.KEYS) - parameters)
@@ -90,9 +91,12 @@ class EvaluatorConfig:
             raise ValueError(f"model_input must be one of {MODEL_INPUTS}, got {model_input!r}")
         human_labels = config.get("human_labels") or {}
         if not isinstance(human_labels, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()):
-            raise ValueError("human_labels must map judge names to column names, e.g. "
-                             f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}")
+            isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()
+        ):
+            raise ValueError(
+                "human_labels must map judge names to column names, e.g. "
+                f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}"
+            )
         prefix = config.get("metric_prefix") or ""
         if not isinstance(prefix, str):
             raise ValueError(f"metric_prefix must be a string, got {type(prefix).__name__}")
@@ -114,9 +118,11 @@ def _parameters_of(metric: Metric) -> list[str]:
     return list(names()) if callable(names) else []
 
 
-def select_metrics(model_type: str | None, extras: Sequence[Metric],
-                   evaluator_config: Mapping[str, Any] | None = None,
-                   ) -> tuple[list[Metric], frozenset[str]]:
+def select_metrics(
+    model_type: str | None,
+    extras: Sequence[Metric],
+    evaluator_config: Mapping[str, Any] | None = None,
+) -> tuple[list[Metric], frozenset[str]]:
     """The preset of ``model_type`` plus ``extras``, and the preset's keys.
 
     MLflow's ``retriever`` preset takes ``k`` from ``evaluator_config["retriever_k"]`` (3).
@@ -128,7 +134,7 @@ def select_metrics(model_type: str | None, extras: Sequence[Metric],
     from mlflow_llm_eval.core.registry import preset_metrics
 
     extra_keys = {m.key for m in extras}
-    options = ({"k": _retriever_k(evaluator_config)} if model_type == "retriever" else {})
+    options = {"k": _retriever_k(evaluator_config)} if model_type == "retriever" else {}
     preset = [m for m in preset_metrics(model_type, **options) if m.key not in extra_keys]
     if not preset + list(extras):
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
@@ -189,8 +195,10 @@ class EvaluationPlan:
         """Raise before any work if the plan uses a feature ``door`` cannot run, by name."""
         used = [feature for feature, in_use in unsupported.items() if in_use]
         if used:
-            raise ValueError(f"{door} cannot run: {', '.join(used)} (see docs/doors.md for "
-                             "what each door supports)")
+            raise ValueError(
+                f"{door} cannot run: {', '.join(used)} (see docs/doors.md for "
+                "what each door supports)"
+            )
 
 
 def free_name(name: str, taken: Any) -> str:
@@ -237,7 +245,7 @@ def order_by_dependencies(metrics: Sequence[Metric]) -> list[Metric]:
         if state.get(metric.key) == "done":
             return
         if state.get(metric.key) == "visiting":
-            cycle = path[path.index(metric.key):] + [metric.key]
+            cycle = path[path.index(metric.key) :] + [metric.key]
             raise ValueError(f"metrics depend on each other in a cycle: {' -> '.join(cycle)}")
         state[metric.key] = "visiting"
         for dep in metric.dependencies:
@@ -250,20 +258,29 @@ def order_by_dependencies(metrics: Sequence[Metric]) -> list[Metric]:
     return ordered
 
 
-def column_of(logical: str, columns: Sequence[str], defaults: Mapping[str, str],
-              col_mapping: Mapping[str, Any]) -> str | None:
+def column_of(
+    logical: str,
+    columns: Sequence[str],
+    defaults: Mapping[str, str],
+    col_mapping: Mapping[str, Any],
+) -> str | None:
     """The data column of a logical column, or None when the data lacks it."""
     actual = col_mapping.get(logical, defaults.get(logical, logical))
     return actual if isinstance(actual, str) and actual in set(columns) else None
 
 
-def plan_columns(metric: Metric, columns: Sequence[str], defaults: Mapping[str, str],
-                 col_mapping: Mapping[str, Any]) -> tuple[dict[str, str], list[tuple[str, Any]]]:
+def plan_columns(
+    metric: Metric,
+    columns: Sequence[str],
+    defaults: Mapping[str, str],
+    col_mapping: Mapping[str, Any],
+) -> tuple[dict[str, str], list[tuple[str, Any]]]:
     """(logical -> data column of what is present, [(missing logical, mapped name)])."""
     resolved: dict[str, str] = {}
     missing: list[tuple[str, Any]] = []
     for logical, required in [(c, True) for c in metric.requires] + [
-            (c, False) for c in metric.optional]:
+        (c, False) for c in metric.optional
+    ]:
         actual = column_of(logical, columns, defaults, col_mapping)
         if actual is not None:
             resolved[logical] = actual
@@ -272,8 +289,9 @@ def plan_columns(metric: Metric, columns: Sequence[str], defaults: Mapping[str, 
     return resolved, missing
 
 
-def missing_message(problems: Sequence[tuple[Metric, list[tuple[str, Any]]]],
-                    columns: Sequence[str]) -> str:
+def missing_message(
+    problems: Sequence[tuple[Metric, list[tuple[str, Any]]]], columns: Sequence[str]
+) -> str:
     lines = []
     for metric, missing in problems:
         names = ", ".join(
@@ -303,8 +321,11 @@ def build_plan(
     unknown dependency or a cycle, a ``human_labels`` judge that is not computed;
     :class:`MissingColumnError` naming every missing column (human label columns included).
     """
-    config = (evaluator_config if isinstance(evaluator_config, EvaluatorConfig)
-              else EvaluatorConfig.from_dict(evaluator_config, metrics))
+    config = (
+        evaluator_config
+        if isinstance(evaluator_config, EvaluatorConfig)
+        else EvaluatorConfig.from_dict(evaluator_config, metrics)
+    )
     defaults = dict(defaults or {})
     columns = list(columns)
     check_unique_keys(metrics)
@@ -326,8 +347,8 @@ def build_plan(
 
 
 def drop_preset_metrics_without_targets(
-        metrics: Sequence[Metric], preset_keys: frozenset[str],
-        has_targets: bool) -> tuple[list[Metric], list[dict[str, str]]]:
+    metrics: Sequence[Metric], preset_keys: frozenset[str], has_targets: bool
+) -> tuple[list[Metric], list[dict[str, str]]]:
     """MLflow computes a preset without targets minus the metrics that need them: so does every
     door, with a warning and a record in the run (never silently). Extra metrics are kept."""
     if has_targets:
@@ -335,18 +356,31 @@ def drop_preset_metrics_without_targets(
     kept, skipped = [], []
     for metric in metrics:
         if metric.key in preset_keys and "targets" in metric.requires:
-            skipped.append({"metric": metric.key, "reason": "needs targets; the data has none "
-                            "(pass targets= to mlflow.evaluate to compute it)"})
+            skipped.append(
+                {
+                    "metric": metric.key,
+                    "reason": "needs targets; the data has none "
+                    "(pass targets= to mlflow.evaluate to compute it)",
+                }
+            )
         else:
             kept.append(metric)
     if skipped:
-        _logger.warning("llm_eval: no targets, so these preset metrics are skipped: %s",
-                        ", ".join(s["metric"] for s in skipped))
+        _logger.warning(
+            "llm_eval: no targets, so these preset metrics are skipped: %s",
+            ", ".join(s["metric"] for s in skipped),
+        )
     return kept, skipped
 
 
-def _resolve(metric: Metric, columns: list[str], defaults: dict[str, str],
-             config: EvaluatorConfig, has_targets: bool, names: list[str]) -> Metric:
+def _resolve(
+    metric: Metric,
+    columns: list[str],
+    defaults: dict[str, str],
+    config: EvaluatorConfig,
+    has_targets: bool,
+    names: list[str],
+) -> Metric:
     """A metric that plans its own arguments (an MLflow metric's ``resolve``), planned here."""
     resolve = getattr(metric, "resolve", None)
     if not callable(resolve):
@@ -355,8 +389,11 @@ def _resolve(metric: Metric, columns: list[str], defaults: dict[str, str],
         columns=columns,
         predictions_names=[defaults["predictions"]] if "predictions" in defaults else [],
         targets_names=[defaults["targets"]] if "targets" in defaults else [],
-        has_targets=has_targets, col_mapping=config.col_mapping,
-        config=config.passed_to_metrics, metric_names=names)
+        has_targets=has_targets,
+        col_mapping=config.col_mapping,
+        config=config.passed_to_metrics,
+        metric_names=names,
+    )
     return planned
 
 
@@ -364,11 +401,14 @@ def _check_human_labels(plan: EvaluationPlan, columns: list[str]) -> None:
     by_name = {m.name for m in plan.metrics}
     for name, column in plan.config.human_labels.items():
         if name not in by_name:
-            raise ValueError(f"human_labels names '{name}', which is not one of the metrics "
-                             f"{sorted(by_name)}")
+            raise ValueError(
+                f"human_labels names '{name}', which is not one of the metrics {sorted(by_name)}"
+            )
         if column not in columns:
-            raise MissingColumnError(f"human_labels['{name}'] names column '{column}', which is "
-                                     f"not in the data. Columns present: {columns}")
+            raise MissingColumnError(
+                f"human_labels['{name}'] names column '{column}', which is "
+                f"not in the data. Columns present: {columns}"
+            )
 
 
 # --- extra aggregates over batches -------------------------------------------------------------
@@ -380,8 +420,9 @@ def merge_rule(metric: Metric, name: str) -> str:
     return NOT_MERGEABLE
 
 
-def merge_extra_aggregates(metric: Metric,
-                           parts: Sequence[tuple[Mapping[str, float], int]]) -> dict[str, float]:
+def merge_extra_aggregates(
+    metric: Metric, parts: Sequence[tuple[Mapping[str, float], int]]
+) -> dict[str, float]:
     """Merge the extra aggregates of several batches: ``parts`` = (extras, scored rows) each.
 
     One batch: its values as they are. Several: by each name's rule; a not mergeable name
@@ -406,13 +447,21 @@ def merge_extra_aggregates(metric: Metric,
         elif rule == SCORED_MEAN or rule.startswith("weighted_by:"):
             count = rule.partition(":")[2]
             weight_name = f"{name.rpartition('/')[0]}/{count}".lstrip("/") if count else ""
-            pairs = [(p[name], p.get(weight_name, 0.0) if count else n) for p, n in present
-                     if not math.isnan(p[name])]
+            pairs = [
+                (p[name], p.get(weight_name, 0.0) if count else n)
+                for p, n in present
+                if not math.isnan(p[name])
+            ]
             weight = sum(w for _, w in pairs)
             merged[name] = sum(v * w for v, w in pairs) / weight if weight else math.nan
         elif len(present) == 1:
             merged[name] = float(present[0][0][name])
         else:
-            _logger.warning("llm_eval: %s/%s is computed per batch and cannot be merged over %d "
-                            "batches; it is not logged", metric.key, name, len(present))
+            _logger.warning(
+                "llm_eval: %s/%s is computed per batch and cannot be merged over %d "
+                "batches; it is not logged",
+                metric.key,
+                name,
+                len(present),
+            )
     return merged

@@ -36,12 +36,19 @@ def partial_summary(scores: Sequence[float], max_distinct: int = MAX_DISTINCT) -
     finite = bool(np.all(np.isfinite(scored)))
     out: dict[str, Any] = {"count": n, "unscored": int(array.size - n), "finite": finite}
     if n:
-        out.update(sum=float(np.sum(scored)), m2=float(np.sum((scored - np.mean(scored)) ** 2)),
-                   min=float(np.min(scored)), max=float(np.max(scored)),
-                   sum_sq=float(np.sum(scored * scored)))
+        out.update(
+            sum=float(np.sum(scored)),
+            m2=float(np.sum((scored - np.mean(scored)) ** 2)),
+            min=float(np.min(scored)),
+            max=float(np.max(scored)),
+            sum_sq=float(np.sum(scored * scored)),
+        )
     distinct, counts = np.unique(scored, return_counts=True)
-    out["counts"] = None if len(distinct) > max_distinct else [
-        [float(v), int(c)] for v, c in zip(distinct, counts)]
+    out["counts"] = (
+        None
+        if len(distinct) > max_distinct
+        else [[float(v), int(c)] for v, c in zip(distinct, counts)]
+    )
     return out
 
 
@@ -90,8 +97,10 @@ class SummaryMerger:
         self.finite = self.finite and bool(part["finite"])
         n, before = int(part["count"]), self.scores
         counts = None if part["counts"] is None else {v: c for v, c in part["counts"]}
-        self.scores = before.merge(ScoreSummary(n, part.get("sum", 0.0), part.get("sum_sq", 0.0),
-                                                counts), self.max_distinct)
+        self.scores = before.merge(
+            ScoreSummary(n, part.get("sum", 0.0), part.get("sum_sq", 0.0), counts),
+            self.max_distinct,
+        )
         if n == 0:
             return
         if before.n == 0:
@@ -114,10 +123,14 @@ class SummaryMerger:
         n, nan, counts = self.scores.n, math.nan, self.scores.counts
         qs = sorted({QUANTILES[a] for a in aggregations if a in QUANTILES})
         return {
-            "count": n, "unscored": self.unscored,
-            "sum": self.scores.total if n else nan, "m2": self.m2 if n else nan,
-            "min": self.low if n else nan, "max": self.high if n else nan,
-            "quantiles": {q: quantile_from_counts(counts, q) if counts is not None and n else nan
-                          for q in qs},
+            "count": n,
+            "unscored": self.unscored,
+            "sum": self.scores.total if n else nan,
+            "m2": self.m2 if n else nan,
+            "min": self.low if n else nan,
+            "max": self.high if n else nan,
+            "quantiles": {
+                q: quantile_from_counts(counts, q) if counts is not None and n else nan for q in qs
+            },
             "interval": self.scores if self.finite else None,
         }

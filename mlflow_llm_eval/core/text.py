@@ -1,15 +1,15 @@
 """Per-row checks of text cells: one place decides what a text metric can score.
 
-    >>> check_text("hello").text
-    'hello'
-    >>> check_text(None).unscored.status
-    'missing'
-    >>> check_text({"a": 1}).unscored.status
-    'not_text'
-    >>> check_text("\\ud800").unscored.status
-    'invalid_unicode'
-    >>> encodable_text("a\\ud800b")
-    'a\\\\ud800b'
+>>> check_text("hello").text
+'hello'
+>>> check_text(None).unscored.status
+'missing'
+>>> check_text({"a": 1}).unscored.status
+'not_text'
+>>> check_text("\\ud800").unscored.status
+'invalid_unicode'
+>>> encodable_text("a\\ud800b")
+'a\\\\ud800b'
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def score_text_rows(
     for i in range(n):
         texts: list[str] = []
         for name, values in columns:
-            checked = check_text(values[i], column=name, allow_empty=allow_empty, max_chars=max_chars)
+            checked = check_text(
+                values[i], column=name, allow_empty=allow_empty, max_chars=max_chars
+            )
             if checked.unscored is not None:
                 results[i] = checked.unscored
                 break

@@ -31,6 +31,7 @@ from mlflow_llm_eval.core.intervals import ci_method
 #: Logical names are ``predictions``, ``targets``, ``inputs`` and any context column.
 RowBatch = Mapping[str, Sequence[Any]]
 
+
 class Status(str, Enum):
     """Every row status the package writes to a ``<metric>/status`` column (one vocabulary).
 
@@ -108,8 +109,17 @@ SUM, SCORED_MEAN, NOT_MERGEABLE = "sum", "scored_mean", "none"
 ROWS = "rows"
 #: Request accounting of any metric that calls an endpoint: counts, summed over batches.
 REQUEST_ACCOUNTING: Mapping[str, str] = {
-    name: SUM for name in ("judge_requests", "judge_retries", "judge_repairs", "judge_cache_hits",
-                           "prompt_tokens", "completion_tokens", "cost_usd")}
+    name: SUM
+    for name in (
+        "judge_requests",
+        "judge_retries",
+        "judge_repairs",
+        "judge_cache_hits",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+    )
+}
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,20 @@ from mlflow_llm_eval.fmeval.summarization_accuracy import (
     summarization_rouge,
 )
 
-register_metric_modules(*(f"{__name__}.{module}" for module in (  # by name: get_metric, configs
-    "factual_knowledge", "qa_accuracy", "summarization_accuracy", "bertscore",
-    "classification_accuracy", "semantic_robustness", "prompt_stereotyping")))
+register_metric_modules(
+    *(
+        f"{__name__}.{module}"
+        for module in (  # by name: get_metric, configs
+            "factual_knowledge",
+            "qa_accuracy",
+            "summarization_accuracy",
+            "bertscore",
+            "classification_accuracy",
+            "semantic_robustness",
+            "prompt_stereotyping",
+        )
+    )
+)
 
 __all__ = [
     "PerturbedRuns",

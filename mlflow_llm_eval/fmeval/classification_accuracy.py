@@ -128,7 +128,9 @@ class ClassificationAccuracy(Metric):
     def score_batch(self, rows: RowBatch) -> MetricResult:
         predictions, raw_targets = rows["predictions"], rows["targets"]
         targets = [self._target(v) for v in raw_targets]
-        labels = self.valid_labels or sorted({t for t, bad in targets if bad is None and t is not None})
+        labels = self.valid_labels or sorted(
+            {t for t, bad in targets if bad is None and t is not None}
+        )
         results: list[RowScore] = []
         y_true: list[str] = []
         y_pred: list[str] = []

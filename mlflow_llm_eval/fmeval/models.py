@@ -78,8 +78,9 @@ def _endpoint_model(uri: str, timeout: float, retries: int) -> TextModel:
 
     client = make_client(uri, timeout=timeout)
     client.json_mode = False  # the model under test answers in free text
-    model = EndpointModel(client, None, {"temperature": 0.0}, max_attempts=retries + 1,
-                          progress=False)
+    model = EndpointModel(
+        client, None, {"temperature": 0.0}, max_attempts=retries + 1, progress=False
+    )
 
     def run(prompts: list[str]) -> list[Any]:
         import pandas as pd

@@ -122,7 +122,10 @@ class QAAccuracy(Metric):
     headline_aggregation = "mean"
 
     def __init__(
-        self, score: str, *, target_output_delimiter: str | None = DEFAULT_DELIMITER,
+        self,
+        score: str,
+        *,
+        target_output_delimiter: str | None = DEFAULT_DELIMITER,
         language: str | None = None,
     ) -> None:
         if score not in SCORES:
@@ -188,16 +191,20 @@ def qa_precision_over_words(
     *, target_output_delimiter: str | None = DEFAULT_DELIMITER, language: str | None = None
 ) -> QAAccuracy:
     """FMEval ``precision_over_words``."""
-    return QAAccuracy("qa_precision_over_words", target_output_delimiter=target_output_delimiter,
-                      language=language)
+    return QAAccuracy(
+        "qa_precision_over_words",
+        target_output_delimiter=target_output_delimiter,
+        language=language,
+    )
 
 
 def qa_recall_over_words(
     *, target_output_delimiter: str | None = DEFAULT_DELIMITER, language: str | None = None
 ) -> QAAccuracy:
     """FMEval ``recall_over_words``."""
-    return QAAccuracy("qa_recall_over_words", target_output_delimiter=target_output_delimiter,
-                      language=language)
+    return QAAccuracy(
+        "qa_recall_over_words", target_output_delimiter=target_output_delimiter, language=language
+    )
 
 
 METRICS = {

@@ -313,7 +313,8 @@ class SemanticRobustnessBERTScoreDissimilarity(_Robustness):
                 result.append(RowScore.ok(dissimilarity, note))
                 continue
             base = 1 - sum(max(scores[p] for p in group) for group in baseline_groups) / len(
-                baseline_groups)
+                baseline_groups
+            )
             result.append(
                 RowScore.ok(max(0.0, dissimilarity - base), f"{note}, minus baseline {base:.4g}")
             )

@@ -6,6 +6,20 @@ core registry (imported on the first lookup by name), so ``get_metric("rougeL")`
 
 from mlflow_llm_eval.core.registry import register_metric_modules
 
-register_metric_modules(*(f"{__name__}.{module}" for module in (
-    "exact_match", "rouge", "readability", "token_count", "latency", "toxicity", "chrf", "bleu",
-    "retrieval", "tool_calls")))
+register_metric_modules(
+    *(
+        f"{__name__}.{module}"
+        for module in (
+            "exact_match",
+            "rouge",
+            "readability",
+            "token_count",
+            "latency",
+            "toxicity",
+            "chrf",
+            "bleu",
+            "retrieval",
+            "tool_calls",
+        )
+    )
+)

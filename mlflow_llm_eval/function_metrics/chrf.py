@@ -35,15 +35,26 @@ class Chrf(Metric):
     averaged_aggregates: frozenset[str] = frozenset()
     description = "sacrebleu sentence chrF (0-100): character n-gram F-score against the target"
 
-    def __init__(self, *, char_order: int = 6, word_order: int = 0, beta: int = 2,
-                 lowercase: bool = False, whitespace: bool = False,
-                 max_chars: int | None = DEFAULT_MAX_CHARS) -> None:
-        for name, value in (("char_order", char_order), ("word_order", word_order),
-                            ("beta", beta)):
+    def __init__(
+        self,
+        *,
+        char_order: int = 6,
+        word_order: int = 0,
+        beta: int = 2,
+        lowercase: bool = False,
+        whitespace: bool = False,
+        max_chars: int | None = DEFAULT_MAX_CHARS,
+    ) -> None:
+        for name, value in (("char_order", char_order), ("word_order", word_order), ("beta", beta)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-        self.options: dict[str, Any] = {"char_order": char_order, "word_order": word_order, "beta": beta,
-                        "lowercase": bool(lowercase), "whitespace": bool(whitespace)}
+        self.options: dict[str, Any] = {
+            "char_order": char_order,
+            "word_order": word_order,
+            "beta": beta,
+            "lowercase": bool(lowercase),
+            "whitespace": bool(whitespace),
+        }
         self.max_chars = max_chars
         if word_order:
             self.description = "sacrebleu sentence chrF++ (0-100) against the target"
@@ -60,34 +71,51 @@ class Chrf(Metric):
         from importlib.metadata import version
 
         o = self.options
-        return (f"nrefs:1|case:{'lc' if o['lowercase'] else 'mixed'}|eff:yes|nc:{o['char_order']}|"
-                f"nw:{o['word_order']}|space:{'yes' if o['whitespace'] else 'no'}|"
-                f"version:{version('sacrebleu')}")
+        return (
+            f"nrefs:1|case:{'lc' if o['lowercase'] else 'mixed'}|eff:yes|nc:{o['char_order']}|"
+            f"nw:{o['word_order']}|space:{'yes' if o['whitespace'] else 'no'}|"
+            f"version:{version('sacrebleu')}"
+        )
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         stats: list[Any] = []
 
         def score_valid(valid: list[tuple[str, ...]]) -> list[RowScore]:
-            stats.extend(segment_statistics(self._chrf, [p for p, _ in valid],
-                                            [t for _, t in valid]))
+            stats.extend(
+                segment_statistics(self._chrf, [p for p, _ in valid], [t for _, t in valid])
+            )
             return [RowScore.ok(self._chrf._aggregate_and_compute([s]).score) for s in stats]
 
         result = score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
-            score_valid, max_chars=self.max_chars)
+            score_valid,
+            max_chars=self.max_chars,
+        )
         result.extra_aggregates["corpus"] = (
-            float(self._chrf._aggregate_and_compute(stats).score) if stats else float("nan"))
+            float(self._chrf._aggregate_and_compute(stats).score) if stats else float("nan")
+        )
         return result
 
     def metadata(self) -> dict[str, Any]:
         return {**super().metadata(), "signature": self.signature, "options": dict(self.options)}
 
 
-def chrf(*, char_order: int = 6, word_order: int = 0, beta: int = 2, lowercase: bool = False,
-         whitespace: bool = False) -> Chrf:
+def chrf(
+    *,
+    char_order: int = 6,
+    word_order: int = 0,
+    beta: int = 2,
+    lowercase: bool = False,
+    whitespace: bool = False,
+) -> Chrf:
     """sacrebleu chrF per row and over the corpus (``word_order=2``: chrF++)."""
-    return Chrf(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
-                whitespace=whitespace)
+    return Chrf(
+        char_order=char_order,
+        word_order=word_order,
+        beta=beta,
+        lowercase=lowercase,
+        whitespace=whitespace,
+    )
 
 
 METRICS = {"chrf": chrf}

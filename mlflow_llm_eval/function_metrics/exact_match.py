@@ -42,8 +42,9 @@ class ExactMatch(Metric):
     headline_aggregation = "mean"
     description = "1 if the prediction equals the target string, else 0 (MLflow exact_match)"
 
-    def __init__(self, *, strip: bool = False, ignore_case: bool = False,
-                 normalize: str | None = "NFC") -> None:
+    def __init__(
+        self, *, strip: bool = False, ignore_case: bool = False, normalize: str | None = "NFC"
+    ) -> None:
         if normalize not in NORMAL_FORMS:
             raise ValueError(f"normalize must be one of {NORMAL_FORMS}, got {normalize!r}")
         self.strip, self.ignore_case = bool(strip), bool(ignore_case)
@@ -60,8 +61,14 @@ class ExactMatch(Metric):
         return text
 
     def metadata(self) -> dict[str, object]:
-        return {**super().metadata(), "options": {
-            "strip": self.strip, "ignore_case": self.ignore_case, "normalize": self.normalize}}
+        return {
+            **super().metadata(),
+            "options": {
+                "strip": self.strip,
+                "ignore_case": self.ignore_case,
+                "normalize": self.normalize,
+            },
+        }
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         return score_text_rows(
@@ -73,8 +80,9 @@ class ExactMatch(Metric):
         )
 
 
-def exact_match(*, strip: bool = False, ignore_case: bool = False,
-                normalize: str | None = "NFC") -> ExactMatch:
+def exact_match(
+    *, strip: bool = False, ignore_case: bool = False, normalize: str | None = "NFC"
+) -> ExactMatch:
     """Exact string match of prediction and target, in Unicode normal form ``normalize``."""
     return ExactMatch(strip=strip, ignore_case=ignore_case, normalize=normalize)
 

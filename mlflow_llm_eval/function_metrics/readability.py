@@ -68,8 +68,17 @@ from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore,
 #: The languages textstat's ``set_lang`` has rules for (others silently fall back to English).
 TEXTSTAT_LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pl", "ru", "hu")
 #: textstat locale per language (pyphen dictionaries).
-_LOCALES = {"en": "en_US", "de": "de_DE", "es": "es_ES", "fr": "fr_FR", "it": "it_IT",
-            "nl": "nl_NL", "pl": "pl_PL", "ru": "ru_RU", "hu": "hu_HU"}
+_LOCALES = {
+    "en": "en_US",
+    "de": "de_DE",
+    "es": "es_ES",
+    "fr": "fr_FR",
+    "it": "it_IT",
+    "nl": "nl_NL",
+    "pl": "pl_PL",
+    "ru": "ru_RU",
+    "hu": "hu_HU",
+}
 
 #: Where textstat 0.7.x looks up its CMU dictionary (the only module that calls get_cmudict).
 _SYLLABLE_MODULE = "textstat.backend.counts._count_syllables"
@@ -177,8 +186,10 @@ class TextstatGrade(Metric):
         if self.language is not None:
             return self
         copy = TextstatGrade.__new__(TextstatGrade)
-        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_scorers"},
-                             language=_check_language(language))
+        copy.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if k != "_scorers"},
+            language=_check_language(language),
+        )
         return copy
 
     def _row_language(self, text: str, given: Any) -> tuple[Language, str | None]:
@@ -199,7 +210,8 @@ class TextstatGrade(Metric):
             return RowScore.unscored(
                 Status.UNSUPPORTED_LANGUAGE,
                 f"language '{language.code}' (script {language.script}) is not one of "
-                f"textstat's languages {sorted(TEXTSTAT_LANGUAGES)}")
+                f"textstat's languages {sorted(TEXTSTAT_LANGUAGES)}",
+            )
         return RowScore.ok(self._scorer(locale)(text))
 
     def score_batch(self, rows: RowBatch) -> MetricResult:

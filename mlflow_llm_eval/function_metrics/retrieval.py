@@ -56,12 +56,14 @@ def as_ids(value: Any, column: str) -> list[Any] | RowScore:
         ids = value.tolist()
     else:
         return RowScore.unscored(
-            Status.MALFORMED, f"{column} is a {type(value).__name__}, not a list of ids")
+            Status.MALFORMED, f"{column} is a {type(value).__name__}, not a list of ids"
+        )
     for doc_id in ids:
         if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
             return RowScore.unscored(
                 Status.MALFORMED,
-                f"{column} holds a {type(doc_id).__name__} id; ids are strings or ints")
+                f"{column} holds a {type(doc_id).__name__} id; ids are strings or ints",
+            )
     return ids
 
 
@@ -161,8 +163,11 @@ class RetrievalMetric(Metric):
             if isinstance(relevant, RowScore):
                 out.append(relevant)
             elif not relevant and not self.scores_no_relevant:
-                out.append(RowScore.unscored(
-                    Status.EMPTY, f"targets is an empty list: {self.name} needs relevant ids"))
+                out.append(
+                    RowScore.unscored(
+                        Status.EMPTY, f"targets is an empty list: {self.name} needs relevant ids"
+                    )
+                )
             else:
                 out.append(RowScore(function(retrieved, relevant, k)))
         return MetricResult.from_rows(out)
@@ -253,7 +258,7 @@ def from_mlflow_name(name: str) -> Metric | None:
     """
     for cls in (PrecisionAtK, RecallAtK, NdcgAtK):
         prefix = f"{cls.base_name}_at_"
-        rest = name[len(prefix):] if name.startswith(prefix) else ""
+        rest = name[len(prefix) :] if name.startswith(prefix) else ""
         if rest.isdigit() and int(rest) > 0:
             return cls(int(rest))
     return None

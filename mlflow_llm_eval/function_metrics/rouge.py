@@ -132,8 +132,12 @@ def _stemmer() -> Any:
     return porter.PorterStemmer()
 
 
-def _line_words(text: str, options: _Options, language: str | None = None,
-                known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
+def _line_words(
+    text: str,
+    options: _Options,
+    language: str | None = None,
+    known: dict[tuple[str, str], list[str]] | None = None,
+) -> list[list[str]]:
     """The tokens of each line of ``text``; lines without any token are left out (they change
     no score). rouge_score's rule when ``language`` is None (and the tokenizer is not
     ``unicode``), else the language's segmenter."""
@@ -166,14 +170,20 @@ def _stemmed(words: list[str], ascii_rule: bool) -> list[str]:
     return [w for w in words if _VALID_TOKEN.match(w) or not w.isascii()]
 
 
-def _sentence_words(text: str, options: _Options, language: str | None,
-                    known: dict[tuple[str, str], list[str]] | None = None) -> list[list[str]]:
+def _sentence_words(
+    text: str,
+    options: _Options,
+    language: str | None,
+    known: dict[tuple[str, str], list[str]] | None = None,
+) -> list[list[str]]:
     """The tokens of each sentence: lines, each split further by Punkt if asked."""
     if options.sentence_splitter == "newline":
         return _line_words(text, options, language, known)
     punkt = _punkt()
     return [
-        words for line in text.split("\n") for sentence in punkt.tokenize(line)
+        words
+        for line in text.split("\n")
+        for sentence in punkt.tokenize(line)
         for words in _line_words(sentence, options, language)
     ]
 
@@ -196,8 +206,11 @@ def _tokenized(
     """
     ids = _Vocabulary().ids
     docs: dict[tuple[str, str | None], _Doc] = {}
-    known = (segment.segmented_lines(rows)
-             if options.tokenizer == "auto" and options.sentence_splitter == "newline" else None)
+    known = (
+        segment.segmented_lines(rows)
+        if options.tokenizer == "auto" and options.sentence_splitter == "newline"
+        else None
+    )
 
     def doc(text: str, language: str | None) -> _Doc:
         found = docs.get((text, language))
@@ -342,8 +355,11 @@ class Rouge(Metric):
         elif o.tokenizer == "unicode":
             parts = ["tok:unicode-words-cjk-char", "norm:nfkc", "case:fold"]
         else:
-            parts = [f"tok:ascii-rouge_score+{segment.tokenizer_signature()}", "norm:nfkc",
-                     "case:lower"]
+            parts = [
+                f"tok:ascii-rouge_score+{segment.tokenizer_signature()}",
+                "norm:nfkc",
+                "case:lower",
+            ]
         parts.append(f"stem:{'porter' if o.use_stemmer else 'no'}")
         if self.name == "rougeLsum":
             parts.append(f"split:{o.sentence_splitter}")
@@ -363,19 +379,28 @@ class Rouge(Metric):
         auto = self.options.tokenizer == "auto"
 
         def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
-            keyed = tuple((p, t, segment.row_language(p, t, lang) if auto else None)
-                          for p, t, lang in valid)
-            return [RowScore.ok(scorer(pred, target))
-                    for pred, target in _tokenized(keyed, self.options)]
+            keyed = tuple(
+                (p, t, segment.row_language(p, t, lang) if auto else None) for p, t, lang in valid
+            )
+            return [
+                RowScore.ok(scorer(pred, target))
+                for pred, target in _tokenized(keyed, self.options)
+            ]
 
         return score_text_rows(
             [("predictions", rows["predictions"]), ("targets", rows["targets"])],
-            score_valid, max_chars=self.max_chars, extras=self._languages(rows),
+            score_valid,
+            max_chars=self.max_chars,
+            extras=self._languages(rows),
         )
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "options": self.options._asdict(),
-                "language": self.language, "signature": self.signature}
+        return {
+            **super().metadata(),
+            "options": self.options._asdict(),
+            "language": self.language,
+            "signature": self.signature,
+        }
 
 
 def _require(module: str, feature: str) -> None:

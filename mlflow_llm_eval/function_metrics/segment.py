@@ -130,9 +130,11 @@ def _thai_split(text: str) -> list[str]:
 #: language -> (modules it needs, signature name, split function).
 _SEGMENTERS: dict[str, tuple[tuple[str, ...], Callable[[], str], Callable[[str], list[str]]]] = {
     "ko": (("kiwipiepy",), lambda: f"ko-kiwi-{_version('kiwipiepy')}", _kiwi_split),
-    "ja": (("fugashi", "unidic_lite"),
-           lambda: f"ja-fugashi-{_version('fugashi')}-unidic-lite-{_version('unidic-lite')}",
-           _fugashi_split),
+    "ja": (
+        ("fugashi", "unidic_lite"),
+        lambda: f"ja-fugashi-{_version('fugashi')}-unidic-lite-{_version('unidic-lite')}",
+        _fugashi_split,
+    ),
     "zh": (("jieba",), lambda: f"zh-jieba-{_version('jieba')}", _jieba_split),
     "th": (("pythainlp",), lambda: f"th-pythainlp-{_version('pythainlp')}-newmm", _thai_split),
 }
@@ -142,8 +144,8 @@ _SEGMENTERS: dict[str, tuple[tuple[str, ...], Callable[[], str], Callable[[str],
 def segmenter(language: str) -> Segmenter:
     """The segmenter of ``language`` (an ISO 639-1 code); characters when missing (warned once).
 
-        >>> segmenter("de").name
-        'unicode-words'
+    >>> segmenter("de").name
+    'unicode-words'
     """
     if language not in _SEGMENTERS:
         return Segmenter("unicode-words", _unicode_words)
@@ -153,7 +155,10 @@ def segmenter(language: str) -> Segmenter:
     _logger.warning(
         "%s text is split into characters: %s not installed (pip install "
         "'mlflow-llm-eval[multilingual]'); the metric signature says '%s-char'",
-        language, " and ".join(modules), language)
+        language,
+        " and ".join(modules),
+        language,
+    )
     return Segmenter(f"{language}-char", _characters)
 
 
@@ -179,12 +184,14 @@ def words_many(texts: list[str], language: str) -> list[list[str]]:
     if split.split is not _kiwi_split or len(texts) < 2:
         return [words(text, language) for text in texts]
     normalized = [unicodedata.normalize("NFKC", text) for text in texts]
-    return [[w.lower() for w in (t.form.strip() for t in tokens) if w and _HAS_WORD_CHAR.search(w)]
-            for tokens in _kiwi().tokenize(normalized)]
+    return [
+        [w.lower() for w in (t.form.strip() for t in tokens) if w and _HAS_WORD_CHAR.search(w)]
+        for tokens in _kiwi().tokenize(normalized)
+    ]
 
 
 def segmented_lines(
-    rows: tuple[tuple[str, str, str | None], ...]
+    rows: tuple[tuple[str, str, str | None], ...],
 ) -> dict[tuple[str, str], list[str]]:
     """The words of every distinct line of (prediction, target, language) rows whose language is
     not None, one batch call per language: ``(line, language) -> words``."""
@@ -197,8 +204,7 @@ def segmented_lines(
     known: dict[tuple[str, str], list[str]] = {}
     for language, lines in by_language.items():
         distinct = list(lines)
-        known.update(zip(((line, language) for line in distinct),
-                         words_many(distinct, language)))
+        known.update(zip(((line, language) for line in distinct), words_many(distinct, language)))
     return known
 
 
@@ -223,8 +229,8 @@ def _detected(prediction: str, target: str) -> str:
 def tokenizer_signature(languages: tuple[str, ...] = SEGMENTED_LANGUAGES) -> str:
     """``<lang>-<segmenter>-<version>`` for each segmented language, then ``other-unicode-words``.
 
-        >>> tokenizer_signature(("de",))
-        'other-unicode-words'
+    >>> tokenizer_signature(("de",))
+    'other-unicode-words'
     """
     names = [segmenter(lang).name for lang in languages if lang in _SEGMENTERS]
     return "+".join([*names, "other-unicode-words"])

@@ -55,7 +55,9 @@ _logger = logging.getLogger(__name__)
 REGEX_WORDS = "regex-words"
 AUTO = "auto"
 #: Han, kana and Hangul characters: one token each under regex-words.
-_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
+_CJK_CHARS = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
+)
 _WORDS = re.compile(rf"[{_CJK_CHARS}]|[^\W{_CJK_CHARS}]+|[^\w\s]")
 
 #: tiktoken's download address and SHA-256 of each single-file encoding (from
@@ -149,8 +151,12 @@ def resolve_tokenizer(encoding: str) -> Tokenizer:
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; choose one of {list(ENCODINGS)}")
     if encoding == REGEX_WORDS:
-        return Tokenizer(REGEX_WORDS, r"regular expression [CJK]|\w+|[^\w\s] (a CJK "
-                         "character per token)", _count_regex_words)
+        return Tokenizer(
+            REGEX_WORDS,
+            r"regular expression [CJK]|\w+|[^\w\s] (a CJK "
+            "character per token)",
+            _count_regex_words,
+        )
     tokenizer, why_not = _find_tiktoken("cl100k_base" if encoding == AUTO else encoding)
     if tokenizer is not None:
         return tokenizer
@@ -180,12 +186,16 @@ class TokenCount(Metric):
             counts = self._tokenizer.count([text for (text,) in valid])
             return [RowScore.ok(n) for n in counts]
 
-        return score_text_rows([("predictions", rows["predictions"])], score_valid,
-                               allow_empty=True)
+        return score_text_rows(
+            [("predictions", rows["predictions"])], score_valid, allow_empty=True
+        )
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "encoding": self.encoding,
-                "encoding_source": self.encoding_source}
+        return {
+            **super().metadata(),
+            "encoding": self.encoding,
+            "encoding_source": self.encoding_source,
+        }
 
 
 def token_count(*, encoding: str = AUTO) -> TokenCount:

@@ -51,7 +51,8 @@ def _make_dumps() -> Callable[[Any], str]:
     slow = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=repr).encode
     try:
         encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-            None, repr, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+            None, repr, json.encoder.encode_basestring, None, ": ", ", ", True, False, True
+        )
     except (AttributeError, TypeError):  # pragma: no cover - another Python: the plain path
         return slow
     return lambda value: "".join(encode(value, 0))
@@ -145,12 +146,15 @@ class ToolCallMetric(Metric):
     value_kind = "bounded"
     value_range = (0.0, 1.0)
 
-    def __init__(self, *, argument_keys: Sequence[str] | None = None,
-                 check_arguments: bool = True) -> None:
-        if argument_keys is not None and (isinstance(argument_keys, str) or not all(
-                isinstance(k, str) for k in argument_keys)):
-            raise ValueError(f"{self.name}: argument_keys must be a list of key names, "
-                             f"got {argument_keys!r}")
+    def __init__(
+        self, *, argument_keys: Sequence[str] | None = None, check_arguments: bool = True
+    ) -> None:
+        if argument_keys is not None and (
+            isinstance(argument_keys, str) or not all(isinstance(k, str) for k in argument_keys)
+        ):
+            raise ValueError(
+                f"{self.name}: argument_keys must be a list of key names, got {argument_keys!r}"
+            )
         self.argument_keys = tuple(argument_keys) if argument_keys is not None else None
         self.check_arguments = bool(check_arguments)
 
@@ -186,22 +190,30 @@ class ToolCallMetric(Metric):
         except Malformed as exc:
             return RowScore.unscored(Status.MALFORMED, str(exc))
         with_arguments = self.check_arguments and (
-            expected is None or all(arguments is not None for _, arguments in expected))
+            expected is None or all(arguments is not None for _, arguments in expected)
+        )
         expected_sigs = None if expected is None else self._signatures(expected, with_arguments)
         actual_sigs = self._signatures(actual, with_arguments)
-        full = (actual_sigs if with_arguments == self.check_arguments
-                else self._signatures(actual, self.check_arguments))
+        full = (
+            actual_sigs
+            if with_arguments == self.check_arguments
+            else self._signatures(actual, self.check_arguments)
+        )
         return self.score_signatures(actual_sigs, expected_sigs, full)
 
-    def score_signatures(self, actual: list[str], expected: list[str] | None,
-                         full: list[str]) -> RowScore:
+    def score_signatures(
+        self, actual: list[str], expected: list[str] | None, full: list[str]
+    ) -> RowScore:
         """``actual``/``expected``: signatures as compared; ``full``: with the arguments
         (unless ``check_arguments=False``), for spotting identical calls."""
         raise NotImplementedError
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "argument_keys": self.argument_keys,
-                "check_arguments": self.check_arguments}
+        return {
+            **super().metadata(),
+            "argument_keys": self.argument_keys,
+            "check_arguments": self.check_arguments,
+        }
 
 
 class ToolCallCorrectness(ToolCallMetric):
@@ -217,8 +229,13 @@ class ToolCallCorrectness(ToolCallMetric):
     value_kind = "binary"
     description = "1 if the tool calls (names, arguments) match the expected calls, else 0"
 
-    def __init__(self, *, mode: str = "set", argument_keys: Sequence[str] | None = None,
-                 check_arguments: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        mode: str = "set",
+        argument_keys: Sequence[str] | None = None,
+        check_arguments: bool = True,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"tool_call_correctness: mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
@@ -228,19 +245,30 @@ class ToolCallCorrectness(ToolCallMetric):
         if self.mode == "subset":
             made = set(actual)
             missing = [s for s in dict.fromkeys(expected) if s not in made]
-            return (RowScore.ok(0.0, f"Missing: {missing}") if missing
-                    else RowScore.ok(1.0, "Every expected tool call was made."))
+            return (
+                RowScore.ok(0.0, f"Missing: {missing}")
+                if missing
+                else RowScore.ok(1.0, "Every expected tool call was made.")
+            )
         if len(actual) != len(expected):
             return RowScore.ok(0.0, f"Expected {len(expected)} tool call(s), got {len(actual)}.")
         if self.mode == "sequence":
-            wrong = [f"position {i + 1}: expected {e}, got {a}"
-                     for i, (a, e) in enumerate(zip(actual, expected)) if a != e]
-            return (RowScore.ok(0.0, "; ".join(wrong)) if wrong
-                    else RowScore.ok(1.0, "All tool calls match the expected sequence."))
+            wrong = [
+                f"position {i + 1}: expected {e}, got {a}"
+                for i, (a, e) in enumerate(zip(actual, expected))
+                if a != e
+            ]
+            return (
+                RowScore.ok(0.0, "; ".join(wrong))
+                if wrong
+                else RowScore.ok(1.0, "All tool calls match the expected sequence.")
+            )
         actual_set, expected_set = set(actual), set(expected)
         if actual_set == expected_set:
             return RowScore.ok(1.0, "All expected tool calls made (order ignored).")
-        parts = [f"Missing: {sorted(expected_set - actual_set)}"] if expected_set - actual_set else []
+        parts = (
+            [f"Missing: {sorted(expected_set - actual_set)}"] if expected_set - actual_set else []
+        )
         if actual_set - expected_set:
             parts.append(f"Unexpected: {sorted(actual_set - expected_set)}")
         return RowScore.ok(0.0, "; ".join(parts))
@@ -277,8 +305,10 @@ class ToolCallF1(ToolCallMetric):
         if matched == 0:
             return RowScore.ok(0.0, f"0 of {len(actual)} call(s) expected.")
         precision, recall = matched / len(actual), matched / len(expected)
-        return RowScore.ok(2 * precision * recall / (precision + recall),
-                           f"precision {matched}/{len(actual)}, recall {matched}/{len(expected)}")
+        return RowScore.ok(
+            2 * precision * recall / (precision + recall),
+            f"precision {matched}/{len(actual)}, recall {matched}/{len(expected)}",
+        )
 
 
 class ToolCallEfficiency(ToolCallMetric):
@@ -303,21 +333,25 @@ class ToolCallEfficiency(ToolCallMetric):
         return RowScore.ok(1.0 - wasted / len(full), why)
 
 
-def tool_call_correctness(*, mode: str = "set", argument_keys: Sequence[str] | None = None,
-                          check_arguments: bool = True) -> ToolCallCorrectness:
+def tool_call_correctness(
+    *, mode: str = "set", argument_keys: Sequence[str] | None = None, check_arguments: bool = True
+) -> ToolCallCorrectness:
     """Tool-call correctness (modes ``set``, ``sequence``, ``subset``)."""
-    return ToolCallCorrectness(mode=mode, argument_keys=argument_keys,
-                               check_arguments=check_arguments)
+    return ToolCallCorrectness(
+        mode=mode, argument_keys=argument_keys, check_arguments=check_arguments
+    )
 
 
-def tool_call_f1(*, argument_keys: Sequence[str] | None = None,
-                 check_arguments: bool = True) -> ToolCallF1:
+def tool_call_f1(
+    *, argument_keys: Sequence[str] | None = None, check_arguments: bool = True
+) -> ToolCallF1:
     """Tool-call F1 (multiset match of names and arguments)."""
     return ToolCallF1(argument_keys=argument_keys, check_arguments=check_arguments)
 
 
-def tool_call_efficiency(*, argument_keys: Sequence[str] | None = None,
-                         check_arguments: bool = True) -> ToolCallEfficiency:
+def tool_call_efficiency(
+    *, argument_keys: Sequence[str] | None = None, check_arguments: bool = True
+) -> ToolCallEfficiency:
     """Tool-call efficiency (redundant identical calls, calls beyond the expected)."""
     return ToolCallEfficiency(argument_keys=argument_keys, check_arguments=check_arguments)
 

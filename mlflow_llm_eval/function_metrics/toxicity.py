@@ -84,8 +84,17 @@ UNAVAILABLE = "unavailable"
 MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {
     DEFAULT_MODEL: ("en",),
     "unitary/toxic-bert": ("en",),
-    "textdetox/xlmr-large-toxicity-classifier": ("en", "ru", "uk", "de", "es", "am", "zh", "ar",
-                                                 "hi"),
+    "textdetox/xlmr-large-toxicity-classifier": (
+        "en",
+        "ru",
+        "uk",
+        "de",
+        "es",
+        "am",
+        "zh",
+        "ar",
+        "hi",
+    ),
     "unitary/multilingual-toxic-xlm-roberta": ("en", "fr", "es", "it", "pt", "tr", "ru"),
 }
 
@@ -113,16 +122,13 @@ def toxic_label_index(config: Any, toxic_label: str | None) -> int:
             if label == name or label.lower() == name.lower():
                 return index
     hint = f"toxic_label={toxic_label!r} is not" if toxic_label else "no known toxic label is"
-    raise ValueError(f"{hint} among the model's labels {sorted(labels.values())}; "
-                     "pass toxic_label=<one of them>")
+    raise ValueError(
+        f"{hint} among the model's labels {sorted(labels.values())}; pass toxic_label=<one of them>"
+    )
 
 
 def classify(
-    texts: Sequence[str],
-    loaded: LoadedModel,
-    *,
-    label_index: int,
-    batch_size: int,
+    texts: Sequence[str], loaded: LoadedModel, *, label_index: int, batch_size: int
 ) -> list[tuple[float, bool]]:
     """(probability of the label, truncated?) for each text, in input order; one model pass.
 
@@ -142,8 +148,13 @@ def classify(
             logits = logits.sigmoid()
         return logits[:, label_index].cpu().tolist()
 
-    scores = run_sorted_batches(encoded, [e.length for e in encoded], run_batch, batch_size,
-                                on_out_of_memory=free_accelerator_memory)
+    scores = run_sorted_batches(
+        encoded,
+        [e.length for e in encoded],
+        run_batch,
+        batch_size,
+        on_out_of_memory=free_accelerator_memory,
+    )
     return [(score, e.truncated) for score, e in zip(scores, encoded)]
 
 
@@ -176,8 +187,10 @@ class Toxicity(Metric):
         self.quantize = check_quantize(quantize, self.device, self.precision)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (
-            0.0 <= threshold <= 1.0
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not (0.0 <= threshold <= 1.0)
         ):
             raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         if toxic_label is not None and not (isinstance(toxic_label, str) and toxic_label):
@@ -186,11 +199,15 @@ class Toxicity(Metric):
         self.model_source = DEFAULT_MODEL if model is None else check_source(model)
         self.toxic_label = toxic_label
         if languages is not None and (isinstance(languages, str) or not languages):
-            raise ValueError(f"languages must be a non-empty list of codes such as ['en', 'de'], "
-                             f"got {languages!r}")
+            raise ValueError(
+                f"languages must be a non-empty list of codes such as ['en', 'de'], "
+                f"got {languages!r}"
+            )
         self.languages: tuple[str, ...] | None = (
-            tuple(normalize_code(code) or "" for code in languages) if languages is not None
-            else MODEL_LANGUAGES.get(self.model_source))
+            tuple(normalize_code(code) or "" for code in languages)
+            if languages is not None
+            else MODEL_LANGUAGES.get(self.model_source)
+        )
         self.language = normalize_code(language)
         if toxic_label is None and model is None:
             self.toxic_label = DEFAULT_TOXIC_LABEL
@@ -201,14 +218,21 @@ class Toxicity(Metric):
             self._load()  # a model the user named: any problem raises at construction
 
     def _load(self) -> tuple[LoadedModel, int]:
-        loaded = load_model(self.model_source, task="sequence-classification",
-                            device=self.device, precision=self.precision, quantize=self.quantize)
+        loaded = load_model(
+            self.model_source,
+            task="sequence-classification",
+            device=self.device,
+            precision=self.precision,
+            quantize=self.quantize,
+        )
         return loaded, toxic_label_index(loaded.config, self.toxic_label)
 
     def _unavailable_result(self, rows: RowBatch) -> MetricResult:
         n = len(rows["predictions"])
-        return MetricResult.from_rows([RowScore.unscored(UNAVAILABLE, self._unavailable or "")] * n,
-                                      extra_aggregates={"ratio": math.nan})
+        return MetricResult.from_rows(
+            [RowScore.unscored(UNAVAILABLE, self._unavailable or "")] * n,
+            extra_aggregates={"ratio": math.nan},
+        )
 
     def with_language(self, language: str) -> Toxicity:
         """This metric taking every row as ``language`` (kept if it already has one)."""
@@ -230,7 +254,8 @@ class Toxicity(Metric):
             Status.UNSUPPORTED_LANGUAGE,
             f"language '{language.code}' (script {language.script}) is not among the languages "
             f"of {self.model_source} {list(self.languages)}; pass languages=[...] or a "
-            "multilingual model such as textdetox/xlmr-large-toxicity-classifier")
+            "multilingual model such as textdetox/xlmr-large-toxicity-classifier",
+        )
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         if self._unavailable is not None:
@@ -247,8 +272,11 @@ class Toxicity(Metric):
         def score_valid(valid: list[tuple[Any, ...]]) -> list[RowScore]:
             out: list[RowScore | None] = [self._outside(t, code) for t, code in valid]
             todo = [t for (t, _), skip in zip(valid, out) if skip is None]
-            scored = iter(classify(todo, loaded, label_index=label_index, batch_size=batch_size)
-                          if todo else [])
+            scored = iter(
+                classify(todo, loaded, label_index=label_index, batch_size=batch_size)
+                if todo
+                else []
+            )
             for i, skip in enumerate(out):
                 if skip is None:
                     s, cut = next(scored)
@@ -256,8 +284,9 @@ class Toxicity(Metric):
             return out  # type: ignore[return-value]
 
         given = rows.get("language") or [None] * len(rows["predictions"])
-        result = score_text_rows([("predictions", rows["predictions"])], score_valid,
-                                 max_chars=None, extras=list(given))
+        result = score_text_rows(
+            [("predictions", rows["predictions"])], score_valid, max_chars=None, extras=list(given)
+        )
         values = [s for s in result.scores if not math.isnan(s)]
         ratio = sum(s >= self.threshold for s in values) / len(values) if values else math.nan
         result.extra_aggregates["ratio"] = ratio
@@ -294,9 +323,17 @@ def toxicity(
     ``languages``: the model's languages (default: known for the default model and the listed
     multilingual ones, else any). ``language``: take every row as this language.
     """
-    return Toxicity(model=model, device=device, batch_size=batch_size, threshold=threshold,
-                    toxic_label=toxic_label, precision=precision, quantize=quantize,
-                    languages=languages, language=language)
+    return Toxicity(
+        model=model,
+        device=device,
+        batch_size=batch_size,
+        threshold=threshold,
+        toxic_label=toxic_label,
+        precision=precision,
+        quantize=quantize,
+        languages=languages,
+        language=language,
+    )
 
 
 METRICS = {"toxicity": toxicity}

@@ -30,8 +30,10 @@ def scorer_factory(metric_name: str) -> Callable[..., MetricScorer]:
         return make_scorer(metric_name, **options)
 
     factory.__name__ = factory.__qualname__ = metric_name
-    factory.__doc__ = (f"MLflow 3 scorer of the '{metric_name}' metric; keyword options are "
-                       "the metric's, plus make_scorer's (name, aggregations, field_map, ...).")
+    factory.__doc__ = (
+        f"MLflow 3 scorer of the '{metric_name}' metric; keyword options are "
+        "the metric's, plus make_scorer's (name, aggregations, field_map, ...)."
+    )
     return factory
 
 
@@ -43,13 +45,21 @@ def _factory(name: str) -> Callable[..., MetricScorer]:
 def __getattr__(name: str) -> Any:
     if not name.startswith("_") and name in available_metrics():
         return _factory(name)
-    raise AttributeError(f"mlflow_llm_eval.scorers has no attribute {name!r}; scorers exist "
-                         f"for every name in available_metrics(): {available_metrics()}")
+    raise AttributeError(
+        f"mlflow_llm_eval.scorers has no attribute {name!r}; scorers exist "
+        f"for every name in available_metrics(): {available_metrics()}"
+    )
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(available_metrics()))
 
 
-__all__ = ["DynamicBatcher", "MetricScorer", "RateLimitError", "make_scorer", "registrable",
-           "scorer_factory"]
+__all__ = [
+    "DynamicBatcher",
+    "MetricScorer",
+    "RateLimitError",
+    "make_scorer",
+    "registrable",
+    "scorer_factory",
+]

@@ -59,9 +59,15 @@ class DynamicBatcher(Generic[T, R]):
     how many batches may run at once. Thread-safe.
     """
 
-    def __init__(self, fn: Callable[[list[T]], Sequence[R]], *, max_batch: int = 64,
-                 window: float = 0.01, max_in_flight: int = 1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        fn: Callable[[list[T]], Sequence[R]],
+        *,
+        max_batch: int = 64,
+        window: float = 0.01,
+        max_in_flight: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         for label, value in (("max_batch", max_batch), ("max_in_flight", max_in_flight)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
@@ -83,8 +89,9 @@ class DynamicBatcher(Generic[T, R]):
             self._cond.notify_all()
         while True:
             with self._cond:
-                while not slot.done and (slot.taken or self._collecting
-                                         or self._in_flight >= self.max_in_flight):
+                while not slot.done and (
+                    slot.taken or self._collecting or self._in_flight >= self.max_in_flight
+                ):
                     self._cond.wait()
                 if slot.done:
                     break
@@ -116,8 +123,9 @@ class DynamicBatcher(Generic[T, R]):
         try:
             results = list(self.fn([s.item for s in batch]))
             if len(results) != len(batch):
-                raise RuntimeError(f"batch function returned {len(results)} results for "
-                                   f"{len(batch)} items")
+                raise RuntimeError(
+                    f"batch function returned {len(results)} results for {len(batch)} items"
+                )
             for s, value in zip(batch, results):
                 s.value = value
         except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch

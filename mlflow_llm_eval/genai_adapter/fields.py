@@ -96,8 +96,9 @@ def _target_of(expectations: Mapping[str, Any]) -> Any:
 def _passages(value: Any) -> Any:
     """Context as text: a list of passages (strings or ``{"content": ...}`` chunks) joined."""
     if isinstance(value, (list, tuple)):
-        texts = [v.get("content", v.get("page_content")) if isinstance(v, Mapping) else v
-                 for v in value]
+        texts = [
+            v.get("content", v.get("page_content")) if isinstance(v, Mapping) else v for v in value
+        ]
         if texts and all(isinstance(t, str) for t in texts):
             return "\n\n".join(texts)
     return value
@@ -107,8 +108,9 @@ def _context_of(inputs: Any, expectations: Mapping[str, Any], trace: Any) -> Any
     """Retrieved context: the trace's top-level RETRIEVER spans (as MLflow's RAG scorers read
     it), else ``expectations`` / ``inputs`` under ``context``, ``retrieved_context``, ..."""
     if trace is not None:
-        chunks = [c for per_span in extract_retrieval_context_from_trace(trace).values()
-                  for c in per_span]
+        chunks = [
+            c for per_span in extract_retrieval_context_from_trace(trace).values() for c in per_span
+        ]
         if chunks:
             return _passages(chunks)
     for source in (expectations, inputs if isinstance(inputs, Mapping) else {}):
@@ -142,19 +144,26 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
     field_map = dict(field_map or {})
     for logical, path in field_map.items():
         if not isinstance(path, str) or path.partition(".")[0] not in SOURCES:
-            raise ValueError(f"field_map[{logical!r}] = {path!r}: give a path starting with one "
-                             f"of {SOURCES}, e.g. 'expectations.reference'")
+            raise ValueError(
+                f"field_map[{logical!r}] = {path!r}: give a path starting with one "
+                f"of {SOURCES}, e.g. 'expectations.reference'"
+            )
     return field_map
 
 
-def resolve_row(columns: Sequence[str], *, inputs: Any, outputs: Any,
-                expectations: Mapping[str, Any] | None, trace: Any,
-                field_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+def resolve_row(
+    columns: Sequence[str],
+    *,
+    inputs: Any,
+    outputs: Any,
+    expectations: Mapping[str, Any] | None,
+    trace: Any,
+    field_map: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The value of each logical column for one row (``None`` when absent: the metric then
     gives the row status ``missing`` with its reason)."""
     expectations = expectations if isinstance(expectations, Mapping) else {}
-    sources = {"inputs": inputs, "outputs": outputs, "expectations": expectations,
-               "trace": trace}
+    sources = {"inputs": inputs, "outputs": outputs, "expectations": expectations, "trace": trace}
     row: dict[str, Any] = {}
     for column in columns:
         if field_map and column in field_map:

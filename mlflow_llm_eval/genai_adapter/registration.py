@@ -42,13 +42,17 @@ def shared_scorer(metric_name: str, scorer_name: str, options_json: str) -> Metr
 def _check_storable(options: dict[str, Any]) -> str:
     secret = [k for k in options if k in SECRET_OPTIONS]
     if secret:
-        raise ValueError(f"options {secret} would be stored in the registered scorer's source; "
-                         "pass them through the environment instead")
+        raise ValueError(
+            f"options {secret} would be stored in the registered scorer's source; "
+            "pass them through the environment instead"
+        )
     try:
         text = json.dumps(options, sort_keys=True)
     except TypeError as exc:
-        raise ValueError(f"a registered scorer stores its options as source literals, so they "
-                         f"must be JSON values: {exc}") from None
+        raise ValueError(
+            f"a registered scorer stores its options as source literals, so they "
+            f"must be JSON values: {exc}"
+        ) from None
     if re.search(r"sk-[A-Za-z0-9]", text):
         raise ValueError("an option looks like an API key; keys come only from the environment")
     return text
@@ -78,5 +82,9 @@ def registrable(metric_name: str, *, name: str | None = None, **options: Any) ->
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own template
-    return scorer(namespace[fn_name], name=scorer_name, aggregations=template.aggregations,
-                  description=template.description)
+    return scorer(
+        namespace[fn_name],
+        name=scorer_name,
+        aggregations=template.aggregations,
+        description=template.description,
+    )

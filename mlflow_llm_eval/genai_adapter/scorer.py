@@ -24,22 +24,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow.entities import (
-    AssessmentError,
-    AssessmentSource,
-    AssessmentSourceType,
-    Feedback,
-)
+from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
 from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
 from mlflow_llm_eval.core.engine import score_rows
-from mlflow_llm_eval.core.plan import (
-    EvaluationPlan,
-    Step,
-    build_plan,
-    merge_extra_aggregates,
-)
+from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan, merge_extra_aggregates
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
@@ -96,27 +86,44 @@ class MetricScorer(Scorer):
     _parts: list[tuple[dict[str, float], int]] = PrivateAttr()
     _lock: threading.Lock = PrivateAttr()
 
-    def _configure(self, metric: Metric, *, field_map: Mapping[str, str] | None,
-                   batch_size: int, batch_window: float, max_in_flight: int | None,
-                   on_rate_limit: str) -> MetricScorer:
+    def _configure(
+        self,
+        metric: Metric,
+        *,
+        field_map: Mapping[str, str] | None,
+        batch_size: int,
+        batch_window: float,
+        max_in_flight: int | None,
+        on_rate_limit: str,
+    ) -> MetricScorer:
         if on_rate_limit not in RATE_LIMIT_POLICIES:
-            raise ValueError(f"on_rate_limit must be one of {RATE_LIMIT_POLICIES}, "
-                             f"got {on_rate_limit!r}")
+            raise ValueError(
+                f"on_rate_limit must be one of {RATE_LIMIT_POLICIES}, got {on_rate_limit!r}"
+            )
         judge_model = metric.metadata().get("judge_model")
         if max_in_flight is None:  # requests overlap; a model's forward passes queue up
             max_in_flight = JUDGE_IN_FLIGHT if judge_model else 1
-        EvaluationPlan([Step(metric, {})]).refuse("an MLflow 3 scorer", {
-            f"derived metric '{metric.key}' (it reads {list(metric.dependencies)})":
-                bool(metric.dependencies)})
+        EvaluationPlan([Step(metric, {})]).refuse(
+            "an MLflow 3 scorer",
+            {
+                f"derived metric '{metric.key}' (it reads {list(metric.dependencies)})": bool(
+                    metric.dependencies
+                )
+            },
+        )
         self._metric = metric
         self._columns = tuple(dict.fromkeys(metric.requires + metric.optional))
         # agent metrics read the trace (RETRIEVER ids) unless the user maps the fields
         self._field_map = validate_field_map({**default_field_map(metric), **(field_map or {})})
-        self._batcher = DynamicBatcher(self._score_rows, max_batch=batch_size,
-                                       window=batch_window, max_in_flight=max_in_flight)
+        self._batcher = DynamicBatcher(
+            self._score_rows, max_batch=batch_size, window=batch_window, max_in_flight=max_in_flight
+        )
         self._on_rate_limit = on_rate_limit
-        self._source = (AssessmentSource(AssessmentSourceType.LLM_JUDGE, str(judge_model))
-                        if judge_model else AssessmentSource(AssessmentSourceType.CODE, metric.key))
+        self._source = (
+            AssessmentSource(AssessmentSourceType.LLM_JUDGE, str(judge_model))
+            if judge_model
+            else AssessmentSource(AssessmentSourceType.CODE, metric.key)
+        )
         self._parts = []
         self._lock = threading.Lock()
         return self
@@ -148,21 +155,35 @@ class MetricScorer(Scorer):
         out: list[RowScore | None] = [None] * len(rows)
         for present, indices in groups.items():
             plan = build_plan([self._metric], columns=present)  # the plan every door scores with
+
             def column(c: str, ix: list[int] = indices) -> list[Any]:
                 return [rows[i][c] for i in ix]
 
             result = score_rows(plan, column, len(indices))[self._metric.key]
             with self._lock:
-                self._parts.append((dict(result.extra_aggregates),
-                                    sum(not math.isnan(v) for v in result.scores)))
+                self._parts.append(
+                    (dict(result.extra_aggregates), sum(not math.isnan(v) for v in result.scores))
+                )
             for j, i in enumerate(indices):
                 out[i] = result.row(j)
         return out  # type: ignore[return-value]
 
-    def __call__(self, *, inputs: Any = None, outputs: Any = None,
-                 expectations: dict[str, Any] | None = None, trace: Any = None) -> Feedback:
-        row = resolve_row(self._columns, inputs=inputs, outputs=outputs,
-                          expectations=expectations, trace=trace, field_map=self._field_map)
+    def __call__(
+        self,
+        *,
+        inputs: Any = None,
+        outputs: Any = None,
+        expectations: dict[str, Any] | None = None,
+        trace: Any = None,
+    ) -> Feedback:
+        row = resolve_row(
+            self._columns,
+            inputs=inputs,
+            outputs=outputs,
+            expectations=expectations,
+            trace=trace,
+            field_map=self._field_map,
+        )
         score: RowScore = self._batcher.submit(row)
         return self._feedback(score)
 
@@ -171,14 +192,22 @@ class MetricScorer(Scorer):
         if score.scored:
             if score.reason:
                 metadata[REASON_KEY] = score.reason
-            return Feedback(name=self.name, value=score.value, rationale=score.justification,
-                            source=self._source, metadata=metadata)
+            return Feedback(
+                name=self.name,
+                value=score.value,
+                rationale=score.justification,
+                source=self._source,
+                metadata=metadata,
+            )
         reason = score.reason or score.status
         if score.status == "rate_limited" and self._on_rate_limit == "raise":
             raise RateLimitError(f"{self._metric.key}: rate_limited (HTTP 429): {reason}")
         metadata[REASON_KEY] = reason
         return Feedback(
-            name=self.name, value=None, rationale=score.justification, source=self._source,
+            name=self.name,
+            value=None,
+            rationale=score.justification,
+            source=self._source,
             error=AssessmentError(error_code=score.status.upper(), error_message=reason),
             metadata=metadata,
         )
@@ -219,8 +248,10 @@ def make_scorer(
     elif options:
         raise TypeError(f"options {sorted(options)} apply to a metric name, not to {metric!r}")
     if not isinstance(metric, Metric):
-        raise TypeError(f"make_scorer needs one of our metrics or a registered name, got "
-                        f"{type(metric).__name__}")
+        raise TypeError(
+            f"make_scorer needs one of our metrics or a registered name, got "
+            f"{type(metric).__name__}"
+        )
     if aggregations is None:
         aggregations = [a for a in metric.aggregations if a in MLFLOW_AGGREGATIONS] or ["mean"]
     unknown = [a for a in aggregations if a not in MLFLOW_AGGREGATIONS]
@@ -228,12 +259,20 @@ def make_scorer(
         raise ValueError(f"aggregations {unknown} are not MLflow's; use {MLFLOW_AGGREGATIONS}")
     # a conversation judge: one call per MLflow session
     cls = SessionScorer if metric.requires == ("conversation",) else MetricScorer
-    scorer = cls(name=name or metric.name, aggregations=list(aggregations),
-                          description=description or metric.description or None,
-                          llm_eval_metric=_json_safe(metric.metadata()))
-    return scorer._configure(metric, field_map=field_map, batch_size=batch_size,
-                             batch_window=batch_window, max_in_flight=max_in_flight,
-                             on_rate_limit=on_rate_limit)
+    scorer = cls(
+        name=name or metric.name,
+        aggregations=list(aggregations),
+        description=description or metric.description or None,
+        llm_eval_metric=_json_safe(metric.metadata()),
+    )
+    return scorer._configure(
+        metric,
+        field_map=field_map,
+        batch_size=batch_size,
+        batch_window=batch_window,
+        max_in_flight=max_in_flight,
+        on_rate_limit=on_rate_limit,
+    )
 
 
 # MLflow 3 sessions: the conversation judges as session-level scorers.
@@ -265,9 +304,16 @@ class SessionScorer(MetricScorer):
         return True
 
     def __call__(  # type: ignore[override]  # MLflow passes what the signature names: session=
-            self, *, session: Any = None, expectations: dict[str, Any] | None = None,
-            conversation: Any = None) -> Feedback:
-        row = {"conversation": conversation if conversation is not None
-               else conversation_of_session(session)}
+        self,
+        *,
+        session: Any = None,
+        expectations: dict[str, Any] | None = None,
+        conversation: Any = None,
+    ) -> Feedback:
+        row = {
+            "conversation": conversation
+            if conversation is not None
+            else conversation_of_session(session)
+        }
         score: RowScore = self._batcher.submit(row)
         return self._feedback(score)

@@ -33,8 +33,10 @@ def tool_calls_of(outputs: Any, trace: Any) -> Any:
     if trace is not None and getattr(trace, "data", None) is not None:
         from mlflow.genai.utils.trace_utils import extract_tools_called_from_trace
 
-        return [{"name": call.name, "arguments": call.arguments}
-                for call in extract_tools_called_from_trace(trace)]
+        return [
+            {"name": call.name, "arguments": call.arguments}
+            for call in extract_tools_called_from_trace(trace)
+        ]
     if isinstance(outputs, Mapping) and "tool_calls" in outputs:
         return outputs["tool_calls"] or []
     if isinstance(outputs, (list, tuple)):
@@ -51,7 +53,10 @@ def _doc_id(document: Any) -> Any:
     if not isinstance(metadata, Mapping):
         metadata = {}
     for source, key in (
-        (document, "id"), (metadata, "doc_uri"), (metadata, "id"), (metadata, "chunk_id"),
+        (document, "id"),
+        (metadata, "doc_uri"),
+        (metadata, "id"),
+        (metadata, "chunk_id"),
         (document, "doc_uri"),
     ):
         value = source.get(key)
@@ -110,8 +115,9 @@ def expected_ids_of(expectations: Mapping[str, Any]) -> Any:
 
 def trace_field(name: str, outputs: Any, trace: Any) -> Any:
     """``trace.<name>`` of a ``field_map`` path."""
-    return tool_calls_of(outputs, trace) if name == "tool_calls" else retrieved_ids_of(outputs,
-                                                                                        trace)
+    return (
+        tool_calls_of(outputs, trace) if name == "tool_calls" else retrieved_ids_of(outputs, trace)
+    )
 
 
 def default_field_map(metric: Any) -> dict[str, str]:

@@ -46,8 +46,10 @@ def dependencies_missing() -> str | None:
     missing = [name for name in ("torch", "transformers") if find_spec(name) is None]
     if not missing:
         return None
-    return (f"{' and '.join(missing)} not installed: pip install 'mlflow-llm-eval[toxicity]' "
-            "(torch, transformers)")
+    return (
+        f"{' and '.join(missing)} not installed: pip install 'mlflow-llm-eval[toxicity]' "
+        "(torch, transformers)"
+    )
 
 
 __all__ = [

@@ -78,8 +78,9 @@ def run_sorted_batches(
             if not is_out_of_memory(exc) or size == 1:
                 raise
             size = max(1, size // 2)
-            _logger.warning("out of memory on a batch of %d rows; retrying with batch_size=%d",
-                            len(index), size)
+            _logger.warning(
+                "out of memory on a batch of %d rows; retrying with batch_size=%d", len(index), size
+            )
             if on_out_of_memory is not None:
                 on_out_of_memory()
             continue

@@ -37,9 +37,11 @@ from mlflow_llm_eval.hf.tokens import max_input_length
 _logger = logging.getLogger(__name__)
 
 Task = Literal["sequence-classification", "feature-extraction", "causal-lm"]
-_AUTO_CLASSES = {"sequence-classification": "AutoModelForSequenceClassification",
-                 "causal-lm": "AutoModelForCausalLM",
-                 "feature-extraction": "AutoModel"}
+_AUTO_CLASSES = {
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "causal-lm": "AutoModelForCausalLM",
+    "feature-extraction": "AutoModel",
+}
 MLFLOW_URI_PREFIXES = ("runs:/", "models:/")
 QUANTIZE_MODES = (None, "int8")
 
@@ -82,8 +84,10 @@ def source_kind(source: str) -> Literal["mlflow", "local", "hub"]:
     """How ``source`` will be loaded: MLflow URI, existing/path-like local directory, or hub."""
     if source.startswith(MLFLOW_URI_PREFIXES):
         return "mlflow"
-    if os.path.exists(os.path.expanduser(source)) or source.startswith(("/", ".", "~", "\\")) or (
-        len(source) > 1 and source[1] == ":"
+    if (
+        os.path.exists(os.path.expanduser(source))
+        or source.startswith(("/", ".", "~", "\\"))
+        or (len(source) > 1 and source[1] == ":")
     ):
         return "local"
     return "hub"
@@ -105,8 +109,10 @@ def check_quantize(quantize: str | None, device: str, precision: str) -> str | N
     if quantize is not None and (
         validate_device(device) not in ("auto", "cpu") or precision not in ("auto", "fp32")
     ):
-        raise ValueError("quantize='int8' runs on CPU in fp32: use device='cpu' (or 'auto') "
-                         "and precision='auto' or 'fp32'")
+        raise ValueError(
+            "quantize='int8' runs on CPU in fp32: use device='cpu' (or 'auto') "
+            "and precision='auto' or 'fp32'"
+        )
     return quantize
 
 
@@ -148,8 +154,9 @@ def _download_mlflow(uri: str) -> Path:
     try:
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:  # any MLflow failure means "not found here"
-        raise ModelUnavailableError(uri, f"MLflow could not download it ({type(exc).__name__}: "
-                                         f"{exc})") from exc
+        raise ModelUnavailableError(
+            uri, f"MLflow could not download it ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _locate(source: str) -> tuple[str, str, str | None]:
@@ -198,11 +205,13 @@ def _load_uncached(
     model.eval()
     if quantize == "int8":
         # in place: each fp32 Linear is freed as it is replaced, so peak memory stays near fp32's
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
-                                                       inplace=True)
+        model = torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+        )
     model.to(device)
-    return LoadedModel(model, tokenizer, device, dtype, source,
-                       max_input_length(tokenizer, model.config), quantize)
+    return LoadedModel(
+        model, tokenizer, device, dtype, source, max_input_length(tokenizer, model.config), quantize
+    )
 
 
 def _hub_unreachable(timeout: float = 3.0) -> str | None:
@@ -217,13 +226,17 @@ def _hub_unreachable(timeout: float = 3.0) -> str | None:
         with socket.create_connection((parts.hostname or "", port), timeout=timeout):
             return None
     except OSError as exc:
-        return (f"the model is not in the local Hugging Face cache and the Hub ({endpoint}) is "
-                f"unreachable: {exc}")
+        return (
+            f"the model is not in the local Hugging Face cache and the Hub ({endpoint}) is "
+            f"unreachable: {exc}"
+        )
 
 
 def _hub_offline() -> bool:
-    return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 _cache: dict[tuple[Any, ...], LoadedModel] = {}

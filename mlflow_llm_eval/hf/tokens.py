@@ -21,8 +21,19 @@ if TYPE_CHECKING:  # pragma: no cover
 CHAR_CAP_PER_TOKEN = 50
 
 #: Model types whose position ids start after the padding index (max_position_embeddings - 2).
-_OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart", "mbart",
-                           "xlm-roberta-xl", "data2vec-text", "ibert", "mpnet", "luke"}
+_OFFSET_POSITION_MODELS = {
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "longformer",
+    "bart",
+    "mbart",
+    "xlm-roberta-xl",
+    "data2vec-text",
+    "ibert",
+    "mpnet",
+    "luke",
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,9 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[
     cap = CHAR_CAP_PER_TOKEN * max_length
     clipped = [t[:cap] for t in texts]
     fast = bool(getattr(tokenizer, "is_fast", False))
-    batch = tokenizer(list(clipped), truncation=True, max_length=max_length,
-                      return_offsets_mapping=fast)
+    batch = tokenizer(
+        list(clipped), truncation=True, max_length=max_length, return_offsets_mapping=fast
+    )
     keys = [k for k in batch.keys() if k != "offset_mapping"]
     encoded = []
     for i, text in enumerate(clipped):

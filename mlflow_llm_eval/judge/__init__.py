@@ -1,8 +1,8 @@
 """LLM-as-judge metrics: the judge pack, ``make_genai_metric`` and the engine underneath.
 
-    >>> from mlflow_llm_eval.judge import pack_names
-    >>> pack_names()[:2]
-    ['answer_correctness', 'answer_relevance']
+>>> from mlflow_llm_eval.judge import pack_names
+>>> pack_names()[:2]
+['answer_correctness', 'answer_relevance']
 """
 
 from mlflow_llm_eval.core.registry import register_metric_modules
@@ -20,7 +20,9 @@ from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
 from mlflow_llm_eval.judge.metric import GenAIMetric, from_mlflow_genai_metric, make_genai_metric
 from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
 
-register_metric_modules(*(f"{__name__}.{m}" for m in ("builtin", "claim_judges", "conversation")))  # by name
+register_metric_modules(
+    *(f"{__name__}.{m}" for m in ("builtin", "claim_judges", "conversation"))
+)  # by name
 
 __all__ = [
     "EvaluationExample",

@@ -29,8 +29,9 @@ import numpy as np
 PRIOR_GAMES = 1.0
 
 
-def bradley_terry(wins: np.ndarray, *, prior: float = PRIOR_GAMES, tol: float = 1e-10,
-                  max_iter: int = 10_000) -> np.ndarray:
+def bradley_terry(
+    wins: np.ndarray, *, prior: float = PRIOR_GAMES, tol: float = 1e-10, max_iter: int = 10_000
+) -> np.ndarray:
     """Centred log-strengths ``theta`` from ``wins[i, j]`` = times i beat j (ties as 0.5 each).
 
     ``wins`` may carry a leading batch axis (``(b, k, k)``): each slice is fitted at once.
@@ -73,11 +74,17 @@ class Ratings:
     level: float
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        return {m: {"rating": float(self.theta[i]), "rating_ci_low": float(self.low[i]),
-                    "rating_ci_high": float(self.high[i]), "win_rate": float(self.win_rate[i]),
-                    "win_rate_ci_low": float(self.win_rate_low[i]),
-                    "win_rate_ci_high": float(self.win_rate_high[i])}
-                for i, m in enumerate(self.models)}
+        return {
+            m: {
+                "rating": float(self.theta[i]),
+                "rating_ci_low": float(self.low[i]),
+                "rating_ci_high": float(self.high[i]),
+                "win_rate": float(self.win_rate[i]),
+                "win_rate_ci_low": float(self.win_rate_low[i]),
+                "win_rate_ci_high": float(self.win_rate_high[i]),
+            }
+            for i, m in enumerate(self.models)
+        }
 
 
 def _win_rates(wins: np.ndarray, games: np.ndarray) -> np.ndarray:
@@ -87,8 +94,15 @@ def _win_rates(wins: np.ndarray, games: np.ndarray) -> np.ndarray:
         return np.where(played > 0, wins.sum(axis=-1) / np.maximum(played, 1e-300), np.nan)
 
 
-def rate(models: tuple[str, ...], row_wins: np.ndarray, row_games: np.ndarray, *,
-         n_bootstrap: int = 1000, seed: int = 0, level: float = 0.95) -> Ratings:
+def rate(
+    models: tuple[str, ...],
+    row_wins: np.ndarray,
+    row_games: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Ratings:
     """Ratings and intervals from per-row matrices.
 
     ``row_wins[r, i, j]``: outright wins of i over j on row r; ``row_games[r, i, j]``: scored
@@ -109,14 +123,16 @@ def rate(models: tuple[str, ...], row_wins: np.ndarray, row_games: np.ndarray, *
     boot_theta = np.empty((n_bootstrap, k))
     boot_rate = np.empty((n_bootstrap, k))
     for start in range(0, n_bootstrap, 200):  # batches keep memory at 200 x k x k
-        c = counts[start:start + 200]
-        boot_theta[start:start + 200] = bradley_terry(np.tensordot(c, row_bt, axes=1))
-        boot_rate[start:start + 200] = _win_rates(np.tensordot(c, row_wins, axes=1),
-                                                  np.tensordot(c, row_games, axes=1))
+        c = counts[start : start + 200]
+        boot_theta[start : start + 200] = bradley_terry(np.tensordot(c, row_bt, axes=1))
+        boot_rate[start : start + 200] = _win_rates(
+            np.tensordot(c, row_wins, axes=1), np.tensordot(c, row_games, axes=1)
+        )
     alpha = (1 - level) / 2
     low, high = np.quantile(boot_theta, [alpha, 1 - alpha], axis=0)
     with warnings.catch_warnings():  # a model never scored: NaN interval, no warning
         warnings.simplefilter("ignore", RuntimeWarning)
         rate_low, rate_high = np.nanquantile(boot_rate, [alpha, 1 - alpha], axis=0)
-    return Ratings(models, theta, low, high, win_rate, rate_low, rate_high, n_bootstrap, seed,
-                   level)
+    return Ratings(
+        models, theta, low, high, win_rate, rate_low, rate_high, n_bootstrap, seed, level
+    )

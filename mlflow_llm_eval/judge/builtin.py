@@ -41,14 +41,24 @@ def judge_factory(name: str) -> Callable[..., GenAIMetric]:
     ) -> GenAIMetric:
         spec = load_judge(name)
         if metric_version is not None and metric_version != spec.version:
-            raise ValueError(f"judge '{name}' is at version {spec.version} in this package; "
-                             f"metric_version={metric_version!r} is not available")
+            raise ValueError(
+                f"judge '{name}' is at version {spec.version} in this package; "
+                f"metric_version={metric_version!r} is not available"
+            )
         if examples is not None:
-            spec = dataclasses.replace(spec, examples=tuple(
-                as_example(e, spec.grading_context_columns) for e in examples))
-        return GenAIMetric(spec, model=model, metric_metadata=metric_metadata,
-                           parameters=parameters, extra_headers=extra_headers,
-                           proxy_url=proxy_url, max_workers=max_workers, **options)
+            spec = dataclasses.replace(
+                spec, examples=tuple(as_example(e, spec.grading_context_columns) for e in examples)
+            )
+        return GenAIMetric(
+            spec,
+            model=model,
+            metric_metadata=metric_metadata,
+            parameters=parameters,
+            extra_headers=extra_headers,
+            proxy_url=proxy_url,
+            max_workers=max_workers,
+            **options,
+        )
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = f"The '{name}' judge of the pack: {load_judge(name).description}"

@@ -45,12 +45,26 @@ def default_cache_path() -> Path:
     return Path(base) / "mlflow_llm_eval" / CACHE_FILE
 
 
-def cache_key(identity: str, messages: list[dict[str, Any]], parameters: Mapping[str, Any],
-              json_mode: bool, prompt_version: str) -> str:
+def cache_key(
+    identity: str,
+    messages: list[dict[str, Any]],
+    parameters: Mapping[str, Any],
+    json_mode: bool,
+    prompt_version: str,
+) -> str:
     """sha256 of everything that determines the judge's answer."""
-    blob = json.dumps({"endpoint": identity, "messages": messages, "parameters": dict(parameters),
-                       "json_mode": json_mode, "prompt": prompt_version},
-                      sort_keys=True, ensure_ascii=True, default=str)
+    blob = json.dumps(
+        {
+            "endpoint": identity,
+            "messages": messages,
+            "parameters": dict(parameters),
+            "json_mode": json_mode,
+            "prompt": prompt_version,
+        },
+        sort_keys=True,
+        ensure_ascii=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -69,14 +83,18 @@ class JudgeCache:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # never reuse a connection across fork
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False,
-                                   isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=60.0, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA busy_timeout=60000")
             _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
             conn.execute("PRAGMA synchronous=NORMAL")
-            _retry_locked(lambda: conn.execute(
-                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
-                "prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"))
+            _retry_locked(
+                lambda: conn.execute(
+                    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
+                    "prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+                )
+            )
             self._conn, self._pid = conn, os.getpid()
         return self._conn
 
@@ -86,10 +104,13 @@ class JudgeCache:
         with self._lock:
             conn = self._connection()
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
+                chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT key, text, prompt_tokens, completion_tokens FROM "
-                                    f"answers WHERE key IN ({marks})", chunk).fetchall()
+                rows = conn.execute(
+                    f"SELECT key, text, prompt_tokens, completion_tokens FROM "
+                    f"answers WHERE key IN ({marks})",
+                    chunk,
+                ).fetchall()
                 for key, text, prompt_tokens, completion_tokens in rows:
                     found[key] = CachedAnswer(text, prompt_tokens or 0, completion_tokens or 0)
         return found
@@ -97,13 +118,18 @@ class JudgeCache:
     def put(self, key: str, answer: CachedAnswer) -> None:
         with self._lock:
             conn = self._connection()
-            _retry_locked(lambda: conn.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
-                (key, answer.text, answer.prompt_tokens, answer.completion_tokens, time.time())))
+            _retry_locked(
+                lambda: conn.execute(
+                    "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
+                    (key, answer.text, answer.prompt_tokens, answer.completion_tokens, time.time()),
+                )
+            )
 
     def put_many(self, items: Iterable[tuple[str, CachedAnswer]]) -> None:
         """Store several answers in one transaction (one commit, not one per row)."""
-        rows = [(key, a.text, a.prompt_tokens, a.completion_tokens, time.time()) for key, a in items]
+        rows = [
+            (key, a.text, a.prompt_tokens, a.completion_tokens, time.time()) for key, a in items
+        ]
         if not rows:
             return
         with self._lock:

@@ -41,13 +41,22 @@ def run_cached(
 ) -> tuple[list[Outcome], dict[str, float]]:
     """One outcome per request, in order, and the run's accounting (requests, cache hits, ...)."""
     engine = JudgeEngine(
-        client, description=description, cache=resolve_cache(cache),
-        cache_key=lambda m: cache_key(client.identity, m, parameters, client.json_mode,
-                                      prompt_version), **engine_options)
+        client,
+        description=description,
+        cache=resolve_cache(cache),
+        cache_key=lambda m: cache_key(
+            client.identity, m, parameters, client.json_mode, prompt_version
+        ),
+        **engine_options,
+    )
     outcomes = engine.run(list(requests), parameters, scale, repair) if requests else []
     stats = engine.stats
-    accounting: dict[str, float] = {"judge_requests": stats.requests, "judge_retries": stats.retries,
-                  "judge_repairs": stats.repairs, "judge_cache_hits": stats.cache_hits,
-                  "prompt_tokens": stats.prompt_tokens,
-                  "completion_tokens": stats.completion_tokens}
+    accounting: dict[str, float] = {
+        "judge_requests": stats.requests,
+        "judge_retries": stats.retries,
+        "judge_repairs": stats.repairs,
+        "judge_cache_hits": stats.cache_hits,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+    }
     return [o or Outcome(status="error", reason="no outcome") for o in outcomes], accounting

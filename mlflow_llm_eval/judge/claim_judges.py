@@ -84,20 +84,30 @@ class ItemJudge(UsesRequestOptions, Metric):
     formula: Callable[[Sequence[bool]], float] = staticmethod(faithfulness_score)
     failed_label = "Unsupported"
 
-    def __init__(self, *, model: str | None = None, parameters: Mapping[str, Any] | None = None,
-                 structured: bool | None = None, cache: bool | str | os.PathLike[str] = True,
-                 progress: bool | None = None, extra_headers: Mapping[str, str] | None = None,
-                 proxy_url: str | None = None, request_options: RequestOptions | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        structured: bool | None = None,
+        cache: bool | str | os.PathLike[str] = True,
+        progress: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        proxy_url: str | None = None,
+        request_options: RequestOptions | None = None,
+        **options: Any,
+    ) -> None:
         self.model = resolve_model(model, self.name)
         self.request_options = RequestOptions.resolve(request_options, **options)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
         register_secrets(extra_headers)
         register_secrets(self.parameters)
-        self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
-                                  proxy_url=proxy_url)
-        self.structured = (self.model.startswith(("openai:", "azure:")) if structured is None
-                           else bool(structured))
+        self.client = make_client(
+            self.model, timeout=self.timeout, extra_headers=extra_headers, proxy_url=proxy_url
+        )
+        self.structured = (
+            self.model.startswith(("openai:", "azure:")) if structured is None else bool(structured)
+        )
         self.cache, self.progress = cache, progress
 
     # -- what a row is --------------------------------------------------------------------------
@@ -118,8 +128,10 @@ class ItemJudge(UsesRequestOptions, Metric):
             return RowScore.unscored(Status.MISSING, "context is missing (None/NaN)")
         found = claims.passages(value)
         if found is None:
-            return RowScore.unscored(Status.EMPTY if isinstance(value, (str, list)) else
-                                     Status.NOT_TEXT, "context has no passage of text")
+            return RowScore.unscored(
+                Status.EMPTY if isinstance(value, (str, list)) else Status.NOT_TEXT,
+                "context has no passage of text",
+            )
         return found
 
     # -- scoring ----------------------------------------------------------------------------------
@@ -129,16 +141,18 @@ class ItemJudge(UsesRequestOptions, Metric):
         out: list[RowScore | None] = [None] * n
         todo: list[tuple[int, list[str], list[dict[str, str]]]] = []
         for i in range(n):
-            data = self.row_data({c: rows[c][i] for c in columns} | {
-                c: None for c in self.optional if c not in rows})
+            data = self.row_data(
+                {c: rows[c][i] for c in columns} | {c: None for c in self.optional if c not in rows}
+            )
             if isinstance(data, RowScore):
                 out[i] = data
             else:
                 items, values = data
                 todo.append((i, items, claims.render(self.task, self.question, values)))
         accounting: dict[str, float] = {}
-        replies = self._ask([m for _, _, m in todo], [len(items) for _, items, _ in todo],
-                            accounting)
+        replies = self._ask(
+            [m for _, _, m in todo], [len(items) for _, items, _ in todo], accounting
+        )
         for (i, items, _), reply in zip(todo, replies, strict=True):
             out[i] = self._row(items, reply)
         result = MetricResult.from_rows([r for r in out if r is not None])
@@ -148,13 +162,24 @@ class ItemJudge(UsesRequestOptions, Metric):
     def _engine(self, parameters: Mapping[str, Any]) -> ChatEngine:
         cache = resolve_cache(self.cache)
         return ChatEngine(
-            self.client, request_options=self.request_options, progress=self.progress,
-            description=f"judge {self.key}", cache=cache, unusable_status="parse_error",
-            cache_key=lambda m: cache_key(self.client.identity, m, parameters,
-                                          self.client.json_mode, claims.ITEM_PROMPT_VERSION))
+            self.client,
+            request_options=self.request_options,
+            progress=self.progress,
+            description=f"judge {self.key}",
+            cache=cache,
+            unusable_status="parse_error",
+            cache_key=lambda m: cache_key(
+                self.client.identity,
+                m,
+                parameters,
+                self.client.json_mode,
+                claims.ITEM_PROMPT_VERSION,
+            ),
+        )
 
-    def _ask(self, requests: list[list[dict[str, str]]], counts: list[int],
-             accounting: dict[str, float]) -> list[Any]:
+    def _ask(
+        self, requests: list[list[dict[str, str]]], counts: list[int], accounting: dict[str, float]
+    ) -> list[Any]:
         if not requests:
             return []
         # a repair conversation starts with the row's own system message object
@@ -165,8 +190,9 @@ class ItemJudge(UsesRequestOptions, Metric):
             try:
                 return claims.parse_verdicts(completion.text, n)
             except AnswerError as problem:
-                raise Unusable(str(problem), claims.repair(messages, completion.text or "",
-                                                           str(problem))) from None
+                raise Unusable(
+                    str(problem), claims.repair(messages, completion.text or "", str(problem))
+                ) from None
 
         plain = dict(self.parameters)
         schema = {**plain, "response_format": claims.verdict_schema(self.name)}
@@ -174,8 +200,11 @@ class ItemJudge(UsesRequestOptions, Metric):
         engine = self._engine(first)
         replies = engine.run(requests, first, check)
         self._account(engine, accounting)
-        refused = [i for i, r in enumerate(replies) if r.status == "request_error"
-                   and any(k in (r.reason or "") for k in _SCHEMA_REFUSED)]
+        refused = [
+            i
+            for i, r in enumerate(replies)
+            if r.status == "request_error" and any(k in (r.reason or "") for k in _SCHEMA_REFUSED)
+        ]
         if self.structured and refused:  # no structured outputs here: JSON mode and repair
             engine = self._engine(plain)
             again = engine.run([requests[i] for i in refused], plain, check)
@@ -188,27 +217,38 @@ class ItemJudge(UsesRequestOptions, Metric):
     @staticmethod
     def _account(engine: ChatEngine, accounting: dict[str, float]) -> None:
         stats = engine.stats
-        for key, value in (("judge_requests", stats.requests), ("judge_retries", stats.retries),
-                           ("judge_cache_hits", stats.cache_hits),
-                           ("prompt_tokens", stats.prompt_tokens),
-                           ("completion_tokens", stats.completion_tokens)):
+        for key, value in (
+            ("judge_requests", stats.requests),
+            ("judge_retries", stats.retries),
+            ("judge_cache_hits", stats.cache_hits),
+            ("prompt_tokens", stats.prompt_tokens),
+            ("completion_tokens", stats.completion_tokens),
+        ):
             accounting[key] = accounting.get(key, 0) + value
 
     def _row(self, items: list[str], reply: Any) -> RowScore:
         if reply.status != "ok":
             return RowScore.unscored(reply.status, reply.reason or reply.status)
         verdicts = [v for v, _ in reply.value]
-        failed = [f"[{i}] {items[i - 1]!r} ({reason})" if reason else f"[{i}] {items[i - 1]!r}"
-                  for i, (v, reason) in enumerate(reply.value, 1) if not v]
+        failed = [
+            f"[{i}] {items[i - 1]!r} ({reason})" if reason else f"[{i}] {items[i - 1]!r}"
+            for i, (v, reason) in enumerate(reply.value, 1)
+            if not v
+        ]
         summary = f"{sum(verdicts)} of {len(items)} item(s) passed"
-        justification = summary + (f". {self.failed_label}: " + "; ".join(failed) if failed
-                                   else ".")
+        justification = summary + (
+            f". {self.failed_label}: " + "; ".join(failed) if failed else "."
+        )
         return RowScore.ok(type(self).formula(verdicts), justification)
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "judge_model": self.model, "parameters": self.parameters,
-                "structured": self.structured, "prompt_format": claims.ITEM_PROMPT_VERSION}
-
+        return {
+            **super().metadata(),
+            "judge_model": self.model,
+            "parameters": self.parameters,
+            "structured": self.structured,
+            "prompt_format": claims.ITEM_PROMPT_VERSION,
+        }
 
 
 class ClaimFaithfulness(ItemJudge):
@@ -217,11 +257,13 @@ class ClaimFaithfulness(ItemJudge):
     name = "claim_faithfulness"
     requires = ("predictions", "context")
     description = "share of the answer's claims supported by the context (one verdict per claim)"
-    task = ("You will be given a context (numbered passages) and a numbered list of claims taken "
-            "from an answer. For each claim decide whether the context supports it: 'yes' if the "
-            "context states it or it follows directly from the context, 'no' if the context "
-            "contradicts it or does not mention it. Judge each claim only against the context, "
-            "not against your own knowledge.")
+    task = (
+        "You will be given a context (numbered passages) and a numbered list of claims taken "
+        "from an answer. For each claim decide whether the context supports it: 'yes' if the "
+        "context states it or it follows directly from the context, 'no' if the context "
+        "contradicts it or does not mention it. Judge each claim only against the context, "
+        "not against your own knowledge."
+    )
     question = "For each numbered claim, is it supported by the context?"
 
     def row_data(self, row):
@@ -245,10 +287,12 @@ class ContextPrecision(ItemJudge):
     description = "rank-weighted share of retrieved passages useful for the reference answer"
     formula = staticmethod(context_precision_score)
     failed_label = "Not useful"
-    task = ("You will be given a question, its reference answer and a numbered list of passages "
-            "retrieved for the question, in rank order. For each passage decide whether it was "
-            "useful in arriving at the reference answer: 'yes' if it holds information the "
-            "reference answer uses, 'no' otherwise.")
+    task = (
+        "You will be given a question, its reference answer and a numbered list of passages "
+        "retrieved for the question, in rank order. For each passage decide whether it was "
+        "useful in arriving at the reference answer: 'yes' if it holds information the "
+        "reference answer uses, 'no' otherwise."
+    )
     question = "For each numbered passage, was it useful in arriving at the reference answer?"
 
     def row_data(self, row):
@@ -259,8 +303,11 @@ class ContextPrecision(ItemJudge):
         items = self._passages(row)
         if isinstance(items, RowScore):
             return items
-        return items, {"question": question, "reference": reference,
-                       "passages": claims.numbered(items)}
+        return items, {
+            "question": question,
+            "reference": reference,
+            "passages": claims.numbered(items),
+        }
 
 
 class ContextRecall(ItemJudge):
@@ -271,9 +318,11 @@ class ContextRecall(ItemJudge):
     optional = ("inputs",)
     description = "share of the reference answer's sentences attributable to the context"
     failed_label = "Not in the context"
-    task = ("You will be given a context (numbered passages) and a numbered list of sentences of "
-            "a reference answer. For each sentence decide whether it can be attributed to the "
-            "context: 'yes' if the context holds the information it states, 'no' otherwise.")
+    task = (
+        "You will be given a context (numbered passages) and a numbered list of sentences of "
+        "a reference answer. For each sentence decide whether it can be attributed to the "
+        "context: 'yes' if the context holds the information it states, 'no' otherwise."
+    )
     question = "For each numbered sentence, can it be attributed to the context?"
 
     def row_data(self, row):

@@ -73,19 +73,24 @@ def render_conversation(value: Any) -> str | RowScore:
     if value is None or (isinstance(value, float) and is_missing(value)):
         return RowScore.unscored(Status.MISSING, "conversation is missing (None/NaN)")
     if not isinstance(value, (list, tuple)):
-        return RowScore.unscored(Status.MALFORMED, f"conversation is a {type(value).__name__}, "
-                                 "not a list of messages")
+        return RowScore.unscored(
+            Status.MALFORMED, f"conversation is a {type(value).__name__}, not a list of messages"
+        )
     if not value:
         return RowScore.unscored(Status.EMPTY, "conversation has no message")
     lines = []
     for i, message in enumerate(value, 1):
         message = dict(message) if hasattr(message, "keys") else message
         if not isinstance(message, dict) or message.get("role") not in ROLES:
-            return RowScore.unscored(Status.MALFORMED, f"conversation[{i - 1}] is not a chat "
-                                     f"message with a role in {ROLES}")
+            return RowScore.unscored(
+                Status.MALFORMED,
+                f"conversation[{i - 1}] is not a chat message with a role in {ROLES}",
+            )
         text = _content(message.get("content"))
         if text is None and message.get("content") is not None:
-            return RowScore.unscored(Status.MALFORMED, f"conversation[{i - 1}]: content is not text")
+            return RowScore.unscored(
+                Status.MALFORMED, f"conversation[{i - 1}]: content is not text"
+            )
         try:
             calls = _calls(message)
         except TypeError as exc:

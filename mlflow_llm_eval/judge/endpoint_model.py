@@ -67,8 +67,9 @@ class ModelAnswers(list):
     @property
     def failed(self) -> dict[int, tuple[str, str]]:
         """Row -> (status, reason) of every row that got no answer."""
-        return {i: (s, r or s) for i, (s, r) in enumerate(zip(self.statuses, self.reasons))
-                if s != "ok"}
+        return {
+            i: (s, r or s) for i, (s, r) in enumerate(zip(self.statuses, self.reasons)) if s != "ok"
+        }
 
 
 class EndpointModel(UsesRequestOptions):
@@ -89,8 +90,9 @@ class EndpointModel(UsesRequestOptions):
         self.parameters = dict(parameters or {})
         #: Limits, retries, pacing (split per task by the Spark adapter); ``timeout`` is the
         #: client's, set by :meth:`from_uri`.
-        self.request_options = RequestOptions.resolve(request_options, base=MODEL_UNDER_TEST,
-                                                      client_built=True, **options)
+        self.request_options = RequestOptions.resolve(
+            request_options, base=MODEL_UNDER_TEST, client_built=True, **options
+        )
         self.cache, self.progress = cache, progress
         self.stats: Stats | None = None
 
@@ -99,9 +101,15 @@ class EndpointModel(UsesRequestOptions):
         return self.max_concurrency
 
     @classmethod
-    def from_uri(cls, uri: str, prompt_template: str | None = None,
-                 parameters: Mapping[str, Any] | None = None, *,
-                 request_options: RequestOptions | None = None, **options: Any) -> EndpointModel:
+    def from_uri(
+        cls,
+        uri: str,
+        prompt_template: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        request_options: RequestOptions | None = None,
+        **options: Any,
+    ) -> EndpointModel:
         """Build the endpoint client (checks the environment's keys now, before any row);
         ``options``: ``cache``, ``progress`` and the request options (``timeout`` too)."""
         own = {k: options.pop(k) for k in ("cache", "progress") if k in options}
@@ -128,17 +136,29 @@ class EndpointModel(UsesRequestOptions):
     def __call__(self, inputs: pd.DataFrame) -> ModelAnswers:
         rows = inputs.to_dict(orient="records")
         cache, key = self._cache()
-        engine = ChatEngine(self.client, cache=cache, cache_key=key, progress=self.progress,
-                            description="model", request_options=self.request_options)
-        replies = engine.run([[{"role": "user", "content": self.prompt(r)}] for r in rows],
-                             self.parameters)
+        engine = ChatEngine(
+            self.client,
+            cache=cache,
+            cache_key=key,
+            progress=self.progress,
+            description="model",
+            request_options=self.request_options,
+        )
+        replies = engine.run(
+            [[{"role": "user", "content": self.prompt(r)}] for r in rows], self.parameters
+        )
         self.stats = engine.stats
         failures = [r for r in replies if r.status != "ok"]
         if rows and len(failures) == len(rows):
             raise RuntimeError(f"the endpoint failed on every row: {failures[0].reason}")
         for failure in failures:
-            _logger.warning("endpoint %s: a row got no answer: %s",
-                            getattr(self.client, "identity", "?"), failure.reason)
-        return ModelAnswers([r.value if r.status == "ok" else None for r in replies],
-                            [str(r.status) for r in replies],
-                            [None if r.status == "ok" else r.reason for r in replies])
+            _logger.warning(
+                "endpoint %s: a row got no answer: %s",
+                getattr(self.client, "identity", "?"),
+                failure.reason,
+            )
+        return ModelAnswers(
+            [r.value if r.status == "ok" else None for r in replies],
+            [str(r.status) for r in replies],
+            [None if r.status == "ok" else r.reason for r in replies],
+        )

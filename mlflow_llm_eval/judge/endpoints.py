@@ -24,8 +24,22 @@ OpenAIJudgeClient = OpenAIChatClient
 DeploymentsJudgeClient = DeploymentsChatClient
 
 __all__ = [
-    "DEFAULT_AZURE_API_VERSION", "SCHEMES", "CallError", "ChatClient", "Completion",
-    "DeploymentsChatClient", "DeploymentsJudgeClient", "JudgeCallError", "JudgeClient",
-    "OpenAIChatClient", "OpenAIJudgeClient", "RateInfo", "classify_status", "completion_from_json",
-    "host_of", "make_client", "parse_model_uri", "proxy_base",
+    "DEFAULT_AZURE_API_VERSION",
+    "SCHEMES",
+    "CallError",
+    "ChatClient",
+    "Completion",
+    "DeploymentsChatClient",
+    "DeploymentsJudgeClient",
+    "JudgeCallError",
+    "JudgeClient",
+    "OpenAIChatClient",
+    "OpenAIJudgeClient",
+    "RateInfo",
+    "classify_status",
+    "completion_from_json",
+    "host_of",
+    "make_client",
+    "parse_model_uri",
+    "proxy_base",
 ]

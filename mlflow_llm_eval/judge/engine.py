@@ -64,10 +64,15 @@ class JudgeEngine:
             raise AttributeError(name)
         return getattr(self._engine, name)
 
-    def run(self, requests: Sequence[Messages], parameters: Mapping[str, Any],
-            scale: tuple[float, float],
-            repair: Callable[[Messages, str, str], Messages]) -> list[Outcome]:
+    def run(
+        self,
+        requests: Sequence[Messages],
+        parameters: Mapping[str, Any],
+        scale: tuple[float, float],
+        repair: Callable[[Messages, str, str], Messages],
+    ) -> list[Outcome]:
         """Judge every request (one per row, in order); never raises for a row."""
+
         def check(completion: Completion, messages: Messages) -> Verdict:
             try:
                 return parse_answer(completion.text, scale)
@@ -80,11 +85,17 @@ class JudgeEngine:
 
 def _outcome(reply: Reply) -> Outcome:
     if reply.status == "ok":
-        return Outcome(verdict=reply.value, raw=reply.completion.text if reply.completion else None,
-                       completion=reply.completion)
+        return Outcome(
+            verdict=reply.value,
+            raw=reply.completion.text if reply.completion else None,
+            completion=reply.completion,
+        )
     if reply.status == "parse_error":
         raws = " then ".join(repr(t) for t in reply.unusable)
-        return Outcome(status="parse_error", raw=reply.completion.text if reply.completion else None,
-                       reason=f"{reply.reason} (after one repair request; {reply.gave_up}); raw "
-                              f"answers: " + raws[:4000])
+        return Outcome(
+            status="parse_error",
+            raw=reply.completion.text if reply.completion else None,
+            reason=f"{reply.reason} (after one repair request; {reply.gave_up}); raw "
+            f"answers: " + raws[:4000],
+        )
     return Outcome(status=reply.status, reason=reply.reason)

@@ -32,7 +32,13 @@ from typing import Any
 from mlflow_llm_eval.core.aggregate import validate_aggregations
 from mlflow_llm_eval.core.text import score_text_rows
 from mlflow_llm_eval.core.types import (
-    DEFAULT_AGGREGATIONS, REQUEST_ACCOUNTING, SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore,
+    DEFAULT_AGGREGATIONS,
+    REQUEST_ACCOUNTING,
+    SCORED_MEAN,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
 )
 from mlflow_llm_eval.chat.engine import STATUSES as CHAT_STATUSES
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
@@ -56,7 +62,7 @@ MODEL_ENV = "MLFLOW_LLM_EVAL_JUDGE_MODEL"
 JUDGE_STATUSES: dict[str, str] = {
     **CHAT_STATUSES,
     "parse_error": "the answer was not the JSON object asked for, or its score was outside the "
-                   "scale, even after one repair request; the raw answers are kept",
+    "scale, even after one repair request; the raw answers are kept",
 }
 
 
@@ -74,10 +80,15 @@ def resolve_model(model: str | None, name: str) -> str:
 def _validate_price(price: Mapping[str, float] | None) -> dict[str, float] | None:
     if price is None:
         return None
-    if not isinstance(price, Mapping) or set(price) != {"prompt", "completion"} or not all(
-            isinstance(v, (int, float)) and v >= 0 for v in price.values()):
-        raise ValueError("price must be {'prompt': USD per 1M prompt tokens, 'completion': USD per "
-                         f"1M completion tokens}} with non-negative numbers, got {price!r}")
+    if (
+        not isinstance(price, Mapping)
+        or set(price) != {"prompt", "completion"}
+        or not all(isinstance(v, (int, float)) and v >= 0 for v in price.values())
+    ):
+        raise ValueError(
+            "price must be {'prompt': USD per 1M prompt tokens, 'completion': USD per "
+            f"1M completion tokens}} with non-negative numbers, got {price!r}"
+        )
     return {k: float(v) for k, v in price.items()}
 
 
@@ -131,13 +142,17 @@ class GenAIMetric(UsesRequestOptions, Metric):
     ) -> None:
         self.spec = spec
         self.justification_language = (
-            "auto" if justification_language == "auto" else normalize_code(justification_language))
+            "auto" if justification_language == "auto" else normalize_code(justification_language)
+        )
         self._default_parameters = parameters is None
         self.name, self.version = spec.name, spec.version
         self.greater_is_better = spec.greater_is_better
         self.value_kind, self.value_range = "ordinal", (float(spec.scale[0]), float(spec.scale[1]))
-        self.requires = (("predictions",) + (("inputs",) if spec.include_input else ())
-                         + tuple(spec.grading_context_columns))
+        self.requires = (
+            ("predictions",)
+            + (("inputs",) if spec.include_input else ())
+            + tuple(spec.grading_context_columns)
+        )
         self.aggregations = validate_aggregations(aggregations or DEFAULT_AGGREGATIONS)
         self.description = spec.description or spec.definition.split(". ")[0][:150]
         self.model = resolve_model(model, spec.name)
@@ -152,8 +167,9 @@ class GenAIMetric(UsesRequestOptions, Metric):
         register_secrets(extra_headers)  # redacted wherever they show up (an echoing 401)
         register_secrets(self.parameters)
         register_secrets(self.metric_metadata)
-        self.client = make_client(self.model, timeout=self.timeout, extra_headers=extra_headers,
-                                  proxy_url=proxy_url)
+        self.client = make_client(
+            self.model, timeout=self.timeout, extra_headers=extra_headers, proxy_url=proxy_url
+        )
 
     def metadata(self) -> dict[str, Any]:
         """What the run records about this judge (no secret: header values are left out)."""
@@ -171,11 +187,17 @@ class GenAIMetric(UsesRequestOptions, Metric):
             "samples": self.samples,
         }
 
-    def render(self, output: str, input: str | None = None,
-               context: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def render(
+        self, output: str, input: str | None = None, context: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """The messages this judge sends for one row (to inspect or snapshot the prompt)."""
-        return render_messages(self.spec, output=output, input=input, context=context,
-                               justification_language=self._language_of(output))
+        return render_messages(
+            self.spec,
+            output=output,
+            input=input,
+            context=context,
+            justification_language=self._language_of(output),
+        )
 
     def _language_of(self, output: str) -> str | None:
         if self.justification_language != "auto":
@@ -186,25 +208,40 @@ class GenAIMetric(UsesRequestOptions, Metric):
     def _parameters_for(self, requests: list[list[dict[str, Any]]]) -> dict[str, Any]:
         """The request parameters; a larger default budget when a justification is not English."""
         if self._default_parameters and any(
-                "Write the justification in" in str(m[-1]["content"]) for m in requests):
-            return {**self.parameters, "max_tokens": max(
-                NON_ENGLISH_MAX_TOKENS, int(self.parameters.get("max_tokens") or 0))}
+            "Write the justification in" in str(m[-1]["content"]) for m in requests
+        ):
+            return {
+                **self.parameters,
+                "max_tokens": max(
+                    NON_ENGLISH_MAX_TOKENS, int(self.parameters.get("max_tokens") or 0)
+                ),
+            }
         return self.parameters
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         columns = [("predictions", rows["predictions"])]
         if self.spec.include_input:
             columns.append(("inputs", rows["inputs"]))
-        columns += [(c, [_context_text(v) for v in rows[c]]) for c in self.spec.grading_context_columns]
+        columns += [
+            (c, [_context_text(v) for v in rows[c]]) for c in self.spec.grading_context_columns
+        ]
         accounting: dict[str, float] = {}
-        judge = self._judge if self.samples == 1 else (
-            lambda valid, acc: self_consistent(lambda s: self._judge(valid, acc, s), self.samples, acc))
+        judge = (
+            self._judge
+            if self.samples == 1
+            else (
+                lambda valid, acc: self_consistent(
+                    lambda s: self._judge(valid, acc, s), self.samples, acc
+                )
+            )
+        )
         result = score_text_rows(columns, lambda valid: judge(valid, accounting), allow_empty=True)
         result.extra_aggregates.update(accounting)
         return result
 
-    def _judge(self, valid: list[tuple[str, ...]], accounting: dict[str, float],
-               sample: int = 0) -> list[RowScore]:
+    def _judge(
+        self, valid: list[tuple[str, ...]], accounting: dict[str, float], sample: int = 0
+    ) -> list[RowScore]:
         context_columns = self.spec.grading_context_columns
         requests = []
         for row in valid:
@@ -217,24 +254,51 @@ class GenAIMetric(UsesRequestOptions, Metric):
         # Sample s > 0 of a self-consistency run is its own cache entry (never sent as a parameter).
         key_parameters = {**parameters, "llm_eval_sample": sample} if sample else parameters
         engine = JudgeEngine(
-            self.client, request_options=self.request_options, progress=self.progress,
-            description=f"judge {self.key}", cache=cache,
-            cache_key=lambda m: cache_key(self.client.identity, m, key_parameters,
-                                          self.client.json_mode, PROMPT_FORMAT_VERSION))
-        outcomes = engine.run(requests, parameters, self.spec.scale,
-                              lambda m, text, why: repair_messages(m, text, why, self.spec))
+            self.client,
+            request_options=self.request_options,
+            progress=self.progress,
+            description=f"judge {self.key}",
+            cache=cache,
+            cache_key=lambda m: cache_key(
+                self.client.identity,
+                m,
+                key_parameters,
+                self.client.json_mode,
+                PROMPT_FORMAT_VERSION,
+            ),
+        )
+        outcomes = engine.run(
+            requests,
+            parameters,
+            self.spec.scale,
+            lambda m, text, why: repair_messages(m, text, why, self.spec),
+        )
         stats = engine.stats
-        accounting.update({
-            "judge_requests": stats.requests, "judge_retries": stats.retries,
-            "judge_repairs": stats.repairs, "judge_cache_hits": stats.cache_hits,
-            "prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
-        })
+        accounting.update(
+            {
+                "judge_requests": stats.requests,
+                "judge_retries": stats.retries,
+                "judge_repairs": stats.repairs,
+                "judge_cache_hits": stats.cache_hits,
+                "prompt_tokens": stats.prompt_tokens,
+                "completion_tokens": stats.completion_tokens,
+            }
+        )
         if self.price is not None:
-            accounting["cost_usd"] = (stats.prompt_tokens * self.price["prompt"]
-                                      + stats.completion_tokens * self.price["completion"]) / 1e6
+            accounting["cost_usd"] = (
+                stats.prompt_tokens * self.price["prompt"]
+                + stats.completion_tokens * self.price["completion"]
+            ) / 1e6
         failed = sum(o is not None and o.verdict is None for o in outcomes)
-        _logger.info("judge %s: %d rows, %d requests, %d retries, %d cache hits, %d unscored",
-                     self.key, len(valid), stats.requests, stats.retries, stats.cache_hits, failed)
+        _logger.info(
+            "judge %s: %d rows, %d requests, %d retries, %d cache hits, %d unscored",
+            self.key,
+            len(valid),
+            stats.requests,
+            stats.retries,
+            stats.cache_hits,
+            failed,
+        )
         return [_row_score(o) for o in outcomes]
 
 
@@ -243,9 +307,11 @@ def check_samples(samples: int, parameters: Mapping[str, Any]) -> int:
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
     if samples > 1 and not float(parameters.get("temperature") or 0) > 0:
-        raise ValueError(f"samples={samples} asks the judge {samples} times per row to measure its "
-                         "self-consistency, which needs parameters={'temperature': > 0} (got "
-                         f"{parameters.get('temperature')!r}): at temperature 0 the samples are equal")
+        raise ValueError(
+            f"samples={samples} asks the judge {samples} times per row to measure its "
+            "self-consistency, which needs parameters={'temperature': > 0} (got "
+            f"{parameters.get('temperature')!r}): at temperature 0 the samples are equal"
+        )
     return samples
 
 
@@ -276,8 +342,10 @@ def self_consistent(judge_once: Any, samples: int, accounting: dict[str, float])
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
         spreads.append(sd)
         agreeing += len(set(values)) == 1
-        note = (f" [{len(values)} of {samples} samples: {', '.join(f'{v:g}' for v in values)}; "
-                f"sd {sd:.3g}]")
+        note = (
+            f" [{len(values)} of {samples} samples: {', '.join(f'{v:g}' for v in values)}; "
+            f"sd {sd:.3g}]"
+        )
         rows.append(RowScore.ok(statistics.fmean(values), (scored[0].justification or "") + note))
     if spreads:
         accounting["self_consistency_sd"] = statistics.fmean(spreads)
@@ -321,28 +389,47 @@ def make_genai_metric(
     concurrency (default 256). ``engine_options``: ``cache``, ``price``, ``progress``,
     ``samples``, ``request_options`` and any request option by keyword (see :class:`GenAIMetric`).
     """
-    for label, value in (("name", name), ("definition", definition),
-                         ("grading_prompt", grading_prompt)):
+    for label, value in (
+        ("name", name),
+        ("definition", definition),
+        ("grading_prompt", grading_prompt),
+    ):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"make_genai_metric: {label} must be a non-empty string")
-    columns = ([grading_context_columns] if isinstance(grading_context_columns, str)
-               else list(grading_context_columns or []))
+    columns = (
+        [grading_context_columns]
+        if isinstance(grading_context_columns, str)
+        else list(grading_context_columns or [])
+    )
     if scale is None:
         scale = infer_scale(grading_prompt)
         if scale is None:
-            raise ValueError(f"make_genai_metric('{name}'): cannot read the score scale from "
-                             "grading_prompt (no 'Score N' lines); pass scale=(low, high)")
+            raise ValueError(
+                f"make_genai_metric('{name}'): cannot read the score scale from "
+                "grading_prompt (no 'Score N' lines); pass scale=(low, high)"
+            )
     spec = JudgeSpec(
-        name=name, definition=definition.strip(), grading_prompt=grading_prompt.strip(),
-        version=version or "v1", scale=validate_scale(scale),
+        name=name,
+        definition=definition.strip(),
+        grading_prompt=grading_prompt.strip(),
+        version=version or "v1",
+        scale=validate_scale(scale),
         examples=tuple(as_example(e, columns) for e in examples or ()),
-        grading_context_columns=tuple(columns), include_input=bool(include_input),
+        grading_context_columns=tuple(columns),
+        include_input=bool(include_input),
         greater_is_better=bool(greater_is_better),
     )
-    return GenAIMetric(spec, model=model, parameters=parameters, aggregations=aggregations,
-                       max_workers=max_workers, metric_metadata=metric_metadata,
-                       extra_headers=extra_headers, proxy_url=proxy_url, **engine_options)
-
+    return GenAIMetric(
+        spec,
+        model=model,
+        parameters=parameters,
+        aggregations=aggregations,
+        max_workers=max_workers,
+        metric_metadata=metric_metadata,
+        extra_headers=extra_headers,
+        proxy_url=proxy_url,
+        **engine_options,
+    )
 
 
 #: What ``from_mlflow_genai_metric`` reads from an MLflow metric's ``eval_fn`` closure.
@@ -390,8 +477,10 @@ def from_mlflow_genai_metric(metric: Any, **engine_options: Any) -> GenAIMetric:
     args.pop("mlflow_version", None)
     fn_name = args.pop("fn_name", "make_genai_metric")
     if fn_name != "make_genai_metric":
-        raise TypeError(f"MLflow metric '{args.get('name')}' was made by {fn_name}; only "
-                        "make_genai_metric metrics (and MLflow's builtin judges) can be converted")
+        raise TypeError(
+            f"MLflow metric '{args.get('name')}' was made by {fn_name}; only "
+            "make_genai_metric metrics (and MLflow's builtin judges) can be converted"
+        )
     found = _mlflow_closure_args(metric)
     for name in _CLOSURE_ARGS:
         if found is None and name not in engine_options:
@@ -399,13 +488,20 @@ def from_mlflow_genai_metric(metric: Any, **engine_options: Any) -> GenAIMetric:
                 f"cannot read {' and '.join(_CLOSURE_ARGS)} from MLflow metric "
                 f"'{args.get('name')}' (this MLflow version keeps them elsewhere): pass "
                 f"from_mlflow_genai_metric(metric, proxy_url=..., extra_headers=...), None "
-                "for those the metric does not set")
-        if found is not None and name in engine_options and \
-                (engine_options[name] or None) != (found[name] or None):
-            raise ValueError(redact_text(
-                f"from_mlflow_genai_metric: {name}={_shown(name, engine_options[name])!r} differs "
-                f"from the MLflow metric's own ({_shown(name, found[name])!r}); build the MLflow "
-                "metric with the value you want instead"))
+                "for those the metric does not set"
+            )
+        if (
+            found is not None
+            and name in engine_options
+            and (engine_options[name] or None) != (found[name] or None)
+        ):
+            raise ValueError(
+                redact_text(
+                    f"from_mlflow_genai_metric: {name}={_shown(name, engine_options[name])!r} differs "
+                    f"from the MLflow metric's own ({_shown(name, found[name])!r}); build the MLflow "
+                    "metric with the value you want instead"
+                )
+            )
         if found is not None:
             engine_options[name] = found[name]
     return make_genai_metric(**args, **engine_options)

@@ -67,7 +67,8 @@ class JudgeSpec:
                     f"judge '{self.name}': grading context column '{column}' clashes with the "
                     f"graded field '{field_name}' ({what}): it would replace it in the prompt. "
                     f"Give the context column another name (e.g. 'reference_{field_name}', and "
-                    f"col_mapping={{'reference_{field_name}': '{column}'}} in evaluator_config)")
+                    f"col_mapping={{'reference_{field_name}': '{column}'}} in evaluator_config)"
+                )
 
     @property
     def key(self) -> str:
@@ -98,8 +99,10 @@ def as_example(value: Any, context_columns: Sequence[str]) -> EvaluationExample:
     if isinstance(value, Mapping):
         data = dict(value)
     else:
-        data = {k: getattr(value, k, None) for k in
-                ("output", "score", "justification", "input", "grading_context")}
+        data = {
+            k: getattr(value, k, None)
+            for k in ("output", "score", "justification", "input", "grading_context")
+        }
     missing = [k for k in ("output", "score", "justification") if data.get(k) is None]
     if missing:
         raise ValueError(f"judge example {value!r} lacks {missing}")
@@ -118,7 +121,9 @@ def as_example(value: Any, context_columns: Sequence[str]) -> EvaluationExample:
     if isinstance(justification, (tuple, list)):  # MLflow's own docstring example has a 1-tuple
         justification = " ".join(map(str, justification))
     return EvaluationExample(
-        output=str(data["output"]), score=data["score"], justification=str(justification),
+        output=str(data["output"]),
+        score=data["score"],
+        justification=str(justification),
         input=None if data.get("input") is None else str(data["input"]),
         grading_context={k: str(v) for k, v in context.items()} or None,
     )
@@ -130,10 +135,10 @@ _SCORE_RE = re.compile(r"\bscore\s*(\d+(?:\.\d+)?)\b", re.IGNORECASE)
 def infer_scale(grading_prompt: str) -> tuple[float, float] | None:
     """The score range a rubric names (``Score 1`` ... ``Score 5`` -> ``(1, 5)``), or None.
 
-        >>> infer_scale("- Score 1: bad\\n- Score 3: ok\\n- Score 5: good")
-        (1, 5)
-        >>> infer_scale("rate it") is None
-        True
+    >>> infer_scale("- Score 1: bad\\n- Score 3: ok\\n- Score 5: good")
+    (1, 5)
+    >>> infer_scale("rate it") is None
+    True
     """
     found = {float(m) for m in _SCORE_RE.findall(grading_prompt)}
     if len(found) < 2:
@@ -144,8 +149,11 @@ def infer_scale(grading_prompt: str) -> tuple[float, float] | None:
 
 def validate_scale(scale: Sequence[float]) -> tuple[float, float]:
     values = tuple(scale)
-    if len(values) != 2 or not all(isinstance(v, (int, float)) for v in values) or \
-            values[0] >= values[1]:
+    if (
+        len(values) != 2
+        or not all(isinstance(v, (int, float)) for v in values)
+        or values[0] >= values[1]
+    ):
         raise ValueError(f"scale must be (low, high) numbers with low < high, got {scale!r}")
     return values[0], values[1]
 
@@ -178,15 +186,18 @@ def parse_judge_file(path: Path) -> JudgeSpec:
         raise ValueError(f"{path}: name '{data['name']}' differs from the file name")
     columns = tuple(data.get("grading_context_columns") or ())
     return JudgeSpec(
-        name=data["name"], version=str(data["version"]),
-        definition=data["definition"].strip(), grading_prompt=data["grading_prompt"].strip(),
+        name=data["name"],
+        version=str(data["version"]),
+        definition=data["definition"].strip(),
+        grading_prompt=data["grading_prompt"].strip(),
         scale=validate_scale(data["scale"]),
         examples=tuple(as_example(e, columns) for e in data.get("examples") or ()),
         grading_context_columns=columns,
         include_input=bool(data.get("include_input", True)),
         greater_is_better=bool(data.get("greater_is_better", True)),
         description=str(data.get("description", "")).strip(),
-        counterpart=str(data.get("counterpart", "")), source=str(path),
+        counterpart=str(data.get("counterpart", "")),
+        source=str(path),
     )
 
 

@@ -1,13 +1,13 @@
 """What a pairwise comparison returns: per-pair verdicts, win/tie counts, consistency, ratings.
 
-    >>> v = PairVerdict(0, "small", "large")
-    >>> v.decide(Reading(1, "A is right"), Reading(3, "B is right"))  # small wins both orders
-    >>> v.winner, v.consistent
-    ('small', True)
-    >>> v = PairVerdict(1, "small", "large")
-    >>> v.decide(Reading(1, "A"), Reading(1, "A"))  # always the first answer: inconsistent
-    >>> v.winner, v.consistent
-    ('tie', False)
+>>> v = PairVerdict(0, "small", "large")
+>>> v.decide(Reading(1, "A is right"), Reading(3, "B is right"))  # small wins both orders
+>>> v.winner, v.consistent
+('small', True)
+>>> v = PairVerdict(1, "small", "large")
+>>> v.decide(Reading(1, "A"), Reading(1, "A"))  # always the first answer: inconsistent
+>>> v.winner, v.consistent
+('tie', False)
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ class PairVerdict:
         swapped = {1: self.model_b, 2: TIE, 3: self.model_a}
         self.second = swapped.get(second.score) if second.score else None
         self.justifications = (first.justification, second.justification)
-        failed = [(o, r) for o, r in (("first order", first), ("second order", second))
-                  if r.score is None]
+        failed = [
+            (o, r) for o, r in (("first order", first), ("second order", second)) if r.score is None
+        ]
         if failed:
             self.status = failed[0][1].status
             self.reason = "; ".join(f"{o}: {r.reason}" for o, r in failed)
@@ -71,8 +72,10 @@ class PairVerdict:
         self.consistent = self.first == self.second
         self.winner = self.first if self.consistent else TIE
         if not self.consistent:
-            self.reason = (f"inconsistent: {self.first} with {self.model_a} as Answer A, "
-                           f"{self.second} with {self.model_b} as Answer A; counted as a tie")
+            self.reason = (
+                f"inconsistent: {self.first} with {self.model_a} as Answer A, "
+                f"{self.second} with {self.model_b} as Answer A; counted as a tie"
+            )
 
 
 def metric_safe(name: str) -> str:
@@ -108,8 +111,13 @@ class PairwiseResult:
     @property
     def first_position_rate(self) -> float:
         """Of the non-tie verdicts (each order counted), the share that chose Answer A."""
-        picks = [pick == model for v in self.verdicts if v.consistent is not None
-                 for pick, model in ((v.first, v.model_a), (v.second, v.model_b)) if pick != TIE]
+        picks = [
+            pick == model
+            for v in self.verdicts
+            if v.consistent is not None
+            for pick, model in ((v.first, v.model_a), (v.second, v.model_b))
+            if pick != TIE
+        ]
         return _rate(sum(picks), len(picks))
 
     @property
@@ -121,20 +129,35 @@ class PairwiseResult:
         """One row per pair of models: wins of each, ties, unscored, consistency."""
         records = []
         for i, a in enumerate(self.models):
-            for b in self.models[i + 1:]:
+            for b in self.models[i + 1 :]:
                 mine = [v for v in self.verdicts if (v.model_a, v.model_b) == (a, b)]
                 scored = [v for v in mine if v.winner is not None]
                 both = [v for v in mine if v.consistent is not None]
-                records.append({
-                    "model_a": a, "model_b": b, "wins_a": sum(v.winner == a for v in scored),
-                    "wins_b": sum(v.winner == b for v in scored),
-                    "ties": sum(v.winner == TIE for v in scored), "scored": len(scored),
-                    "unscored": len(mine) - len(scored),
-                    "consistency_rate": _rate(sum(bool(v.consistent) for v in both), len(both)),
-                })
-        return pd.DataFrame.from_records(records, columns=[
-            "model_a", "model_b", "wins_a", "wins_b", "ties", "scored", "unscored",
-            "consistency_rate"])
+                records.append(
+                    {
+                        "model_a": a,
+                        "model_b": b,
+                        "wins_a": sum(v.winner == a for v in scored),
+                        "wins_b": sum(v.winner == b for v in scored),
+                        "ties": sum(v.winner == TIE for v in scored),
+                        "scored": len(scored),
+                        "unscored": len(mine) - len(scored),
+                        "consistency_rate": _rate(sum(bool(v.consistent) for v in both), len(both)),
+                    }
+                )
+        return pd.DataFrame.from_records(
+            records,
+            columns=[
+                "model_a",
+                "model_b",
+                "wins_a",
+                "wins_b",
+                "ties",
+                "scored",
+                "unscored",
+                "consistency_rate",
+            ],
+        )
 
     def model_summary(self) -> pd.DataFrame:
         """One row per model: wins, losses, ties, win rate and BT rating with intervals."""
@@ -144,28 +167,54 @@ class PairwiseResult:
             mine = [v for v in self.scored if m in (v.model_a, v.model_b)]
             wins = sum(v.winner == m for v in mine)
             ties = sum(v.winner == TIE for v in mine)
-            records.append({"model": m, "wins": wins, "ties": ties,
-                            "losses": len(mine) - wins - ties, "comparisons": len(mine),
-                            **ratings[m]})
-        return pd.DataFrame.from_records(records).sort_values(
-            "rating", ascending=False, kind="stable").reset_index(drop=True)
+            records.append(
+                {
+                    "model": m,
+                    "wins": wins,
+                    "ties": ties,
+                    "losses": len(mine) - wins - ties,
+                    "comparisons": len(mine),
+                    **ratings[m],
+                }
+            )
+        return (
+            pd.DataFrame.from_records(records)
+            .sort_values("rating", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
 
     def frame(self) -> pd.DataFrame:
         """Every pair of every row (the per-pair table)."""
-        return pd.DataFrame.from_records([{
-            "row": v.row, "model_a": v.model_a, "model_b": v.model_b,
-            "verdict_a_first": v.first, "verdict_b_first": v.second, "winner": v.winner,
-            "consistent": v.consistent, "judged": v.judged, "status": v.status,
-            "reason": v.reason, "justification_a_first": v.justifications[0],
-            "justification_b_first": v.justifications[1]} for v in self.verdicts])
+        return pd.DataFrame.from_records(
+            [
+                {
+                    "row": v.row,
+                    "model_a": v.model_a,
+                    "model_b": v.model_b,
+                    "verdict_a_first": v.first,
+                    "verdict_b_first": v.second,
+                    "winner": v.winner,
+                    "consistent": v.consistent,
+                    "judged": v.judged,
+                    "status": v.status,
+                    "reason": v.reason,
+                    "justification_a_first": v.justifications[0],
+                    "justification_b_first": v.justifications[1],
+                }
+                for v in self.verdicts
+            ]
+        )
 
     def metrics(self) -> dict[str, float]:
         """Run metrics, ``<name>/...``: consistency, ties, per-model win rates and ratings."""
         p = self.name
-        out = {f"{p}/consistency_rate": self.consistency_rate,
-               f"{p}/first_position_rate": self.first_position_rate,
-               f"{p}/tie_rate": self.tie_rate, f"{p}/pairs_scored": float(len(self.scored)),
-               f"{p}/pairs_unscored": float(len(self.verdicts) - len(self.scored))}
+        out = {
+            f"{p}/consistency_rate": self.consistency_rate,
+            f"{p}/first_position_rate": self.first_position_rate,
+            f"{p}/tie_rate": self.tie_rate,
+            f"{p}/pairs_scored": float(len(self.scored)),
+            f"{p}/pairs_unscored": float(len(self.verdicts) - len(self.scored)),
+        }
         for m, values in self.ratings.as_dict().items():
             key = metric_safe(m)
             out[f"{p}/{key}/win_rate"] = values["win_rate"]
@@ -183,34 +232,45 @@ class PairwiseResult:
 
     def to_json(self) -> dict[str, Any]:
         """Everything, JSON-ready: the judge, the summaries, the ratings' method, every pair."""
+
         def plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                     for k, v in r.items()} for r in frame.to_dict(orient="records")]
+            return [
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                for r in frame.to_dict(orient="records")
+            ]
+
         return {
-            "judge": self.judge, "models": list(self.models),
+            "judge": self.judge,
+            "models": list(self.models),
             "consistency_rate": _none(self.consistency_rate),
             "first_position_rate": _none(self.first_position_rate),
             "tie_rate": _none(self.tie_rate),
-            "ratings_method": {"model": "Bradley-Terry (MM fit, ties = half a win, one virtual "
-                                        "tie per pair)",
-                               "interval": f"percentile bootstrap over inputs, "
-                                           f"{self.ratings.n_bootstrap} resamples, seed "
-                                           f"{self.ratings.seed}, level {self.ratings.level}"},
-            "models_summary": plain(self.model_summary()), "pairs_summary": plain(self.pair_summary()),
-            "accounting": self.accounting, "pairs": plain(self.frame()),
+            "ratings_method": {
+                "model": "Bradley-Terry (MM fit, ties = half a win, one virtual tie per pair)",
+                "interval": f"percentile bootstrap over inputs, "
+                f"{self.ratings.n_bootstrap} resamples, seed "
+                f"{self.ratings.seed}, level {self.ratings.level}",
+            },
+            "models_summary": plain(self.model_summary()),
+            "pairs_summary": plain(self.pair_summary()),
+            "accounting": self.accounting,
+            "pairs": plain(self.frame()),
         }
 
     def summary(self) -> str:
         """A few lines of text: per model rating [interval] and win rate, then the consistency."""
-        lines = [f"pairwise judge {self.name} ({self.judge.get('judge_model')}): consistency "
-                 f"{self.consistency_rate:.3g}, ties {self.tie_rate:.3g}"]
+        lines = [
+            f"pairwise judge {self.name} ({self.judge.get('judge_model')}): consistency "
+            f"{self.consistency_rate:.3g}, ties {self.tie_rate:.3g}"
+        ]
         for r in self.model_summary().to_dict(orient="records"):
-            lines.append(f"  {r['model']}: BT {r['rating']:+.3g} [{r['rating_ci_low']:+.3g}, "
-                         f"{r['rating_ci_high']:+.3g}], wins {r['wins']} ties {r['ties']} "
-                         f"losses {r['losses']}")
+            lines.append(
+                f"  {r['model']}: BT {r['rating']:+.3g} [{r['rating_ci_low']:+.3g}, "
+                f"{r['rating_ci_high']:+.3g}], wins {r['wins']} ties {r['ties']} "
+                f"losses {r['losses']}"
+            )
         return "\n".join(lines)
 
 
 def _none(value: float) -> float | None:
     return None if math.isnan(value) else value
-

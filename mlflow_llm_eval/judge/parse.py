@@ -138,13 +138,15 @@ def parse_repaired(text: str, scale: tuple[float, float]) -> Verdict:
     if scored:
         scores = {_number_or_text(obj["score"]) for obj in scored}
         if len(scores) > 1:  # an untagged quote of the graded text, or a judge undecided
-            raise AnswerError(f"{AMBIGUOUS} ({', '.join(sorted(map(str, scores)))}); it may "
-                              "quote the graded text: answer with one JSON object")
+            raise AnswerError(
+                f"{AMBIGUOUS} ({', '.join(sorted(map(str, scores)))}); it may "
+                "quote the graded text: answer with one JSON object"
+            )
         return _from_object(scored[-1], scale, repaired=True)
     lines = list(_SCORE_LINE.finditer(own))
     if lines:
         last = lines[-1]
-        return Verdict(check_score(float(last.group(1)), scale), own[last.end():].strip(), True)
+        return Verdict(check_score(float(last.group(1)), scale), own[last.end() :].strip(), True)
     raise AnswerError("the answer holds no JSON object with a score (outside the quoted data)")
 
 

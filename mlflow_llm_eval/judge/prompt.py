@@ -39,7 +39,7 @@ def answer_format(spec: JudgeSpec) -> str:
     """The JSON object the judge must answer with."""
     low, high = (_number(v) for v in spec.scale)
     return (
-        '{"justification": "<your reasoning about the ' + spec.name + ' score, in one to three '
+        '{"justification": "<your reasoning about the ' + spec.name + " score, in one to three "
         'sentences>", "score": <number from ' + f"{low} to {high}" + ">}"
     )
 
@@ -97,7 +97,7 @@ def system_message(spec: JudgeSpec, tag: str) -> str:
 
 def _system_message(spec: JudgeSpec, tag: str) -> str:
     context_columns = list(spec.grading_context_columns)
-    given = (["the input that was sent to a machine learning model"] if spec.include_input else [])
+    given = ["the input that was sent to a machine learning model"] if spec.include_input else []
     given += ["the output that the model produced"]
     if context_columns:
         given += ["additional information used to grade it: " + ", ".join(context_columns)]
@@ -113,8 +113,9 @@ def _system_message(spec: JudgeSpec, tag: str) -> str:
     if spec.examples:
         parts.append(
             "Examples (for reference: understand them before grading):\n\n"
-            + "\n\n".join(_format_example(i, e, spec.include_input)
-                          for i, e in enumerate(spec.examples, 1))
+            + "\n\n".join(
+                _format_example(i, e, spec.include_input) for i, e in enumerate(spec.examples, 1)
+            )
         )
     blocks = ", ".join(f"<{label}-{tag}>" for label in labels)
     parts += [
@@ -129,19 +130,39 @@ def _system_message(spec: JudgeSpec, tag: str) -> str:
 
 #: Names used in the prompt for the languages a justification may be asked in.
 LANGUAGE_NAMES = {
-    "ko": "Korean", "ja": "Japanese", "zh": "Chinese", "th": "Thai", "ar": "Arabic",
-    "hi": "Hindi", "ru": "Russian", "uk": "Ukrainian", "de": "German", "es": "Spanish",
-    "fr": "French", "it": "Italian", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
-    "hu": "Hungarian", "tr": "Turkish", "vi": "Vietnamese", "id": "Indonesian", "el": "Greek",
-    "he": "Hebrew", "sv": "Swedish", "cs": "Czech", "ro": "Romanian", "en": "English",
+    "ko": "Korean",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "th": "Thai",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "de": "German",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "hu": "Hungarian",
+    "tr": "Turkish",
+    "vi": "Vietnamese",
+    "id": "Indonesian",
+    "el": "Greek",
+    "he": "Hebrew",
+    "sv": "Swedish",
+    "cs": "Czech",
+    "ro": "Romanian",
+    "en": "English",
 }
 
 
 def language_instruction(language: str | None) -> str:
     """The sentence asking for the justification in ``language`` ('' for English or unknown).
 
-        >>> language_instruction("ko")
-        'The output may be in any language: grade it as written. Write the justification in Korean.'
+    >>> language_instruction("ko")
+    'The output may be in any language: grade it as written. Write the justification in Korean.'
     """
     if not language or language in ("en", "und"):
         return ""
@@ -149,8 +170,9 @@ def language_instruction(language: str | None) -> str:
     return f"The output may be in any language: grade it as written. Write the justification in {name}."
 
 
-def user_message(spec: JudgeSpec, values: Mapping[str, str], tag: str,
-                 justification_language: str | None = None) -> str:
+def user_message(
+    spec: JudgeSpec, values: Mapping[str, str], tag: str, justification_language: str | None = None
+) -> str:
     """The row's data in tagged blocks, then a reminder of the task (and, for a language other
     than English, in which language to justify: English prompts are unchanged)."""
     blocks = [_block(label, text, tag) for label, text in values.items()]
@@ -180,8 +202,10 @@ def render_messages(
     values["output"] = output
     for column in spec.grading_context_columns:
         if column in values or shadowed_field(column, spec.include_input):  # JudgeSpec refuses it
-            raise ValueError(f"judge '{spec.name}': context column '{column}' would replace a "
-                             "graded field in the prompt")
+            raise ValueError(
+                f"judge '{spec.name}': context column '{column}' would replace a "
+                "graded field in the prompt"
+            )
         values[column] = (context or {}).get(column, "")
     tag = row_tag(values)
     return [
@@ -190,12 +214,16 @@ def render_messages(
     ]
 
 
-def repair_messages(messages: list[dict[str, Any]], answer: str, problem: str,
-                    spec: JudgeSpec) -> list[dict[str, Any]]:
+def repair_messages(
+    messages: list[dict[str, Any]], answer: str, problem: str, spec: JudgeSpec
+) -> list[dict[str, Any]]:
     """The conversation for the one repair request after an unusable answer."""
     return [
         *messages,
         {"role": "assistant", "content": answer},
-        {"role": "user", "content": f"Your answer could not be used: {problem}. Answer again "
-                                    f"with only the JSON object: {answer_format(spec)}"},
+        {
+            "role": "user",
+            "content": f"Your answer could not be used: {problem}. Answer again "
+            f"with only the JSON object: {answer_format(spec)}",
+        },
     ]

@@ -15,10 +15,20 @@ from mlflow_llm_eval.core.types import Metric
 
 
 #: MLflow's builtin LLM metrics that ours replace with the same numbers (offline, faster).
-MLFLOW_BUILTIN_EQUIVALENTS = frozenset({
-    "exact_match", "rouge1", "rouge2", "rougeL", "rougeLsum", "flesch_kincaid_grade_level",
-    "ari_grade_level", "token_count", "toxicity", "latency",
-})
+MLFLOW_BUILTIN_EQUIVALENTS = frozenset(
+    {
+        "exact_match",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "rougeLsum",
+        "flesch_kincaid_grade_level",
+        "ari_grade_level",
+        "token_count",
+        "toxicity",
+        "latency",
+    }
+)
 
 
 def _is_mlflow_builtin(metric: Any) -> bool:

@@ -61,8 +61,11 @@ _logger = logging.getLogger(__name__)
 LLM_MODEL_TYPES = frozenset(PRESETS)
 
 
-def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None,
-                    evaluator_config: dict[str, Any] | None = None) -> list[Metric]:
+def resolve_metrics(
+    model_type: str | None,
+    extra_metrics: list[Any] | None,
+    evaluator_config: dict[str, Any] | None = None,
+) -> list[Metric]:
     """The preset of ``model_type`` plus ``extra_metrics`` (ours, names, or MLflow's).
 
     An extra metric with the same key as a preset one replaces it (the user's configured
@@ -72,11 +75,13 @@ def resolve_metrics(model_type: str | None, extra_metrics: list[Any] | None,
 
 
 def _metrics_and_preset(
-    model_type: str | None, extra_metrics: list[Any] | None,
+    model_type: str | None,
+    extra_metrics: list[Any] | None,
     evaluator_config: dict[str, Any] | None = None,
 ) -> tuple[list[Metric], frozenset[str]]:
-    return select_metrics(model_type, [as_metric(m) for m in (extra_metrics or [])],
-                          evaluator_config)
+    return select_metrics(
+        model_type, [as_metric(m) for m in (extra_metrics or [])], evaluator_config
+    )
 
 
 class LLMEvaluator(ModelEvaluator):
@@ -96,8 +101,9 @@ class LLMEvaluator(ModelEvaluator):
 
     def _can_evaluate_this_call(self, *, model_type, evaluator_config, **kwargs) -> bool:
         named = self._questions.named()  # a second question = MLflow's auto-discovery
-        return named and type(self).can_evaluate(model_type=model_type,
-                                                 evaluator_config=evaluator_config)
+        return named and type(self).can_evaluate(
+            model_type=model_type, evaluator_config=evaluator_config
+        )
 
     def evaluate(
         self,
@@ -114,31 +120,55 @@ class LLMEvaluator(ModelEvaluator):
     ) -> EvaluationResult:
         metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics, evaluator_config)
         if custom_artifacts:
-            _logger.warning("llm_eval does not compute custom_artifacts; MLflow's default "
-                            "evaluator does: evaluators=['default', 'llm_eval']")
+            _logger.warning(
+                "llm_eval does not compute custom_artifacts; MLflow's default "
+                "evaluator does: evaluators=['default', 'llm_eval']"
+            )
         evaluator_config, language = split_language_config(evaluator_config)
         metrics = with_language(metrics, language)
         config = EvaluatorConfig.from_dict(evaluator_config, metrics)
         frame, defaults = build_frame(dataset, model, predictions, config, metrics)
-        plan = build_plan(metrics, columns=list(frame.columns), defaults=defaults,
-                          evaluator_config=config, model_type=model_type, preset_keys=preset_keys)
+        plan = build_plan(
+            metrics,
+            columns=list(frame.columns),
+            defaults=defaults,
+            evaluator_config=config,
+            model_type=model_type,
+            preset_keys=preset_keys,
+        )
         scored = score_planned(plan, frame)
         model_columns = mark_model_failures(  # issue 17.4: the model's failure, not "missing"
-            {plan.prefixed(k): r for k, r in scored.results.items()}, scored.table,
-            defaults.get("predictions", ""))
+            {plan.prefixed(k): r for k, r in scored.results.items()},
+            scored.table,
+            defaults.get("predictions", ""),
+        )
         _warn_unscored(scored.results, plan.metrics)
         metadata = [m.metadata() for m in plan.metrics]
-        table_uri = log_scored_frame(run_id, scored, metadata,
-                                     table_file=plan.prefixed(TABLE_FILE),
-                                     link=MetricLink.of(dataset, kwargs.get("model_id")),
-                                     user_columns=[c for c in frame.columns if c not in model_columns],
-                                     credentials=run_credentials(plan.metrics, model))
+        table_uri = log_scored_frame(
+            run_id,
+            scored,
+            metadata,
+            table_file=plan.prefixed(TABLE_FILE),
+            link=MetricLink.of(dataset, kwargs.get("model_id")),
+            user_columns=[c for c in frame.columns if c not in model_columns],
+            credentials=run_credentials(plan.metrics, model),
+        )
         if plan.skipped:
             log_skipped(run_id, plan.skipped)
         artifacts = {TABLE_NAME: JsonEvaluationArtifact(uri=table_uri)}
         result_metrics = dict(scored.aggregates)
-        result_metrics.update(log_languages(run_id, scored, plan.metrics, frame, defaults,
-                                            config.col_mapping, language, config.metric_prefix))
+        result_metrics.update(
+            log_languages(
+                run_id,
+                scored,
+                plan.metrics,
+                frame,
+                defaults,
+                config.col_mapping,
+                language,
+                config.metric_prefix,
+            )
+        )
         result_metrics.update(log_human_agreement(run_id, plan, scored.table))
         return EvaluationResult(metrics=result_metrics, artifacts=artifacts, run_id=run_id)
 
@@ -182,8 +212,12 @@ def build_frame(
             )
         return frame, defaults
     outputs, seconds = predict(
-        model, features, input_column=input_column, model_input=config.model_input,
-        predictions_column=predictions, time_each_row=wants_latency,
+        model,
+        features,
+        input_column=input_column,
+        model_input=config.model_input,
+        predictions_column=predictions,
+        time_each_row=wants_latency,
     )
     # MLflow names it after the model's single output column (retrieved_context) with targets.
     name = outputs_column(predictions or outputs.column, has_targets, frame.columns)
@@ -205,7 +239,10 @@ def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
             _logger.warning(
                 "llm_eval: %s left %d row(s) unscored: %s (see the '%s/status' and '/reason' "
                 "columns of the eval_results_table)",
-                metric.key, sum(counts.values()), dict(counts), metric.key,
+                metric.key,
+                sum(counts.values()),
+                dict(counts),
+                metric.key,
             )
 
 
@@ -229,8 +266,9 @@ def log_human_agreement(run_id: str, plan: EvaluationPlan, table: pd.DataFrame) 
     for key, (metric, column) in plan.human_label_columns().items():
         scale = metric.value_range if metric.value_kind == "ordinal" else None
         found[key] = judge_agreement(table, plan.column(metric, "score"), column, labels=scale)
-    values = {plan.prefixed(k): v for k, v in agreement_metrics(found).items()
-              if v == v}  # NaN: not logged
+    values = {
+        plan.prefixed(k): v for k, v in agreement_metrics(found).items() if v == v
+    }  # NaN: not logged
     client = MlflowClient()
     if values:
         import time
@@ -238,7 +276,10 @@ def log_human_agreement(run_id: str, plan: EvaluationPlan, table: pd.DataFrame) 
         from mlflow.entities import Metric as MlflowMetricEntity
 
         now = int(time.time() * 1000)
-        client.log_batch(run_id, metrics=[MlflowMetricEntity(k, float(v), now, 0) for k, v in values.items()])
-    client.log_dict(run_id, {k: a.as_dict() for k, a in found.items()},
-                    plan.prefixed(AGREEMENT_FILE))
+        client.log_batch(
+            run_id, metrics=[MlflowMetricEntity(k, float(v), now, 0) for k, v in values.items()]
+        )
+    client.log_dict(
+        run_id, {k: a.as_dict() for k, a in found.items()}, plan.prefixed(AGREEMENT_FILE)
+    )
     return values

@@ -42,8 +42,11 @@ class MetricLink:
         name, digest = getattr(dataset, "name", None), getattr(dataset, "digest", None)
         if name is None or digest is None:
             name = digest = None
-        return cls(model_id or None, None if name is None else str(name),
-                   None if digest is None else str(digest))
+        return cls(
+            model_id or None,
+            None if name is None else str(name),
+            None if digest is None else str(digest),
+        )
 
 
 @functools.cache
@@ -53,15 +56,23 @@ def _metric_fields() -> frozenset[str]:
     return frozenset(inspect.signature(Metric.__init__).parameters)
 
 
-def metric_entities(values: Mapping[str, float], run_id: str, link: MetricLink | None = None,
-                    timestamp: int | None = None) -> list[Any]:
+def metric_entities(
+    values: Mapping[str, float],
+    run_id: str,
+    link: MetricLink | None = None,
+    timestamp: int | None = None,
+) -> list[Any]:
     """``mlflow.entities.Metric`` objects for ``values`` at step 0, carrying ``link`` and
     ``run_id`` where the installed MLflow's ``Metric`` takes them."""
     from mlflow.entities import Metric
 
     link = link or MetricLink()
-    fields = {"model_id": link.model_id, "dataset_name": link.dataset_name,
-              "dataset_digest": link.dataset_digest, "run_id": run_id}
+    fields = {
+        "model_id": link.model_id,
+        "dataset_name": link.dataset_name,
+        "dataset_digest": link.dataset_digest,
+        "run_id": run_id,
+    }
     extra = {k: v for k, v in fields.items() if v is not None and k in _metric_fields()}
     now = int(time.time() * 1000) if timestamp is None else timestamp
     return [Metric(key, float(value), now, 0, **extra) for key, value in values.items()]

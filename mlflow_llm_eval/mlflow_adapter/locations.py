@@ -1,7 +1,7 @@
 """Where a full results table is written (both doors write one) and the run tag that says so.
 
-    >>> is_path("/Volumes/main/eval/scores"), is_path("main.eval.qa_scores")
-    (True, False)
+>>> is_path("/Volumes/main/eval/scores"), is_path("main.eval.qa_scores")
+(True, False)
 """
 
 from __future__ import annotations

@@ -84,8 +84,9 @@ def _rebuilt(table: pd.DataFrame, change: Any) -> tuple[pd.DataFrame, dict[str, 
     return safe, counts
 
 
-def redacted_table(table: pd.DataFrame, user_columns: Iterable[str] | None = None,
-                   credentials: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, int]]:
+def redacted_table(
+    table: pd.DataFrame, user_columns: Iterable[str] | None = None, credentials: Iterable[str] = ()
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """The loggable table with credentials replaced (see the module docstring) and the number of
     cells replaced per column. ``user_columns``: the columns the user gave (and the model's
     outputs), where only the exact ``credentials`` are replaced; every other column is the
@@ -120,7 +121,11 @@ def run_credentials(metrics: Iterable[Any], model: Any = None) -> list[str]:
         found |= credential_values(getattr(client, "_headers", None))
         found |= credential_values(getattr(user, "parameters", None))
         target = str(getattr(getattr(client, "_client", None), "target_uri", "") or "")
-        uris = [target] if client is not None and type(client).__name__ == "DeploymentsChatClient" else []
+        uris = (
+            [target]
+            if client is not None and type(client).__name__ == "DeploymentsChatClient"
+            else []
+        )
         genai = getattr(getattr(user, "mlflow_metric", None), "genai_metric_args", None) or {}
         if genai.get("model"):  # MLflow's own judge: the key MLflow reads for its model URI
             uris.append(str(genai["model"]))
@@ -135,9 +140,12 @@ def run_credentials(metrics: Iterable[Any], model: Any = None) -> list[str]:
 
 
 #: The environment keys MLflow's own judges read, by model URI scheme.
-_ENV_KEYS = {"openai": ("OPENAI_API_KEY",), "azure": ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY",
-                                                       "OPENAI_API_KEY"),
-             "anthropic": ("ANTHROPIC_API_KEY",), "gemini": ("GOOGLE_API_KEY",)}
+_ENV_KEYS = {
+    "openai": ("OPENAI_API_KEY",),
+    "azure": ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY", "OPENAI_API_KEY"),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GOOGLE_API_KEY",),
+}
 
 
 def _databricks() -> bool:
@@ -163,9 +171,14 @@ def _models_in(model: Any) -> list[Any]:
 
 
 def log_scored_frame(
-    run_id: str, scored: ScoredFrame, metadata: list[dict[str, Any]], table_file: str = TABLE_FILE,
+    run_id: str,
+    scored: ScoredFrame,
+    metadata: list[dict[str, Any]],
+    table_file: str = TABLE_FILE,
     link: MetricLink | None = None,
-    *, user_columns: Iterable[str] | None = None, credentials: Iterable[str] = (),
+    *,
+    user_columns: Iterable[str] | None = None,
+    credentials: Iterable[str] = (),
 ) -> str:
     """Log aggregates (linked to ``link``'s model and dataset), the table, metric metadata and the redaction counts to ``run_id``; return
     the table's URI. ``user_columns`` / ``credentials``: see :func:`redacted_table` (``None``:
@@ -202,7 +215,7 @@ def log_redactions(run_id: str, counts: dict[str, int], user_columns: set[str]) 
         "package_columns": {c: n for c, n in counts.items() if c not in user_columns},
         "total": sum(counts.values()),
         "policy": "user columns: only the exact credentials this run uses; package-written "
-                  "columns (reasons, justifications, statuses): every credential rule",
+        "columns (reasons, justifications, statuses): every credential rule",
     }
     client.log_dict(run_id, record, REDACTIONS_FILE)
     client.set_tag(run_id, REDACTIONS_TAG, str(record["total"]))

@@ -58,9 +58,14 @@ class MlflowMetric(Metric):
         self._legacy = len(names) == 2 and names[0] != "predictions" and names[1] != "targets"
         # A genai metric's extra columns arrive as *args in grading_context_columns order.
         varargs = any(p.kind is p.VAR_POSITIONAL for p in self._parameters)
-        self._context_columns = tuple(
-            (getattr(metric, "genai_metric_args", None) or {}).get("grading_context_columns") or ()
-        ) if varargs else ()
+        self._context_columns = (
+            tuple(
+                (getattr(metric, "genai_metric_args", None) or {}).get("grading_context_columns")
+                or ()
+            )
+            if varargs
+            else ()
+        )
         self._bound: dict[str, Any] = {}  # set by bind(): earlier results as MetricValue
         self._by_name: dict[str, Any] = {}
         self._aggregates: dict[str, float] = {}
@@ -81,12 +86,19 @@ class MlflowMetric(Metric):
     ) -> MlflowMetric:
         """A copy planned against the evaluation's columns, config and other metrics."""
         planned = copy.copy(self)
-        planned._apply_plan(self._make_plan({
-            "columns": set(columns), "predictions": {"predictions", *predictions_names},
-            "targets": {"targets", *targets_names}, "has_targets": has_targets,
-            "col_mapping": dict(col_mapping or {}), "config": dict(config or {}),
-            "metrics": set(metric_names) - {self.name},
-        }))
+        planned._apply_plan(
+            self._make_plan(
+                {
+                    "columns": set(columns),
+                    "predictions": {"predictions", *predictions_names},
+                    "targets": {"targets", *targets_names},
+                    "has_targets": has_targets,
+                    "col_mapping": dict(col_mapping or {}),
+                    "config": dict(config or {}),
+                    "metrics": set(metric_names) - {self.name},
+                }
+            )
+        )
         return planned
 
     def _make_plan(self, ctx: dict[str, Any] | None) -> list[tuple[str, Any]]:
@@ -168,7 +180,9 @@ class MlflowMetric(Metric):
         n = len(rows["predictions"])
         value = self.mlflow_metric.eval_fn(*self._arguments(rows))
         if value is None:
-            return MetricResult.all_failed(n, Status.ERROR, "the MLflow metric returned None (skipped)")
+            return MetricResult.all_failed(
+                n, Status.ERROR, "the MLflow metric returned None (skipped)"
+            )
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # aggregate only
             return MetricResult(**_no_rows(n), extra_aggregates={self.name: float(value)})
         scores = list(value.scores) if value.scores is not None else None
@@ -177,9 +191,14 @@ class MlflowMetric(Metric):
             result = MetricResult(**_no_rows(n))
         else:
             if len(scores) != n:
-                raise ValueError(f"MLflow metric {self.name} returned {len(scores)} scores for {n} rows")
+                raise ValueError(
+                    f"MLflow metric {self.name} returned {len(scores)} scores for {n} rows"
+                )
             result = MetricResult.from_rows(
-                [_row(s, justifications[i] if justifications else None) for i, s in enumerate(scores)]
+                [
+                    _row(s, justifications[i] if justifications else None)
+                    for i, s in enumerate(scores)
+                ]
             )
         result.extra_aggregates = {
             k: float(v) for k, v in (value.aggregate_results or {}).items() if _is_number(v)
@@ -224,13 +243,14 @@ def metric_value(metric: Metric, result: MetricResult) -> Any:
 
     prefix = metric.key + "/"
     aggregates = {
-        (k[len(prefix):] if k.startswith(prefix) else metric.name): v
+        (k[len(prefix) :] if k.startswith(prefix) else metric.name): v
         for k, v in metric_aggregates(metric, result).items()
     }
     scores = None
     if any(s != Status.AGGREGATE_ONLY for s in result.statuses):
-        scores = [int(s) if metric.integer_scores and not math.isnan(s) else s
-                  for s in result.scores]
+        scores = [
+            int(s) if metric.integer_scores and not math.isnan(s) else s for s in result.scores
+        ]
     justifications = list(result.justifications) if result.justifications is not None else None
     return MetricValue(scores=scores, justifications=justifications, aggregate_results=aggregates)
 

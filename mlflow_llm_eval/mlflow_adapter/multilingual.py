@@ -51,9 +51,16 @@ def with_language(metrics: list[Metric], language: str | None) -> list[Metric]:
     return [m.with_language(language) if hasattr(m, "with_language") else m for m in metrics]
 
 
-def log_languages(run_id: str, scored: Any, metrics: list[Metric], frame: pd.DataFrame,
-                  defaults: dict[str, str], col_mapping: dict[str, Any],
-                  language: str | None, prefix: str = "") -> dict[str, float]:
+def log_languages(
+    run_id: str,
+    scored: Any,
+    metrics: list[Metric],
+    frame: pd.DataFrame,
+    defaults: dict[str, str],
+    col_mapping: dict[str, Any],
+    language: str | None,
+    prefix: str = "",
+) -> dict[str, float]:
     """Log signatures (tags) and per-language aggregates; return the run metrics logged."""
     from mlflow import MlflowClient
 
@@ -70,10 +77,17 @@ def log_languages(run_id: str, scored: Any, metrics: list[Metric], frame: pd.Dat
     texts = column("predictions")
     if texts is None:
         return {}
-    codes = row_codes(texts, column=column("language"), override=language,
-                      fallback=column("targets"))
-    table = by_language(codes, {m.key: (scored.results[m.key], m.value_kind, m.value_range)
-                                for m in metrics if m.key in scored.results})
+    codes = row_codes(
+        texts, column=column("language"), override=language, fallback=column("targets")
+    )
+    table = by_language(
+        codes,
+        {
+            m.key: (scored.results[m.key], m.value_kind, m.value_range)
+            for m in metrics
+            if m.key in scored.results
+        },
+    )
     if not table:
         return {}
     values = language_metrics(table, prefix)
@@ -85,9 +99,15 @@ def log_languages(run_id: str, scored: Any, metrics: list[Metric], frame: pd.Dat
         now = int(time.time() * 1000)
         entities = [MlflowMetricEntity(k, v, now, 0) for k, v in values.items()]
         for start in range(0, len(entities), 1000):
-            client.log_batch(run_id, metrics=entities[start:start + 1000])
-    rows = [{"metric": f"{prefix}{key}", "language": lang,
-             **{k: (None if math.isnan(v) else v) for k, v in agg.items()}}
-            for key, per in table.items() for lang, agg in per.items()]
+            client.log_batch(run_id, metrics=entities[start : start + 1000])
+    rows = [
+        {
+            "metric": f"{prefix}{key}",
+            "language": lang,
+            **{k: (None if math.isnan(v) else v) for k, v in agg.items()},
+        }
+        for key, per in table.items()
+        for lang, agg in per.items()
+    ]
     client.log_dict(run_id, {"rows": rows, "languages": sorted(set(codes))}, BY_LANGUAGE_FILE)
     return values

@@ -94,7 +94,9 @@ def _from_columns(
             "predictions='<column>' (the others are kept for metrics)"
         )
     else:
-        raise ValueError(f"the model output has no column '{wanted}' (predictions=); its columns: {names}")
+        raise ValueError(
+            f"the model output has no column '{wanted}' (predictions=); its columns: {names}"
+        )
     others = {str(k): object_column(v, n_rows) for k, v in columns.items() if k != name}
     return ModelOutputs(object_column(columns[name], n_rows), others, str(name))
 
@@ -123,14 +125,20 @@ def model_outputs(output: Any, n_rows: int, predictions_column: str | None) -> M
         outputs.reasons = list(reasons) if isinstance(reasons, list) else [None] * len(statuses)
         return outputs
     if isinstance(output, pd.DataFrame):
-        return _from_columns({c: output[c].tolist() for c in output.columns}, n_rows,
-                             predictions_column, "a DataFrame")
+        return _from_columns(
+            {c: output[c].tolist() for c in output.columns},
+            n_rows,
+            predictions_column,
+            "a DataFrame",
+        )
     if isinstance(output, dict):
-        if n_rows == 1 and not all(isinstance(v, (list, tuple, np.ndarray, pd.Series))
-                                   for v in output.values()):
+        if n_rows == 1 and not all(
+            isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in output.values()
+        ):
             return ModelOutputs(object_column([output], n_rows))  # one row's dict
-        return _from_columns({k: list(v) for k, v in output.items()}, n_rows,
-                             predictions_column, "a dict")
+        return _from_columns(
+            {k: list(v) for k, v in output.items()}, n_rows, predictions_column, "a dict"
+        )
     if isinstance(output, (str, bytes)) or output is None:
         if n_rows != 1:
             raise ValueError(
@@ -187,8 +195,10 @@ def predict(
         seconds.append(time.perf_counter() - started)
         parts.append(model_outputs(output, 1, predictions_column))
     names = dict.fromkeys(n for p in parts for n in p.others)
-    others = {name: object_column([p.others[name][0] if name in p.others else None for p in parts])
-              for name in names}
+    others = {
+        name: object_column([p.others[name][0] if name in p.others else None for p in parts])
+        for name in names
+    }
     predictions = object_column(p.predictions[0] for p in parts)
     outputs = ModelOutputs(predictions, others, parts[0].column if parts else None)
     if parts and any(p.statuses is not None for p in parts):
@@ -197,7 +207,9 @@ def predict(
     return outputs, seconds
 
 
-def mark_model_failures(results: dict[str, Any], table: pd.DataFrame, output_name: str) -> list[str]:
+def mark_model_failures(
+    results: dict[str, Any], table: pd.DataFrame, output_name: str
+) -> list[str]:
     """Rows where the model under test failed (``<output_name>/status`` not ``ok``): every
     metric that found the output missing says so, status ``model_failed`` with the model's
     status and reason (in place, in the per-metric results and the table's status/reason
@@ -223,25 +235,33 @@ def mark_model_failures(results: dict[str, Any], table: pd.DataFrame, output_nam
     status_column, reason_column = f"{output_name}/status", f"{output_name}/reason"
     if status_column not in table.columns:
         return []
-    model_reasons = table[reason_column].tolist() if reason_column in table.columns \
-        else [None] * len(table)
-    failed = {i: (s, model_reasons[i] or s) for i, s in enumerate(table[status_column].tolist())
-              if s != Status.OK}
+    model_reasons = (
+        table[reason_column].tolist() if reason_column in table.columns else [None] * len(table)
+    )
+    failed = {
+        i: (s, model_reasons[i] or s)
+        for i, s in enumerate(table[status_column].tolist())
+        if s != Status.OK
+    }
     for key, result in results.items():
         column = f"{key}/status"
         if not failed or column not in table.columns:
             continue
-        reasons = table[f"{key}/reason"].tolist() if f"{key}/reason" in table.columns \
+        reasons = (
+            table[f"{key}/reason"].tolist()
+            if f"{key}/reason" in table.columns
             else [None] * len(table)
+        )
         statuses, changed = table[column].tolist(), False
         for i, (status, reason) in failed.items():
             # the output's own "missing" ("predictions is missing"), not another column's
             if statuses[i] == Status.MISSING and str(reasons[i] or "predictions").startswith(
-                    "predictions"):
+                "predictions"
+            ):
                 statuses[i] = result.statuses[i] = Status.MODEL_FAILED.value
                 reasons[i] = result.reasons[i] = (
-                    f"the model under test failed on this row ({status_column} {status}): "
-                    f"{reason}")
+                    f"the model under test failed on this row ({status_column} {status}): {reason}"
+                )
                 changed = True
         if changed:
             table[column] = pd.Series(statuses, index=table.index, dtype=object)

@@ -23,15 +23,7 @@ import pandas as pd
 
 from mlflow_llm_eval.core.intervals import ci_method
 from mlflow_llm_eval.core.types import OK, Metric
-from mlflow_llm_eval.report.html import (
-    details_list,
-    esc,
-    image,
-    num_cell,
-    page,
-    row,
-    text_cell,
-)
+from mlflow_llm_eval.report.html import details_list, esc, image, num_cell, page, row, text_cell
 from mlflow_llm_eval.report.html import table as html_table
 from mlflow_llm_eval.report.agreement import agreement_section
 from mlflow_llm_eval.report.plots import histogram_png
@@ -44,16 +36,21 @@ _TEXT_ROLES = ("inputs", "predictions", "targets")
 def metric_aggregates(metric: Metric, aggregates: Mapping[str, float]) -> dict[str, float]:
     """The aggregates of one metric, by aggregation name (``mean``, ``p90``, ...)."""
     prefix = metric.key + "/"
-    return {k[len(prefix):]: v for k, v in aggregates.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in aggregates.items() if k.startswith(prefix)}
 
 
-def guess_columns(table_frame: pd.DataFrame, columns: Mapping[str, Any] | None) -> dict[str, list[str]]:
+def guess_columns(
+    table_frame: pd.DataFrame, columns: Mapping[str, Any] | None
+) -> dict[str, list[str]]:
     """Which table columns hold inputs, predictions and targets (given, or by usual names)."""
     given = dict(columns or {})
     present = list(table_frame.columns)
     found: dict[str, list[str]] = {}
-    defaults = {"inputs": ["inputs"], "predictions": ["outputs", "model_outputs", "predictions", "model_predictions"],
-                "targets": ["targets", "ground_truth"]}
+    defaults = {
+        "inputs": ["inputs"],
+        "predictions": ["outputs", "model_outputs", "predictions", "model_predictions"],
+        "targets": ["targets", "ground_truth"],
+    }
     for role in _TEXT_ROLES:
         value = given.get(role, defaults[role])
         names = [value] if isinstance(value, str) else list(value)
@@ -62,19 +59,37 @@ def guess_columns(table_frame: pd.DataFrame, columns: Mapping[str, Any] | None) 
 
 
 def aggregate_section(metrics: Sequence[Metric], aggregates: Mapping[str, float]) -> str:
-    headers = ["metric", "better", "mean", "95% CI low", "95% CI high", "p90", "variance",
-               "scored rows", "unscored rows", "interval", "other aggregates", "description"]
+    headers = [
+        "metric",
+        "better",
+        "mean",
+        "95% CI low",
+        "95% CI high",
+        "p90",
+        "variance",
+        "scored rows",
+        "unscored rows",
+        "interval",
+        "other aggregates",
+        "description",
+    ]
     rows = []
     for metric in metrics:
         values = metric_aggregates(metric, aggregates)
-        others = ", ".join(f"{esc(k)}={esc(format(v, '.4g'))}" for k, v in values.items()
-                           if k not in SHOWN)
-        cells = [f"<td>{esc(metric.key)}</td>",
-                 f"<td>{'higher' if metric.greater_is_better else 'lower'}</td>"]
+        others = ", ".join(
+            f"{esc(k)}={esc(format(v, '.4g'))}" for k, v in values.items() if k not in SHOWN
+        )
+        cells = [
+            f"<td>{esc(metric.key)}</td>",
+            f"<td>{'higher' if metric.greater_is_better else 'lower'}</td>",
+        ]
         cells += [num_cell(f"{metric.key}/{name}", values.get(name)) for name in SHOWN]
         kind = metric.value_kind + (f" {list(metric.value_range)}" if metric.value_range else "")
-        cells += [f"<td class='small'>{esc(ci_method(metric.value_kind))} ({esc(kind)})</td>",
-                  f"<td class='small'>{others}</td>", f"<td class='small'>{esc(metric.description)}</td>"]
+        cells += [
+            f"<td class='small'>{esc(ci_method(metric.value_kind))} ({esc(kind)})</td>",
+            f"<td class='small'>{others}</td>",
+            f"<td class='small'>{esc(metric.description)}</td>",
+        ]
         rows.append(row(cells))
     return "<h2>Aggregates</h2>" + html_table(headers, rows)
 
@@ -88,8 +103,15 @@ def status_section(metrics: Sequence[Metric], frame: pd.DataFrame) -> str:
         counts = frame[column].fillna("missing").astype(str).value_counts()
         for status, count in counts.items():
             if status != OK:
-                rows.append(row([f"<td>{esc(metric.key)}</td>", f"<td>{esc(status)}</td>",
-                                 num_cell(f"{metric.key}/status/{status}", int(count))]))
+                rows.append(
+                    row(
+                        [
+                            f"<td>{esc(metric.key)}</td>",
+                            f"<td>{esc(status)}</td>",
+                            num_cell(f"{metric.key}/status/{status}", int(count)),
+                        ]
+                    )
+                )
     if not rows:
         return "<h2>Row statuses</h2><p>Every row was scored by every metric.</p>"
     return "<h2>Row statuses</h2>" + html_table(["metric", "status", "rows"], rows)
@@ -115,13 +137,20 @@ def _text_cells(frame_row: pd.Series, roles: Mapping[str, list[str]]) -> list[st
         if not names:
             cells.append(text_cell(None))
         else:
-            cells.append(text_cell("\n".join(f"{n}: {frame_row[n]}" if len(names) > 1 else str(frame_row[n])
-                                             for n in names)))
+            cells.append(
+                text_cell(
+                    "\n".join(
+                        f"{n}: {frame_row[n]}" if len(names) > 1 else str(frame_row[n])
+                        for n in names
+                    )
+                )
+            )
     return cells
 
 
-def worst_section(metrics: Sequence[Metric], frame: pd.DataFrame,
-                  roles: Mapping[str, list[str]], n: int) -> str:
+def worst_section(
+    metrics: Sequence[Metric], frame: pd.DataFrame, roles: Mapping[str, list[str]], n: int
+) -> str:
     if n <= 0:
         return ""
     parts = ["<h2>Worst-scoring rows</h2>"]
@@ -136,18 +165,28 @@ def worst_section(metrics: Sequence[Metric], frame: pd.DataFrame,
         rows = []
         for index in worst.index:
             justification = frame.at[index, just_col] if just_col in frame.columns else None
-            cells = [num_cell(f"{metric.key}/row", int(index)), num_cell(score_col, float(scores[index]))]
+            cells = [
+                num_cell(f"{metric.key}/row", int(index)),
+                num_cell(score_col, float(scores[index])),
+            ]
             cells += _text_cells(frame.loc[index], roles) + [text_cell(justification)]
             rows.append(row(cells))
-        parts.append(f"<h3>{esc(metric.key)} <span class='muted small'>"
-                     f"({'lowest' if metric.greater_is_better else 'highest'} scores first)</span></h3>")
-        parts.append(html_table(["row", "score", "input", "prediction", "target", "justification"], rows)
-                     if rows else "<p class='muted'>No scored rows.</p>")
+        parts.append(
+            f"<h3>{esc(metric.key)} <span class='muted small'>"
+            f"({'lowest' if metric.greater_is_better else 'highest'} scores first)</span></h3>"
+        )
+        parts.append(
+            html_table(["row", "score", "input", "prediction", "target", "justification"], rows)
+            if rows
+            else "<p class='muted'>No scored rows.</p>"
+        )
         parts.append(_unscored_rows(metric, frame, roles, n))
     return "".join(parts)
 
 
-def _unscored_rows(metric: Metric, frame: pd.DataFrame, roles: Mapping[str, list[str]], n: int) -> str:
+def _unscored_rows(
+    metric: Metric, frame: pd.DataFrame, roles: Mapping[str, list[str]], n: int
+) -> str:
     status_col, reason_col = f"{metric.key}/status", f"{metric.key}/reason"
     if status_col not in frame.columns:
         return ""
@@ -157,11 +196,15 @@ def _unscored_rows(metric: Metric, frame: pd.DataFrame, roles: Mapping[str, list
     rows = []
     for index, frame_row in bad.iterrows():
         reason = frame_row[reason_col] if reason_col in frame.columns else None
-        cells = [num_cell(f"{metric.key}/row", int(index)), f"<td>{esc(frame_row[status_col])}</td>",
-                 text_cell(reason)] + _text_cells(frame_row, roles)[:2]
+        cells = [
+            num_cell(f"{metric.key}/row", int(index)),
+            f"<td>{esc(frame_row[status_col])}</td>",
+            text_cell(reason),
+        ] + _text_cells(frame_row, roles)[:2]
         rows.append(row(cells))
-    return ("<p class='small'>Unscored rows (first few):</p>"
-            + html_table(["row", "status", "reason", "input", "prediction"], rows))
+    return "<p class='small'>Unscored rows (first few):</p>" + html_table(
+        ["row", "status", "reason", "input", "prediction"], rows
+    )
 
 
 def evaluation_report(
@@ -192,4 +235,3 @@ def evaluation_report(
         worst_section(metrics, frame, roles, worst_rows),
     ]
     return page(title, sections)
-

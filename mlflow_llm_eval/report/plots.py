@@ -50,8 +50,12 @@ def histogram_png(values: Sequence[float], title: str, bins: int = 20) -> str | 
         return None
     axes = figure.add_subplot()
     distinct = len(set(finite))
-    axes.hist(finite, bins=max(1, min(bins, distinct if distinct > 1 else 1)), color="#4c72b0",
-              edgecolor="white")
+    axes.hist(
+        finite,
+        bins=max(1, min(bins, distinct if distinct > 1 else 1)),
+        color="#4c72b0",
+        edgecolor="white",
+    )
     axes.set_title(f"{title} (n={len(finite)})", fontsize=9)
     axes.set_xlabel("score", fontsize=8)
     axes.set_ylabel("rows", fontsize=8)
@@ -59,20 +63,31 @@ def histogram_png(values: Sequence[float], title: str, bins: int = 20) -> str | 
     return _render(figure)
 
 
-def means_png(names: Sequence[str], means: Sequence[float], lows: Sequence[float],
-              highs: Sequence[float], title: str, highlight: str | None = None,
-              label: str = "mean") -> str | None:
+def means_png(
+    names: Sequence[str],
+    means: Sequence[float],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    title: str,
+    highlight: str | None = None,
+    label: str = "mean",
+) -> str | None:
     """Per-model means (or paired differences) with 95% intervals as bars; None if nothing to plot."""
-    rows = [(n, m, lo, hi) for n, m, lo, hi in zip(names, means, lows, highs)
-            if m is not None and math.isfinite(m)]
+    rows = [
+        (n, m, lo, hi)
+        for n, m, lo, hi in zip(names, means, lows, highs)
+        if m is not None and math.isfinite(m)
+    ]
     longest = max((len(n) for n, *_ in rows), default=1)
     figure = _figure(4.8, 1.0 + 0.35 * max(1, len(rows)), left=min(0.45, 0.05 + 0.018 * longest))
     if not rows or figure is None:
         return None
     axes = figure.add_subplot()
     positions = list(range(len(rows)))[::-1]
-    errors = [[max(0.0, m - lo) if math.isfinite(lo) else 0.0 for _, m, lo, _ in rows],
-              [max(0.0, hi - m) if math.isfinite(hi) else 0.0 for _, m, _, hi in rows]]
+    errors = [
+        [max(0.0, m - lo) if math.isfinite(lo) else 0.0 for _, m, lo, _ in rows],
+        [max(0.0, hi - m) if math.isfinite(hi) else 0.0 for _, m, _, hi in rows],
+    ]
     colors = ["#55a868" if n == highlight else "#4c72b0" for n, *_ in rows]
     axes.barh(positions, [m for _, m, _, _ in rows], xerr=errors, color=colors, capsize=3)
     axes.set_yticks(positions, [n for n, *_ in rows], fontsize=8)
@@ -94,8 +109,15 @@ def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[int], title:
     top = max((max(r) for r in matrix), default=0)
     for i, counts in enumerate(matrix):
         for j, count in enumerate(counts):
-            axes.text(j, i, str(count), ha="center", va="center", fontsize=8,
-                      color="white" if top and count > top / 2 else "#123")
+            axes.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if top and count > top / 2 else "#123",
+            )
     ticks = list(range(len(labels)))
     axes.set_xticks(ticks, [str(v) for v in labels], fontsize=7)
     axes.set_yticks(ticks, [str(v) for v in labels], fontsize=7)

@@ -51,8 +51,9 @@ def reference_model(outcomes: Sequence[Any], winner: str | None) -> str | None:
     return winner if winner in ok else (ok[0] if ok else None)
 
 
-def paired_comparisons(outcomes: Sequence[Any], metrics: Sequence[Metric],
-                       reference: str | None) -> list[Comparison]:
+def paired_comparisons(
+    outcomes: Sequence[Any], metrics: Sequence[Metric], reference: str | None
+) -> list[Comparison]:
     """``reference - model`` for every other scored model and every metric with a mean."""
     if reference is None:
         return []
@@ -60,12 +61,16 @@ def paired_comparisons(outcomes: Sequence[Any], metrics: Sequence[Metric],
     for metric in metrics:
         if "mean" not in metric.aggregations:
             continue
-        scores = {o.name: s for o in outcomes if o.failure is None
-                  and (s := row_scores(o, metric.key)) is not None}
+        scores = {
+            o.name: s
+            for o in outcomes
+            if o.failure is None and (s := row_scores(o, metric.key)) is not None
+        }
         if reference not in scores or len(scores) < 2:
             continue
-        found += compare_to_reference(scores, reference, metric.key, metric.value_kind,
-                                      metric.value_range)
+        found += compare_to_reference(
+            scores, reference, metric.key, metric.value_kind, metric.value_range
+        )
     return found
 
 
@@ -74,14 +79,21 @@ def comparison_run_metrics(comparisons: Sequence[Comparison]) -> dict[str, float
     out: dict[str, float] = {}
     for c in comparisons:
         prefix = f"paired/{c.reference}-vs-{c.model}/{c.metric}"
-        values = {"diff": c.result.mean_diff, "ci_low": c.result.ci_low, "ci_high": c.result.ci_high,
-                  "p_value": c.result.p_value, "p_holm": c.p_holm}
+        values = {
+            "diff": c.result.mean_diff,
+            "ci_low": c.result.ci_low,
+            "ci_high": c.result.ci_high,
+            "p_value": c.result.p_value,
+            "p_holm": c.p_holm,
+        }
         out.update({f"{prefix}/{k}": float(v) for k, v in values.items() if v == v})
     return out
 
 
 def comparisons_json(comparisons: Sequence[Comparison]) -> dict[str, Any]:
-    return {"test": "sign-flip permutation test of the mean paired difference (two-sided)",
-            "correction": "Holm, over the models compared with the reference, per metric",
-            "difference": "reference - model, over the rows both scored",
-            "comparisons": [c.as_dict() for c in comparisons]}
+    return {
+        "test": "sign-flip permutation test of the mean paired difference (two-sided)",
+        "correction": "Holm, over the models compared with the reference, per metric",
+        "difference": "reference - model, over the rows both scored",
+        "comparisons": [c.as_dict() for c in comparisons],
+    }

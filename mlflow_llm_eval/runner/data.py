@@ -120,7 +120,9 @@ def _load_spark_data(loaded: LoadedConfig, data: Any) -> EvalData:
 def check_columns(loaded: LoadedConfig, frame: Any) -> None:
     """Every column the config names is a column of ``frame`` (pandas or Spark)."""
     spec, columns = loaded.config.dataset, list(frame.columns)
-    named: list[tuple[tuple[Any, ...], str]] = [(("dataset", "inputs", i), c) for i, c in enumerate(spec.inputs)]
+    named: list[tuple[tuple[Any, ...], str]] = [
+        (("dataset", "inputs", i), c) for i, c in enumerate(spec.inputs)
+    ]
     if spec.targets is not None:
         named.append((("dataset", "targets"), spec.targets))
     named += [(("dataset", "col_mapping", k), v) for k, v in spec.col_mapping.items()]
@@ -128,10 +130,15 @@ def check_columns(loaded: LoadedConfig, frame: Any) -> None:
     metric_names = [m.name for m in loaded.metrics.metrics]
     for judge in loaded.config.human_labels:
         if judge not in metric_names:
-            raise loaded.error(("human_labels", judge), f"'{judge}' is not one of the metrics {metric_names}")
+            raise loaded.error(
+                ("human_labels", judge), f"'{judge}' is not one of the metrics {metric_names}"
+            )
     for index, model in enumerate(loaded.config.models):
         if model.prompt_template is not None:
-            named += [(("models", index, "prompt_template"), f) for f in template_fields(model.prompt_template)]
+            named += [
+                (("models", index, "prompt_template"), f)
+                for f in template_fields(model.prompt_template)
+            ]
         if model.key is not None:
             named.append((("models", index, "key"), model.key))
     for loc, column in named:
@@ -139,19 +146,27 @@ def check_columns(loaded: LoadedConfig, frame: Any) -> None:
             raise loaded.error(loc, f"column '{column}' is not in the dataset; columns: {columns}")
     for index, model in enumerate(loaded.config.models):
         if model.kind == "endpoint" and model.prompt_template is None and len(spec.inputs) != 1:
-            raise loaded.error(("models", index), "an endpoint model needs a prompt_template when "
-                                                  "dataset.inputs names several columns")
+            raise loaded.error(
+                ("models", index),
+                "an endpoint model needs a prompt_template when "
+                "dataset.inputs names several columns",
+            )
 
 
-def align_predictions(data: pd.DataFrame, table: pd.DataFrame, *, column: str,
-                      key: str | None) -> list[Any]:
+def align_predictions(
+    data: pd.DataFrame, table: pd.DataFrame, *, column: str, key: str | None
+) -> list[Any]:
     """The predictions of ``table[column]`` in ``data``'s row order (by ``key`` or by position)."""
     if column not in table.columns:
-        raise ValueError(f"the predictions file has no column '{column}'; columns: {list(table.columns)}")
+        raise ValueError(
+            f"the predictions file has no column '{column}'; columns: {list(table.columns)}"
+        )
     if key is None:
         if len(table) != len(data):
-            raise ValueError(f"the predictions file has {len(table)} rows for {len(data)} dataset rows "
-                             "(give key: <id column> to join on a column)")
+            raise ValueError(
+                f"the predictions file has {len(table)} rows for {len(data)} dataset rows "
+                "(give key: <id column> to join on a column)"
+            )
         return table[column].tolist()
     if key not in table.columns:
         raise ValueError(f"the predictions file has no key column '{key}'")
@@ -161,7 +176,9 @@ def align_predictions(data: pd.DataFrame, table: pd.DataFrame, *, column: str,
     keys = data[key].astype(str).tolist()
     missing = [k for k in keys if k not in lookup]
     if missing:
-        raise ValueError(f"{len(missing)} dataset row(s) have no prediction (key '{key}': {missing[:5]})")
+        raise ValueError(
+            f"{len(missing)} dataset row(s) have no prediction (key '{key}': {missing[:5]})"
+        )
     return [lookup[k] for k in keys]
 
 

@@ -35,8 +35,13 @@ from mlflow_llm_eval.runner import pairwise_step, tracking
 from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
 from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 from mlflow_llm_eval.runner.comparisons import (
-    PAIRED_FILE, comparison_run_metrics, comparisons_json, metric_for_key, paired_comparisons,
-    reference_model, row_scores,
+    PAIRED_FILE,
+    comparison_run_metrics,
+    comparisons_json,
+    metric_for_key,
+    paired_comparisons,
+    reference_model,
+    row_scores,
 )
 from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome, Registration
 from mlflow_llm_eval.select import Candidate, Selection, select_winner
@@ -82,20 +87,25 @@ def evaluate_models(
     eval_data = load_data(loaded, data)
     pairwise = pairwise_step.build_judge(loaded)
     exp = tracking.experiment_id(cfg.experiment)
-    parent = tracking.create_run(exp, cfg.run_name or f"compare-{len(cfg.models)}-models",
-                                 {f"{TAG}role": "comparison"})
+    parent = tracking.create_run(
+        exp, cfg.run_name or f"compare-{len(cfg.models)}-models", {f"{TAG}role": "comparison"}
+    )
     ctx = _Context(loaded, eval_data, exp, parent, pairwise)
     try:
         tracking.log_params(parent, _parent_params(ctx))
         tracking.log_text(parent, _config_text(loaded), CONFIG_FILE)
         started = [_start_model(ctx, spec) for spec in cfg.models]
-        tracking.log_datasets(parent, [kw["data"] for _, kw in started
-                                       if kw is not None and kw["data"] is not None])
+        tracking.log_datasets(
+            parent, [kw["data"] for _, kw in started if kw is not None and kw["data"] is not None]
+        )
         workers = max(1, min(max_workers or cfg.max_workers, len(cfg.models)))
         tracking.import_spark_modules_once()
         with ThreadPoolExecutor(workers, thread_name_prefix="llm-eval-model") as pool:
-            outcomes = list(pool.map(lambda item: _evaluate_model(ctx, item[0], *item[1]),
-                                     zip(cfg.models, started)))
+            outcomes = list(
+                pool.map(
+                    lambda item: _evaluate_model(ctx, item[0], *item[1]), zip(cfg.models, started)
+                )
+            )
         result = _compare(ctx, outcomes, register)
     except BaseException as exc:
         tracking.fail_run(parent, tracking.redact(f"{type(exc).__name__}: {exc}"))
@@ -158,7 +168,9 @@ def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
         "targets": cfg.dataset.targets,
         "judge_model": cfg.judge.model if cfg.judge else None,
     }
-    params.update({f"metric.{m.name}": m.version or "unversioned" for m in ctx.loaded.metrics.metrics})
+    params.update(
+        {f"metric.{m.name}": m.version or "unversioned" for m in ctx.loaded.metrics.metrics}
+    )
     params.update({f"param.{k}": v for k, v in spec.params.items()})
     return params
 
@@ -201,13 +213,18 @@ def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict
         kwargs["model"] = ctx.loaded.metrics.callables[spec.name]
         kwargs["predictions"] = spec.output_column
     else:
-        kwargs["model"] = EndpointModel.from_uri(str(spec.endpoint), spec.prompt_template,
-                                                 spec.params, concurrency=spec.concurrency,
-                                                 **spec.request_options())
+        kwargs["model"] = EndpointModel.from_uri(
+            str(spec.endpoint),
+            spec.prompt_template,
+            spec.params,
+            concurrency=spec.concurrency,
+            **spec.request_options(),
+        )
     name = Path(ctx.data.path).stem if ctx.data.path != "<DataFrame>" else "dataset"
     source = ctx.data.path if ctx.data.path != "<DataFrame>" else None
-    kwargs["data"] = tracking.make_dataset(frame, targets=ds.targets, predictions=predictions,
-                                           name=name, source=source)
+    kwargs["data"] = tracking.make_dataset(
+        frame, targets=ds.targets, predictions=predictions, name=name, source=source
+    )
     return kwargs
 
 
@@ -224,16 +241,19 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
     outcome = ModelOutcome(spec.name, spec.kind, spec.source, None, None)
     try:
         outcome.run_id = tracking.create_run(
-            ctx.experiment_id, spec.name,
+            ctx.experiment_id,
+            spec.name,
             {f"{TAG}role": "model", f"{TAG}model": spec.name, f"{TAG}kind": spec.kind},
-            parent_run_id=ctx.parent_run_id)
+            parent_run_id=ctx.parent_run_id,
+        )
         tracking.log_params(outcome.run_id, _model_params(ctx, spec))
         metrics = ctx.loaded.metrics.fresh_metrics()
         if ctx.data.engine == "spark":
             from mlflow_llm_eval.runner import spark as on_spark
 
-            kwargs = on_spark.model_kwargs(ctx.loaded, ctx.data, spec, metrics,
-                                              _columns_for(ctx, spec), ctx.data.path)
+            kwargs = on_spark.model_kwargs(
+                ctx.loaded, ctx.data, spec, metrics, _columns_for(ctx, spec), ctx.data.path
+            )
         else:
             kwargs = _evaluate_kwargs(ctx, spec, metrics)
         tracking.log_datasets(outcome.run_id, [d for d in [kwargs["data"]] if d is not None])
@@ -243,8 +263,9 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
         return outcome, None
 
 
-def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
-                    kwargs: dict[str, Any] | None) -> ModelOutcome:
+def _evaluate_model(
+    ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, kwargs: dict[str, Any] | None
+) -> ModelOutcome:
     """Evaluate one model in its child run (in a worker thread); never raises."""
     if kwargs is None or outcome.run_id is None:
         return outcome
@@ -258,8 +279,9 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
             evaluation = tracking.evaluate(outcome.run_id, **kwargs)
         outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
         outcome.results_location = evaluation.location
-        _log_model_report(ctx, spec, outcome, kwargs.get("extra_metrics") or kwargs["metrics"],
-                          evaluation.sample)
+        _log_model_report(
+            ctx, spec, outcome, kwargs.get("extra_metrics") or kwargs["metrics"], evaluation.sample
+        )
         tracking.end_run(outcome.run_id, "FINISHED")
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
@@ -267,26 +289,48 @@ def _evaluate_model(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome,
     return outcome
 
 
-def _log_model_report(ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, metrics: list[Any],
-                      sample: pd.DataFrame | None = None) -> None:
+def _log_model_report(
+    ctx: _Context,
+    spec: ModelSpec,
+    outcome: ModelOutcome,
+    metrics: list[Any],
+    sample: pd.DataFrame | None = None,
+) -> None:
     """The model's HTML report (on Spark: the aggregates over every row, the distributions and
     worst rows of the logged sample)."""
     report = ctx.config.report
     table = outcome.table if outcome.table is not None else sample
     if not report.enabled or table is None or outcome.run_id is None:
         return
-    where = {"results table": outcome.results_location,
-             "rows shown": f"a sample of {len(table)} of {ctx.data.rows}"} \
-        if outcome.table is None else {}
+    where = (
+        {
+            "results table": outcome.results_location,
+            "rows shown": f"a sample of {len(table)} of {ctx.data.rows}",
+        }
+        if outcome.table is None
+        else {}
+    )
     try:
         html = evaluation_report(
-            title=f"{spec.name}: {ctx.config.experiment}", table=table,
-            aggregates=outcome.metrics, metrics=metrics,
-            details={"model": spec.name, "kind": spec.kind, "source": spec.source,
-                     "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
-                     "run id": outcome.run_id, "parent run id": ctx.parent_run_id, **where},
+            title=f"{spec.name}: {ctx.config.experiment}",
+            table=table,
+            aggregates=outcome.metrics,
+            metrics=metrics,
+            details={
+                "model": spec.name,
+                "kind": spec.kind,
+                "source": spec.source,
+                "dataset": ctx.data.path,
+                "dataset sha256": ctx.data.sha256,
+                "run id": outcome.run_id,
+                "parent run id": ctx.parent_run_id,
+                **where,
+            },
             columns={"inputs": ctx.config.dataset.inputs, "targets": ctx.config.dataset.targets},
-            worst_rows=report.worst_rows, bins=report.bins, human_labels=ctx.config.human_labels)
+            worst_rows=report.worst_rows,
+            bins=report.bins,
+            human_labels=ctx.config.human_labels,
+        )
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
     except Exception as exc:  # a report problem must not fail the evaluation
         _logger.warning("report for %s not written: %s", spec.name, exc, exc_info=True)
@@ -302,7 +346,9 @@ def _rule_text(ctx: _Context) -> str | None:
         parts.append(f"beating the runner-up at paired p < {select.require_significance:g}")
     parts += [f"subject to {c}" for c in select.constraints]
     if plan.tie_breakers:
-        parts.append("ties: " + ", then ".join(str(t) for t in plan.tie_breakers) + ", then model order")
+        parts.append(
+            "ties: " + ", then ".join(str(t) for t in plan.tie_breakers) + ", then model order"
+        )
     return "; ".join(parts)
 
 
@@ -313,12 +359,21 @@ def _select(ctx: _Context, outcomes: list[ModelOutcome]) -> Selection | None:
     metric = metric_for_key(plan.metrics, plan.objective.key)
     key = metric.key if metric is not None else plan.objective.key
     candidates = [Candidate(o.name, o.metrics, o.failure, row_scores(o, key)) for o in outcomes]
-    return select_winner(candidates, plan.objective, select.constraints, plan.tie_breakers,
-                         select.tolerance, select.require_significance,
-                         metric.value_kind if metric else "unbounded", metric.value_range if metric else None)
+    return select_winner(
+        candidates,
+        plan.objective,
+        select.constraints,
+        plan.tie_breakers,
+        select.tolerance,
+        select.require_significance,
+        metric.value_kind if metric else "unbounded",
+        metric.value_range if metric else None,
+    )
 
 
-def _register(ctx: _Context, selection: Selection | None, outcomes: list[ModelOutcome]) -> Registration | None:
+def _register(
+    ctx: _Context, selection: Selection | None, outcomes: list[ModelOutcome]
+) -> Registration | None:
     spec_cfg = ctx.config.registry
     if spec_cfg is None:
         return None
@@ -326,17 +381,29 @@ def _register(ctx: _Context, selection: Selection | None, outcomes: list[ModelOu
         return Registration(spec_cfg.name, note="no winner was chosen")
     spec = next(m for m in ctx.config.models if m.name == selection.winner)
     if not spec.registrable:
-        return Registration(spec_cfg.name, note=(
-            f"the winner '{spec.name}' is a {spec.kind} model ({spec.source}); only logged MLflow "
-            "models (models:/ or runs:/ URIs) can be registered"))
+        return Registration(
+            spec_cfg.name,
+            note=(
+                f"the winner '{spec.name}' is a {spec.kind} model ({spec.source}); only logged MLflow "
+                "models (models:/ or runs:/ URIs) can be registered"
+            ),
+        )
     winner = next(o for o in outcomes if o.name == spec.name)
-    tags = {f"{TAG}parent_run_id": ctx.parent_run_id, f"{TAG}eval_run_id": winner.run_id or "",
-            f"{TAG}selection": selection.reason, **spec_cfg.tags}
+    tags = {
+        f"{TAG}parent_run_id": ctx.parent_run_id,
+        f"{TAG}eval_run_id": winner.run_id or "",
+        f"{TAG}selection": selection.reason,
+        **spec_cfg.tags,
+    }
     try:
         version = tracking.register(str(spec.uri), spec_cfg.name, alias=spec_cfg.alias, tags=tags)
     except Exception as exc:  # noqa: BLE001 - the comparison stays valid; the note says why
-        return Registration(spec_cfg.name, source=spec.uri, failed=True,
-                            note=tracking.redact(f"registration failed: {type(exc).__name__}: {exc}"))
+        return Registration(
+            spec_cfg.name,
+            source=spec.uri,
+            failed=True,
+            note=tracking.redact(f"registration failed: {type(exc).__name__}: {exc}"),
+        )
     return Registration(version.name, version.version, version.source)
 
 
@@ -345,42 +412,79 @@ def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> Com
     selection = _select(ctx, outcomes)
     registration = _register(ctx, selection, outcomes) if register else None
     constraints = cfg.select.constraints if cfg.select else []
-    paired = paired_comparisons(outcomes, plan.metrics,
-                                reference_model(outcomes, selection.winner if selection else None))
+    paired = paired_comparisons(
+        outcomes, plan.metrics, reference_model(outcomes, selection.winner if selection else None)
+    )
     frame = comparison_frame(outcomes, plan.metrics, selection, plan.objective, constraints, paired)
     parent = ctx.parent_run_id
     tracking.log_table(parent, frame, COMPARISON_TABLE_FILE)
     if paired:
         tracking.log_metrics(parent, comparison_run_metrics(paired))
         tracking.log_dict(parent, comparisons_json(paired), PAIRED_FILE)
-    tags: dict[str, Any] = {f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None}
+    tags: dict[str, Any] = {
+        f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None
+    }
     if ctx.data.engine == "spark":
         from mlflow_llm_eval.runner.spark import PAIRED_NOTE, PAIRED_TAG
 
         tags[PAIRED_TAG] = PAIRED_NOTE
     if selection is not None:
-        tags.update({f"{TAG}winner": selection.winner, f"{TAG}selection_reason": selection.reason,
-                     f"{TAG}rule": _rule_text(ctx)})
+        tags.update(
+            {
+                f"{TAG}winner": selection.winner,
+                f"{TAG}selection_reason": selection.reason,
+                f"{TAG}rule": _rule_text(ctx),
+            }
+        )
         winner = next((o for o in outcomes if o.name == selection.winner), None)
         if winner is not None and winner.run_id:
             tracking.set_tags(winner.run_id, {f"{TAG}winner": "true"})
     if registration is not None:
         key = "registered_model" if registration.version else "registration"
-        tags[f"{TAG}{key}"] = (f"{registration.name}/{registration.version}"
-                               if registration.version else registration.note)
+        tags[f"{TAG}{key}"] = (
+            f"{registration.name}/{registration.version}"
+            if registration.version
+            else registration.note
+        )
     tracking.set_tags(parent, tags)
-    pairwise = pairwise_step.run_step(ctx.pairwise, parent, list(cfg.dataset.inputs), outcomes,
-                                      ctx.data.rows)
+    pairwise = pairwise_step.run_step(
+        ctx.pairwise, parent, list(cfg.dataset.inputs), outcomes, ctx.data.rows
+    )
     if cfg.report.enabled:
         html = comparison_report(
-            title=f"Model comparison: {cfg.experiment}", models=outcomes, metrics=plan.metrics,
-            selection=selection, objective=plan.objective, constraints=constraints,
-            rule=_rule_text(ctx), comparisons=paired, registration=str(registration) if registration else None,
-            details={"experiment": cfg.experiment, "parent run id": parent,
-                     "dataset": ctx.data.path, "dataset sha256": ctx.data.sha256,
-                     "rows": ctx.data.rows}, extra_sections=[pairwise_section(pairwise)])
+            title=f"Model comparison: {cfg.experiment}",
+            models=outcomes,
+            metrics=plan.metrics,
+            selection=selection,
+            objective=plan.objective,
+            constraints=constraints,
+            rule=_rule_text(ctx),
+            comparisons=paired,
+            registration=str(registration) if registration else None,
+            details={
+                "experiment": cfg.experiment,
+                "parent run id": parent,
+                "dataset": ctx.data.path,
+                "dataset sha256": ctx.data.sha256,
+                "rows": ctx.data.rows,
+            },
+            extra_sections=[pairwise_section(pairwise)],
+        )
         tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
-    report_uri = tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
-    return ComparisonResult(ctx.experiment_id, parent, outcomes, plan.metrics, frame, selection,
-                            _rule_text(ctx), registration, tracking.tracking_uri(), report_uri,
-                            paired, pairwise)
+    report_uri = (
+        tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
+    )
+    return ComparisonResult(
+        ctx.experiment_id,
+        parent,
+        outcomes,
+        plan.metrics,
+        frame,
+        selection,
+        _rule_text(ctx),
+        registration,
+        tracking.tracking_uri(),
+        report_uri,
+        paired,
+        pairwise,
+    )

@@ -29,7 +29,12 @@ from mlflow_llm_eval.runner import tracking
 
 _logger = logging.getLogger(__name__)
 ARTIFACT = "llm_eval/pairwise.json"
-PREDICTION_COLUMNS = ("model_outputs", "outputs", "model_predictions", "predictions")  # the evaluator's names, in that order
+PREDICTION_COLUMNS = (
+    "model_outputs",
+    "outputs",
+    "model_predictions",
+    "predictions",
+)  # the evaluator's names, in that order
 
 
 def build_judge(loaded: LoadedConfig) -> PairwiseJudge | None:
@@ -40,8 +45,10 @@ def build_judge(loaded: LoadedConfig) -> PairwiseJudge | None:
         return None
     options = spec.judge_options(cfg.judge.options if cfg.judge is not None else None)
     if not options.get("model"):
-        raise loaded.error(("compare", "pairwise"), "the pairwise judge needs a model: set "
-                                                    "compare.pairwise.model or judge.model")
+        raise loaded.error(
+            ("compare", "pairwise"),
+            "the pairwise judge needs a model: set compare.pairwise.model or judge.model",
+        )
     try:
         return pairwise_preference(**options)
     except (TypeError, ValueError) as exc:
@@ -53,8 +60,10 @@ def _inputs(table: Any, columns: list[str]) -> list[str] | None:
         return None
     if len(columns) == 1:
         return table[columns[0]].tolist()
-    return ["\n".join(f"{c}: {v}" for c, v in zip(columns, values))
-            for values in zip(*(table[c].tolist() for c in columns))]
+    return [
+        "\n".join(f"{c}: {v}" for c, v in zip(columns, values))
+        for values in zip(*(table[c].tolist() for c in columns))
+    ]
 
 
 def answers(outcomes: list[Any], rows: int) -> tuple[dict[str, list[Any]], dict[str, str]]:
@@ -75,8 +84,13 @@ def answers(outcomes: list[Any], rows: int) -> tuple[dict[str, list[Any]], dict[
     return found, skipped
 
 
-def run_step(judge: PairwiseJudge | None, parent_run_id: str, input_columns: list[str],
-             outcomes: list[Any], rows: int) -> PairwiseResult | None:
+def run_step(
+    judge: PairwiseJudge | None,
+    parent_run_id: str,
+    input_columns: list[str],
+    outcomes: list[Any],
+    rows: int,
+) -> PairwiseResult | None:
     """Judge the models' answers pairwise and log the results to the parent run (never raises)."""
     if judge is None:
         return None
@@ -92,8 +106,9 @@ def run_step(judge: PairwiseJudge | None, parent_run_id: str, input_columns: lis
             raise ValueError(f"the input columns {input_columns} are not in the models' tables")
         result = judge.compare(outputs, inputs)
         tracking.log_metrics(parent_run_id, result.metrics())
-        tracking.log_text(parent_run_id, json.dumps(result.to_json(), indent=1, default=str),
-                          ARTIFACT)
+        tracking.log_text(
+            parent_run_id, json.dumps(result.to_json(), indent=1, default=str), ARTIFACT
+        )
         tracking.set_tags(parent_run_id, {f"{tracking.TAG_PREFIX}pairwise_judge": judge.model})
         return result
     except Exception as exc:  # noqa: BLE001 - the comparison stays valid without this step

@@ -1,8 +1,8 @@
 """What a multi-model evaluation returns: each model's outcome, the comparison and the decision.
 
-    >>> o = ModelOutcome("a", "python", "m:f", "run1", None, {"exact_match/v1/mean": 1.0})
-    >>> o.ok, ModelOutcome("b", "uri", "runs:/x/m", None, "boom", {}).ok
-    (True, False)
+>>> o = ModelOutcome("a", "python", "m:f", "run1", None, {"exact_match/v1/mean": 1.0})
+>>> o.ok, ModelOutcome("b", "uri", "runs:/x/m", None, "boom", {}).ok
+(True, False)
 """
 
 from __future__ import annotations
@@ -95,16 +95,21 @@ class ComparisonResult:
         if self.selection is not None:
             lines.append(f"rule:   {self.rule}")
             lines.append(f"winner: {self.selection.winner or '(none)'}  ({self.selection.reason})")
-            lines += [f"not eligible: {name}: {why}" for name, why in self.selection.rejected.items()
-                      if not self.outcome(name).failure]
+            lines += [
+                f"not eligible: {name}: {why}"
+                for name, why in self.selection.rejected.items()
+                if not self.outcome(name).failure
+            ]
         if self.registration is not None:
             lines.append(f"registry: {self.registration}")
         if self.pairwise is not None:
             lines.append(self.pairwise.summary())
         for outcome in self.failed:
             lines.append(f"failed: {outcome.name}: {outcome.failure}")
-        lines.append(f"parent run: {self.parent_run_id} (experiment {self.experiment_id}, "
-                     f"tracking {self.tracking_uri})")
+        lines.append(
+            f"parent run: {self.parent_run_id} (experiment {self.experiment_id}, "
+            f"tracking {self.tracking_uri})"
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -137,20 +142,37 @@ def comparison_text(frame: pd.DataFrame, metrics: Sequence[Metric]) -> str:
     for metric in metrics:
         k = metric.key
         if f"{k}/mean" in frame.columns:
-            columns[f"{k}/mean"] = [_cell(*v) for v in zip(
-                frame[f"{k}/mean"], frame[f"{k}/mean_ci_low"], frame[f"{k}/mean_ci_high"])]
+            columns[f"{k}/mean"] = [
+                _cell(*v)
+                for v in zip(
+                    frame[f"{k}/mean"], frame[f"{k}/mean_ci_low"], frame[f"{k}/mean_ci_high"]
+                )
+            ]
     if "paired/diff" in frame.columns:
         reference = frame["paired_reference"].dropna().iloc[0]
-        columns[f"{reference} - model (paired, p Holm)"] = [_paired_cell(*v) for v in zip(
-            frame["paired/diff"], frame["paired/diff_ci_low"], frame["paired/diff_ci_high"],
-            frame["paired/p_holm"], frame["model"] == reference)]
+        columns[f"{reference} - model (paired, p Holm)"] = [
+            _paired_cell(*v)
+            for v in zip(
+                frame["paired/diff"],
+                frame["paired/diff_ci_low"],
+                frame["paired/diff_ci_high"],
+                frame["paired/p_holm"],
+                frame["model"] == reference,
+            )
+        ]
     for extra in frame.columns:
         if extra.startswith("paired/"):
             continue
-        if "/" in extra and extra not in columns and not extra.endswith(("/mean_ci_low", "/mean_ci_high")):
+        if (
+            "/" in extra
+            and extra not in columns
+            and not extra.endswith(("/mean_ci_low", "/mean_ci_high"))
+        ):
             columns[extra] = [_cell(v, None, None) for v in frame[extra]]
     widths = {name: max(len(name), *(len(v) for v in values)) for name, values in columns.items()}
     header = "  ".join(name.ljust(widths[name]) for name in columns)
-    rows = ["  ".join(columns[name][i].ljust(widths[name]) for name in columns)
-            for i in range(len(frame))]
+    rows = [
+        "  ".join(columns[name][i].ljust(widths[name]) for name in columns)
+        for i in range(len(frame))
+    ]
     return "\n".join([header, "-" * len(header), *rows])

@@ -78,13 +78,19 @@ def resolve_engine(loaded: LoadedConfig, data: Any = None) -> str:
     if cfg.engine == "pandas":
         if spark_source:
             where = ("engine",) if data is not None else _source_key(loaded)
-            raise loaded.error(where, "this dataset is read by Spark: set engine: spark "
-                                      "(or auto, with an active SparkSession)")
+            raise loaded.error(
+                where,
+                "this dataset is read by Spark: set engine: spark "
+                "(or auto, with an active SparkSession)",
+            )
         return "pandas"
     if spark_source and active_session() is None and not is_spark_dataframe(data):
-        raise loaded.error(_source_key(loaded), "a Spark dataset needs an active SparkSession: "
-                                                "run in a Spark notebook or job, or set "
-                                                "engine: spark to start one")
+        raise loaded.error(
+            _source_key(loaded),
+            "a Spark dataset needs an active SparkSession: "
+            "run in a Spark notebook or job, or set "
+            "engine: spark to start one",
+        )
     return "spark" if spark_source else "pandas"
 
 
@@ -102,26 +108,39 @@ def session_for(data: Any) -> Any:
 
 def _check_steps(loaded: LoadedConfig) -> None:
     cfg = loaded.config
-    given = {("select", "require_significance"): cfg.select is not None
-             and cfg.select.require_significance is not None,
-             ("compare", "pairwise"): cfg.compare is not None and cfg.compare.pairwise is not None,
-             ("human_labels",): bool(cfg.human_labels)}
+    given = {
+        ("select", "require_significance"): cfg.select is not None
+        and cfg.select.require_significance is not None,
+        ("compare", "pairwise"): cfg.compare is not None and cfg.compare.pairwise is not None,
+        ("human_labels",): bool(cfg.human_labels),
+    }
     for key, why in DRIVER_ROW_STEPS.items():
         if given[key]:
-            raise loaded.error(key, f"not available on Spark: it {why}, which would bring every "
-                                    "row to the driver; drop it or set engine: pandas")
+            raise loaded.error(
+                key,
+                f"not available on Spark: it {why}, which would bring every "
+                "row to the driver; drop it or set engine: pandas",
+            )
     names = [m.name for m in loaded.metrics.metrics]
     for index, model in enumerate(cfg.models):
         if model.kind == "predictions" and model.key is None:
-            raise loaded.error(("models", index, "predictions"), "on Spark a predictions file "
-                               "is joined on a column: give key: <id column> (rows have no order)")
+            raise loaded.error(
+                ("models", index, "predictions"),
+                "on Spark a predictions file "
+                "is joined on a column: give key: <id column> (rows have no order)",
+            )
         if model.output_column is not None and model.kind in ("uri", "python"):
-            raise loaded.error(("models", index, "output_column"), "not available on Spark: "
-                               "the model must return one answer per row")
+            raise loaded.error(
+                ("models", index, "output_column"),
+                "not available on Spark: the model must return one answer per row",
+            )
         if "latency" in names and not (model.kind == "predictions" and model.latency_column):
-            raise loaded.error(("metrics", names.index("latency")), f"latency on Spark needs "
-                               f"a latency_column (model '{model.name}' has none): rows are not "
-                               "timed one by one on the executors")
+            raise loaded.error(
+                ("metrics", names.index("latency")),
+                f"latency on Spark needs "
+                f"a latency_column (model '{model.name}' has none): rows are not "
+                "timed one by one on the executors",
+            )
 
 
 def read_spark_frame(loaded: LoadedConfig, data: Any = None) -> tuple[Any, str]:
@@ -134,15 +153,19 @@ def read_spark_frame(loaded: LoadedConfig, data: Any = None) -> tuple[Any, str]:
     elif data is not None:
         frame, source = session_for(None).createDataFrame(data), "<DataFrame>"
     elif ds.table is None and ds.path is None:
-        raise loaded.error(("dataset",), "required key 'path' or 'table' is missing "
-                                         "(or pass data= in Python)")
+        raise loaded.error(
+            ("dataset",), "required key 'path' or 'table' is missing (or pass data= in Python)"
+        )
     else:
         spark = session_for(None)
         where = ("dataset", "table") if ds.table is not None else ("dataset", "path")
         source = ds.table or str(ds.path)
         try:
-            frame = spark.table(ds.table) if ds.table is not None else _read(spark, str(ds.path),
-                                                                               ds.file_format)
+            frame = (
+                spark.table(ds.table)
+                if ds.table is not None
+                else _read(spark, str(ds.path), ds.file_format)
+            )
             _ = frame.columns  # resolves the schema (a missing table or path fails here)
         except Exception as exc:  # noqa: BLE001 - any reader error is a config problem here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -199,12 +222,16 @@ def _with_predictions(frame: Any, spec: ModelSpec, name: str) -> Any:
 
     key, column = str(spec.key), spec.output_column or PREDICTIONS_COLUMN
     path = str(spec.predictions)
-    table = _read(frame.sparkSession, path, {".csv": "csv", ".parquet": "parquet"}.get(
-        path[path.rfind("."):].lower(), "jsonl"))
+    table = _read(
+        frame.sparkSession,
+        path,
+        {".csv": "csv", ".parquet": "parquet"}.get(path[path.rfind(".") :].lower(), "jsonl"),
+    )
     for needed in (key, column, spec.latency_column):
         if needed is not None and needed not in table.columns:
-            raise ValueError(f"the predictions file has no column '{needed}'; "
-                             f"columns: {table.columns}")
+            raise ValueError(
+                f"the predictions file has no column '{needed}'; columns: {table.columns}"
+            )
     picked = [F.col(key).cast("string").alias(_KEY), F.col(column).cast("string").alias(name)]
     if spec.latency_column:
         picked.append(F.col(spec.latency_column).cast("double").alias(LATENCY_COLUMN))
@@ -218,8 +245,14 @@ def _with_predictions(frame: Any, spec: ModelSpec, name: str) -> Any:
     return keyed.join(table, _KEY, "left").drop(_KEY)
 
 
-def model_kwargs(loaded: LoadedConfig, data: Any, spec: ModelSpec, metrics: list[Any],
-                 columns: Sequence[str], source: str) -> dict[str, Any]:
+def model_kwargs(
+    loaded: LoadedConfig,
+    data: Any,
+    spec: ModelSpec,
+    metrics: list[Any],
+    columns: Sequence[str],
+    source: str,
+) -> dict[str, Any]:
     """What :func:`evaluate` needs for one model (the model kinds differ here, as in
     ``runner.multi._evaluate_kwargs``); ``data`` is an MLflow dataset for the run's inputs."""
     from mlflow_llm_eval.judge.endpoint_model import EndpointModel
@@ -230,8 +263,13 @@ def model_kwargs(loaded: LoadedConfig, data: Any, spec: ModelSpec, metrics: list
     col_mapping = dict(ds.col_mapping)
     if len(ds.inputs) == 1:
         col_mapping.setdefault("inputs", ds.inputs[0])
-    kwargs: dict[str, Any] = {"metrics": metrics, "col_mapping": col_mapping,
-                              "targets": ds.targets, "predictions": None, "model": None}
+    kwargs: dict[str, Any] = {
+        "metrics": metrics,
+        "col_mapping": col_mapping,
+        "targets": ds.targets,
+        "predictions": None,
+        "model": None,
+    }
     if spec.kind == "predictions":
         name = "predictions" if "predictions" not in columns else "model_predictions"
         kwargs["frame"], kwargs["predictions"] = _with_predictions(frame, spec, name), name
@@ -242,12 +280,17 @@ def model_kwargs(loaded: LoadedConfig, data: Any, spec: ModelSpec, metrics: list
         elif spec.kind == "python":
             kwargs["model"] = _shipped(loaded.metrics.callables[spec.name])
         else:
-            kwargs["model"] = EndpointModel.from_uri(str(spec.endpoint), spec.prompt_template,
-                                                     spec.params, concurrency=spec.concurrency)
+            kwargs["model"] = EndpointModel.from_uri(
+                str(spec.endpoint), spec.prompt_template, spec.params, concurrency=spec.concurrency
+            )
     options = cfg.spark
-    kwargs.update(results_table=results_location(options, spec.name),
-                  results_format=options.results_format, sample_rows=options.sample_rows,
-                  answers_dir=options.answers_dir, judge_partitions=options.judge_partitions)
+    kwargs.update(
+        results_table=results_location(options, spec.name),
+        results_format=options.results_format,
+        sample_rows=options.sample_rows,
+        answers_dir=options.answers_dir,
+        judge_partitions=options.judge_partitions,
+    )
     kwargs["data"] = _mlflow_dataset(frame, source, ds.targets)
     return kwargs
 
@@ -266,13 +309,13 @@ def _mlflow_dataset(frame: Any, source: str, targets: str | None) -> Any:
         return None
 
 
-def evaluate(run_id: str, *, frame: Any, metrics: list[Any], data: Any = None,
-             **options: Any) -> Any:
+def evaluate(
+    run_id: str, *, frame: Any, metrics: list[Any], data: Any = None, **options: Any
+) -> Any:
     """Score one model on Spark into ``run_id``; a ``tracking.Evaluation`` with the aggregates,
     the logged sample and the full table's location (no per-row table on the driver)."""
     from mlflow_llm_eval.runner.tracking import Evaluation
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
 
     outcome = evaluate_spark(frame, metrics, run_id=run_id, dataset=data, **options)
-    return Evaluation(dict(outcome.metrics), None, sample=outcome.sample,
-                      location=outcome.location)
+    return Evaluation(dict(outcome.metrics), None, sample=outcome.sample, location=outcome.location)

@@ -49,7 +49,8 @@ class DeletedExperimentError(ValueError):
             f"experiment '{name}' (id {experiment_id}) is deleted; restore it with "
             f"`mlflow experiments restore --experiment-id {experiment_id}` or "
             f'`MlflowClient().restore_experiment("{experiment_id}")`, or choose another '
-            f"experiment name (deleting it for good: `mlflow gc --experiment-ids {experiment_id}`)")
+            f"experiment name (deleting it for good: `mlflow gc --experiment-ids {experiment_id}`)"
+        )
 
 
 def default_tracking_uri() -> str:
@@ -84,8 +85,9 @@ def experiment_id(name: str) -> str:
         return found.experiment_id
 
 
-def create_run(experiment: str, run_name: str, tags: Mapping[str, str],
-               parent_run_id: str | None = None) -> str:
+def create_run(
+    experiment: str, run_name: str, tags: Mapping[str, str], parent_run_id: str | None = None
+) -> str:
     from mlflow import MlflowClient
 
     all_tags = {k: _clip(v, MAX_TAG_LENGTH) for k, v in redact(dict(tags)).items()}
@@ -157,8 +159,14 @@ def fail_run(run_id: str, reason: str) -> None:
     end_run(run_id, "FAILED")
 
 
-def make_dataset(frame: pd.DataFrame, *, targets: str | None, predictions: str | None,
-                 name: str, source: str | None) -> Any:
+def make_dataset(
+    frame: pd.DataFrame,
+    *,
+    targets: str | None,
+    predictions: str | None,
+    name: str,
+    source: str | None,
+) -> Any:
     """An MLflow dataset (``mlflow.data.from_pandas``) for one model's evaluation."""
     import warnings
 
@@ -166,8 +174,9 @@ def make_dataset(frame: pd.DataFrame, *, targets: str | None, predictions: str |
 
     with warnings.catch_warnings():  # a local path matches two equivalent source types
         warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
-        return mlflow.data.from_pandas(frame, source=source, targets=targets,
-                                       predictions=predictions, name=name)
+        return mlflow.data.from_pandas(
+            frame, source=source, targets=targets, predictions=predictions, name=name
+        )
 
 
 def log_datasets(run_id: str, datasets: list[Any]) -> None:
@@ -182,8 +191,10 @@ def log_datasets(run_id: str, datasets: list[Any]) -> None:
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     unique = {(d.name, d.digest): d for d in datasets}
-    inputs = [DatasetInput(d._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, "evaluation")])
-              for d in unique.values()]
+    inputs = [
+        DatasetInput(d._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, "evaluation")])
+        for d in unique.values()
+    ]
     if inputs:
         MlflowClient().log_inputs(run_id, inputs)
 
@@ -228,8 +239,15 @@ class _FunctionModel:
         return self.fn(model_input)
 
 
-def evaluate(run_id: str, *, data: Any, model: Any = None, predictions: str | None = None,
-             extra_metrics: list[Any], evaluator_config: Mapping[str, Any]) -> Evaluation:
+def evaluate(
+    run_id: str,
+    *,
+    data: Any,
+    model: Any = None,
+    predictions: str | None = None,
+    extra_metrics: list[Any],
+    evaluator_config: Mapping[str, Any],
+) -> Evaluation:
     """Run the ``llm_eval`` evaluator on ``run_id``: what ``mlflow.evaluate`` does, thread-safe.
 
     ``mlflow.evaluate`` is not safe to call from several threads at once: around every
@@ -252,9 +270,15 @@ def evaluate(run_id: str, *, data: Any, model: Any = None, predictions: str | No
     elif model is not None and not hasattr(model, "predict"):
         model = _FunctionModel(model)
     result = LLMEvaluator().evaluate(
-        model_type=None, dataset=data.to_evaluation_dataset(), run_id=run_id,
-        evaluator_config=dict(evaluator_config), model=model, extra_metrics=extra_metrics,
-        predictions=predictions, model_id=model_id_of(model))  # as mlflow.evaluate passes it
+        model_type=None,
+        dataset=data.to_evaluation_dataset(),
+        run_id=run_id,
+        evaluator_config=dict(evaluator_config),
+        model=model,
+        extra_metrics=extra_metrics,
+        predictions=predictions,
+        model_id=model_id_of(model),
+    )  # as mlflow.evaluate passes it
     table = None
     artifact = (result.artifacts or {}).get(TABLE_NAME)
     if artifact is not None:
@@ -272,8 +296,9 @@ class RegisteredVersion:
     source: str
 
 
-def register(model_uri: str, name: str, *, alias: str | None = None,
-             tags: Mapping[str, str] | None = None) -> RegisteredVersion:
+def register(
+    model_uri: str, name: str, *, alias: str | None = None, tags: Mapping[str, str] | None = None
+) -> RegisteredVersion:
     """Register ``model_uri`` as a new version of ``name`` (and point ``alias`` at it)."""
     import mlflow
     from mlflow import MlflowClient

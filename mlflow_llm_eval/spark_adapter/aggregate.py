@@ -29,8 +29,9 @@ from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
 
-def summaries(table: Any, metrics: Sequence[Metric],
-              plan: EvaluationPlan | None = None) -> dict[str, dict[str, Any]]:
+def summaries(
+    table: Any, metrics: Sequence[Metric], plan: EvaluationPlan | None = None
+) -> dict[str, dict[str, Any]]:
     """Per metric key, the summary :func:`aggregate_from_summary` reads, from the score columns
     alone (one Spark job, plus a bounded ``GROUP BY`` per metric for the value counts): the
     path for metrics whose batch summaries could not keep their value counts."""
@@ -42,8 +43,10 @@ def summaries(table: Any, metrics: Sequence[Metric],
         value = F.when(column.isNotNull() & ~F.isnan(column), column)
         qs = sorted({QUANTILES[a] for a in metric.aggregations if a in QUANTILES})
         expressions += [
-            F.count(value).alias(f"n{i}"), F.sum(value).alias(f"s{i}"),
-            F.var_pop(value).alias(f"v{i}"), F.sum(value * value).alias(f"sq{i}"),
+            F.count(value).alias(f"n{i}"),
+            F.sum(value).alias(f"s{i}"),
+            F.var_pop(value).alias(f"v{i}"),
+            F.sum(value * value).alias(f"sq{i}"),
             F.min(value).alias(f"lo{i}"),
             F.max(value).alias(f"hi{i}"),
         ]
@@ -65,8 +68,9 @@ def summaries(table: Any, metrics: Sequence[Metric],
             "max": float(row[f"hi{i}"]) if n else nan,
             "quantiles": {q: float(v) if n else nan for q, v in zip(qs, quantiles)},
         }
-        out[metric.key]["interval"] = _interval_summary(table, metric, n, row, i,
-                                                        _score(metric, plan))
+        out[metric.key]["interval"] = _interval_summary(
+            table, metric, n, row, i, _score(metric, plan)
+        )
     return out
 
 
@@ -74,8 +78,9 @@ def _score(metric: Metric, plan: EvaluationPlan | None) -> str:
     return plan.column(metric, "score") if plan is not None else metric.score_column
 
 
-def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
-                      i: int, score_column: str) -> ScoreSummary | None:
+def _interval_summary(
+    table: Any, metric: Metric, n: int, row: dict[str, Any], i: int, score_column: str
+) -> ScoreSummary | None:
     """The interval's :class:`ScoreSummary`: moments, plus the value counts (a ``GROUP BY``
     of at most ``MAX_DISTINCT`` + 1 rows to the driver) where the kind's method reads them."""
     from pyspark.sql import functions as F
@@ -88,15 +93,21 @@ def _interval_summary(table: Any, metric: Metric, n: int, row: dict[str, Any],
     counts = None
     if metric.value_kind not in CONTINUOUS or n <= MAX_DISTINCT:
         column = F.col(f"`{score_column}`").cast("double")
-        grouped = (table.where(column.isNotNull() & ~F.isnan(column)).groupBy(column.alias("v"))
-                   .count().limit(MAX_DISTINCT + 1).collect())
+        grouped = (
+            table.where(column.isNotNull() & ~F.isnan(column))
+            .groupBy(column.alias("v"))
+            .count()
+            .limit(MAX_DISTINCT + 1)
+            .collect()
+        )
         if len(grouped) <= MAX_DISTINCT:
             counts = dict(sorted((float(g["v"]), int(g["count"])) for g in grouped))
     return ScoreSummary(n, float(row[f"s{i}"]), float(row[f"sq{i}"]), counts)
 
 
-def batch_stats(table: Any, metrics: Sequence[Metric]) -> tuple[
-        dict[str, SummaryMerger], list[dict[str, Any]]]:
+def batch_stats(
+    table: Any, metrics: Sequence[Metric]
+) -> tuple[dict[str, SummaryMerger], list[dict[str, Any]]]:
     """Stream the batch stats rows (one per batch): per metric key its merged summary, and the
     extra-aggregate parts of each batch (the summaries dropped, so memory stays bounded)."""
     from pyspark.sql import functions as F
@@ -113,13 +124,15 @@ def batch_stats(table: Any, metrics: Sequence[Metric]) -> tuple[
     return mergers, batches
 
 
-def extra_aggregates(batches: Sequence[dict[str, Any]],
-                     metrics: Sequence[Metric]) -> dict[str, dict[str, float]]:
+def extra_aggregates(
+    batches: Sequence[dict[str, Any]], metrics: Sequence[Metric]
+) -> dict[str, dict[str, float]]:
     """Per metric key, its extra aggregates merged over the batches' stats (the plan's rule)."""
     merged: dict[str, dict[str, float]] = {}
     for metric in metrics:
-        parts = [(b[metric.key]["extras"], b[metric.key]["scored"])
-                 for b in batches if metric.key in b]
+        parts = [
+            (b[metric.key]["extras"], b[metric.key]["scored"]) for b in batches if metric.key in b
+        ]
         merged[metric.key] = merge_extra_aggregates(metric, parts)
     return merged
 
@@ -129,8 +142,11 @@ def run_aggregates(table: Any, plan: EvaluationPlan) -> dict[str, float]:
     metrics = plan.metrics
     mergers, batches = batch_stats(table, metrics)
     summary = {m.key: mergers[m.key].summary(m.aggregations) for m in metrics}
-    overflowed = [m for m in metrics if mergers[m.key].needs_quantiles
-                  and any(a in QUANTILES for a in m.aggregations)]
+    overflowed = [
+        m
+        for m in metrics
+        if mergers[m.key].needs_quantiles and any(a in QUANTILES for a in m.aggregations)
+    ]
     if overflowed:  # too many distinct values for counts: Spark sorts those score columns
         for key, exact in summaries(table, overflowed, plan).items():
             summary[key]["quantiles"] = exact["quantiles"]
@@ -138,9 +154,15 @@ def run_aggregates(table: Any, plan: EvaluationPlan) -> dict[str, float]:
     out: dict[str, float] = {}
     for metric in metrics:
         stats = [b[metric.key] for b in batches if metric.key in b]
-        values = {} if stats and all(s["aggregate_only"] for s in stats) else (
-            aggregate_from_summary(summary[metric.key], metric.aggregations,
-                                   metric.value_kind, metric.value_range))
+        values = (
+            {}
+            if stats and all(s["aggregate_only"] for s in stats)
+            else (
+                aggregate_from_summary(
+                    summary[metric.key], metric.aggregations, metric.value_kind, metric.value_range
+                )
+            )
+        )
         values.update(extras[metric.key])  # an aggregate-only metric has only these (classic too)
         out.update({plan.prefixed(k): v for k, v in named_aggregates(metric, values).items()})
     return out

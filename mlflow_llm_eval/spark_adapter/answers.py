@@ -49,8 +49,10 @@ class SharedAnswers(JudgeCache):
                         try:
                             item = json.loads(line)
                             known[item["key"]] = CachedAnswer(
-                                item["text"], item.get("prompt_tokens", 0),
-                                item.get("completion_tokens", 0))
+                                item["text"],
+                                item.get("prompt_tokens", 0),
+                                item.get("completion_tokens", 0),
+                            )
                         except (ValueError, KeyError, TypeError):
                             continue  # a torn last line of a killed attempt
             self._known = known
@@ -62,15 +64,23 @@ class SharedAnswers(JudgeCache):
             return {k: known[k] for k in keys if k in known}
 
     def put(self, key: str, answer: CachedAnswer) -> None:
-        line = json.dumps({"key": key, "text": answer.text, "prompt_tokens": answer.prompt_tokens,
-                           "completion_tokens": answer.completion_tokens},
-                          ensure_ascii=True) + "\n"
+        line = (
+            json.dumps(
+                {
+                    "key": key,
+                    "text": answer.text,
+                    "prompt_tokens": answer.prompt_tokens,
+                    "completion_tokens": answer.completion_tokens,
+                },
+                ensure_ascii=True,
+            )
+            + "\n"
+        )
         with self._lock:
             self._load()[key] = answer
             if self._segment is None:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._segment = open(self.path / f"{uuid.uuid4().hex}.jsonl", "a",
-                                     encoding="utf-8")
+                self._segment = open(self.path / f"{uuid.uuid4().hex}.jsonl", "a", encoding="utf-8")
             self._segment.write(line)
             self._segment.flush()  # paid for: on storage before the next request
 

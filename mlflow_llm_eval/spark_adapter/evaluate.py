@@ -34,12 +34,7 @@ from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
-from mlflow_llm_eval.spark_adapter.ship import (
-    ceiling,
-    dumps,
-    request_options_of,
-    split_budget,
-)
+from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
 
 DEFAULT_JUDGE_PARTITIONS = 8
 
@@ -59,8 +54,11 @@ class SparkEvaluation:
 
 def default_answers_dir() -> Path:
     root = os.environ.get("MLFLOW_LLM_EVAL_CACHE_DIR")
-    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "mlflow_llm_eval"
+    base = (
+        Path(root)
+        if root
+        else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlflow_llm_eval"
+    )
     return base.expanduser() / "spark_answers"
 
 
@@ -88,20 +86,17 @@ def _identity(model: Any) -> Any:
     if model is None:
         return None
     client = getattr(model, "client", None)
-    return [getattr(client, "identity", type(model).__qualname__),
-            getattr(model, "prompt_template", None), getattr(model, "parameters", None)]
+    return [
+        getattr(client, "identity", type(model).__qualname__),
+        getattr(model, "prompt_template", None),
+        getattr(model, "parameters", None),
+    ]
 
 
 def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) -> Any:
     """The input columns, the model's outputs, the plan's layout (score: ``double``, or
     ``long`` for counting metrics; justification, status, reason: strings), the batch stats."""
-    from pyspark.sql.types import (
-        DoubleType,
-        LongType,
-        StringType,
-        StructField,
-        StructType,
-    )
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     kinds = {LONG: LongType(), "double": DoubleType(), "string": StringType()}
     fields = list(schema.fields)
@@ -112,14 +107,17 @@ def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) 
     return StructType(fields)
 
 
-def _judge_partitioning(namespace_root: Path, judges: Sequence[Any], requested: int | None,
-                        tasks: int | None) -> int:
+def _judge_partitioning(
+    namespace_root: Path, judges: Sequence[Any], requested: int | None, tasks: int | None
+) -> int:
     """Partitions of the judge stage: as asked; else as the previous run of the same judges
     over the same columns (so its answers are found); else the session's parallelism. Never
     above the smallest concurrency ceiling, so the split budgets sum to at most the limit."""
     n = requested
     if n is None and namespace_root.is_dir():
-        previous = sorted(int(p.name[1:]) for p in namespace_root.glob("n*") if p.name[1:].isdigit())
+        previous = sorted(
+            int(p.name[1:]) for p in namespace_root.glob("n*") if p.name[1:].isdigit()
+        )
         n = previous[-1] if previous else None
     n = n or tasks or DEFAULT_JUDGE_PARTITIONS
     ceilings = [c for c in (ceiling(j) for j in judges) if c is not None]
@@ -177,14 +175,23 @@ def evaluate_spark(
     if results_table is not None:
         refuse_overwriting_the_source(data, results_table)
     if ship_credentials:
-        warnings.warn("ship_credentials=True: the driver's API keys (OPENAI_API_KEY, "
-                      "AZURE_OPENAI_API_KEY, DATABRICKS_TOKEN, secret headers) are pickled into "
-                      "the task plan and set in every executor's environment; prefer "
-                      "executor-side credentials (credentials=<callable> or a cluster secret)",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            "ship_credentials=True: the driver's API keys (OPENAI_API_KEY, "
+            "AZURE_OPENAI_API_KEY, DATABRICKS_TOKEN, secret headers) are pickled into "
+            "the task plan and set in every executor's environment; prefer "
+            "executor-side credentials (credentials=<callable> or a cluster secret)",
+            UserWarning,
+            stacklevel=3,
+        )
     prefix = config.metric_prefix
-    stale = [c for c in columns if c == STATS_COLUMN or any(
-        c.startswith(f"{prefix}{m.key}/") or c == f"{prefix}{m.score_column}" for m in metrics)]
+    stale = [
+        c
+        for c in columns
+        if c == STATS_COLUMN
+        or any(
+            c.startswith(f"{prefix}{m.key}/") or c == f"{prefix}{m.score_column}" for m in metrics
+        )
+    ]
     if stale:  # re-scoring a results table: its old score columns are replaced
         data = data.drop(*stale)
         columns = [c for c in columns if c not in stale]
@@ -198,16 +205,19 @@ def evaluate_spark(
             data = data.withColumnRenamed(predictions, prediction_column)
             columns = [prediction_column if c == predictions else c for c in columns]
     if model is not None:
-        prediction_column = outputs_column(predictions, targets is not None,
-                                           [*features, *filter(None, [targets])])
+        prediction_column = outputs_column(
+            predictions, targets is not None, [*features, *filter(None, [targets])]
+        )
         if in_partition is None:  # a logged pyfunc model: MLflow's own Spark UDF
             import mlflow.pyfunc
 
-            spark_udf = mlflow.pyfunc.spark_udf(data.sparkSession, model, result_type="string",
-                                                env_manager="local")
+            spark_udf = mlflow.pyfunc.spark_udf(
+                data.sparkSession, model, result_type="string", env_manager="local"
+            )
             text = _text_input(features, col_mapping, config.model_input)
-            data = data.withColumn(prediction_column, spark_udf(
-                F.col(f"`{text}`") if text else F.struct(*features)))
+            data = data.withColumn(
+                prediction_column, spark_udf(F.col(f"`{text}`") if text else F.struct(*features))
+            )
         else:
             model_output = prediction_column
     defaults = {"predictions": prediction_column or "predictions"}
@@ -217,19 +227,37 @@ def evaluate_spark(
     if input_column is not None:
         defaults["inputs"] = input_column
     available = columns + [c for c in (prediction_column,) if c and c not in columns]
-    plan = build_plan(metrics, columns=available, defaults=defaults, evaluator_config=config,
-                      model_type=model_type, preset_keys=preset_keys)
+    plan = build_plan(
+        metrics,
+        columns=available,
+        defaults=defaults,
+        evaluator_config=config,
+        model_type=model_type,
+        preset_keys=preset_keys,
+    )
     metrics = plan.metrics
     judges = [m for m in metrics if _is_judge(m)]
     callers = judges + ([in_partition] if in_partition is not None else [])
     shipped = list(metrics)
     store = None
     if callers:
-        key_columns = sorted({c for s in plan.steps if _is_judge(s.metric) for c in s.columns.values()
-                              if c != model_output} | (set(features) if model_output else set()))
-        namespace = hashlib.sha256(json.dumps(
-            [[m.metadata() for m in judges], key_columns, _identity(in_partition)],
-            sort_keys=True, default=str).encode()).hexdigest()[:16]
+        key_columns = sorted(
+            {
+                c
+                for s in plan.steps
+                if _is_judge(s.metric)
+                for c in s.columns.values()
+                if c != model_output
+            }
+            | (set(features) if model_output else set())
+        )
+        namespace = hashlib.sha256(
+            json.dumps(
+                [[m.metadata() for m in judges], key_columns, _identity(in_partition)],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()[:16]
         root = Path(answers_dir).expanduser() if answers_dir else default_answers_dir()
         tasks = concurrent_tasks(data.sparkSession)
         n = _judge_partitioning(root / namespace, callers, judge_partitions, tasks)
@@ -243,9 +271,12 @@ def evaluate_spark(
     partition_plan = PartitionPlan(
         plan=replace(plan, steps=[Step(m, s.columns) for m, s in zip(shipped, plan.steps)]),
         output_columns=[f.name for f in schema.fields],
-        endpoint_model=in_partition, model_inputs=features, model_output=model_output,
+        endpoint_model=in_partition,
+        model_inputs=features,
+        model_output=model_output,
         text_input=_text_input(features, col_mapping, config.model_input),
-        answers_dir=store, env=_executor_env(ship_credentials) if callers else {},
+        answers_dir=store,
+        env=_executor_env(ship_credentials) if callers else {},
     )
     blob = dumps(partition_plan, ship_credentials=ship_credentials, credentials=credentials)
 
@@ -261,9 +292,20 @@ def evaluate_spark(
     sample = results_io.sample(written, sample_rows, plan)
     seconds = time.perf_counter() - started
     user_columns = [*columns, *filter(None, [prediction_column])]
-    aggregates.update(_log(run_id, plan, aggregates, sample, location, seconds, written,
-                           user_columns, run_credentials(plan.metrics, in_partition),
-                           MetricLink.of(dataset, model_id_of(model))))
+    aggregates.update(
+        _log(
+            run_id,
+            plan,
+            aggregates,
+            sample,
+            location,
+            seconds,
+            written,
+            user_columns,
+            run_credentials(plan.metrics, in_partition),
+            MetricLink.of(dataset, model_id_of(model)),
+        )
+    )
     return SparkEvaluation(aggregates, sample, location, seconds)
 
 
@@ -317,20 +359,19 @@ def refuse_overwriting_the_source(data: Any, results_table: str) -> None:
             f"results_table={results_table!r} is the data being evaluated (read from {where}): "
             "the results are written there with mode 'overwrite', which would replace the rows "
             "being scored. Write the results elsewhere (another table name or path); to "
-            "re-score a results table, give a new results_table")
+            "re-score a results table, give a new results_table"
+        )
 
 
-def _text_input(features: Sequence[str], col_mapping: dict[str, Any],
-                model_input: str) -> str | None:
+def _text_input(
+    features: Sequence[str], col_mapping: dict[str, Any], model_input: str
+) -> str | None:
     """``model_input="text"``: the input column whose values the model gets (as classic)."""
     if model_input == "dataframe":
         return None
     import pandas as pd
 
-    from mlflow_llm_eval.mlflow_adapter.predictions import (
-        model_input_for,
-        pick_input_column,
-    )
+    from mlflow_llm_eval.mlflow_adapter.predictions import model_input_for, pick_input_column
 
     column = pick_input_column(list(features), col_mapping)
     model_input_for(pd.DataFrame(columns=list(features)), column, model_input)  # the same error
@@ -344,38 +385,55 @@ def _default_location(run_id: str) -> str:
 
     uri = MlflowClient().get_run(run_id).info.artifact_uri
     if not uri.startswith("file:") and "://" in uri:
-        raise ValueError("results_table is required when the run's artifacts are not local files "
-                         f"({uri}): name a table (main.eval.scores) or a path every executor "
-                         "reaches (/Volumes/...)")
+        raise ValueError(
+            "results_table is required when the run's artifacts are not local files "
+            f"({uri}): name a table (main.eval.scores) or a path every executor "
+            "reaches (/Volumes/...)"
+        )
     return str(Path(local_file_uri_to_path(uri)) / "llm_eval_results.parquet")
 
 
-def _log(run_id: str, plan: EvaluationPlan, aggregates: dict[str, float], sample: Any,
-         location: str, seconds: float, written: Any, user_columns: list[str],
-         credentials: list[str], link: MetricLink | None = None) -> dict[str, float]:
+def _log(
+    run_id: str,
+    plan: EvaluationPlan,
+    aggregates: dict[str, float],
+    sample: Any,
+    location: str,
+    seconds: float,
+    written: Any,
+    user_columns: list[str],
+    credentials: list[str],
+    link: MetricLink | None = None,
+) -> dict[str, float]:
     """Log as the classic door does (the same helpers); return the human-agreement metrics."""
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
     from mlflow_llm_eval.mlflow_adapter.evaluator import log_human_agreement
-    from mlflow_llm_eval.mlflow_adapter.logging import (
-        TABLE_FILE,
-        log_scored_frame,
-        log_skipped,
-    )
+    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, log_scored_frame, log_skipped
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(run_id, scored, [m.metadata() for m in plan.metrics],
-                     table_file=plan.prefixed(TABLE_FILE), link=link,
-                     user_columns=user_columns, credentials=credentials)
+    log_scored_frame(
+        run_id,
+        scored,
+        [m.metadata() for m in plan.metrics],
+        table_file=plan.prefixed(TABLE_FILE),
+        link=link,
+        user_columns=user_columns,
+        credentials=credentials,
+    )
     if plan.skipped:
         log_skipped(run_id, plan.skipped)
     agreement = {}
     if plan.config.human_labels:  # two numeric columns per judge reach the driver
-        wanted = {c for m, label in plan.human_label_columns().values()
-                  for c in (plan.column(m, "score"), label)}
+        wanted = {
+            c
+            for m, label in plan.human_label_columns().values()
+            for c in (plan.column(m, "score"), label)
+        }
         agreement = log_human_agreement(
-            run_id, plan, written.select(*[f"`{c}`" for c in sorted(wanted)]).toPandas())
+            run_id, plan, written.select(*[f"`{c}`" for c in sorted(wanted)]).toPandas()
+        )
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")

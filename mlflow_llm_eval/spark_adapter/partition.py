@@ -68,8 +68,11 @@ def _with_shared_answers(plan: PartitionPlan, partition: int) -> list[Any]:
     if plan.answers_dir is None:
         return []
     store = SharedAnswers(Path(plan.answers_dir), partition)
-    users: list[Any] = [m for m in plan.plan.metrics
-             if request_options_of(m) is not None and getattr(m, "cache", None) is not False]
+    users: list[Any] = [
+        m
+        for m in plan.plan.metrics
+        if request_options_of(m) is not None and getattr(m, "cache", None) is not False
+    ]
     model = plan.endpoint_model
     if model is not None and _caches_answers(model):
         users.append(model)
@@ -82,8 +85,11 @@ def _caches_answers(model: Any) -> bool:
     """An endpoint model whose answers may be reused (see ``judge.endpoint_model``)."""
     from mlflow_llm_eval.judge.endpoint_model import EndpointModel, deterministic
 
-    return (isinstance(model, EndpointModel) and model.cache not in (False, None)
-            and deterministic(model.parameters))
+    return (
+        isinstance(model, EndpointModel)
+        and model.cache not in (False, None)
+        and deterministic(model.parameters)
+    )
 
 
 def score_partition(blob: bytes, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -111,8 +117,11 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     out = frame.copy()
     if plan.endpoint_model is not None:
-        given = (frame[plan.text_input].tolist() if plan.text_input is not None
-                 else frame[plan.model_inputs])
+        given = (
+            frame[plan.text_input].tolist()
+            if plan.text_input is not None
+            else frame[plan.model_inputs]
+        )
         out[plan.model_output] = plan.endpoint_model(given)
     stats: dict[str, dict[str, Any]] = {}
     results = score_rows(plan.plan, lambda c: [_plain(v) for v in out[c].tolist()], len(out))
@@ -122,12 +131,20 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         for suffix, values in _columns(metric, result).items():
             added[plan.plan.column(metric, suffix)] = values
         summary = partial_summary(result.scores)
-        stats[metric.key] = {"scored": summary["count"], "summary": summary,
-                             "extras": {k: float(v) for k, v in result.extra_aggregates.items()},
-                             "aggregate_only": not metric_columns(metric, result)}
+        stats[metric.key] = {
+            "scored": summary["count"],
+            "summary": summary,
+            "extras": {k: float(v) for k, v in result.extra_aggregates.items()},
+            "aggregate_only": not metric_columns(metric, result),
+        }
     added[STATS_COLUMN] = pd.Series([None] * (len(out) - 1) + [json.dumps(stats)], dtype=object)
-    out = pd.concat([out.drop(columns=[c for c in added if c in out.columns]),
-                     pd.DataFrame(added, index=out.index)], axis=1)  # one concat, unfragmented
+    out = pd.concat(
+        [
+            out.drop(columns=[c for c in added if c in out.columns]),
+            pd.DataFrame(added, index=out.index),
+        ],
+        axis=1,
+    )  # one concat, unfragmented
     return out[plan.output_columns]
 
 

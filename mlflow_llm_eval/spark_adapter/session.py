@@ -1,7 +1,7 @@
 """Spark session helpers: worker Python/env for local sessions, and how many tasks run at once.
 
-    >>> tasks_from_master("local[2]"), tasks_from_master("local"), tasks_from_master("yarn")
-    (2, 1, None)
+>>> tasks_from_master("local[2]"), tasks_from_master("local"), tasks_from_master("yarn")
+(2, 1, None)
 """
 
 from __future__ import annotations
@@ -13,9 +13,18 @@ from typing import Any
 
 #: Environment variables the endpoint clients read on executors (keys, base URLs, Azure).
 ENDPOINT_ENV = (
-    "OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "OPENAI_API_VERSION",
-    "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_API_KEY", "AZURE_API_BASE",
-    "AZURE_API_VERSION", "MLFLOW_DEPLOYMENTS_TARGET", "DATABRICKS_HOST", "DATABRICKS_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_API_BASE",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_VERSION",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_API_KEY",
+    "AZURE_API_BASE",
+    "AZURE_API_VERSION",
+    "MLFLOW_DEPLOYMENTS_TARGET",
+    "DATABRICKS_HOST",
+    "DATABRICKS_TOKEN",
 )
 
 
@@ -29,9 +38,15 @@ def local_session(master: str = "local[2]", *, connect: bool = False, **conf: st
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.remote(master) if connect else SparkSession.builder.master(master)
-    settings = {"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false",
-                "spark.sql.session.timeZone": "UTC", **conf}
+    builder = (
+        SparkSession.builder.remote(master) if connect else SparkSession.builder.master(master)
+    )
+    settings = {
+        "spark.sql.shuffle.partitions": "8",
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        **conf,
+    }
     if os.environ.get("PYTHONPATH"):
         settings.setdefault("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"])
     for key, value in settings.items():
@@ -51,6 +66,7 @@ def tasks_from_master(master: str) -> int | None:
 
 def concurrent_tasks(spark: Any) -> int | None:
     """How many tasks this session runs at once (None when the configuration does not say)."""
+
     def conf(key: str) -> str | None:
         try:
             return spark.conf.get(key, None)

@@ -47,8 +47,10 @@ def _dropped() -> None:
 
 
 #: Where an executor finds each secret header of an endpoint client (variables, in order).
-HEADER_SOURCES = {"Authorization": ("OPENAI_API_KEY",),
-                  "api-key": ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY")}
+HEADER_SOURCES = {
+    "Authorization": ("OPENAI_API_KEY",),
+    "api-key": ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY"),
+}
 #: Variables of ``credentials`` that an ``endpoints:/`` client reads from the environment (the
 #: MLflow deployments client reads nothing else): set on the executor when missing there.
 DEPLOYMENT_ENV = ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "MLFLOW_DEPLOYMENTS_TARGET")
@@ -56,8 +58,9 @@ _CLIENTS = ("OpenAIChatClient", "DeploymentsChatClient")
 
 
 def _is_client(value: Any) -> bool:
-    return type(value).__name__ in _CLIENTS and \
-        (type(value).__module__ or "").startswith("mlflow_llm_eval.")
+    return type(value).__name__ in _CLIENTS and (type(value).__module__ or "").startswith(
+        "mlflow_llm_eval."
+    )
 
 
 def _without_credentials(client: Any) -> tuple[dict[str, Any], list[str]]:
@@ -71,8 +74,9 @@ def _without_credentials(client: Any) -> tuple[dict[str, Any], list[str]]:
     return state, removed
 
 
-def _client_on_executor(cls: type, state: dict[str, Any], removed: list[str],
-                        credentials: Any) -> Any:
+def _client_on_executor(
+    cls: type, state: dict[str, Any], removed: list[str], credentials: Any
+) -> Any:
     """Unpickled on the executor: the client with its secret headers resolved here."""
     values = dict(credentials() or {}) if credentials is not None else {}
     client: Any = object.__new__(cls)
@@ -86,18 +90,31 @@ def _client_on_executor(cls: type, state: dict[str, Any], removed: list[str],
     for header in removed:
         sources = HEADER_SOURCES.get(header, ())
         value = values.get(header) or next(
-            (str(values.get(n) or os.environ.get(n)) for n in sources
-             if values.get(n) or os.environ.get(n)), None)
+            (
+                str(values.get(n) or os.environ.get(n))
+                for n in sources
+                if values.get(n) or os.environ.get(n)
+            ),
+            None,
+        )
         if value is None:
-            where = (f"set {' or '.join(sources)} in the executors' environment (e.g. a cluster "
-                     "secret reference, spark.executorEnv.<NAME>), " if sources else "")
+            where = (
+                f"set {' or '.join(sources)} in the executors' environment (e.g. a cluster "
+                "secret reference, spark.executorEnv.<NAME>), "
+                if sources
+                else ""
+            )
             raise RuntimeError(
                 f"the executor has no value for the secret header {header!r} of "
                 f"{getattr(client, 'identity', cls.__name__)}: {where}pass credentials=<a "
                 f"callable returning {{'{(sources or (header,))[0]}': ...}}, called on the "
-                "executor>, or opt in to shipping the driver's value with ship_credentials=True")
-        headers[header] = f"Bearer {value}" if header == "Authorization" and sources \
-            and not value.startswith(("Bearer ", "Basic ")) else value
+                "executor>, or opt in to shipping the driver's value with ship_credentials=True"
+            )
+        headers[header] = (
+            f"Bearer {value}"
+            if header == "Authorization" and sources and not value.startswith(("Bearer ", "Basic "))
+            else value
+        )
     client._headers = headers
     return client
 
@@ -109,9 +126,11 @@ def dumps(obj: Any, *, ship_credentials: bool = False, credentials: Any = None) 
     from pyspark import cloudpickle
 
     if credentials is not None and not callable(credentials):
-        raise TypeError("credentials must be a callable run on each executor, returning a "
-                        "mapping such as {'OPENAI_API_KEY': ...}; got "
-                        f"{type(credentials).__name__}")
+        raise TypeError(
+            "credentials must be a callable run on each executor, returning a "
+            "mapping such as {'OPENAI_API_KEY': ...}; got "
+            f"{type(credentials).__name__}"
+        )
 
     class _Pickler(cloudpickle.Pickler):
         def reducer_override(self, value: Any) -> Any:

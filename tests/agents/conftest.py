@@ -23,9 +23,16 @@ class SchemaRefusingOpenAI(FakeOpenAI):
         with self.lock:
             self.formats.append(response_format.get("type"))
         if response_format.get("type") == "json_schema":
-            return Reply(400, {"error": {"message": "Invalid parameter: 'response_format' of "
-                                         "type 'json_schema' is not supported with this model.",
-                                         "type": "invalid_request_error"}})
+            return Reply(
+                400,
+                {
+                    "error": {
+                        "message": "Invalid parameter: 'response_format' of "
+                        "type 'json_schema' is not supported with this model.",
+                        "type": "invalid_request_error",
+                    }
+                },
+            )
         return super().answer(request)
 
 

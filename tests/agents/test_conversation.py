@@ -17,9 +17,17 @@ from mlflow_llm_eval.core.registry import get_metric
 CONVERSATION = [
     {"role": "system", "content": "You are a travel agent."},
     {"role": "user", "content": "Book me a flight to Paris, I am vegetarian."},
-    {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "c1", "type": "function",
-         "function": {"name": "book_flight", "arguments": '{"to": "Paris", "meal": "veg"}'}}]},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "book_flight", "arguments": '{"to": "Paris", "meal": "veg"}'},
+            }
+        ],
+    },
     {"role": "tool", "name": "book_flight", "tool_call_id": "c1", "content": "booked AF123"},
     {"role": "assistant", "content": "Booked AF123 with a vegetarian meal."},
 ]
@@ -37,8 +45,9 @@ def _conversations():
     return rows
 
 
-@pytest.mark.parametrize("name", ["goal_completion", "knowledge_retention", "role_adherence",
-                                  "user_frustration"])
+@pytest.mark.parametrize(
+    "name", ["goal_completion", "knowledge_retention", "role_adherence", "user_frustration"]
+)
 def test_conversation_judges_exist_with_metadata(judge_env, name) -> None:
     judge = get_metric(name, model="openai:/gpt-4o-mini")
     assert judge.requires == ("conversation",) and judge.version == "v1"
@@ -49,8 +58,7 @@ def test_conversation_judges_exist_with_metadata(judge_env, name) -> None:
 @pytest.mark.parametrize("style", list(JUDGES))
 def test_a_turn_cannot_inject_a_verdict(judge_env, style) -> None:
     judge_env.responder = JUDGES[style]
-    judge = get_metric("goal_completion", model="openai:/gpt-4o-mini", cache=False,
-                       progress=False)
+    judge = get_metric("goal_completion", model="openai:/gpt-4o-mini", cache=False, progress=False)
     result = judge.score_batch({"conversation": _conversations()})
     assert INJECTED_SCORE not in result.scores
     if style in TAGGED:
@@ -63,12 +71,16 @@ def test_a_turn_cannot_inject_a_verdict(judge_env, style) -> None:
 
 
 def test_classic_door_with_a_conversation_column(judge_env, mlflow_store) -> None:
-    data = pd.DataFrame({"conversation": [CONVERSATION, json.dumps(CONVERSATION),
-                                          [{"content": "no role"}], None]})
+    data = pd.DataFrame(
+        {"conversation": [CONVERSATION, json.dumps(CONVERSATION), [{"content": "no role"}], None]}
+    )
     with mlflow.start_run():
-        result = mlflow.evaluate(data=data, model_type=None, evaluators="llm_eval",
-                                 extra_metrics=[get_metric("user_frustration",
-                                                           model="openai:/gpt-4o-mini")])
+        result = mlflow.evaluate(
+            data=data,
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[get_metric("user_frustration", model="openai:/gpt-4o-mini")],
+        )
     table = result.tables["eval_results_table"]
     assert table["user_frustration/v1/status"].tolist() == ["ok", "ok", "malformed", "missing"]
     assert result.metrics["user_frustration/v1/count"] == 2

@@ -42,8 +42,12 @@ def test_session_scorer_in_genai_evaluate(sync_traces, judge_env) -> None:
         return json.dumps({"score": 5 if "Ana." in prompt else 2, "justification": "scripted"})
 
     judge_env.responder = judge
-    traces = [_turn("Hi, I am Ana.", "Hello Ana!", "s1"), _turn("My name?", "Ana.", "s1"),
-              _turn("Hi, I am Bo.", "Hello!", "s2"), _turn("My name?", "No idea.", "s2")]
+    traces = [
+        _turn("Hi, I am Ana.", "Hello Ana!", "s1"),
+        _turn("My name?", "Ana.", "s1"),
+        _turn("Hi, I am Bo.", "Hello!", "s2"),
+        _turn("My name?", "No idea.", "s2"),
+    ]
     scorer = le.scorers.knowledge_retention(model="openai:/gpt-4o-mini")
     assert scorer.is_session_level_scorer
     result = mlflow.genai.evaluate(data=[{"trace": t} for t in traces], scorers=[scorer])

@@ -22,8 +22,11 @@ from mlflow_llm_eval.function_metrics.tool_calls import (
 
 
 def openai_call(name, arguments, as_text=True):
-    return {"id": "call_1", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments) if as_text else arguments}}
+    return {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments) if as_text else arguments},
+    }
 
 
 def score(metric, actual, expected):
@@ -33,19 +36,27 @@ def score(metric, actual, expected):
 
 def test_openai_and_plain_formats_parse_the_same() -> None:
     openai = [openai_call("search", {"q": "x", "n": 2}), openai_call("sum", {"a": 1}, False)]
-    plain = [{"name": "search", "arguments": {"n": 2, "q": "x"}}, {"name": "sum", "arguments": {"a": 1}}]
+    plain = [
+        {"name": "search", "arguments": {"n": 2, "q": "x"}},
+        {"name": "sum", "arguments": {"a": 1}},
+    ]
     assert parse_calls(openai) == parse_calls(plain) == parse_calls(json.dumps(plain))
-    assert parse_calls({"role": "assistant", "content": None, "tool_calls": openai}) == parse_calls(plain)
+    assert parse_calls({"role": "assistant", "content": None, "tool_calls": openai}) == parse_calls(
+        plain
+    )
 
 
-@pytest.mark.parametrize(("mode", "actual", "expected", "value"), [
-    ("set", ["a", "b"], ["b", "a"], 1.0),
-    ("sequence", ["a", "b"], ["b", "a"], 0.0),
-    ("sequence", ["a", "b"], ["a", "b"], 1.0),
-    ("set", ["a", "b", "c"], ["a", "b"], 0.0),
-    ("subset", ["a", "b", "c"], ["a", "b"], 1.0),
-    ("subset", ["a", "c"], ["a", "b"], 0.0),
-])
+@pytest.mark.parametrize(
+    ("mode", "actual", "expected", "value"),
+    [
+        ("set", ["a", "b"], ["b", "a"], 1.0),
+        ("sequence", ["a", "b"], ["b", "a"], 0.0),
+        ("sequence", ["a", "b"], ["a", "b"], 1.0),
+        ("set", ["a", "b", "c"], ["a", "b"], 0.0),
+        ("subset", ["a", "b", "c"], ["a", "b"], 1.0),
+        ("subset", ["a", "c"], ["a", "b"], 0.0),
+    ],
+)
 def test_modes(mode, actual, expected, value) -> None:
     calls = [{"name": n, "arguments": {"x": 1}} for n in actual]
     wanted = [{"name": n, "arguments": {"x": 1}} for n in expected]
@@ -61,8 +72,14 @@ def test_argument_matching_exact_or_on_keys() -> None:
     # an expected call without arguments: names only (MLflow's rule)
     assert score(tool_call_correctness(), actual, [{"name": "search"}]).value == 1.0
     # 1 and 1.0 differ, as in MLflow's canonical JSON comparison
-    assert score(tool_call_correctness(), [{"name": "f", "arguments": {"a": 1}}],
-                 [{"name": "f", "arguments": {"a": 1.0}}]).value == 0.0
+    assert (
+        score(
+            tool_call_correctness(),
+            [{"name": "f", "arguments": {"a": 1}}],
+            [{"name": "f", "arguments": {"a": 1.0}}],
+        ).value
+        == 0.0
+    )
 
 
 def test_f1_and_efficiency() -> None:
@@ -79,15 +96,18 @@ def test_f1_and_efficiency() -> None:
     assert alone.scores == [0.5]
 
 
-@pytest.mark.parametrize("cell", [
-    [{"name": "f", "arguments": "{not json"}],
-    [{"arguments": {"a": 1}}],
-    [{"type": "function", "function": {"name": "", "arguments": "{}"}}],
-    [{"name": "f", "arguments": [1, 2]}],
-    "not json at all",
-    42,
-    ["f"],
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        [{"name": "f", "arguments": "{not json"}],
+        [{"arguments": {"a": 1}}],
+        [{"type": "function", "function": {"name": "", "arguments": "{}"}}],
+        [{"name": "f", "arguments": [1, 2]}],
+        "not json at all",
+        42,
+        ["f"],
+    ],
+)
 def test_malformed_calls_are_a_row_status(cell) -> None:
     for metric in (tool_call_correctness(), tool_call_f1(), tool_call_efficiency()):
         row = score(metric, cell, [{"name": "f", "arguments": {}}])
@@ -95,19 +115,33 @@ def test_malformed_calls_are_a_row_status(cell) -> None:
 
 
 def test_classic_door(mlflow_store) -> None:
-    data = pd.DataFrame({
-        "question": ["weather?", "sum?", "bad"],
-        "tool_calls": [[openai_call("weather", {"city": "Paris"})],
-                       [openai_call("add", {"a": 1, "b": 2}), openai_call("add", {"a": 1, "b": 2})],
-                       [{"name": "add", "arguments": "{oops"}]],
-        "expected_tool_calls": [[{"name": "weather", "arguments": {"city": "Paris"}}],
-                                [{"name": "add", "arguments": {"a": 1, "b": 2}}]] * 1
-                               + [[{"name": "add", "arguments": {}}]],
-    })
+    data = pd.DataFrame(
+        {
+            "question": ["weather?", "sum?", "bad"],
+            "tool_calls": [
+                [openai_call("weather", {"city": "Paris"})],
+                [openai_call("add", {"a": 1, "b": 2}), openai_call("add", {"a": 1, "b": 2})],
+                [{"name": "add", "arguments": "{oops"}],
+            ],
+            "expected_tool_calls": [
+                [{"name": "weather", "arguments": {"city": "Paris"}}],
+                [{"name": "add", "arguments": {"a": 1, "b": 2}}],
+            ]
+            * 1
+            + [[{"name": "add", "arguments": {}}]],
+        }
+    )
     with mlflow.start_run():
-        result = mlflow.evaluate(data=data, model_type=None, evaluators="llm_eval",
-                                 extra_metrics=[le.tool_call_correctness(mode="subset"),
-                                                le.tool_call_f1(), le.tool_call_efficiency()])
+        result = mlflow.evaluate(
+            data=data,
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[
+                le.tool_call_correctness(mode="subset"),
+                le.tool_call_f1(),
+                le.tool_call_efficiency(),
+            ],
+        )
     table = result.tables["eval_results_table"]
     assert table["tool_call_correctness/v1/score"].tolist()[:2] == [1.0, 1.0]
     assert table["tool_call_correctness/v1/status"].tolist() == ["ok", "ok", "malformed"]
@@ -117,13 +151,16 @@ def test_classic_door(mlflow_store) -> None:
 
 # --- MLflow 3: the same verdict as MLflow's exact-match ToolCallCorrectness -------------------
 
+
 def _scenarios(n: int, seed: int = 5):
     rng = random.Random(seed)
     names = ["search", "weather", "add"]
     out = []
     for i in range(n):
-        expected = [{"name": rng.choice(names), "arguments": {"x": rng.randrange(3)}}
-                    for _ in range(rng.randrange(1, 4))]
+        expected = [
+            {"name": rng.choice(names), "arguments": {"x": rng.randrange(3)}}
+            for _ in range(rng.randrange(1, 4))
+        ]
         actual = [dict(c, arguments=dict(c["arguments"])) for c in expected]
         change = i % 7
         if change == 1:
@@ -183,7 +220,11 @@ def test_same_verdict_as_mlflow_exact_match(sync_traces, ordered) -> None:
 
 
 def test_scorers_read_tool_spans(sync_traces) -> None:
-    trace = _traced([{"name": "add", "arguments": {"a": 1}}, {"name": "add", "arguments": {"a": 1}}])
+    trace = _traced(
+        [{"name": "add", "arguments": {"a": 1}}, {"name": "add", "arguments": {"a": 1}}]
+    )
     expectations = {"expected_tool_calls": [{"name": "add", "arguments": {"a": 1}}]}
-    assert le.scorers.tool_call_f1()(trace=trace, expectations=expectations).value == pytest.approx(2 / 3)
+    assert le.scorers.tool_call_f1()(trace=trace, expectations=expectations).value == pytest.approx(
+        2 / 3
+    )
     assert le.scorers.tool_call_efficiency()(trace=trace).value == 0.5

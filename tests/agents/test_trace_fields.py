@@ -21,8 +21,9 @@ def _rag_trace(ids: list[str]):
     def rag(question: str) -> str:
         with mlflow.start_span(name="retrieve", span_type=SpanType.RETRIEVER) as span:
             span.set_inputs({"query": question})
-            span.set_outputs([Document(page_content=f"text of {i}", metadata={"doc_uri": i})
-                              for i in ids])
+            span.set_outputs(
+                [Document(page_content=f"text of {i}", metadata={"doc_uri": i}) for i in ids]
+            )
             with mlflow.start_span(name="inner", span_type=SpanType.RETRIEVER) as inner:
                 inner.set_outputs([Document(page_content="nested", metadata={"doc_uri": "zzz"})])
         return "answer"
@@ -49,7 +50,10 @@ def test_pinned_mlflow_helper_reads_tool_spans(sync_traces) -> None:
 def test_retrieved_ids_are_read_from_top_level_retriever_spans(sync_traces) -> None:
     trace = _rag_trace(["d1", "d3", "d2"])
     assert retrieved_ids_of(None, trace) == ["d1", "d3", "d2"]  # the nested span is skipped
-    assert expected_ids_of({"expected_retrieved_context": [{"doc_uri": "d1"}, "d2"]}) == ["d1", "d2"]
+    assert expected_ids_of({"expected_retrieved_context": [{"doc_uri": "d1"}, "d2"]}) == [
+        "d1",
+        "d2",
+    ]
     assert expected_ids_of({"expected_document_ids": ["d9"]}) == ["d9"]
 
 
@@ -67,9 +71,11 @@ def test_retriever_scorers_on_a_trace(sync_traces) -> None:
 
 def test_retriever_scorers_in_genai_evaluate(sync_traces) -> None:
     traces = [_rag_trace(["doc1", "doc3", "doc2"]), _rag_trace(["x", "doc2"])]
-    data = [{"trace": t, "expectations": {"expected_document_ids": ["doc1", "doc2"]}}
-            for t in traces]
-    result = mlflow.genai.evaluate(data=data, scorers=[le.scorers.recall_at_k(k=1),
-                                                       le.scorers.hit_rate(k=2)])
+    data = [
+        {"trace": t, "expectations": {"expected_document_ids": ["doc1", "doc2"]}} for t in traces
+    ]
+    result = mlflow.genai.evaluate(
+        data=data, scorers=[le.scorers.recall_at_k(k=1), le.scorers.hit_rate(k=2)]
+    )
     assert result.metrics["recall_at_1/mean"] == pytest.approx(0.25)
     assert result.metrics["hit_rate_at_2/mean"] == 1.0

@@ -29,17 +29,22 @@ def server(monkeypatch: pytest.MonkeyPatch):
 def test_the_fake_server_refuses_as_openai_does():
     assert reasoning_refusal({"max_tokens": 5})["error"] == {
         "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                   "Use 'max_completion_tokens' instead.",
-        "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}
+        "Use 'max_completion_tokens' instead.",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "unsupported_parameter",
+    }
     error = reasoning_refusal({"temperature": 0.0})["error"]
     assert (error["param"], error["code"]) == ("temperature", "unsupported_value")
     assert reasoning_refusal({"temperature": 1, "max_completion_tokens": 5}) is None
 
 
 def test_judge_defaults_are_adapted_once_and_every_row_scored(server: FakeOpenAI, caplog):
-    rows = {"inputs": [f"What is component {i}?" for i in range(40)],
-            "predictions": [f"Component {i} tracks runs." for i in range(40)],
-            "targets": [f"Component {i} records runs." for i in range(40)]}
+    rows = {
+        "inputs": [f"What is component {i}?" for i in range(40)],
+        "predictions": [f"Component {i} tracks runs." for i in range(40)],
+        "targets": [f"Component {i} records runs." for i in range(40)],
+    }
     metric = answer_similarity(model="openai:/o3-mini", cache=False, progress=False)
     assert metric.parameters["max_tokens"] == 200 and metric.parameters["temperature"] == 0.0
     with caplog.at_level(logging.WARNING, logger="mlflow_llm_eval.chat.engine"):
@@ -47,13 +52,19 @@ def test_judge_defaults_are_adapted_once_and_every_row_scored(server: FakeOpenAI
     assert Counter(result.statuses) == {"ok": 40}
     lines = [r.getMessage() for r in caplog.records if "refused the parameter" in r.getMessage()]
     assert len(lines) == 2, lines  # one line per parameter, not one per row
-    assert any("'max_tokens'" in line and "'max_completion_tokens' instead" in line
-               for line in lines)
+    assert any(
+        "'max_tokens'" in line and "'max_completion_tokens' instead" in line for line in lines
+    )
     assert any("'temperature'" in line and "no longer sending it" in line for line in lines)
     answered = [r.body for r in server.requests if r.status == 200]
     assert len(answered) == 40
-    assert all(b["max_completion_tokens"] == 200 and "max_tokens" not in b
-               and "temperature" not in b and b["top_p"] == 1.0 for b in answered)
+    assert all(
+        b["max_completion_tokens"] == 200
+        and "max_tokens" not in b
+        and "temperature" not in b
+        and b["top_p"] == 1.0
+        for b in answered
+    )
     refused = [r for r in server.requests if r.status == 400]
     assert len(refused) <= 2 * 40  # at most one refusal per parameter and row in flight
     assert result.extra_aggregates["judge_requests"] == len(server.requests)
@@ -66,12 +77,13 @@ def test_judge_defaults_are_adapted_once_and_every_row_scored(server: FakeOpenAI
 
 def test_engine_adapts_for_an_endpoint_not_for_others(server: FakeOpenAI):
     engine = ChatEngine(make_client("openai:/gpt-5", timeout=10), progress=False)
-    replies = engine.run([[{"role": "user", "content": f"q{i}"}] for i in range(10)],
-                         {"max_tokens": 16, "temperature": 0.2})
+    replies = engine.run(
+        [[{"role": "user", "content": f"q{i}"}] for i in range(10)],
+        {"max_tokens": 16, "temperature": 0.2},
+    )
     assert [r.status for r in replies] == ["ok"] * 10
     identity = make_client("openai:/gpt-5", timeout=10).identity
-    assert _states[identity].adapted == {"max_tokens": "max_completion_tokens",
-                                         "temperature": None}
+    assert _states[identity].adapted == {"max_tokens": "max_completion_tokens", "temperature": None}
     assert _states.get(make_client("openai:/other", timeout=10).identity) is None
 
 
@@ -88,15 +100,28 @@ def test_other_400s_are_not_retried_whatever_their_text(server: FakeOpenAI):
     def too_long(request):
         with server._lock:
             server.requests.append(None)
-        return Reply(400, {"error": {"message": "This model's maximum context length is 8192 "
-                                                "tokens; your prompt has 15000 tokens (500 more "
-                                                "than ...)", "type": "invalid_request_error",
-                                     "param": "messages", "code": "context_length_exceeded"}})
+        return Reply(
+            400,
+            {
+                "error": {
+                    "message": "This model's maximum context length is 8192 "
+                    "tokens; your prompt has 15000 tokens (500 more "
+                    "than ...)",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            },
+        )
 
     server.answer = too_long
     try:
-        engine = ChatEngine(make_client("openai:/m", timeout=10), progress=False,
-                            initial_concurrency=1, max_concurrency=1)
+        engine = ChatEngine(
+            make_client("openai:/m", timeout=10),
+            progress=False,
+            initial_concurrency=1,
+            max_concurrency=1,
+        )
         replies = engine.run([[{"role": "user", "content": "q"}]], {"max_tokens": 5})
     finally:
         server.answer = original

@@ -42,8 +42,10 @@ def _until(predicate, what: str, limit: float = 30.0) -> None:
 
 def _waiting(state) -> int:
     """Requests of ``state`` waiting for their turn (read on the request loop)."""
+
     async def count() -> int:
         return sum(1 for future, _, _ in state._waiters if not future.done())
+
     return submit(count()).result(10)
 
 
@@ -58,17 +60,25 @@ class _Paced:
         self.state, self.server, self.rows = _states[client.identity], server, rows
         engine = ChatEngine(client, progress=False, **options)
         self.replies: list = []
-        self.thread = threading.Thread(target=lambda: self.replies.extend(
-            engine.run(_requests(rows, words=parameters.pop("words", 1)), parameters)))
+        self.thread = threading.Thread(
+            target=lambda: self.replies.extend(
+                engine.run(_requests(rows, words=parameters.pop("words", 1)), parameters)
+            )
+        )
         self.thread.start()
 
     def settle(self, more_than: int = 0) -> int:
         """Wait until more than ``more_than`` requests were sent and every other is waiting
         for the pacer; how many were sent."""
+
         def settled() -> bool:
             sent = self.server.stats()["statuses"].get(200, 0)
-            return sent > more_than and sent == len(self.server.requests) \
+            return (
+                sent > more_than
+                and sent == len(self.server.requests)
                 and sent + _waiting(self.state) == self.rows
+            )
+
         _until(settled, "the pacer holds the rest")
         return len(self.server.requests)
 
@@ -142,8 +152,9 @@ class _Hanging:
 def test_breaker_ends_a_run_on_a_hanging_endpoint():
     forget()
     client = _Hanging()
-    engine = ChatEngine(client, progress=False, initial_concurrency=4, breaker_threshold=5,
-                        backoff_base=0.001)
+    engine = ChatEngine(
+        client, progress=False, initial_concurrency=4, breaker_threshold=5, backoff_base=0.001
+    )
     replies = engine.run(_requests(400), {})
     statuses = Counter(r.status for r in replies)
     assert set(statuses) <= {"timeout", "endpoint_unavailable"}
@@ -195,8 +206,9 @@ def test_deadline_ends_rows_not_done():
     ones never answered."""
     forget()
     client = _AnswersThenHangs(5)
-    engine = ChatEngine(client, progress=False, initial_concurrency=1, max_concurrency=1,
-                        deadline=0.5)
+    engine = ChatEngine(
+        client, progress=False, initial_concurrency=1, max_concurrency=1, deadline=0.5
+    )
     try:
         replies = engine.run(_requests(20), {})
     finally:
@@ -268,8 +280,13 @@ def test_a_run_changes_no_process_wide_state():
     import signal
 
     def snapshot():
-        return (gc.get_freeze_count(), gc.isenabled(), gc.get_threshold(),
-                logging.getLogRecordFactory(), signal.getsignal(signal.SIGINT))
+        return (
+            gc.get_freeze_count(),
+            gc.isenabled(),
+            gc.get_threshold(),
+            logging.getLogRecordFactory(),
+            signal.getsignal(signal.SIGINT),
+        )
 
     seen = []
 

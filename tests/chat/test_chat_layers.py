@@ -21,8 +21,12 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_chat_imports_only_itself_and_core():
-    offending = {path.name: name for path in sorted(CHAT.glob("*.py")) for name in _imports(path)
-                 if name.startswith("mlflow_llm_eval") and not name.startswith(ALLOWED)}
+    offending = {
+        path.name: name
+        for path in sorted(CHAT.glob("*.py"))
+        for name in _imports(path)
+        if name.startswith("mlflow_llm_eval") and not name.startswith(ALLOWED)
+    }
     assert offending == {}
     assert len(list(CHAT.glob("*.py"))) >= 10  # the walk saw the package
 

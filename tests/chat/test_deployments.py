@@ -57,11 +57,19 @@ def test_5xx_is_a_retryable_server_error(server: FakeOpenAI):
 def test_4xx_is_not_retried_whatever_its_text(server: FakeOpenAI, monkeypatch):
     """A 400 whose message contains "500" (in "15000 tokens") is a request error, not a
     server error (the old substring search retried it)."""
+
     def too_long(request):
         with server._lock:
             server.requests.append(request)
-        return Reply(400, {"error": {"message": "prompt has 15000 tokens, 500 over the limit",
-                                     "type": "invalid_request_error"}})
+        return Reply(
+            400,
+            {
+                "error": {
+                    "message": "prompt has 15000 tokens, 500 over the limit",
+                    "type": "invalid_request_error",
+                }
+            },
+        )
 
     monkeypatch.setattr(server, "answer", too_long)
     error = _error(DeploymentsChatClient("chat", timeout=10))
@@ -104,11 +112,17 @@ def test_a_plugin_target_is_classified_by_the_status_it_carries():
 
     response = requests.Response()
     response.status_code, response._content = 400, b'{"error": {"message": "15000 tokens"}}'
-    assert _classify_deployment_error(requests.HTTPError(response=response), "x").kind \
+    assert (
+        _classify_deployment_error(requests.HTTPError(response=response), "x").kind
         == "request_error"
+    )
     response.status_code = 503
-    assert _classify_deployment_error(requests.HTTPError(response=response), "x").kind \
+    assert (
+        _classify_deployment_error(requests.HTTPError(response=response), "x").kind
         == "server_error"
+    )
     assert _classify_deployment_error(requests.exceptions.ReadTimeout(), "x").kind == "timeout"
-    assert _classify_deployment_error(RuntimeError("HTTP 500 in the text"), "x").kind \
+    assert (
+        _classify_deployment_error(RuntimeError("HTTP 500 in the text"), "x").kind
         == "request_error"
+    )

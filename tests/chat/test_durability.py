@@ -87,8 +87,13 @@ class _Burst:
 def test_engine_never_holds_more_than_a_batch():
     forget()
     cache = _Recorder()
-    engine = ChatEngine(_Burst(), progress=False, cache=cache,
-                        cache_key=lambda m: m[0]["content"], initial_concurrency=256)
+    engine = ChatEngine(
+        _Burst(),
+        progress=False,
+        cache=cache,
+        cache_key=lambda m: m[0]["content"],
+        initial_concurrency=256,
+    )
     replies = engine.run([[{"role": "user", "content": f"q{i}"}] for i in range(300)], {})
     assert all(r.status == "ok" for r in replies)
     assert sorted(k for w in cache.writes for k in w) == sorted(f"q{i}" for i in range(300))
@@ -119,11 +124,19 @@ def test_answers_are_readable_by_another_connection_while_the_run_waits(tmp_path
     forget()
     path = tmp_path / "c.sqlite"
     client = _Gate(10)
-    engine = ChatEngine(client, progress=False, cache=JudgeCache(path),
-                        cache_key=lambda m: m[0]["content"], initial_concurrency=16)
+    engine = ChatEngine(
+        client,
+        progress=False,
+        cache=JudgeCache(path),
+        cache_key=lambda m: m[0]["content"],
+        initial_concurrency=16,
+    )
     result: list = []
-    runner = threading.Thread(target=lambda: result.append(
-        engine.run([[{"role": "user", "content": f"q{i}"}] for i in range(30)], {})))
+    runner = threading.Thread(
+        target=lambda: result.append(
+            engine.run([[{"role": "user", "content": f"q{i}"}] for i in range(30)], {})
+        )
+    )
     runner.start()
     try:
         seen = JudgeCache(path)
@@ -169,12 +182,21 @@ def test_sigkill_keeps_every_answer_received(tmp_path: Path, monkeypatch: pytest
     forget()
     path = tmp_path / "answers.sqlite"
     with FakeOpenAI(responder=gate) as server:
-        env = {**os.environ, "OPENAI_API_KEY": "sk-test-kill", "OPENAI_BASE_URL": server.base_url,
-               "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
-                                              os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "OPENAI_API_KEY": "sk-test-kill",
+            "OPENAI_BASE_URL": server.base_url,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
         env.pop("OPENAI_API_BASE", None)
-        proc = subprocess.Popen([sys.executable, "-c", WORKER, str(path), "60"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path), "60"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             for _ in range(1200):  # at most 60 s: start-up, 20 answers, their write
                 if path.exists() and len(JudgeCache(path)) >= answered:
@@ -199,8 +221,12 @@ def test_sigkill_keeps_every_answer_received(tmp_path: Path, monkeypatch: pytest
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.delenv("OPENAI_API_BASE", raising=False)
         forget()
-        engine = ChatEngine(make_client("openai:/m", timeout=60), progress=False,
-                            cache=JudgeCache(path), cache_key=lambda m: m[0]["content"])
+        engine = ChatEngine(
+            make_client("openai:/m", timeout=60),
+            progress=False,
+            cache=JudgeCache(path),
+            cache_key=lambda m: m[0]["content"],
+        )
         replies = engine.run([[{"role": "user", "content": f"q{i}"}] for i in range(60)], {})
     assert [r.status for r in replies] == ["ok"] * 60
     assert engine.stats.cache_hits == answered

@@ -57,14 +57,21 @@ def server(monkeypatch: pytest.MonkeyPatch):
 
 
 def _engine(path: Path, **options) -> ChatEngine:
-    return ChatEngine(make_client("openai:/m", timeout=60), progress=False,
-                      cache=JudgeCache(path), cache_key=lambda m: m[0]["content"],
-                      initial_concurrency=IN_FLIGHT, max_concurrency=IN_FLIGHT,
-                      interrupt_grace=30, **options)
+    return ChatEngine(
+        make_client("openai:/m", timeout=60),
+        progress=False,
+        cache=JudgeCache(path),
+        cache_key=lambda m: m[0]["content"],
+        initial_concurrency=IN_FLIGHT,
+        max_concurrency=IN_FLIGHT,
+        interrupt_grace=30,
+        **options,
+    )
 
 
 def _release_when_halted(engine: ChatEngine, held: _Held) -> threading.Thread:
     """Let the held answers come once the engine has stopped sending."""
+
     def wait() -> None:
         engine.halted.wait(30)
         held.release.set()
@@ -78,8 +85,12 @@ def _rerun_pays_only_the_rest(server: FakeOpenAI, path: Path, stored: int) -> No
     server.reset()
     server.responder = lambda prompt: "answer"
     forget()
-    engine = ChatEngine(make_client("openai:/m", timeout=60), progress=False,
-                        cache=JudgeCache(path), cache_key=lambda m: m[0]["content"])
+    engine = ChatEngine(
+        make_client("openai:/m", timeout=60),
+        progress=False,
+        cache=JudgeCache(path),
+        cache_key=lambda m: m[0]["content"],
+    )
     replies = engine.run(_requests(), {})
     assert [r.status for r in replies] == ["ok"] * ROWS
     assert engine.stats.cache_hits == stored
@@ -87,7 +98,8 @@ def _rerun_pays_only_the_rest(server: FakeOpenAI, path: Path, stored: int) -> No
 
 
 def test_exception_in_on_answer_stops_sending_and_keeps_answers_in_flight(
-        server: FakeOpenAI, tmp_path: Path):
+    server: FakeOpenAI, tmp_path: Path
+):
     held = _Held()
     server.responder = held
     seen: list[int] = []
@@ -113,7 +125,8 @@ def test_exception_in_on_answer_stops_sending_and_keeps_answers_in_flight(
 
 
 def test_keyboard_interrupt_stops_sending_and_keeps_answers_in_flight(
-        server: FakeOpenAI, tmp_path: Path):
+    server: FakeOpenAI, tmp_path: Path
+):
     """A real SIGINT (what Ctrl-C sends) reaches the calling thread while IN_FLIGHT requests
     are held at the server."""
     main = threading.main_thread().ident
@@ -145,10 +158,16 @@ def test_grace_is_bounded_when_answers_never_come(server: FakeOpenAI, tmp_path: 
             raise RuntimeError("stop")
 
     path = tmp_path / "answers.sqlite"
-    engine = ChatEngine(make_client("openai:/m", timeout=60), progress=False,
-                        cache=JudgeCache(path), cache_key=lambda m: m[0]["content"],
-                        initial_concurrency=IN_FLIGHT, max_concurrency=IN_FLIGHT,
-                        interrupt_grace=0.1, on_answer=on_answer)
+    engine = ChatEngine(
+        make_client("openai:/m", timeout=60),
+        progress=False,
+        cache=JudgeCache(path),
+        cache_key=lambda m: m[0]["content"],
+        initial_concurrency=IN_FLIGHT,
+        max_concurrency=IN_FLIGHT,
+        interrupt_grace=0.1,
+        on_answer=on_answer,
+    )
     try:
         with pytest.raises(RuntimeError, match="stop"):
             engine.run(_requests(), {})

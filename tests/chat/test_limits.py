@@ -9,8 +9,14 @@ from mlflow_llm_eval.chat.pacing import Pacer
 from mlflow_llm_eval.chat.types import RateInfo, parse_duration
 
 
-def _finish(limit: AdaptiveLimit, overloaded: bool, now: float = 0.0, seconds: float = 0.1,
-            sent: tuple[int, int] | None = None, hold: float = 0.0) -> None:
+def _finish(
+    limit: AdaptiveLimit,
+    overloaded: bool,
+    now: float = 0.0,
+    seconds: float = 0.1,
+    sent: tuple[int, int] | None = None,
+    hold: float = 0.0,
+) -> None:
     generation, level = limit.on_send(now) if sent is None else sent
     limit.on_finish(generation, level, overloaded, not overloaded, seconds, now, hold)
 
@@ -84,6 +90,7 @@ def test_a_confirmed_cap_is_probed_less_often_until_it_moves():
         now += 0.1
     assert 11 <= limit.limit < 13
 
+
 def test_queueing_server_stops_growth():
     slow = AdaptiveLimit(initial=4, maximum=64)
     for seconds in [0.1] * 4 + [1.0] * 20:  # answers slow down to 10x the baseline: queueing
@@ -128,8 +135,13 @@ def test_pacer_learns_the_limit_and_what_is_left_from_headers():
     sent = pacer.take(500, 0.0)
     for _ in range(3):  # three more left before the first answer
         pacer.take(500, 0.0)
-    pacer.observe(RateInfo(limit_requests=120, remaining_requests=1, limit_tokens=60000,
-                           remaining_tokens=40000), sent, 0.0)
+    pacer.observe(
+        RateInfo(
+            limit_requests=120, remaining_requests=1, limit_tokens=60000, remaining_tokens=40000
+        ),
+        sent,
+        0.0,
+    )
     assert (pacer.rpm, pacer.tpm) == (120, 60000)
     # the endpoint had 1 request left when ours left; 3 more went after it: 2 short, and one
     # more needed, at 2 per second
@@ -153,8 +165,9 @@ def test_pacer_pauses_the_endpoint_on_an_exhausted_429():
     pacer.observe(RateInfo(remaining_requests=0, retry_after=2.0), sent, 0.0, refused=True)
     assert pacer.delay(1, 0.5) == pytest.approx(1.5)
     other = Pacer()  # a 429 with Retry-After but requests left (a random refusal): no pause
-    other.observe(RateInfo(remaining_requests=50, retry_after=2.0), other.take(1, 0.0), 0.0,
-                  refused=True)
+    other.observe(
+        RateInfo(remaining_requests=50, retry_after=2.0), other.take(1, 0.0), 0.0, refused=True
+    )
     assert other.delay(1, 0.5) == 0
 
 

@@ -34,8 +34,9 @@ def language_model_uri(sqlite_tracking_uri: str) -> str:
     mlflow.set_tracking_uri(sqlite_tracking_uri)
     mlflow.set_experiment("compat-models")
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=language_model,
-                                       input_example=["a", "b"])
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=language_model, input_example=["a", "b"]
+        )
     return info.model_uri
 
 

@@ -22,8 +22,10 @@ from mlflow.metrics.base import standard_aggregations
 from compat.conftest import logged_table, mlflow_columns
 
 OURS = ("/count", "/unscored", "/mean_ci_low", "/mean_ci_high")  # our extra aggregate kinds
-QA = {"question": ["words random", "This is a sentence."],
-      "answer": ["words random", "This is a sentence."]}
+QA = {
+    "question": ["words random", "This is a sentence."],
+    "answer": ["words random", "This is a sentence."],
+}
 
 
 def _text_keys(metric_names=("toxicity", "flesch_kincaid_grade_level", "ari_grade_level")):
@@ -37,14 +39,21 @@ def _assert_keys(results, mlflow_keys: set[str]) -> None:
     assert mlflow_keys <= keys, mlflow_keys - keys
     extra = {k for k in keys - mlflow_keys if not k.endswith(OURS)}
     allowed = {"exact_match/v1/mean", "exact_match/v1/variance", "exact_match/v1/p90"} | {
-        f"token_count/{a}" for a in ("mean", "variance", "p90")}
+        f"token_count/{a}" for a in ("mean", "variance", "p90")
+    }
     assert extra <= allowed, extra - allowed
 
 
 def _validate_qa_table(table, with_targets=True, predictions_name="outputs") -> None:
     """MLflow's validate_question_answering_logged_data."""
-    columns = {"question", predictions_name, "toxicity/v1/score",
-               "flesch_kincaid_grade_level/v1/score", "ari_grade_level/v1/score", "token_count"}
+    columns = {
+        "question",
+        predictions_name,
+        "toxicity/v1/score",
+        "flesch_kincaid_grade_level/v1/score",
+        "ari_grade_level/v1/score",
+        "token_count",
+    }
     if with_targets:
         columns |= {"answer", "exact_match/v1/score"}  # MLflow has no exact_match column
     assert mlflow_columns(table) == columns
@@ -66,8 +75,13 @@ def _run(*args, **kwargs):
 
 
 def test_evaluate_question_answering_with_targets(mlflow_store, language_model_uri, toxicity):
-    results, artifacts, _ = _run(language_model_uri, pd.DataFrame(QA), targets="answer",
-                                 model_type="question-answering", extra_metrics=[toxicity])
+    results, artifacts, _ = _run(
+        language_model_uri,
+        pd.DataFrame(QA),
+        targets="answer",
+        model_type="question-answering",
+        extra_metrics=[toxicity],
+    )
     assert "eval_results_table.json" in artifacts
     _validate_qa_table(logged_table(results))
     _assert_keys(results, _text_keys() | {"exact_match/v1"})
@@ -76,8 +90,13 @@ def test_evaluate_question_answering_with_targets(mlflow_store, language_model_u
 
 def test_evaluate_question_answering_on_static_dataset_with_targets(mlflow_store, toxicity):
     data = pd.DataFrame({**QA, "pred": QA["question"]})
-    results, artifacts, _ = _run(data=data, targets="answer", predictions="pred",
-                                 model_type="question-answering", extra_metrics=[toxicity])
+    results, artifacts, _ = _run(
+        data=data,
+        targets="answer",
+        predictions="pred",
+        model_type="question-answering",
+        extra_metrics=[toxicity],
+    )
     assert "eval_results_table.json" in artifacts
     _validate_qa_table(logged_table(results), predictions_name="pred")
     _assert_keys(results, _text_keys() | {"exact_match/v1"})
@@ -88,23 +107,30 @@ def test_evaluate_question_answering_on_static_dataset_with_targets(mlflow_store
 
 def test_evaluate_question_answering_with_numerical_targets(mlflow_store):
     """MLflow compares numbers with == (exact_match 1.0); ours marks them not_text."""
+
     def question_classifier(inputs: pd.DataFrame) -> pd.Series:
         return inputs["question"].map({"a": 0, "b": 1})
 
     data = pd.DataFrame({"question": ["a", "b"], "answer": [0, 1]})
-    results, _, _ = _run(question_classifier, data, targets="answer",
-                         model_type="question-answering")
+    results, _, _ = _run(
+        question_classifier, data, targets="answer", model_type="question-answering"
+    )
     table = logged_table(results)
-    pd.testing.assert_frame_equal(table[["question", "answer", "outputs"]],
-                                  data.assign(outputs=[0, 1]))
+    pd.testing.assert_frame_equal(
+        table[["question", "answer", "outputs"]], data.assign(outputs=[0, 1])
+    )
     assert table["exact_match/v1/status"].tolist() == ["not_text", "not_text"]
     assert math.isnan(results.metrics["exact_match/v1"])
     assert table["token_count/status"].tolist() == ["not_text", "not_text"]
 
 
 def test_evaluate_question_answering_without_targets(mlflow_store, language_model_uri, toxicity):
-    results, artifacts, run_id = _run(language_model_uri, pd.DataFrame({"question": QA["question"]}),
-                                      model_type="question-answering", extra_metrics=[toxicity])
+    results, artifacts, run_id = _run(
+        language_model_uri,
+        pd.DataFrame({"question": QA["question"]}),
+        model_type="question-answering",
+        extra_metrics=[toxicity],
+    )
     assert "eval_results_table.json" in artifacts
     _validate_qa_table(logged_table(results), with_targets=False)
     _assert_keys(results, _text_keys())
@@ -119,11 +145,22 @@ def test_evaluate_question_answering_without_targets(mlflow_store, language_mode
 
 def _validate_summaries(table, with_targets=True) -> None:
     """MLflow's validate_text_summarization_logged_data."""
-    columns = {"text", "outputs", "toxicity/v1/score", "flesch_kincaid_grade_level/v1/score",
-               "ari_grade_level/v1/score", "token_count"}
+    columns = {
+        "text",
+        "outputs",
+        "toxicity/v1/score",
+        "flesch_kincaid_grade_level/v1/score",
+        "ari_grade_level/v1/score",
+        "token_count",
+    }
     if with_targets:
-        columns |= {"summary", "rouge1/v1/score", "rouge2/v1/score", "rougeL/v1/score",
-                    "rougeLsum/v1/score"}
+        columns |= {
+            "summary",
+            "rouge1/v1/score",
+            "rouge2/v1/score",
+            "rougeL/v1/score",
+            "rougeLsum/v1/score",
+        }
     assert mlflow_columns(table) == columns
     assert table["text"].tolist() == ["a", "b"] and table["outputs"].tolist() == ["a", "b"]
     assert all(isinstance(n, int) for n in table["token_count"])
@@ -135,14 +172,22 @@ def _validate_summaries(table, with_targets=True) -> None:
         assert table["rougeLsum/v1/score"].tolist() == [1.0, 1.0]
 
 
-ROUGE_KEYS = {f"{m}/v1/{a}" for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")
-              for a in ("mean", "variance", "p90")}
+ROUGE_KEYS = {
+    f"{m}/v1/{a}"
+    for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")
+    for a in ("mean", "variance", "p90")
+}
 
 
 def test_evaluate_text_summarization_with_targets(mlflow_store, language_model_uri, toxicity):
     data = pd.DataFrame({"text": ["a", "b"], "summary": ["a", "b"]})
-    results, artifacts, _ = _run(language_model_uri, data, targets="summary",
-                                 model_type="text-summarization", extra_metrics=[toxicity])
+    results, artifacts, _ = _run(
+        language_model_uri,
+        data,
+        targets="summary",
+        model_type="text-summarization",
+        extra_metrics=[toxicity],
+    )
     assert "eval_results_table.json" in artifacts
     _validate_summaries(logged_table(results))
     _assert_keys(results, _text_keys() | ROUGE_KEYS)
@@ -154,27 +199,41 @@ def test_evaluate_text_summarization_with_targets_no_type_hints(mlflow_store, to
         return x
 
     data = pd.DataFrame({"text": ["a", "b"], "summary": ["a", "b"]})
-    results, _, _ = _run(another_language_model, data, targets="summary",
-                         model_type="text-summarization", extra_metrics=[toxicity])
+    results, _, _ = _run(
+        another_language_model,
+        data,
+        targets="summary",
+        model_type="text-summarization",
+        extra_metrics=[toxicity],
+    )
     _validate_summaries(logged_table(results))
     _assert_keys(results, _text_keys() | ROUGE_KEYS)
 
 
 def test_evaluate_text_summarization_without_targets(mlflow_store, language_model_uri, toxicity):
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["a", "b"]}),
-                         model_type="text-summarization", extra_metrics=[toxicity])
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["a", "b"]}),
+        model_type="text-summarization",
+        extra_metrics=[toxicity],
+    )
     _validate_summaries(logged_table(results), with_targets=False)
     _assert_keys(results, _text_keys())
 
 
-def test_evaluate_text_summarization_fails_to_load_evaluate_metrics(mlflow_store, language_model_uri):
+def test_evaluate_text_summarization_fails_to_load_evaluate_metrics(
+    mlflow_store, language_model_uri
+):
     """MLflow drops rouge and toxicity when HF evaluate cannot load them (offline). Ours: rouge
     is local, toxicity's Hub model unreachable gives every row 'unavailable' (kept, never silent)."""
     data = pd.DataFrame({"text": ["a", "b"], "summary": ["a", "b"]})
-    results, _, _ = _run(language_model_uri, data, targets="summary",
-                         model_type="text-summarization")
+    results, _, _ = _run(
+        language_model_uri, data, targets="summary", model_type="text-summarization"
+    )
     table = logged_table(results)
-    _validate_summaries(table.drop(columns="toxicity/v1/score").assign(**{"toxicity/v1/score": 0.0}))
+    _validate_summaries(
+        table.drop(columns="toxicity/v1/score").assign(**{"toxicity/v1/score": 0.0})
+    )
     assert table["toxicity/v1/status"].tolist() == ["unavailable"] * 2
     assert results.metrics["toxicity/v1/unscored"] == 2
 
@@ -183,9 +242,14 @@ def test_evaluate_text_and_text_metrics(mlflow_store, language_model_uri, toxici
     data = pd.DataFrame({"text": ["sentence not", "All women are bad."]})
     results, _, _ = _run(language_model_uri, data, model_type="text", extra_metrics=[toxicity])
     table = logged_table(results)
-    assert mlflow_columns(table) == {"text", "outputs", "toxicity/v1/score",
-                                     "flesch_kincaid_grade_level/v1/score",
-                                     "ari_grade_level/v1/score", "token_count"}
+    assert mlflow_columns(table) == {
+        "text",
+        "outputs",
+        "toxicity/v1/score",
+        "flesch_kincaid_grade_level/v1/score",
+        "ari_grade_level/v1/score",
+        "token_count",
+    }
     assert table["outputs"].tolist() == ["sentence not", "All women are bad."]
     assert table["flesch_kincaid_grade_level/v1/score"][1] < 4
     assert table["ari_grade_level/v1/score"][1] < 4
@@ -208,9 +272,15 @@ def per_row_metric(predictions, targets=None, metrics=None):
 def test_evaluate_text_custom_metrics(mlflow_store, language_model_uri, toxicity):
     data = pd.DataFrame({"text": ["a", "b"], "target": ["a", "b"]})
     results, _, _ = _run(
-        language_model_uri, data, targets="target", model_type="text",
-        extra_metrics=[toxicity, make_metric(eval_fn=very_toxic, greater_is_better=True, version="v2"),
-                       make_metric(eval_fn=per_row_metric, greater_is_better=False, name="no_version")],
+        language_model_uri,
+        data,
+        targets="target",
+        model_type="text",
+        extra_metrics=[
+            toxicity,
+            make_metric(eval_fn=very_toxic, greater_is_better=True, version="v2"),
+            make_metric(eval_fn=per_row_metric, greater_is_better=False, name="no_version"),
+        ],
     )
     table = logged_table(results)
     assert {"very_toxic/v2/score", "very_toxic/v2/justification", "no_version/score"} <= set(table)
@@ -224,15 +294,24 @@ def test_evaluate_text_custom_metrics(mlflow_store, language_model_uri, toxicity
 
 @pytest.mark.parametrize("metric_prefix", ["train_", None])
 def test_eval_results_table_json_can_be_prefixed_with_metric_prefix(
-        mlflow_store, language_model_uri, metric_prefix):
-    results, artifacts, _ = _run(language_model_uri, pd.DataFrame({"text": ["a", "b"]}),
-                                 model_type="text", evaluator_config={"metric_prefix": metric_prefix})
+    mlflow_store, language_model_uri, metric_prefix
+):
+    results, artifacts, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["a", "b"]}),
+        model_type="text",
+        evaluator_config={"metric_prefix": metric_prefix},
+    )
     prefix = metric_prefix or ""
     assert f"{prefix}eval_results_table.json" in artifacts
     assert mlflow_columns(logged_table(results)) == {
-        "text", "outputs", f"{prefix}toxicity/v1/score",
-        f"{prefix}flesch_kincaid_grade_level/v1/score", f"{prefix}ari_grade_level/v1/score",
-        f"{prefix}token_count"}
+        "text",
+        "outputs",
+        f"{prefix}toxicity/v1/score",
+        f"{prefix}flesch_kincaid_grade_level/v1/score",
+        f"{prefix}ari_grade_level/v1/score",
+        f"{prefix}token_count",
+    }
     assert all(k.startswith(prefix) for k in results.metrics)
     assert f"{prefix}ari_grade_level/v1/mean" in results.metrics
     assert f"{prefix}toxicity/v1/status" in logged_table(results)  # ours, prefixed too
@@ -246,40 +325,81 @@ def test_constructing_eval_df_for_custom_metrics(mlflow_store):
     seen = {}
 
     def test_eval_df(predictions, targets, metrics, inputs, truth, context):
-        seen["df"] = pd.DataFrame({"predictions": predictions, "targets": targets,
-                                   "inputs": inputs, "truth": truth, "context": context})
+        seen["df"] = pd.DataFrame(
+            {
+                "predictions": predictions,
+                "targets": targets,
+                "inputs": inputs,
+                "truth": truth,
+                "context": context,
+            }
+        )
         return predictions.eq(targets).mean()
 
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=language_model_with_context,
-                                       input_example=["a", "b"])
-    data = pd.DataFrame({"text": ["text_a", "text_b"], "truth": ["truth_a", "truth_b"],
-                         "targets": ["target_a", "target_b"]})
-    results, _, _ = _run(info.model_uri, data, targets="targets", predictions="output",
-                         model_type="text",
-                         extra_metrics=[make_metric(eval_fn=test_eval_df, greater_is_better=True)],
-                         evaluator_config={"col_mapping": {"inputs": "text"}})
-    expected = pd.DataFrame({
-        "predictions": ["text_a", "text_b"], "targets": ["target_a", "target_b"],
-        "inputs": ["text_a", "text_b"], "truth": ["truth_a", "truth_b"],
-        "context": ["context_text_a", "context_text_b"]})
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=language_model_with_context, input_example=["a", "b"]
+        )
+    data = pd.DataFrame(
+        {
+            "text": ["text_a", "text_b"],
+            "truth": ["truth_a", "truth_b"],
+            "targets": ["target_a", "target_b"],
+        }
+    )
+    results, _, _ = _run(
+        info.model_uri,
+        data,
+        targets="targets",
+        predictions="output",
+        model_type="text",
+        extra_metrics=[make_metric(eval_fn=test_eval_df, greater_is_better=True)],
+        evaluator_config={"col_mapping": {"inputs": "text"}},
+    )
+    expected = pd.DataFrame(
+        {
+            "predictions": ["text_a", "text_b"],
+            "targets": ["target_a", "target_b"],
+            "inputs": ["text_a", "text_b"],
+            "truth": ["truth_a", "truth_b"],
+            "context": ["context_text_a", "context_text_b"],
+        }
+    )
     pd.testing.assert_frame_equal(seen["df"], expected)
     assert results.metrics["test_eval_df"] == 0.0  # a float return: MLflow's bare key
     assert len(results.tables) == 1
-    columns = [c for c in results.tables["eval_results_table"].columns
-               if not c.endswith(("/status", "/reason"))]
-    assert columns == ["text", "truth", "targets", "output", "context", "token_count",
-                       "toxicity/v1/score", "flesch_kincaid_grade_level/v1/score",
-                       "ari_grade_level/v1/score"]
+    columns = [
+        c
+        for c in results.tables["eval_results_table"].columns
+        if not c.endswith(("/status", "/reason"))
+    ]
+    assert columns == [
+        "text",
+        "truth",
+        "targets",
+        "output",
+        "context",
+        "token_count",
+        "toxicity/v1/score",
+        "flesch_kincaid_grade_level/v1/score",
+        "ari_grade_level/v1/score",
+    ]
 
 
 def test_evaluate_no_model_type_with_builtin_metric(mlflow_store, language_model_uri):
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
-                         model_type=None, extra_metrics=[mlflow.metrics.toxicity()])
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
+        model_type=None,
+        extra_metrics=[mlflow.metrics.toxicity()],
+    )
     _assert_keys(results, {f"toxicity/v1/{a}" for a in ("mean", "variance", "p90", "ratio")})
     columns = results.tables["eval_results_table"].columns.tolist()
     assert [c for c in columns if not c.endswith(("/status", "/reason"))] == [
-        "text", "outputs", "toxicity/v1/score"]
+        "text",
+        "outputs",
+        "toxicity/v1/score",
+    ]
 
 
 def test_evaluate_no_model_type_with_custom_metric(mlflow_store, language_model_uri):
@@ -288,23 +408,40 @@ def test_evaluate_no_model_type_with_custom_metric(mlflow_store, language_model_
         return MetricValue(scores=scores, aggregate_results=standard_aggregations(scores))
 
     word_count = make_metric(eval_fn=word_count_eval, greater_is_better=True, name="word_count")
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
-                         model_type=None, extra_metrics=[word_count])
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
+        model_type=None,
+        extra_metrics=[word_count],
+    )
     assert {"word_count/mean", "word_count/variance", "word_count/p90"} <= set(results.metrics)
     assert results.metrics["word_count/mean"] == 3.0
-    assert mlflow_columns(results.tables["eval_results_table"]) == {"text", "outputs", "word_count/score"}
+    assert mlflow_columns(results.tables["eval_results_table"]) == {
+        "text",
+        "outputs",
+        "word_count/score",
+    }
 
 
 def multi_output_model(inputs):
-    return pd.DataFrame({"answer": ["words random", "This is a sentence."],
-                         "source": ["words random", "This is a sentence."]})
+    return pd.DataFrame(
+        {
+            "answer": ["words random", "This is a sentence."],
+            "source": ["words random", "This is a sentence."],
+        }
+    )
 
 
 def test_default_metrics_as_extra_metrics(mlflow_store):
     data = pd.DataFrame({"question": QA["question"], "truth": QA["answer"]})
-    results, artifacts, _ = _run(multi_output_model, data, targets="truth", predictions="answer",
-                                 model_type="question-answering",
-                                 extra_metrics=[mlflow.metrics.exact_match()])
+    results, artifacts, _ = _run(
+        multi_output_model,
+        data,
+        targets="truth",
+        predictions="answer",
+        model_type="question-answering",
+        extra_metrics=[mlflow.metrics.exact_match()],
+    )
     assert "eval_results_table.json" in artifacts and "exact_match/v1" in results.metrics
     table = results.tables["eval_results_table"]
     assert table["answer"].tolist() == QA["answer"]  # MLflow: predictions= names the column
@@ -312,13 +449,26 @@ def test_default_metrics_as_extra_metrics(mlflow_store):
 
 
 def test_default_metrics_as_extra_metrics_static_dataset(mlflow_store):
-    data = pd.DataFrame({"question": QA["question"], "truth": QA["answer"], "answer": QA["answer"],
-                         "source": QA["answer"]})
-    results, _, _ = _run(data=data, targets="truth", predictions="answer",
-                         model_type="question-answering",
-                         extra_metrics=[mlflow.metrics.flesch_kincaid_grade_level(),
-                                        mlflow.metrics.ari_grade_level(),
-                                        mlflow.metrics.toxicity(), mlflow.metrics.exact_match()])
+    data = pd.DataFrame(
+        {
+            "question": QA["question"],
+            "truth": QA["answer"],
+            "answer": QA["answer"],
+            "source": QA["answer"],
+        }
+    )
+    results, _, _ = _run(
+        data=data,
+        targets="truth",
+        predictions="answer",
+        model_type="question-answering",
+        extra_metrics=[
+            mlflow.metrics.flesch_kincaid_grade_level(),
+            mlflow.metrics.ari_grade_level(),
+            mlflow.metrics.toxicity(),
+            mlflow.metrics.exact_match(),
+        ],
+    )
     for metric in ["toxicity", "ari_grade_level", "flesch_kincaid_grade_level"]:
         for measure in ["mean", "p90", "variance"]:
             assert f"{metric}/v1/{measure}" in results.metrics
@@ -327,25 +477,41 @@ def test_default_metrics_as_extra_metrics_static_dataset(mlflow_store):
 
 def test_multi_output_model_error_handling(mlflow_store):
     data = pd.DataFrame({"question": QA["question"], "truth": QA["answer"]})
-    with pytest.raises(Exception, match="Output column name is not specified for the multi-output model"):
+    with pytest.raises(
+        Exception, match="Output column name is not specified for the multi-output model"
+    ):
         _run(multi_output_model, data, targets="truth", model_type="question-answering")
 
 
 def test_invalid_extra_metrics(mlflow_store, language_model_uri):
     with pytest.raises(TypeError, match="MLflow EvaluationMetric, got function"):
-        _run(language_model_uri, pd.DataFrame({"text": ["Hello world"]}), model_type="text",
-             extra_metrics=[mlflow.metrics.latency])
+        _run(
+            language_model_uri,
+            pd.DataFrame({"text": ["Hello world"]}),
+            model_type="text",
+            extra_metrics=[mlflow.metrics.latency],
+        )
 
 
 def test_evaluate_with_latency(mlflow_store, language_model_uri):
     """MLflow's `latency` column is there (the seconds); ours adds `latency/v1/score` + aggregates."""
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["sentence not", "Hello world."]}),
-                         model_type="text", extra_metrics=[mlflow.metrics.latency()])
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["sentence not", "Hello world."]}),
+        model_type="text",
+        extra_metrics=[mlflow.metrics.latency()],
+    )
     table = logged_table(results)
-    assert mlflow_columns(table) == {"text", "outputs", "toxicity/v1/score",
-                                     "flesch_kincaid_grade_level/v1/score",
-                                     "ari_grade_level/v1/score", "latency", "latency/v1/score",
-                                     "token_count"}
+    assert mlflow_columns(table) == {
+        "text",
+        "outputs",
+        "toxicity/v1/score",
+        "flesch_kincaid_grade_level/v1/score",
+        "ari_grade_level/v1/score",
+        "latency",
+        "latency/v1/score",
+        "token_count",
+    }
     assert all(isinstance(s, float) and s >= 0 for s in table["latency"])
     assert table["latency/v1/score"].tolist() == table["latency"].tolist()
 
@@ -355,10 +521,15 @@ def test_evaluate_with_latency_and_pd_series(mlflow_store):
         return pd.Series(inputs)
 
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=pd_series_model,
-                                       input_example=["a", "b"])
-    results, _, _ = _run(info.model_uri, pd.DataFrame({"text": ["input text", "random text"]}),
-                         model_type="text", extra_metrics=[mlflow.metrics.latency()])
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=pd_series_model, input_example=["a", "b"]
+        )
+    results, _, _ = _run(
+        info.model_uri,
+        pd.DataFrame({"text": ["input text", "random text"]}),
+        model_type="text",
+        extra_metrics=[mlflow.metrics.latency()],
+    )
     assert logged_table(results)["outputs"].tolist() == ["input text", "random text"]
     assert results.metrics["latency/v1/count"] == 2
 
@@ -367,39 +538,72 @@ def test_evaluate_with_latency_static_dataset(mlflow_store):
     """MLflow logs latency 0.0 for static predictions; ours refuses (no predict call to time)."""
     data = pd.DataFrame({"text": ["foo", "bar"], "model_output": ["FOO", "BAR"]})
     with pytest.raises(ValueError, match="latency"):
-        _run(data=data, model_type="text", predictions="model_output",
-             extra_metrics=[mlflow.metrics.latency()])
+        _run(
+            data=data,
+            model_type="text",
+            predictions="model_output",
+            extra_metrics=[mlflow.metrics.latency()],
+        )
 
 
 def test_evaluate_custom_metrics_string_values(mlflow_store, language_model_uri):
-    cm = make_metric(eval_fn=lambda predictions, metrics, eval_config: MetricValue(
-        aggregate_results={"eval_config_value_average": eval_config}),
-        name="cm", greater_is_better=True, long_name="custom_metric")
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
-                         model_type=None, extra_metrics=[cm], evaluator_config={"eval_config": 3})
+    cm = make_metric(
+        eval_fn=lambda predictions, metrics, eval_config: MetricValue(
+            aggregate_results={"eval_config_value_average": eval_config}
+        ),
+        name="cm",
+        greater_is_better=True,
+        long_name="custom_metric",
+    )
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
+        model_type=None,
+        extra_metrics=[cm],
+        evaluator_config={"eval_config": 3},
+    )
     assert results.metrics["cm/eval_config_value_average"] == 3
 
 
 def test_precanned_metrics_work(mlflow_store):
     answers = ["MLflow is an open-source platform", "Python is a high-level programming language"]
-    data = pd.DataFrame({"inputs": ["What is MLflow?", "What is Python?"], "ground_truth": answers,
-                         "prediction": answers})
-    results, _, _ = _run(data=data, predictions="prediction", model_type=None,
-                         extra_metrics=[mlflow.metrics.rouge1()],
-                         evaluator_config={"col_mapping": {"targets": "ground_truth"}})
-    assert {k: results.metrics[k] for k in ("rouge1/v1/mean", "rouge1/v1/variance", "rouge1/v1/p90")} \
-        == {"rouge1/v1/mean": 1.0, "rouge1/v1/variance": 0.0, "rouge1/v1/p90": 1.0}
+    data = pd.DataFrame(
+        {
+            "inputs": ["What is MLflow?", "What is Python?"],
+            "ground_truth": answers,
+            "prediction": answers,
+        }
+    )
+    results, _, _ = _run(
+        data=data,
+        predictions="prediction",
+        model_type=None,
+        extra_metrics=[mlflow.metrics.rouge1()],
+        evaluator_config={"col_mapping": {"targets": "ground_truth"}},
+    )
+    assert {
+        k: results.metrics[k] for k in ("rouge1/v1/mean", "rouge1/v1/variance", "rouge1/v1/p90")
+    } == {"rouge1/v1/mean": 1.0, "rouge1/v1/variance": 0.0, "rouge1/v1/p90": 1.0}
 
 
 def test_evaluate_custom_metric_with_string_type(mlflow_store, language_model_uri):
     """MLflow keeps string scores in the score column; ours are NaN with status not_number."""
+
     def word_count_eval(predictions):
-        return MetricValue(scores=list(predictions), aggregate_results={
-            "avg_len": sum(len(p.split(" ")) for p in predictions) / len(predictions)})
+        return MetricValue(
+            scores=list(predictions),
+            aggregate_results={
+                "avg_len": sum(len(p.split(" ")) for p in predictions) / len(predictions)
+            },
+        )
 
     word_count = make_metric(eval_fn=word_count_eval, greater_is_better=True, name="word_count")
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
-                         model_type=None, extra_metrics=[word_count])
+    results, _, _ = _run(
+        language_model_uri,
+        pd.DataFrame({"text": ["Hello world", "My name is MLflow"]}),
+        model_type=None,
+        extra_metrics=[word_count],
+    )
     assert results.metrics["word_count/avg_len"] == 3.0
     table = results.tables["eval_results_table"]
     assert table["word_count/status"].tolist() == ["not_number"] * 2
@@ -407,17 +611,26 @@ def test_evaluate_custom_metric_with_string_type(mlflow_store, language_model_ur
 
 
 def test_evaluate_with_numpy_array(mlflow_store, language_model_uri):
-    results, _, _ = _run(language_model_uri, [["What is MLflow?"]],
-                         targets=["MLflow is an open-source platform"], model_type=None,
-                         extra_metrics=[mlflow.metrics.toxicity()])
+    results, _, _ = _run(
+        language_model_uri,
+        [["What is MLflow?"]],
+        targets=["MLflow is an open-source platform"],
+        model_type=None,
+        extra_metrics=[mlflow.metrics.toxicity()],
+    )
     _assert_keys(results, {f"toxicity/v1/{a}" for a in ("mean", "variance", "p90", "ratio")})
     columns = results.tables["eval_results_table"].columns.tolist()
     assert [c for c in columns if not c.endswith(("/status", "/reason"))] == [
-        "feature_1", "target", "outputs", "toxicity/v1/score"]
+        "feature_1",
+        "target",
+        "outputs",
+        "toxicity/v1/score",
+    ]
 
 
 def test_missing_args_raises_exception(mlflow_store, language_model_uri):
     """MLflow names every missing argument of every metric in one error; so do we."""
+
     def dummy_fn1(param_1, param_2, targets, metrics):
         pass
 
@@ -428,8 +641,13 @@ def test_missing_args_raises_exception(mlflow_store, language_model_uri):
     metric_2 = make_metric(name="metric_2", eval_fn=dummy_fn2, greater_is_better=True)
     data = pd.DataFrame({"question": ["a", "b"], "answer": ["a", "b"]})
     with pytest.raises(KeyError) as error:
-        _run(language_model_uri, data, model_type="question-answering",
-             extra_metrics=[metric_1, metric_2], evaluator_config={"col_mapping": {"param_4": "question"}})
+        _run(
+            language_model_uri,
+            data,
+            model_type="question-answering",
+            extra_metrics=[metric_1, metric_2],
+            evaluator_config={"col_mapping": {"param_4": "question"}},
+        )
     message = str(error.value)
     assert "metric 'metric_1' needs column(s) 'param_1', 'param_2', 'targets'" in message
     assert "metric 'metric_2' needs column(s) 'param_3', 'builtin_metrics'" in message
@@ -438,8 +656,14 @@ def test_missing_args_raises_exception(mlflow_store, language_model_uri):
 
 def test_custom_metrics_legacy_signature(mlflow_store, language_model_uri):
     """MLflow's test_custom_metrics: eval_fn(eval_df, builtin_metrics), aggregate named like it."""
-    cm = make_metric(eval_fn=lambda _eval_df, _builtin_metrics: MetricValue(
-        aggregate_results={"cm": float(len(_eval_df))}), name="cm", greater_is_better=True)
-    results, _, _ = _run(language_model_uri, pd.DataFrame({"text": ["a", "b"]}), model_type=None,
-                         extra_metrics=[cm])
+    cm = make_metric(
+        eval_fn=lambda _eval_df, _builtin_metrics: MetricValue(
+            aggregate_results={"cm": float(len(_eval_df))}
+        ),
+        name="cm",
+        greater_is_better=True,
+    )
+    results, _, _ = _run(
+        language_model_uri, pd.DataFrame({"text": ["a", "b"]}), model_type=None, extra_metrics=[cm]
+    )
     assert results.metrics["cm"] == 2.0

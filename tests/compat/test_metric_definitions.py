@@ -26,13 +26,25 @@ def _evaluate(metric, predictions, targets=None):
     if targets is not None:
         data["targets"] = targets
     with mlflow.start_run():
-        return mlflow.evaluate(data=data, predictions="predictions",
-                               targets="targets" if targets is not None else None,
-                               model_type=None, evaluators="llm_eval", extra_metrics=[metric])
+        return mlflow.evaluate(
+            data=data,
+            predictions="predictions",
+            targets="targets" if targets is not None else None,
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[metric],
+        )
 
 
-METRICS_WITH_TARGETS = ["ari_grade_level", "exact_match", "flesch_kincaid_grade_level",
-                        "rouge1", "rouge2", "rougeL", "rougeLsum"]
+METRICS_WITH_TARGETS = [
+    "ari_grade_level",
+    "exact_match",
+    "flesch_kincaid_grade_level",
+    "rouge1",
+    "rouge2",
+    "rougeL",
+    "rougeLsum",
+]
 
 
 @pytest.mark.parametrize("name", METRICS_WITH_TARGETS)
@@ -68,7 +80,9 @@ def test_rouge(mlflow_store, name) -> None:
 def test_exact_match(mlflow_store) -> None:
     same = ["sentence not", "random text", "a", "c"]
     assert _evaluate(mlflow.metrics.exact_match(), same, same).metrics["exact_match/v1"] == 1.0
-    result = _evaluate(mlflow.metrics.exact_match(), ["not sentence", "random text", "b", "c"], same)
+    result = _evaluate(
+        mlflow.metrics.exact_match(), ["not sentence", "random text", "b", "c"], same
+    )
     assert result.metrics["exact_match/v1"] == 0.5
 
 
@@ -84,7 +98,9 @@ def test_readability(mlflow_store, name) -> None:
     result = _evaluate(getattr(mlflow.metrics, name)(), READABILITY_TEXTS)
     scores = result.tables["eval_results_table"][f"{name}/v1/score"].tolist()
     assert scores[0] < scores[1]
-    assert result.metrics[f"{name}/v1/mean"] == pytest.approx((scores[0] + scores[1]) / 2)  # JSON table: 10 digits
+    assert result.metrics[f"{name}/v1/mean"] == pytest.approx(
+        (scores[0] + scores[1]) / 2
+    )  # JSON table: 10 digits
     assert scores[0] < result.metrics[f"{name}/v1/p90"] < scores[1]
     assert f"{name}/v1/variance" in result.metrics
 

@@ -27,11 +27,7 @@ from mlflow.metrics.metric_definitions import (
 )
 
 from compat.conftest import logged_table, mlflow_columns
-from mlflow_llm_eval.function_metrics.retrieval import (
-    ndcg_at_k,
-    precision_at_k,
-    recall_at_k,
-)
+from mlflow_llm_eval.function_metrics.retrieval import ndcg_at_k, precision_at_k, recall_at_k
 
 OURS = ("/count", "/unscored", "/mean_ci_low", "/mean_ci_high")
 warnings.filterwarnings("ignore", category=FutureWarning, module="mlflow")
@@ -62,8 +58,12 @@ NDCG_CASES = [  # (predictions, targets, k values, expected scores per k or None
     ([["1", "2"]], [["1"]], [1, 2, 3], [[1]] * 3),
     ([["2", "1", "3"]], [["1", "2", "3"]], [1, 2, 3, 4], [[1]] * 4),
     ([["4", "5", "1"]], [["1", "2", "3"]], [1, 2, 3, 4], [[0], [0], [0.2346394], [0.2346394]]),
-    ([["1", "1", "2", "5", "5"], ["1_1", "1_2", "2", "5", "6"]],
-     [["1", "2", "3"], ["1_1", "1_2", "2", "3"]], [1, 2, 3, 4], None),
+    (
+        [["1", "1", "2", "5", "5"], ["1_1", "1_2", "2", "5", "6"]],
+        [["1", "2", "3"], ["1_1", "1_2", "2", "3"]],
+        [1, 2, 3, 4],
+        None,
+    ),
     ([["1", "2", "3"], ["1", "2", "3"]], [["1", "1", "1"], ["1"]], [1, 2, 3, 4], None),
     ([["c", "c", "c"]], [["a", "b"]], [3], [[0.0]]),
 ]
@@ -91,8 +91,9 @@ def _side_by_side(**kwargs):
     for evaluator in ("default", "llm_eval"):
         config = kwargs.get("evaluator_config")  # MLflow pops retriever_k from the user's dict
         with mlflow.start_run() as run:
-            results = mlflow.evaluate(**{**kwargs, "evaluator_config": config and dict(config)},
-                                      evaluators=evaluator)
+            results = mlflow.evaluate(
+                **{**kwargs, "evaluator_config": config and dict(config)}, evaluators=evaluator
+            )
         logged = mlflow.get_run(run.info.run_id).data.metrics
         out.append((results, logged, logged_table(results)))
     (theirs, theirs_logged, their_table), (ours, ours_logged, our_table) = out
@@ -122,21 +123,47 @@ def _retrieve_nothing(X):
     return pd.DataFrame({"output": [[]] * len(X)})
 
 
-@pytest.mark.parametrize(("model", "data", "config", "expected"), [
-    (_retrieve, QUESTIONS, None, {"precision_at_3/mean": 2 / 3, "recall_at_3/mean": 1.0,
-                                  "ndcg_at_3/mean": pytest.approx(0.9197207891481877)}),
-    (_retrieve, QUESTIONS, {"retriever_k": 6}, {"precision_at_6/mean": 2 / 3,
-                                                "recall_at_6/mean": 1.0}),
-    (_retrieve_duplicates, QUESTIONS.assign(ground_truth=[["doc1", "doc3"]] * 3),
-     {"retriever_k": 3}, {"precision_at_3/mean": 1, "recall_at_3/mean": 1.0,
-                          "ndcg_at_3/mean": 1.0}),
-    (_retrieve_nothing, QUESTIONS, {"retriever_k": 4}, {"precision_at_4/mean": 0,
-                                                        "recall_at_4/mean": 0,
-                                                        "ndcg_at_4/mean": 0.0}),
-])
+@pytest.mark.parametrize(
+    ("model", "data", "config", "expected"),
+    [
+        (
+            _retrieve,
+            QUESTIONS,
+            None,
+            {
+                "precision_at_3/mean": 2 / 3,
+                "recall_at_3/mean": 1.0,
+                "ndcg_at_3/mean": pytest.approx(0.9197207891481877),
+            },
+        ),
+        (
+            _retrieve,
+            QUESTIONS,
+            {"retriever_k": 6},
+            {"precision_at_6/mean": 2 / 3, "recall_at_6/mean": 1.0},
+        ),
+        (
+            _retrieve_duplicates,
+            QUESTIONS.assign(ground_truth=[["doc1", "doc3"]] * 3),
+            {"retriever_k": 3},
+            {"precision_at_3/mean": 1, "recall_at_3/mean": 1.0, "ndcg_at_3/mean": 1.0},
+        ),
+        (
+            _retrieve_nothing,
+            QUESTIONS,
+            {"retriever_k": 4},
+            {"precision_at_4/mean": 0, "recall_at_4/mean": 0, "ndcg_at_4/mean": 0.0},
+        ),
+    ],
+)
 def test_evaluate_retriever(mlflow_store, model, data, config, expected) -> None:
-    ours, table = _side_by_side(model=model, data=data, targets="ground_truth",
-                                model_type="retriever", evaluator_config=config)
+    ours, table = _side_by_side(
+        model=model,
+        data=data,
+        targets="ground_truth",
+        model_type="retriever",
+        evaluator_config=config,
+    )
     for key, value in expected.items():
         assert ours.metrics[key] == value
     k = (config or {}).get("retriever_k", 3)
@@ -144,12 +171,20 @@ def test_evaluate_retriever(mlflow_store, model, data, config, expected) -> None
 
 
 def test_evaluate_retriever_static_dataset_with_extra_metrics(mlflow_store) -> None:
-    data = pd.DataFrame({"question": [["q1?"]] * 3, "targets_param": [["doc1", "doc2"]] * 3,
-                         "predictions_param": [["doc1", "doc4", "doc5"]] * 3})
+    data = pd.DataFrame(
+        {
+            "question": [["q1?"]] * 3,
+            "targets_param": [["doc1", "doc2"]] * 3,
+            "predictions_param": [["doc1", "doc4", "doc5"]] * 3,
+        }
+    )
     ours, _ = _side_by_side(
-        data=data, predictions="predictions_param", targets="targets_param",
+        data=data,
+        predictions="predictions_param",
+        targets="targets_param",
         model_type="retriever",
-        extra_metrics=[mlflow.metrics.precision_at_k(4), mlflow.metrics.recall_at_k(4)])
+        extra_metrics=[mlflow.metrics.precision_at_k(4), mlflow.metrics.recall_at_k(4)],
+    )
     assert ours.metrics["precision_at_3/mean"] == 1 / 3
     assert ours.metrics["recall_at_4/mean"] == 0.5
     assert ours.metrics["ndcg_at_3/mean"] == pytest.approx(0.6131471927654585)
@@ -160,16 +195,25 @@ def test_evaluate_retriever_builtin_metrics_no_model_type(mlflow_store) -> None:
         return {"retrieved_context": [["doc1", "doc3", "doc2"]] * len(X)}
 
     ours, _ = _side_by_side(
-        model=model, data=QUESTIONS, targets="ground_truth",
-        extra_metrics=[mlflow.metrics.precision_at_k(4), mlflow.metrics.recall_at_k(4),
-                       mlflow.metrics.ndcg_at_k(4)])
+        model=model,
+        data=QUESTIONS,
+        targets="ground_truth",
+        extra_metrics=[
+            mlflow.metrics.precision_at_k(4),
+            mlflow.metrics.recall_at_k(4),
+            mlflow.metrics.ndcg_at_k(4),
+        ],
+    )
     assert ours.metrics["ndcg_at_4/mean"] == pytest.approx(0.9197207891481877)
 
 
-@pytest.mark.parametrize(("truth", "retrieved"), [
-    (np.array(["doc1", "doc2"]), np.array(["doc1", "doc3", "doc2"])),  # numpy array values
-    ([1, 2], np.array([1, 3, 2])),  # ints
-])
+@pytest.mark.parametrize(
+    ("truth", "retrieved"),
+    [
+        (np.array(["doc1", "doc2"]), np.array(["doc1", "doc3", "doc2"])),  # numpy array values
+        ([1, 2], np.array([1, 3, 2])),  # ints
+    ],
+)
 def test_evaluate_retriever_numpy_and_ints(mlflow_store, truth, retrieved) -> None:
     data = pd.DataFrame({"question": ["q1?"] * 3, "ground_truth": [truth] * 3})
 
@@ -177,29 +221,50 @@ def test_evaluate_retriever_numpy_and_ints(mlflow_store, truth, retrieved) -> No
         return pd.DataFrame({"retrieved_context": [retrieved] * len(X)})
 
     with mlflow.start_run():
-        theirs = mlflow.evaluate(model=model, data=data, targets="ground_truth",
-                                 model_type="retriever", evaluators="default")
+        theirs = mlflow.evaluate(
+            model=model,
+            data=data,
+            targets="ground_truth",
+            model_type="retriever",
+            evaluators="default",
+        )
     with mlflow.start_run():
-        ours = mlflow.evaluate(model=model, data=data, targets="ground_truth",
-                               model_type="retriever", evaluators="llm_eval")
+        ours = mlflow.evaluate(
+            model=model,
+            data=data,
+            targets="ground_truth",
+            model_type="retriever",
+            evaluators="llm_eval",
+        )
     assert {key: ours.metrics[key] for key in theirs.metrics} == theirs.metrics
     assert ours.metrics["recall_at_3/mean"] == 1.0
 
 
 def test_invalid_retriever_k_is_an_error_not_silence(mlflow_store) -> None:
     with mlflow.start_run(), pytest.raises(ValueError, match="k must be a positive integer"):
-        mlflow.evaluate(model=_retrieve, data=QUESTIONS, targets="ground_truth",
-                        model_type="retriever", evaluators="llm_eval",
-                        evaluator_config={"retriever_k": -1})
+        mlflow.evaluate(
+            model=_retrieve,
+            data=QUESTIONS,
+            targets="ground_truth",
+            model_type="retriever",
+            evaluators="llm_eval",
+            evaluator_config={"retriever_k": -1},
+        )
 
 
 def test_a_malformed_row_is_a_status_not_a_dropped_metric(mlflow_store) -> None:
     """MLflow skips the whole metric when one row is not a list of ids; we mark that row."""
-    data = pd.DataFrame({"question": ["a", "b"], "truth": [["d1"], "d1"],
-                         "retrieved": [["d1", "d2"], ["d1"]]})
+    data = pd.DataFrame(
+        {"question": ["a", "b"], "truth": [["d1"], "d1"], "retrieved": [["d1", "d2"], ["d1"]]}
+    )
     with mlflow.start_run():
-        ours = mlflow.evaluate(data=data, predictions="retrieved", targets="truth",
-                               model_type="retriever", evaluators="llm_eval")
+        ours = mlflow.evaluate(
+            data=data,
+            predictions="retrieved",
+            targets="truth",
+            model_type="retriever",
+            evaluators="llm_eval",
+        )
     table = logged_table(ours)
     assert table["precision_at_3/status"].tolist() == ["ok", "malformed"]
     assert ours.metrics["precision_at_3/mean"] == 0.5

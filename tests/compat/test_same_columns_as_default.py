@@ -18,8 +18,12 @@ from mlflow.metrics import MetricValue, make_metric
 
 from compat.conftest import mlflow_columns
 
-DATA = pd.DataFrame({"question": ["What is 2+2?", "Capital of France?", "Colour of the sky?"],
-                     "truth": ["4", "Paris", "blue"]})
+DATA = pd.DataFrame(
+    {
+        "question": ["What is 2+2?", "Capital of France?", "Colour of the sky?"],
+        "truth": ["4", "Paris", "blue"],
+    }
+)
 ANSWERS = {"What is 2+2?": "4", "Capital of France?": "Lyon", "Colour of the sky?": "blue"}
 
 
@@ -29,8 +33,11 @@ def answer(frame: pd.DataFrame) -> list[str]:
 
 def length(predictions, targets=None, metrics=None):
     scores = [len(p) for p in predictions]
-    return MetricValue(scores=scores, justifications=[f"{n} chars" for n in scores],
-                       aggregate_results={"total": float(sum(scores))})
+    return MetricValue(
+        scores=scores,
+        justifications=[f"{n} chars" for n in scores],
+        aggregate_results={"total": float(sum(scores))},
+    )
 
 
 def longer_than_truth(predictions, targets, metrics):
@@ -46,29 +53,37 @@ def rows(predictions, metrics):  # aggregate only, reads earlier results
 
 
 def _metrics(with_targets: bool):
-    metrics = [make_metric(eval_fn=length, greater_is_better=False, name="length"),
-               make_metric(eval_fn=doubled, greater_is_better=False, name="doubled", version="v2"),
-               make_metric(eval_fn=rows, greater_is_better=True, name="rows")]
+    metrics = [
+        make_metric(eval_fn=length, greater_is_better=False, name="length"),
+        make_metric(eval_fn=doubled, greater_is_better=False, name="doubled", version="v2"),
+        make_metric(eval_fn=rows, greater_is_better=True, name="rows"),
+    ]
     if with_targets:
-        metrics += [mlflow.metrics.exact_match(),
-                    make_metric(eval_fn=longer_than_truth, greater_is_better=False,
-                                name="longer", version="v1")]
+        metrics += [
+            mlflow.metrics.exact_match(),
+            make_metric(
+                eval_fn=longer_than_truth, greater_is_better=False, name="longer", version="v1"
+            ),
+        ]
     return metrics
 
 
 CASES = {  # name -> (mlflow.evaluate arguments, our additions to the columns)
     "model, targets": (dict(model=answer, data=DATA, targets="truth"), {"exact_match/v1/score"}),
     "model, no targets": (dict(model=answer, data=DATA[["question"]]), set()),
-    "static, targets": (dict(data=DATA.assign(pred=answer(DATA)), targets="truth",
-                             predictions="pred"), {"exact_match/v1/score"}),
+    "static, targets": (
+        dict(data=DATA.assign(pred=answer(DATA)), targets="truth", predictions="pred"),
+        {"exact_match/v1/score"},
+    ),
     "static, no targets": (dict(data=DATA.assign(pred=answer(DATA)), predictions="pred"), set()),
 }
 
 
 def _run(evaluators, arguments, metrics):
     with mlflow.start_run():
-        result = mlflow.evaluate(**arguments, model_type=None, evaluators=evaluators,
-                                 extra_metrics=metrics)
+        result = mlflow.evaluate(
+            **arguments, model_type=None, evaluators=evaluators, extra_metrics=metrics
+        )
     return result, result.tables["eval_results_table"]
 
 
@@ -79,8 +94,9 @@ def test_same_columns_and_metrics_as_the_default_evaluator(mlflow_store, case) -
     theirs, their_table = _run("default", arguments, metrics)
     ours, our_table = _run("llm_eval", arguments, metrics)
     assert mlflow_columns(our_table) - ours_only == set(their_table.columns)
-    assert list(their_table.columns) == [c for c in our_table.columns
-                                         if c in set(their_table.columns)]  # same order
+    assert list(their_table.columns) == [
+        c for c in our_table.columns if c in set(their_table.columns)
+    ]  # same order
     for column in their_table.columns:
         assert our_table[column].tolist() == their_table[column].tolist(), column
     assert set(theirs.metrics) <= set(ours.metrics)

@@ -10,7 +10,13 @@ import pytest
 
 from mlflow_llm_eval.core.engine import MissingColumnError, order_by_dependencies, score_frame
 from mlflow_llm_eval.core.types import (
-    REQUEST_ACCOUNTING, SCORED_MEAN, Metric, MetricResult, RowBatch, RowScore, Status,
+    REQUEST_ACCOUNTING,
+    SCORED_MEAN,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
+    Status,
 )
 
 
@@ -30,8 +36,12 @@ class Flaky(Metric):
         scores = [float(len(t)) for t in texts]
         return MetricResult.from_rows(
             [RowScore.ok(s) for s in scores],
-            extra_aggregates={"ratio": sum(s >= 2 for s in scores) / len(scores),
-                              "judge_requests": float(len(texts)), "spread": max(scores)})
+            extra_aggregates={
+                "ratio": sum(s >= 2 for s in scores) / len(scores),
+                "judge_requests": float(len(texts)),
+                "spread": max(scores),
+            },
+        )
 
 
 def test_extra_aggregates_survive_the_row_by_row_fallback() -> None:
@@ -64,12 +74,15 @@ def test_dependencies_come_first_and_cycles_are_named() -> None:
 
 def test_one_error_names_every_missing_column_of_every_metric() -> None:
     frame = pd.DataFrame({"predictions": ["x"]})
-    metrics = [Needs("a", requires=("predictions", "targets", "context")),
-               Needs("b", requires=("inputs",))]
+    metrics = [
+        Needs("a", requires=("predictions", "targets", "context")),
+        Needs("b", requires=("inputs",)),
+    ]
     with pytest.raises(MissingColumnError) as error:
         score_frame(frame, metrics)
     assert str(error.value).startswith(
-        "metric 'a/v1' needs column(s) 'targets', 'context'; metric 'b/v1' needs column(s) 'inputs'")
+        "metric 'a/v1' needs column(s) 'targets', 'context'; metric 'b/v1' needs column(s) 'inputs'"
+    )
     assert "Columns present: ['predictions']" in str(error.value)
 
 
@@ -78,9 +91,12 @@ class Count(Metric):
 
     def score_batch(self, rows: RowBatch) -> MetricResult:
         return MetricResult.from_rows(
-            [RowScore.ok(len(t)) if t else RowScore.unscored(Status.MISSING, "none")
-             for t in rows["predictions"]],
-            extra_aggregates={"count_it": 7.0})
+            [
+                RowScore.ok(len(t)) if t else RowScore.unscored(Status.MISSING, "none")
+                for t in rows["predictions"]
+            ],
+            extra_aggregates={"count_it": 7.0},
+        )
 
 
 def test_versionless_bare_integer_column_and_bare_aggregate_key() -> None:
@@ -93,7 +109,9 @@ def test_versionless_bare_integer_column_and_bare_aggregate_key() -> None:
     assert math.isnan(with_missing.results["count_it"].scores[1])
 
 
-@pytest.mark.parametrize("endpoint", ["azure:/my-deployment", "openai:/gpt-4o-mini", "endpoints:/chat"])
+@pytest.mark.parametrize(
+    "endpoint", ["azure:/my-deployment", "openai:/gpt-4o-mini", "endpoints:/chat"]
+)
 def test_config_accepts_every_endpoint_scheme_the_clients_support(endpoint) -> None:
     from mlflow_llm_eval.config.schema import ModelSpec
 

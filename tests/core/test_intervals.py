@@ -22,14 +22,17 @@ def test_coverage_is_at_least_93_percent(case: cov.Case) -> None:
     new, method = found.new, found.method
     print(f"{case.name}: {method} {new:.3f} (old t {found.old:.3f})")
     assert new >= 0.93, f"{case.name}: {method} covers {new:.3f}"
-    expected = {"binary": "clopper_pearson"}.get(case.kind, "t_moments" if case in cov.LARGE_CASES
-                                                  else "bca_bootstrap")
+    expected = {"binary": "clopper_pearson"}.get(
+        case.kind, "t_moments" if case in cov.LARGE_CASES else "bca_bootstrap"
+    )
     assert expected in method
 
 
 def test_the_old_t_interval_fails_the_rare_binary_case_the_new_one_passes() -> None:
     found = cov.coverage(cov.binary(0.02, 30), reps=0)
-    assert found.old < 0.5 < 0.95 < found.new  # t gives [0, 0] for 0 of 30, which happens 55% of the time
+    assert (
+        found.old < 0.5 < 0.95 < found.new
+    )  # t gives [0, 0] for 0 of 30, which happens 55% of the time
 
 
 def test_zero_of_thirty_is_clopper_pearson_not_zero_width() -> None:
@@ -45,11 +48,17 @@ def test_bca_endpoints_equal_scipy_on_the_same_bootstrap_distribution() -> None:
     values = np.array(list(summary.counts))
     counts = np.array(list(summary.counts.values()), float)
     boot = intervals.bootstrap_means(values, counts, 3000, seed=5)
-    reference = stats.bootstrap((x,), np.mean, method="BCa", n_resamples=0,
-                                bootstrap_result=type("Prior", (), {"bootstrap_distribution": boot})())
+    reference = stats.bootstrap(
+        (x,),
+        np.mean,
+        method="BCa",
+        n_resamples=0,
+        bootstrap_result=type("Prior", (), {"bootstrap_distribution": boot})(),
+    )
     ours = intervals.bca_from_distribution(boot, values, counts)
-    assert ours == pytest.approx((reference.confidence_interval.low, reference.confidence_interval.high),
-                                 rel=1e-12)
+    assert ours == pytest.approx(
+        (reference.confidence_interval.low, reference.confidence_interval.high), rel=1e-12
+    )
 
 
 def test_multinomial_resampling_has_the_row_bootstrap_distribution() -> None:
@@ -60,13 +69,18 @@ def test_multinomial_resampling_has_the_row_bootstrap_distribution() -> None:
     assert boot.std() == pytest.approx(rows.std() / math.sqrt(len(rows)), rel=0.03)
 
 
-@pytest.mark.parametrize("kind,values,value_range", [
-    ("binary", [0, 1, 1, 0, 0, 0, 1], None),
-    ("ordinal", [5, 4, 5, 1, 3, 5, 5, 2], (1, 5)),
-    ("bounded", [0.1, 0.25, 0.0, 0.9, 0.33, 0.5], None),
-    ("unbounded", [12.0, 3.5, 7.25, 100.0, 0.5], None),
-])
-def test_raw_values_and_merged_partition_summaries_give_the_same_interval(kind, values, value_range) -> None:
+@pytest.mark.parametrize(
+    "kind,values,value_range",
+    [
+        ("binary", [0, 1, 1, 0, 0, 0, 1], None),
+        ("ordinal", [5, 4, 5, 1, 3, 5, 5, 2], (1, 5)),
+        ("bounded", [0.1, 0.25, 0.0, 0.9, 0.33, 0.5], None),
+        ("unbounded", [12.0, 3.5, 7.25, 100.0, 0.5], None),
+    ],
+)
+def test_raw_values_and_merged_partition_summaries_give_the_same_interval(
+    kind, values, value_range
+) -> None:
     whole = interval(kind, values, value_range=value_range)
     parts = [ScoreSummary.of(values[:2]), ScoreSummary.of(values[2:5]), ScoreSummary.of(values[5:])]
     merged = parts[0].merge(parts[1]).merge(parts[2])
@@ -78,15 +92,19 @@ def test_raw_values_and_merged_partition_summaries_give_the_same_interval(kind, 
 
 def test_past_the_distinct_bound_only_moments_remain_and_t_applies() -> None:
     x = np.random.default_rng(0).random(50)
-    merged = ScoreSummary.of(x[:30], max_distinct=40).merge(ScoreSummary.of(x[30:], max_distinct=40),
-                                                           max_distinct=40)
+    merged = ScoreSummary.of(x[:30], max_distinct=40).merge(
+        ScoreSummary.of(x[30:], max_distinct=40), max_distinct=40
+    )
     assert merged.counts is None and merged.n == 50
     found = interval_from_summary("bounded", merged)
     expected = stats.t.interval(0.95, 49, loc=x.mean(), scale=stats.sem(x))
     assert found.method == "t_moments" and (found.low, found.high) == pytest.approx(expected)
     whole = interval("bounded", x, max_distinct=40)  # sums in another order: equal to rounding
-    assert (whole.low, whole.high, whole.method) == (pytest.approx(found.low, rel=1e-12),
-                                                     pytest.approx(found.high, rel=1e-12), found.method)
+    assert (whole.low, whole.high, whole.method) == (
+        pytest.approx(found.low, rel=1e-12),
+        pytest.approx(found.high, rel=1e-12),
+        found.method,
+    )
 
 
 def test_every_row_equal_gives_a_bound_not_a_point_when_the_kind_has_a_range() -> None:
@@ -106,10 +124,14 @@ def test_the_interval_is_seeded_and_within_the_range() -> None:
     assert 1 <= found.low < np.mean(x) < found.high <= 5
 
 
-@pytest.mark.parametrize("kind,value_range,message", [
-    ("percent", None, "value_kind must be one of"), ("ordinal", None, "needs its scale"),
-    ("bounded", (1, 1), "low < high"),
-])
+@pytest.mark.parametrize(
+    "kind,value_range,message",
+    [
+        ("percent", None, "value_kind must be one of"),
+        ("ordinal", None, "needs its scale"),
+        ("bounded", (1, 1), "low < high"),
+    ],
+)
 def test_bad_kinds_are_refused(kind, value_range, message) -> None:
     with pytest.raises(ValueError, match=message):
         interval(kind, [1.0, 2.0], value_range=value_range)
@@ -122,11 +144,18 @@ def test_non_finite_values_are_refused_by_the_summary_and_skipped_by_aggregate()
     assert math.isnan(agg["mean_ci_low"]) and agg["count"] == 3
 
 
-@pytest.mark.parametrize("name,kind,value_range", [
-    ("exact_match", "binary", None), ("qa_exact_match", "binary", None), ("rougeL", "bounded", None),
-    ("qa_f1", "bounded", None), ("latency", "unbounded", None), ("token_count", "unbounded", None),
-    ("answer_similarity", "ordinal", [1.0, 5.0]),
-])
+@pytest.mark.parametrize(
+    "name,kind,value_range",
+    [
+        ("exact_match", "binary", None),
+        ("qa_exact_match", "binary", None),
+        ("rougeL", "bounded", None),
+        ("qa_f1", "bounded", None),
+        ("latency", "unbounded", None),
+        ("token_count", "unbounded", None),
+        ("answer_similarity", "ordinal", [1.0, 5.0]),
+    ],
+)
 def test_metrics_declare_their_kind_in_metadata(name, kind, value_range, monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-interval-test-not-real")
     options = {"model": "openai:/m"} if kind == "ordinal" else {}

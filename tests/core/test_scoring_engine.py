@@ -62,7 +62,9 @@ def test_missing_column_names_it_and_lists_present() -> None:
 
 def test_col_mapping_maps_logical_columns() -> None:
     frame = pd.DataFrame({"out": ["a", "b"], "answer": ["a", "a"]})
-    scored = score_frame(frame, [exact_match()], col_mapping={"predictions": "out", "targets": "answer"})
+    scored = score_frame(
+        frame, [exact_match()], col_mapping={"predictions": "out", "targets": "answer"}
+    )
     assert scored.table["exact_match/v1/score"].tolist() == [1.0, 0.0]
     assert scored.aggregates["exact_match/v1"] == 0.5
 
@@ -74,7 +76,9 @@ def test_empty_frame_is_a_clear_error() -> None:
 
 def test_duplicate_metric_keys_rejected() -> None:
     with pytest.raises(ValueError, match="exact_match/v1"):
-        score_frame(pd.DataFrame({"predictions": ["a"], "targets": ["a"]}), [exact_match(), exact_match()])
+        score_frame(
+            pd.DataFrame({"predictions": ["a"], "targets": ["a"]}), [exact_match(), exact_match()]
+        )
 
 
 def test_aggregates_match_numpy_and_the_kinds_interval() -> None:
@@ -87,7 +91,9 @@ def test_aggregates_match_numpy_and_the_kinds_interval() -> None:
     assert agg["p90"] == pytest.approx(np.percentile(values, 90))
     found = interval("unbounded", values)  # the default kind: the bootstrap, which on normal
     assert (agg["mean_ci_low"], agg["mean_ci_high"]) == (found.low, found.high)  # data is ~t
-    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    low, high = stats.t.interval(
+        0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values)
+    )
     assert (found.low, found.high) == pytest.approx((low, high), abs=0.04)
     assert (agg["count"], agg["unscored"]) == (40, 2)
 

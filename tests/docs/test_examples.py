@@ -24,9 +24,14 @@ import pytest
 from support.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").rglob("*.md") if "hooks" not in p.parts)]
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?:python|py)(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```[ \t]*$",
-                   flags=re.S | re.M)
+PAGES = [
+    ROOT / "README.md",
+    *sorted(p for p in (ROOT / "docs").rglob("*.md") if "hooks" not in p.parts),
+]
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?:python|py)(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```[ \t]*$",
+    flags=re.S | re.M,
+)
 #: Hand-written blocks that may be marked not run (a registered model URI, Hub/GPU models).
 NOT_RUN_LIMIT = 6
 #: Environment every page runs with (restored after).
@@ -78,14 +83,18 @@ def judge_server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture()
-def page_env(judge_server: FakeOpenAI, mlflow_store: object, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> None:
+def page_env(
+    judge_server: FakeOpenAI, mlflow_store: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow_llm_eval.chat.endpoint import forget
 
     forget()
-    for key, value in {**GENAI_ENV, "OPENAI_BASE_URL": judge_server.base_url,
-                       "OPENAI_API_KEY": "sk-docs-example-not-a-key",
-                       "MLFLOW_LLM_EVAL_CACHE_DIR": str(tmp_path / "cache")}.items():
+    for key, value in {
+        **GENAI_ENV,
+        "OPENAI_BASE_URL": judge_server.base_url,
+        "OPENAI_API_KEY": "sk-docs-example-not-a-key",
+        "MLFLOW_LLM_EVAL_CACHE_DIR": str(tmp_path / "cache"),
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("OPENAI_API_BASE", raising=False)
     monkeypatch.delenv("MLFLOW_LLM_EVAL_JUDGE_MODEL", raising=False)
@@ -95,6 +104,7 @@ def page_env(judge_server: FakeOpenAI, mlflow_store: object, tmp_path: Path,
 def spark_pages() -> Iterator[None]:
     """Pages share the Spark session the first one starts; stopped after the module (tests/spark
     starts its own, with other settings)."""
+
     def running() -> object:
         if "pyspark" not in sys.modules:
             return None
@@ -119,8 +129,13 @@ def _spark_ready(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("page", _pages_with_code(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_examples_run(page: Path, page_env: None, spark_pages: None,
-                           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_page_examples_run(
+    page: Path,
+    page_env: None,
+    spark_pages: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import mlflow
 
     runnable = [b for b in blocks(page) if b.run]
@@ -132,8 +147,10 @@ def test_page_examples_run(page: Path, page_env: None, spark_pages: None,
         try:
             exec(code, namespace)  # noqa: S102 - running the documentation's own examples
         except Exception as error:
-            raise AssertionError(f"{page.relative_to(ROOT)}:{block.line}: the example "
-                                 f"raised {type(error).__name__}: {error}") from error
+            raise AssertionError(
+                f"{page.relative_to(ROOT)}:{block.line}: the example "
+                f"raised {type(error).__name__}: {error}"
+            ) from error
         finally:
             while mlflow.active_run() is not None:
                 mlflow.end_run()

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"docs_hook_{name}", ROOT / "docs" / "hooks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"docs_hook_{name}", ROOT / "docs" / "hooks" / f"{name}.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -34,7 +36,9 @@ def test_every_registered_metric_has_a_section(metric_reference: str) -> None:
     assert sections == le.available_metrics()
 
 
-def test_a_metric_section_lists_version_columns_options_statuses_and_an_example(metric_reference: str) -> None:
+def test_a_metric_section_lists_version_columns_options_statuses_and_an_example(
+    metric_reference: str,
+) -> None:
     section = metric_reference.split("\n## exact_match\n", 1)[1].split("\n## ", 1)[0]
     assert "`exact_match/v1`" in section and "`predictions`, `targets`" in section
     assert "`strip = False`" in section and "`ignore_case = False`" in section
@@ -47,7 +51,8 @@ def test_a_metric_section_lists_version_columns_options_statuses_and_an_example(
 def test_judges_list_the_request_engine_statuses(metric_reference: str) -> None:
     section = metric_reference.split("\n## answer_correctness\n", 1)[1].split("\n## ", 1)[0]
     assert {"rate_limited", "parse_error", "endpoint_unavailable"} <= set(
-        re.findall(r"\[`([a-z_]+)`\]", section))
+        re.findall(r"\[`([a-z_]+)`\]", section)
+    )
     assert 'title="not run"' in section  # needs an endpoint
 
 
@@ -55,8 +60,11 @@ def test_the_config_reference_covers_every_key() -> None:
     from mlflow_llm_eval.config.schema import DatasetSpec, EvalConfig, ModelSpec
 
     page = _hook("config_reference").render()
-    for model, heading in ((EvalConfig, "### top level"), (DatasetSpec, "### `dataset`"),
-                           (ModelSpec, "### `models[]`")):
+    for model, heading in (
+        (EvalConfig, "### top level"),
+        (DatasetSpec, "### `dataset`"),
+        (ModelSpec, "### `models[]`"),
+    ):
         section = page.split(heading + "\n", 1)[1].split("\n### ", 1)[0]
         for name, field in model.model_fields.items():
             assert f"| `{field.alias or name}` |" in section, (heading, name)

@@ -44,7 +44,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
-    done = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)])
+    done = _run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)]
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return out
 
@@ -54,12 +56,18 @@ def fresh_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("venv") / "venv"
     venv.EnvBuilder(with_pip=True).create(root)  # ensurepip: offline, the bundled pip
     python = root / "bin" / "python"
-    site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
     assert site.is_relative_to(root)
     [wheel] = dist.glob("*.whl")
     # The venv's own pip, before the shared packages are visible to it: a pip that sees this
     # environment's (editable) install could uninstall it (never use --prefix with this pip).
-    done = _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)])
+    done = _run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)]
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     # dependencies from this environment, after the venv's own site-packages
     (site / "_shared_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
@@ -76,29 +84,48 @@ def test_build_makes_a_wheel_and_an_sdist_with_one_version(dist: Path) -> None:
     pack = sorted(n for n in names if n.startswith("mlflow_llm_eval/_judge_pack/"))
     assert {Path(n).name for n in pack} == {p.name for p in (REPO / "metrics").rglob("*.yaml")}
     assert "mlflow_llm_eval/py.typed" in names
-    metadata = zipfile.ZipFile(wheel).read(
-        f"mlflow_llm_eval-{mlflow_llm_eval.__version__}.dist-info/METADATA").decode()
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(f"mlflow_llm_eval-{mlflow_llm_eval.__version__}.dist-info/METADATA")
+        .decode()
+    )
     assert "Requires-Dist: mlflow<4,>=3.0" in metadata
-    assert not any(line.startswith("Requires-Dist: rouge-score") and "extra" not in line
-                   for line in metadata.splitlines())
+    assert not any(
+        line.startswith("Requires-Dist: rouge-score") and "extra" not in line
+        for line in metadata.splitlines()
+    )
 
 
 def test_the_installed_wheel_runs_the_main_job(fresh_venv: Path, tmp_path: Path) -> None:
     python = fresh_venv / "bin" / "python"
     script = fresh_venv / "bin" / "mlflow-llm-eval"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "OPENAI_", "AZURE_")) and k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "OPENAI_", "AZURE_"))
+        and k not in ("PYTHONPATH", "PYTHONHOME")
+    }
     env["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
     env["OPENAI_API_KEY"] = "sk-wheel-test-not-a-key"
-    probe = _run([str(python), "-c", (
-        "import json, mlflow_llm_eval as le, mlflow_llm_eval.judge.pack as p;"
-        "print(json.dumps({'file': le.__file__, 'version': le.__version__, 'pack': str(p.pack_dir()),"
-        "'judge': le.get_metric('answer_correctness', model='openai:/gpt-4o-mini').key}))")],
-        env=env, cwd=tmp_path)
+    probe = _run(
+        [
+            str(python),
+            "-c",
+            (
+                "import json, mlflow_llm_eval as le, mlflow_llm_eval.judge.pack as p;"
+                "print(json.dumps({'file': le.__file__, 'version': le.__version__, 'pack': str(p.pack_dir()),"
+                "'judge': le.get_metric('answer_correctness', model='openai:/gpt-4o-mini').key}))"
+            ),
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     info = json.loads(probe.stdout.strip().splitlines()[-1])
     assert Path(info["file"]).is_relative_to(fresh_venv), info  # the wheel's copy, not the checkout
-    assert Path(info["pack"]).is_relative_to(fresh_venv) and info["judge"] == "answer_correctness/v1"
+    assert (
+        Path(info["pack"]).is_relative_to(fresh_venv) and info["judge"] == "answer_correctness/v1"
+    )
     shutil.copytree(REPO / "examples", tmp_path / "examples")
     done = _run([str(script), "run", "examples/eval.yaml"], env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -36,8 +36,11 @@ def completions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 
 def _batch(rows):
-    return {"sent_more": [r["sent_more"] for r in rows], "sent_less": [r["sent_less"] for r in rows],
-            "bias_type": [r["bias_type"] for r in rows]}
+    return {
+        "sent_more": [r["sent_more"] for r in rows],
+        "sent_less": [r["sent_less"] for r in rows],
+        "bias_type": [r["bias_type"] for r in rows],
+    }
 
 
 def test_reference_was_made_by_fmeval():
@@ -55,7 +58,9 @@ def test_endpoint_matches_fmeval_on_shared_rows(completions):
     assert mean == pytest.approx(STEREO["dataset_scores"]["prompt_stereotyping"], abs=1e-12)
     for category, scores in STEREO["category_scores"].items():
         key = f"bias_type/{category}/mean"
-        assert result.extra_aggregates[key] == pytest.approx(scores["prompt_stereotyping"], abs=1e-12)
+        assert result.extra_aggregates[key] == pytest.approx(
+            scores["prompt_stereotyping"], abs=1e-12
+        )
     assert all(b["echo"] is True and b["logprobs"] == 1 for b in completions.requests)
     sent = sorted(b["prompt"] for b in completions.requests)  # concurrent: any order
     assert sent == sorted(t for r in ROWS for t in (r["sent_more"], r["sent_less"]))
@@ -84,15 +89,19 @@ def test_local_causal_lm_sums_token_logprobs_like_hf_loss(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = save_causal_lm(tmp_path / "lm")
-    texts = ["Women are bad at math.", "A much longer sentence about nothing in particular here.",
-             "x"]
+    texts = [
+        "Women are bad at math.",
+        "A much longer sentence about nothing in particular here.",
+        "x",
+    ]
     metric = le.prompt_stereotyping(model=str(path), batch_size=2, device="cpu")
     ours = [r.value for r in metric.logprobs(texts)]
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     for text, value in zip(texts, ours):  # HF's own mean loss over the predicted tokens, x count
-        ids = torch.tensor([[tokenizer.bos_token_id]
-                            + tokenizer(text, add_special_tokens=False)["input_ids"]])
+        ids = torch.tensor(
+            [[tokenizer.bos_token_id] + tokenizer(text, add_special_tokens=False)["input_ids"]]
+        )
         with torch.inference_mode():
             loss = model(ids, labels=ids).loss.item()
         assert value == pytest.approx(-loss * (ids.shape[1] - 1), rel=1e-5)
@@ -103,23 +112,28 @@ def test_local_causal_lm_sums_token_logprobs_like_hf_loss(tmp_path):
 
 def test_bad_rows_and_options():
     metric = le.prompt_stereotyping(lambda texts: [-1.0 if "a" in t else 0.5 for t in texts])
-    result = metric.score_batch({"sent_more": ["a", None, "a"], "sent_less": ["b", "a", ""],
-                                 "bias_type": ["g", "g", None]})
+    result = metric.score_batch(
+        {"sent_more": ["a", None, "a"], "sent_less": ["b", "a", ""], "bias_type": ["g", "g", None]}
+    )
     assert result.statuses == ["error", "missing", "empty"]
     assert "log-probability 0.5 > 0" in result.reasons[0] and "sent_more" in result.reasons[1]
     assert "sent_less" in result.reasons[2] and not any(
-        k.startswith("bias_type/") for k in result.extra_aggregates)
+        k.startswith("bias_type/") for k in result.extra_aggregates
+    )
     with pytest.raises(ValueError, match=r"\$model_input"):
         le.prompt_stereotyping(lambda t: t, prompt_template="no placeholder")
     with pytest.raises(ValueError, match="needs a language model"):
         le.prompt_stereotyping()
-    assert le.get_metric("prompt_stereotyping", model=lambda t: [-1.0] * len(t)).key == \
-        "prompt_stereotyping/v1"
+    assert (
+        le.get_metric("prompt_stereotyping", model=lambda t: [-1.0] * len(t)).key
+        == "prompt_stereotyping/v1"
+    )
 
 
 def test_prompt_template_is_applied(completions):
-    metric = le.prompt_stereotyping(model="openai:/toy", prompt_template="Say: $model_input",
-                                    cache=False)
+    metric = le.prompt_stereotyping(
+        model="openai:/toy", prompt_template="Say: $model_input", cache=False
+    )
     metric.score_batch({"sent_more": ["a b"], "sent_less": ["c d"]})
     assert sorted(r["prompt"] for r in completions.requests) == ["Say: a b", "Say: c d"]
     assert sentence_logprob("Say: a b") < 0
@@ -131,20 +145,28 @@ def test_in_mlflow_evaluate_with_categories(completions, mlflow_store):
     frame = pd.DataFrame(_batch(ROWS))
     frame["predictions"] = ""  # mlflow.evaluate needs a model or predictions; the metric ignores it
     with mlflow.start_run():
-        result = mlflow.evaluate(data=frame, predictions="predictions", model_type=None,
-                                 evaluators="llm_eval",
-                                 extra_metrics=[le.prompt_stereotyping(model="openai:/toy")])
+        result = mlflow.evaluate(
+            data=frame,
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.prompt_stereotyping(model="openai:/toy")],
+        )
     assert result.metrics["prompt_stereotyping/v1/mean"] == pytest.approx(
-        STEREO["dataset_scores"]["prompt_stereotyping"])
+        STEREO["dataset_scores"]["prompt_stereotyping"]
+    )
     assert result.metrics["prompt_stereotyping/v1/bias_type/gender/mean"] == pytest.approx(
-        STEREO["category_scores"]["gender"]["prompt_stereotyping"])
+        STEREO["category_scores"]["gender"]["prompt_stereotyping"]
+    )
     table = result.tables["eval_results_table"]
-    assert table["prompt_stereotyping/v1/score"].tolist() == [float(r["prompt_stereotyping"])
-                                                              for r in ROWS]
+    assert table["prompt_stereotyping/v1/score"].tolist() == [
+        float(r["prompt_stereotyping"]) for r in ROWS
+    ]
 
 
-@pytest.mark.parametrize("module", ["mlflow_llm_eval.fmeval.prompt_stereotyping",
-                                    "mlflow_llm_eval.fmeval.logprobs"])
+@pytest.mark.parametrize(
+    "module", ["mlflow_llm_eval.fmeval.prompt_stereotyping", "mlflow_llm_eval.fmeval.logprobs"]
+)
 def test_docstring_examples(module):
     import doctest
 

@@ -137,8 +137,16 @@ def test_bad_rows_are_nan_with_status(fk, ari):
     for metric in (fk, ari):
         result = metric.score_batch({"predictions": rows})
         assert result.statuses == [
-            "ok", "missing", "missing", "not_text", "not_text", "not_text",
-            "empty", "empty", "invalid_unicode", "ok",
+            "ok",
+            "missing",
+            "missing",
+            "not_text",
+            "not_text",
+            "not_text",
+            "empty",
+            "empty",
+            "invalid_unicode",
+            "ok",
         ]
         assert [math.isnan(s) for s in result.scores] == [False] + [True] * 8 + [False]
         assert all(r for s, r in zip(result.statuses, result.reasons) if s != "ok")
@@ -153,8 +161,9 @@ def test_language_option():
     ours = flesch_kincaid_grade_level(language="de_DE")
     (score,) = ours.score_batch({"predictions": [german]}).scores
     assert score == reference.flesch_kincaid_grade(german)
-    (english,) = flesch_kincaid_grade_level(language="en_US").score_batch(
-        {"predictions": [german]}).scores
+    (english,) = (
+        flesch_kincaid_grade_level(language="en_US").score_batch({"predictions": [german]}).scores
+    )
     assert score != english  # the language reached textstat
     (detected,) = flesch_kincaid_grade_level().score_batch({"predictions": [german]}).scores
     assert detected == score  # the default detects German (lingua): German syllables
@@ -235,11 +244,7 @@ def test_offline_in_a_fresh_process(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={
-            **__import__("os").environ,
-            "NLTK_DATA": str(tmp_path),
-            "HF_HUB_OFFLINE": "1",
-        },
+        env={**__import__("os").environ, "NLTK_DATA": str(tmp_path), "HF_HUB_OFFLINE": "1"},
     )
     assert completed.returncode == 0, completed.stderr
     out = json.loads(completed.stdout.strip().splitlines()[-1])

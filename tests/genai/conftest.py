@@ -36,14 +36,20 @@ def genai_env(judge_server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
     import mlflow
 
     root: Path = tmp_path_factory.mktemp("genai")
-    env = {**GENAI_ENV, "OPENAI_BASE_URL": judge_server.base_url,
-           "MLFLOW_LLM_EVAL_CACHE_DIR": str(root / "cache"),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
+    env = {
+        **GENAI_ENV,
+        "OPENAI_BASE_URL": judge_server.base_url,
+        "MLFLOW_LLM_EVAL_CACHE_DIR": str(root / "cache"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(experiment_id=mlflow.create_experiment(
-        "genai", artifact_location=(root / "artifacts").as_uri()))
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            "genai", artifact_location=(root / "artifacts").as_uri()
+        )
+    )
     yield env["MLFLOW_TRACKING_URI"]
     for key, value in saved.items():
         if value is None:

@@ -100,8 +100,9 @@ def test_a_wrong_number_of_results_is_an_error_not_a_misattribution() -> None:
         batcher.submit(1)
 
 
-@pytest.mark.parametrize("kwargs", [{"max_batch": 0}, {"max_batch": 1.5}, {"window": -1},
-                                    {"max_in_flight": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"max_batch": 0}, {"max_batch": 1.5}, {"window": -1}, {"max_in_flight": 0}]
+)
 def test_configuration_is_validated(kwargs) -> None:
     with pytest.raises(ValueError):
         DynamicBatcher(lambda xs: xs, **kwargs)

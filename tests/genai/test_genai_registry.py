@@ -21,17 +21,28 @@ from mlflow_llm_eval.function_metrics import retrieval, tool_calls
 from mlflow_llm_eval.judge import claim_judges, conversation
 from mlflow_llm_eval.judge.builtin import METRICS as JUDGES
 
-QUESTIONS = ["What is the capital of France?", "Which planet is the largest?",
-             "Who wrote Hamlet?", "What is water made of?", "Name a primary colour."]
+QUESTIONS = [
+    "What is the capital of France?",
+    "Which planet is the largest?",
+    "Who wrote Hamlet?",
+    "What is water made of?",
+    "Name a primary colour.",
+]
 TARGETS = ["Paris", "Jupiter", "Shakespeare<OR>William Shakespeare", "hydrogen and oxygen", "red"]
-PREDICTIONS = ["The capital of France is Paris.", "Saturn is the largest planet.",
-               "Hamlet was written by William Shakespeare.", "Water is hydrogen and oxygen.",
-               None]  # the last row cannot be scored by metrics that read the output
-CONTEXTS = ["Paris is the capital and largest city of France.",
-            "Jupiter is the largest planet in the Solar System.",
-            "Hamlet is a tragedy written by William Shakespeare.",
-            "A water molecule has two hydrogen atoms and one oxygen atom.",
-            "Red, yellow and blue are the traditional primary colours."]
+PREDICTIONS = [
+    "The capital of France is Paris.",
+    "Saturn is the largest planet.",
+    "Hamlet was written by William Shakespeare.",
+    "Water is hydrogen and oxygen.",
+    None,
+]  # the last row cannot be scored by metrics that read the output
+CONTEXTS = [
+    "Paris is the capital and largest city of France.",
+    "Jupiter is the largest planet in the Solar System.",
+    "Hamlet is a tragedy written by William Shakespeare.",
+    "A water molecule has two hydrogen atoms and one oxygen atom.",
+    "Red, yellow and blue are the traditional primary colours.",
+]
 
 
 def echo_model(prompts: list[str]) -> list[str]:
@@ -40,10 +51,20 @@ def echo_model(prompts: list[str]) -> list[str]:
 
 
 #: Sentence pairs for prompt_stereotyping (FMEval's sent_more / sent_less columns).
-SENT_MORE = ["Poor people are lazy.", "Old people cannot use phones.", "Girls are bad at maths.",
-             "Tall men are leaders.", "Rich people are greedy."]
-SENT_LESS = ["Rich people are lazy.", "Young people cannot use phones.", "Boys are bad at maths.",
-             "Short men are leaders.", "Poor people are greedy here."]
+SENT_MORE = [
+    "Poor people are lazy.",
+    "Old people cannot use phones.",
+    "Girls are bad at maths.",
+    "Tall men are leaders.",
+    "Rich people are greedy.",
+]
+SENT_LESS = [
+    "Rich people are lazy.",
+    "Young people cannot use phones.",
+    "Boys are bad at maths.",
+    "Short men are leaders.",
+    "Poor people are greedy here.",
+]
 
 
 def length_logprobs(sentences: list[str]) -> list[float]:
@@ -60,8 +81,13 @@ def metric_options(name: str, classifier: str, encoder: str) -> dict[str, Any]:
     if name in ("bertscore", "qa_bertscore"):
         return {"model": encoder, "device": "cpu"}
     if name == "semantic_robustness_bertscore_dissimilarity":
-        return {"model": echo_model, "bertscore_model": encoder, "device": "cpu",
-                "deterministic": True, "num_perturbations": 2}
+        return {
+            "model": echo_model,
+            "bertscore_model": encoder,
+            "device": "cpu",
+            "deterministic": True,
+            "num_perturbations": 2,
+        }
     if name == "prompt_stereotyping":
         return {"model": length_logprobs}
     if name.startswith("semantic_robustness"):
@@ -71,8 +97,12 @@ def metric_options(name: str, classifier: str, encoder: str) -> dict[str, Any]:
 
 #: Agent metrics read other data (id lists, tool calls, item verdicts, conversations/sessions):
 #: their scorers are checked against the classic path in tests/agents.
-AGENT_METRICS = {*retrieval.METRICS, *tool_calls.METRICS, *claim_judges.METRICS,
-                 *conversation.METRICS}
+AGENT_METRICS = {
+    *retrieval.METRICS,
+    *tool_calls.METRICS,
+    *claim_judges.METRICS,
+    *conversation.METRICS,
+}
 NAMES = [name for name in available_metrics() if name not in AGENT_METRICS]
 #: Metrics whose classic column is not computed from the same inputs (see the test).
 NOT_CLASSIC = {"latency"}
@@ -81,13 +111,18 @@ NOT_CLASSIC = {"latency"}
 @pytest.fixture(scope="module")
 def both_paths(genai_env, tiny_classifier_dir, tiny_encoder_dir) -> dict[str, Any]:
     classifier, encoder = str(tiny_classifier_dir), str(tiny_encoder_dir)
-    scorers = [le.scorers.make_scorer(name, name=name,
-                                      **metric_options(name, classifier, encoder))
-               for name in NAMES]
-    data = [{"inputs": {"question": q, "context": c}, "outputs": p,
-             "expectations": {"expected_response": t, "sent_more": m, "sent_less": l}}
-            for q, t, p, c, m, l in zip(QUESTIONS, TARGETS, PREDICTIONS, CONTEXTS, SENT_MORE,
-                                        SENT_LESS)]
+    scorers = [
+        le.scorers.make_scorer(name, name=name, **metric_options(name, classifier, encoder))
+        for name in NAMES
+    ]
+    data = [
+        {
+            "inputs": {"question": q, "context": c},
+            "outputs": p,
+            "expectations": {"expected_response": t, "sent_more": m, "sent_less": l},
+        }
+        for q, t, p, c, m, l in zip(QUESTIONS, TARGETS, PREDICTIONS, CONTEXTS, SENT_MORE, SENT_LESS)
+    ]
     genai = mlflow.genai.evaluate(data=data, scorers=scorers)
     by_question = {row["request"]["question"]: row for _, row in genai.result_df.iterrows()}
 
@@ -96,14 +131,31 @@ def both_paths(genai_env, tiny_classifier_dir, tiny_encoder_dir) -> dict[str, An
         if s.metric.key not in keys and s.name not in NOT_CLASSIC:
             keys.add(s.metric.key)
             metrics.append(le.get_metric(s.name, **metric_options(s.name, classifier, encoder)))
-    frame = pd.DataFrame({"inputs": QUESTIONS, "targets": TARGETS, "predictions": PREDICTIONS,
-                          "context": CONTEXTS, "sent_more": SENT_MORE, "sent_less": SENT_LESS})
+    frame = pd.DataFrame(
+        {
+            "inputs": QUESTIONS,
+            "targets": TARGETS,
+            "predictions": PREDICTIONS,
+            "context": CONTEXTS,
+            "sent_more": SENT_MORE,
+            "sent_less": SENT_LESS,
+        }
+    )
     with mlflow.start_run():
-        classic = mlflow.evaluate(data=frame, targets="targets", predictions="predictions",
-                                  model_type=None, evaluators="llm_eval", extra_metrics=metrics)
-    return {"scorers": {s.name: s for s in scorers}, "genai": genai,
-            "rows": [by_question[q] for q in QUESTIONS],
-            "classic": classic.tables["eval_results_table"]}
+        classic = mlflow.evaluate(
+            data=frame,
+            targets="targets",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=metrics,
+        )
+    return {
+        "scorers": {s.name: s for s in scorers},
+        "genai": genai,
+        "rows": [by_question[q] for q in QUESTIONS],
+        "classic": classic.tables["eval_results_table"],
+    }
 
 
 def _assessment(row: pd.Series, name: str) -> dict[str, Any]:
@@ -141,8 +193,11 @@ def test_registered_metric_as_scorer_equals_classic_path(name: str, both_paths) 
             assert assessment["rationale"] == classic[f"{key}/justification"]
         else:
             assert source == {"source_type": "CODE", "source_id": key}
-    scored = [a for a in (_assessment(r, name) for r in both_paths["rows"])
-              if a["feedback"].get("error") is None]
+    scored = [
+        a
+        for a in (_assessment(r, name) for r in both_paths["rows"])
+        if a["feedback"].get("error") is None
+    ]
     assert len(scored) >= 4, f"{name}: only {len(scored)} of 5 rows scored"
     assert f"{name}/mean" in both_paths["genai"].metrics
 
@@ -153,4 +208,5 @@ def test_a_row_that_cannot_be_scored_is_an_error_feedback_not_a_crash(both_paths
     assert assessment["feedback"]["error"]["error_code"] == "MISSING"
     assert assessment["metadata"]["llm_eval.reason"]
     assert both_paths["genai"].metrics["rougeL/mean"] == pytest.approx(
-        both_paths["classic"]["rougeL/v1/score"].mean())  # NaN rows skipped by both
+        both_paths["classic"]["rougeL/v1/score"].mean()
+    )  # NaN rows skipped by both

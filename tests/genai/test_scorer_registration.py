@@ -30,20 +30,27 @@ def test_registrable_round_trips_through_the_store(genai_env, monkeypatch, judge
     judge = le.scorers.registrable("answer_correctness", model="openai:/gpt-4o-mini", cache=False)
     judge.register(name="correctness_prod")
     assert {"rouge_l_prod", "correctness_prod"} <= {s.name for s in list_scorers()}
-    loaded = get_scorer(name="rouge_l_prod")                  # rebuilt from the stored source
+    loaded = get_scorer(name="rouge_l_prod")  # rebuilt from the stored source
     assert loaded.kind.value == "decorator" and loaded.aggregations == ["mean", "variance", "p90"]
     feedback = loaded(**ROW)
     assert feedback.value == direct and feedback.metadata["llm_eval.metric"] == "rougeL/v1"
     loaded_judge = get_scorer(name="correctness_prod")
-    answer = loaded_judge(inputs={"question": "q?"}, outputs="a",
-                          expectations={"expected_response": "r"})
+    answer = loaded_judge(
+        inputs={"question": "q?"}, outputs="a", expectations={"expected_response": "r"}
+    )
     assert answer.source.source_type == "LLM_JUDGE" and 1 <= answer.value <= 5
     result = mlflow.genai.evaluate(data=[{"inputs": {"q": "x"}, **ROW}], scorers=[loaded])
     assert result.metrics["rouge_l_prod/mean"] == pytest.approx(direct)
 
 
-@pytest.mark.parametrize("options", [{"model": lambda xs: xs}, {"extra_headers": {"k": "v"}},
-                                     {"model": "openai:/m", "api_base": "sk-abcdef123"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"model": lambda xs: xs},
+        {"extra_headers": {"k": "v"}},
+        {"model": "openai:/m", "api_base": "sk-abcdef123"},
+    ],
+)
 def test_registrable_refuses_options_it_cannot_or_must_not_store(options) -> None:
     with pytest.raises(ValueError):
         le.scorers.registrable("semantic_robustness_wer", **options)

@@ -18,8 +18,10 @@ LONG = 120.0
 
 
 def test_import_mlflow_llm_eval_does_not_import_mlflow_until_scorers_is_used() -> None:
-    code = ("import sys, mlflow_llm_eval as le; a = 'mlflow' in sys.modules; le.scorers.rougeL(); "
-            "print(a, 'mlflow.genai' in sys.modules)")
+    code = (
+        "import sys, mlflow_llm_eval as le; a = 'mlflow' in sys.modules; le.scorers.rougeL(); "
+        "print(a, 'mlflow.genai' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
 
@@ -29,22 +31,28 @@ def test_unknown_scorer_names_the_known_ones() -> None:
         le.scorers.rouge_l
 
 
-@pytest.mark.parametrize(("kwargs", "column", "expected"), [
-    ({"inputs": "plain question"}, "inputs", "plain question"),
-    ({"inputs": {"query": "q", "k": 3}}, "inputs", "q"),
-    ({"inputs": {"anything": "only string"}}, "inputs", "only string"),
-    ({"inputs": {"messages": [{"role": "user", "content": "hi"}]}}, "inputs", "hi"),
-    ({"outputs": {"choices": [{"message": {"role": "assistant", "content": "chat"}}]}},
-     "predictions", "chat"),
-    ({"outputs": ["wrapped"]}, "predictions", "wrapped"),
-    ({"outputs": {"score": 3}}, "predictions", {"score": 3}),   # not text: the metric says so
-    ({"expectations": {"expected_response": "ref"}}, "targets", "ref"),
-    ({"expectations": {"expected_facts": ["a", "b"]}}, "targets", "- a\n- b"),
-    ({"expectations": {"context": ["p1", {"content": "p2"}]}}, "context", "p1\n\np2"),
-    ({"inputs": {"question": "q", "context": "ctx"}}, "context", "ctx"),
-    ({"expectations": {"source": "doc"}}, "source", "doc"),
-    ({}, "targets", None),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "column", "expected"),
+    [
+        ({"inputs": "plain question"}, "inputs", "plain question"),
+        ({"inputs": {"query": "q", "k": 3}}, "inputs", "q"),
+        ({"inputs": {"anything": "only string"}}, "inputs", "only string"),
+        ({"inputs": {"messages": [{"role": "user", "content": "hi"}]}}, "inputs", "hi"),
+        (
+            {"outputs": {"choices": [{"message": {"role": "assistant", "content": "chat"}}]}},
+            "predictions",
+            "chat",
+        ),
+        ({"outputs": ["wrapped"]}, "predictions", "wrapped"),
+        ({"outputs": {"score": 3}}, "predictions", {"score": 3}),  # not text: the metric says so
+        ({"expectations": {"expected_response": "ref"}}, "targets", "ref"),
+        ({"expectations": {"expected_facts": ["a", "b"]}}, "targets", "- a\n- b"),
+        ({"expectations": {"context": ["p1", {"content": "p2"}]}}, "context", "p1\n\np2"),
+        ({"inputs": {"question": "q", "context": "ctx"}}, "context", "ctx"),
+        ({"expectations": {"source": "doc"}}, "source", "doc"),
+        ({}, "targets", None),
+    ],
+)
 def test_field_mapping(kwargs, column, expected) -> None:
     row = dict(inputs=None, outputs=None, expectations=None, trace=None)
     row.update(kwargs)
@@ -52,8 +60,14 @@ def test_field_mapping(kwargs, column, expected) -> None:
 
 
 def test_field_map_overrides_and_is_validated() -> None:
-    row = resolve_row(("targets",), inputs={"gold": "g"}, outputs="o", expectations={},
-                      trace=None, field_map={"targets": "inputs.gold"})
+    row = resolve_row(
+        ("targets",),
+        inputs={"gold": "g"},
+        outputs="o",
+        expectations={},
+        trace=None,
+        field_map={"targets": "inputs.gold"},
+    )
     assert row == {"targets": "g"}
     with pytest.raises(ValueError, match="field_map"):
         le.scorers.rougeL(field_map={"targets": "gold"})
@@ -89,21 +103,28 @@ def _concurrent_calls(scorer, rows: list[dict]) -> list:
 
 
 def _qa_rows(n: int) -> list[dict]:
-    return [{"inputs": {"question": f"question {i}?"}, "outputs": f"answer {i}",
-             "expectations": {"expected_response": f"reference {i}"}} for i in range(n)]
+    return [
+        {
+            "inputs": {"question": f"question {i}?"},
+            "outputs": f"answer {i}",
+            "expectations": {"expected_response": f"reference {i}"},
+        }
+        for i in range(n)
+    ]
 
 
 def test_judge_calls_from_many_threads_share_one_engine_batch_and_the_cache(judge_env) -> None:
-    scorer = le.scorers.answer_correctness(model="openai:/gpt-4o-mini", batch_size=12,
-                                           batch_window=LONG)
+    scorer = le.scorers.answer_correctness(
+        model="openai:/gpt-4o-mini", batch_size=12, batch_window=LONG
+    )
     feedbacks = _concurrent_calls(scorer, _qa_rows(12))
-    assert scorer.batch_stats.sizes == [12]                      # one score_batch, one engine
+    assert scorer.batch_stats.sizes == [12]  # one score_batch, one engine
     assert judge_env.stats()["requests"] == 12
     assert scorer.accounting["judge_requests"] == 12
     for f in feedbacks:
         assert f.source.source_type == "LLM_JUDGE" and f.source.source_id == "openai:/gpt-4o-mini"
         assert 1 <= f.value <= 5 and f.rationale.startswith("scripted score")
-    again = _concurrent_calls(scorer, _qa_rows(12))              # identical re-run: the cache
+    again = _concurrent_calls(scorer, _qa_rows(12))  # identical re-run: the cache
     assert judge_env.stats()["requests"] == 12
     assert [f.value for f in again] == [f.value for f in feedbacks]
     assert scorer.accounting["judge_cache_hits"] == 12
@@ -111,8 +132,9 @@ def test_judge_calls_from_many_threads_share_one_engine_batch_and_the_cache(judg
 
 def test_toxicity_calls_from_many_threads_are_one_forward_batch(tiny_classifier_dir) -> None:
     texts = [f"text number {i} is {'bad' if i % 2 else 'good'}" for i in range(8)]
-    scorer = le.scorers.toxicity(model=str(tiny_classifier_dir), device="cpu", batch_size=8,
-                                 batch_window=LONG)
+    scorer = le.scorers.toxicity(
+        model=str(tiny_classifier_dir), device="cpu", batch_size=8, batch_window=LONG
+    )
     feedbacks = _concurrent_calls(scorer, [{"outputs": t} for t in texts])
     assert scorer.batch_stats.sizes == [8]
     reference = scorer.metric.score_batch({"predictions": texts}).scores
@@ -125,12 +147,17 @@ def test_final_429_escapes_and_mlflow_retries_the_row(judge_env, genai_env, monk
     row is sent once by our engine (max_attempts=1) and once more by MLflow's retry."""
     judge_env.reset(Faults(rate_limit=1.0, retry_after=1.0))
     monkeypatch.setenv("MLFLOW_GENAI_EVAL_MAX_RETRIES", "1")
-    scorer = le.scorers.answer_correctness(model="openai:/gpt-4o-mini", cache=False,
-                                           max_attempts=1, max_wait=0.5, batch_window=0)
+    scorer = le.scorers.answer_correctness(
+        model="openai:/gpt-4o-mini", cache=False, max_attempts=1, max_wait=0.5, batch_window=0
+    )
     result = mlflow.genai.evaluate(data=_qa_rows(3), scorers=[scorer])
     assert judge_env.stats()["requests"] == 6
-    errors = [a for _, row in result.result_df.iterrows() for a in row["assessments"]
-              if a["assessment_name"] == "answer_correctness"]
+    errors = [
+        a
+        for _, row in result.result_df.iterrows()
+        for a in row["assessments"]
+        if a["assessment_name"] == "answer_correctness"
+    ]
     assert len(errors) == 3
     for a in errors:
         assert a["feedback"]["error"]["error_code"] == "SCORER_ERROR"
@@ -139,15 +166,21 @@ def test_final_429_escapes_and_mlflow_retries_the_row(judge_env, genai_env, monk
 
 def test_on_rate_limit_feedback_keeps_our_status(judge_env) -> None:
     judge_env.reset(Faults(rate_limit=1.0, retry_after=1.0))
-    scorer = le.scorers.answer_correctness(model="openai:/gpt-4o-mini", cache=False,
-                                           max_attempts=1, max_wait=0.5,
-                                           on_rate_limit="feedback", batch_window=0)
+    scorer = le.scorers.answer_correctness(
+        model="openai:/gpt-4o-mini",
+        cache=False,
+        max_attempts=1,
+        max_wait=0.5,
+        on_rate_limit="feedback",
+        batch_window=0,
+    )
     feedback = scorer(**_qa_rows(1)[0])
     assert feedback.error.error_code == "RATE_LIMITED"
     assert feedback.metadata["llm_eval.status"] == "rate_limited"
     with pytest.raises(le.scorers.RateLimitError):
-        le.scorers.answer_correctness(model="openai:/gpt-4o-mini", cache=False, max_attempts=1,
-                                      max_wait=0.5, batch_window=0)(**_qa_rows(1)[0])
+        le.scorers.answer_correctness(
+            model="openai:/gpt-4o-mini", cache=False, max_attempts=1, max_wait=0.5, batch_window=0
+        )(**_qa_rows(1)[0])
 
 
 def test_context_comes_from_the_traces_retriever_span(genai_env, judge_env) -> None:
@@ -155,13 +188,22 @@ def test_context_comes_from_the_traces_retriever_span(genai_env, judge_env) -> N
 
     def rag_app(question: str) -> str:
         with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
-            span.set_outputs([{"page_content": "Paris is the capital of France.",
-                               "metadata": {"doc_uri": "wiki"}}])
+            span.set_outputs(
+                [
+                    {
+                        "page_content": "Paris is the capital of France.",
+                        "metadata": {"doc_uri": "wiki"},
+                    }
+                ]
+            )
         return "Paris"
 
     scorer = le.scorers.faithfulness(model="openai:/gpt-4o-mini", cache=False)
-    result = mlflow.genai.evaluate(data=[{"inputs": {"question": "Capital of France?"}}],
-                                   predict_fn=rag_app, scorers=[scorer, le.scorers.latency()])
+    result = mlflow.genai.evaluate(
+        data=[{"inputs": {"question": "Capital of France?"}}],
+        predict_fn=rag_app,
+        scorers=[scorer, le.scorers.latency()],
+    )
     prompts = [r.prompt for r in judge_env.requests]
     assert len(prompts) == 1 and "Paris is the capital of France." in prompts[0]
     row = result.result_df.iloc[0]

@@ -50,8 +50,13 @@ class FakeOOM:
 def test_out_of_memory_halves_the_batch_and_keeps_every_row():
     items = ["a" * n for n in range(1, 41)]
     fake, freed = FakeOOM(limit=5), []
-    out = run_sorted_batches(items, [len(s) for s in items], fake, batch_size=32,
-                             on_out_of_memory=lambda: freed.append(1))
+    out = run_sorted_batches(
+        items,
+        [len(s) for s in items],
+        fake,
+        batch_size=32,
+        on_out_of_memory=lambda: freed.append(1),
+    )
     assert out == list(range(1, 41))
     assert fake.sizes[:3] == [32, 16, 8]  # halved twice, then 4 for the rest
     assert set(fake.sizes[3:]) == {4} and len(freed) == 3

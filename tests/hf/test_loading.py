@@ -24,16 +24,24 @@ TEXTS = ["I hate you", "a nice day in Paris", "x " * 300]
 def _logits(loaded, texts=TEXTS):
     from mlflow_llm_eval.hf import collate
 
-    batch = collate(loaded.tokenizer, encode_texts(loaded.tokenizer, texts, loaded.max_length),
-                    loaded.device)
+    batch = collate(
+        loaded.tokenizer, encode_texts(loaded.tokenizer, texts, loaded.max_length), loaded.device
+    )
     with torch.inference_mode():
         return loaded.model(**batch).logits
 
 
 @pytest.mark.parametrize(
     ("source", "kind"),
-    [("runs:/abc/model", "mlflow"), ("models:/tox/3", "mlflow"), ("unitary/toxic-bert", "hub"),
-     ("/abs/dir", "local"), ("./rel", "local"), ("~/m", "local"), ("C:\\models", "local")],
+    [
+        ("runs:/abc/model", "mlflow"),
+        ("models:/tox/3", "mlflow"),
+        ("unitary/toxic-bert", "hub"),
+        ("/abs/dir", "local"),
+        ("./rel", "local"),
+        ("~/m", "local"),
+        ("C:\\models", "local"),
+    ],
 )
 def test_source_kind(source, kind):
     assert source_kind(source) == kind
@@ -109,8 +117,9 @@ def test_int8_quantisation_replaces_linear_layers(tiny_classifier_dir):
 
 def test_truncation_is_flagged_at_the_model_limit(tiny_classifier_dir):
     loaded = load_model(str(tiny_classifier_dir), device="cpu")
-    encoded = encode_texts(loaded.tokenizer, ["short", "word " * 500, "z" * 2_000_000],
-                           loaded.max_length)
+    encoded = encode_texts(
+        loaded.tokenizer, ["short", "word " * 500, "z" * 2_000_000], loaded.max_length
+    )
     assert [e.truncated for e in encoded] == [False, True, True]
     assert encoded[1].length == encoded[2].length == loaded.max_length
     expected = loaded.tokenizer("word " * 500, truncation=True, max_length=64)["input_ids"]
@@ -130,8 +139,11 @@ def test_max_input_length_accounts_for_roberta_position_offset():
 def test_mlflow_saved_directory_layout(tmp_path, tiny_classifier_dir):
     root = tmp_path / "mlflow_model"
     shutil.copytree(tiny_classifier_dir, root / "model", ignore=shutil.ignore_patterns("tok*"))
-    shutil.copytree(tiny_classifier_dir, root / "components" / "tokenizer",
-                    ignore=shutil.ignore_patterns("model*", "config.json"))
+    shutil.copytree(
+        tiny_classifier_dir,
+        root / "components" / "tokenizer",
+        ignore=shutil.ignore_patterns("model*", "config.json"),
+    )
     assert component_dirs(root) == (root / "model", root / "components" / "tokenizer")
     loaded = load_model(str(root), device="cpu")
     torch.testing.assert_close(_logits(loaded), _logits(load_model(str(tiny_classifier_dir))))
@@ -143,15 +155,23 @@ def logged_run(mlflow_store, tmp_path, tiny_classifier_dir):
     import mlflow
     import transformers
 
-    experiment = mlflow.create_experiment(f"hf-{tmp_path.name}", artifact_location=tmp_path.as_uri())
+    experiment = mlflow.create_experiment(
+        f"hf-{tmp_path.name}", artifact_location=tmp_path.as_uri()
+    )
     components = {
-        "model": transformers.AutoModelForSequenceClassification.from_pretrained(tiny_classifier_dir),
+        "model": transformers.AutoModelForSequenceClassification.from_pretrained(
+            tiny_classifier_dir
+        ),
         "tokenizer": transformers.AutoTokenizer.from_pretrained(tiny_classifier_dir),
     }
     with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.log_artifacts(str(tiny_classifier_dir), "plain_model")
-        info = mlflow.transformers.log_model(components, name="tox", task="text-classification",
-                                             pip_requirements=["transformers", "torch"])
+        info = mlflow.transformers.log_model(
+            components,
+            name="tox",
+            task="text-classification",
+            pip_requirements=["transformers", "torch"],
+        )
     return run.info.run_id, info.model_uri
 
 
@@ -161,7 +181,11 @@ def test_load_by_mlflow_uris(logged_run, tiny_classifier_dir):
     run_id, model_uri = logged_run
     reference = _logits(load_model(str(tiny_classifier_dir), device="cpu"))
     version = mlflow.register_model(model_uri, f"tiny-tox-{run_id[:8]}").version
-    for uri in (f"runs:/{run_id}/plain_model", model_uri, f"models:/tiny-tox-{run_id[:8]}/{version}"):
+    for uri in (
+        f"runs:/{run_id}/plain_model",
+        model_uri,
+        f"models:/tiny-tox-{run_id[:8]}/{version}",
+    ):
         loaded = load_model(uri, device="cpu")
         assert loaded.source == uri
         torch.testing.assert_close(_logits(loaded), reference)

@@ -41,9 +41,13 @@ WORKER = textwrap.dedent("""
 
 
 def _worker(parts: list[tuple[int, str]], max_workers: int = 64) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(parts), str(max_workers)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ))
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, json.dumps(parts), str(max_workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
 def _metric(**options):
@@ -69,8 +73,9 @@ def test_key_covers_parameters_and_model(judge_env: FakeOpenAI, rows):
     assert judge_env.stats()["requests"] == 10
 
 
-def test_off_switches_and_explicit_path(judge_env: FakeOpenAI, rows, cache_dir: Path,
-                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_off_switches_and_explicit_path(
+    judge_env: FakeOpenAI, rows, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     _metric(cache=False).score_batch(rows(3))
     monkeypatch.setenv("MLFLOW_LLM_EVAL_JUDGE_CACHE", "0")
     _metric().score_batch(rows(3))

@@ -23,11 +23,14 @@ def test_missing_key_fails_at_construction(judge_env: FakeOpenAI, monkeypatch: p
     assert judge_env.requests == []
 
 
-@pytest.mark.parametrize(("model", "message"), [
-    ("anthropic:/claude", "unknown scheme 'anthropic'"),
-    ("gpt-4", "must look like '<scheme>:/<model>'"),
-    ("openai:/", "must look like"),
-])
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("anthropic:/claude", "unknown scheme 'anthropic'"),
+        ("gpt-4", "must look like '<scheme>:/<model>'"),
+        ("openai:/", "must look like"),
+    ],
+)
 def test_bad_model_uri(judge_env: FakeOpenAI, model: str, message: str):
     with pytest.raises(ValueError, match=message):
         _relevance(model=model)
@@ -43,7 +46,9 @@ def test_model_from_env_or_a_clear_error(judge_env: FakeOpenAI, monkeypatch: pyt
     assert judge_env.requests[0].body["model"] == "from-env"
 
 
-def test_mlflow_openai_api_base_and_proxy_url(judge_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch):
+def test_mlflow_openai_api_base_and_proxy_url(
+    judge_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.delenv("OPENAI_BASE_URL")
     monkeypatch.setenv("OPENAI_API_BASE", judge_env.base_url)  # MLflow's variable
     assert _relevance(model="openai:/m").score_batch(ROWS).statuses == ["ok"]
@@ -51,8 +56,10 @@ def test_mlflow_openai_api_base_and_proxy_url(judge_env: FakeOpenAI, monkeypatch
     metric = _relevance(model="openai:/m", proxy_url=judge_env.base_url + "/chat/completions")
     assert metric.score_batch(ROWS).statuses == ["ok"]
     assert len(judge_env.requests) == 2
-    assert all(r.headers["authorization"] == f"Bearer {os.environ['OPENAI_API_KEY']}"
-               for r in judge_env.requests)
+    assert all(
+        r.headers["authorization"] == f"Bearer {os.environ['OPENAI_API_KEY']}"
+        for r in judge_env.requests
+    )
 
 
 def test_unreachable_server_is_a_row_status(judge_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch):
@@ -62,7 +69,9 @@ def test_unreachable_server_is_a_row_status(judge_env: FakeOpenAI, monkeypatch: 
 
 
 def test_extra_headers_are_sent_but_never_exposed(judge_env: FakeOpenAI):
-    metric = _relevance(model="openai:/m", extra_headers={"X-Team": "eval", "X-Token": "hdr-secret"})
+    metric = _relevance(
+        model="openai:/m", extra_headers={"X-Team": "eval", "X-Token": "hdr-secret"}
+    )
     metric.score_batch(ROWS)
     headers = judge_env.requests[0].headers
     assert headers["x-team"] == "eval" and headers["x-token"] == "hdr-secret"
@@ -80,7 +89,9 @@ def test_azure_openai(judge_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch):
     result = _relevance(model="azure:/my-deployment").score_batch(ROWS)
     assert result.statuses == ["ok"]
     (request,) = judge_env.requests
-    assert request.path == "/openai/deployments/my-deployment/chat/completions?api-version=2024-06-01"
+    assert (
+        request.path == "/openai/deployments/my-deployment/chat/completions?api-version=2024-06-01"
+    )
     assert request.headers["api-key"] == "azure-key"
 
 
@@ -95,13 +106,15 @@ def test_mlflow_deployments_endpoint(judge_env: FakeOpenAI, monkeypatch: pytest.
     (request,) = judge_env.requests
     assert request.path == "/endpoints/judge-chat/invocations"
     assert request.body["messages"] == metric.render(
-        ROWS["predictions"][0], ROWS["inputs"][0], {"targets": "MLflow tracks experiments."})
+        ROWS["predictions"][0], ROWS["inputs"][0], {"targets": "MLflow tracks experiments."}
+    )
     assert "response_format" not in request.body and request.body["temperature"] == 0.0
     assert result.extra_aggregates["prompt_tokens"] > 0
 
 
-def test_environment_proxy_and_no_proxy_are_honoured(judge_env: FakeOpenAI,
-                                                     monkeypatch: pytest.MonkeyPatch):
+def test_environment_proxy_and_no_proxy_are_honoured(
+    judge_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+):
     """HTTP_PROXY / NO_PROXY as aiohttp's trust_env reads them, looked up once per URL (not in a
     thread per request) and again when the environment changes."""
     for name in ("http_proxy", "https_proxy", "no_proxy", "NO_PROXY", "HTTPS_PROXY"):
@@ -118,8 +131,9 @@ def test_environment_proxy_and_no_proxy_are_honoured(judge_env: FakeOpenAI,
     assert len(judge_env.requests) == 1  # sent directly (and failed): not through the proxy
 
 
-def test_netrc_credentials_when_no_authorization_header(judge_env: FakeOpenAI, tmp_path,
-                                                         monkeypatch: pytest.MonkeyPatch):
+def test_netrc_credentials_when_no_authorization_header(
+    judge_env: FakeOpenAI, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
     """~/.netrc (or $NETRC) gives Basic auth to a request without its own Authorization header
     (Azure sends ``api-key``), as aiohttp's trust_env does; never over an Authorization header."""
     netrc = tmp_path / "netrc"
@@ -133,6 +147,8 @@ def test_netrc_credentials_when_no_authorization_header(judge_env: FakeOpenAI, t
     azure, openai_request = judge_env.requests
     import base64
 
-    assert azure.headers["authorization"] == "Basic " + base64.b64encode(
-        b"gateway-user:gateway-pass").decode()
+    assert (
+        azure.headers["authorization"]
+        == "Basic " + base64.b64encode(b"gateway-user:gateway-pass").decode()
+    )
     assert openai_request.headers["authorization"] == f"Bearer {os.environ['OPENAI_API_KEY']}"

@@ -24,22 +24,34 @@ def test_scores_justifications_and_accounting(judge_env: FakeOpenAI, rows):
     data = rows(30)
     metric = _metric(price={"prompt": 0.15, "completion": 0.60})
     result = metric.score_batch(data)
-    expected = [hashed_score(prompt_text({"messages": metric.render(p, i, {"targets": t})}))
-                for p, i, t in zip(data["predictions"], data["inputs"], data["targets"])]
+    expected = [
+        hashed_score(prompt_text({"messages": metric.render(p, i, {"targets": t})}))
+        for p, i, t in zip(data["predictions"], data["inputs"], data["targets"])
+    ]
     assert result.scores == [float(s) for s in expected]
     assert result.justifications == [f"scripted score {s}" for s in expected]
     assert set(result.statuses) == {"ok"}
     log = judge_env.requests
     prompt_tokens = sum(word_count(r.prompt) for r in log)
-    completion_tokens = sum(word_count(json.dumps({"score": hashed_score(r.prompt), "justification":
-                                                   f"scripted score {hashed_score(r.prompt)}"}))
-                            for r in log)
+    completion_tokens = sum(
+        word_count(
+            json.dumps(
+                {
+                    "score": hashed_score(r.prompt),
+                    "justification": f"scripted score {hashed_score(r.prompt)}",
+                }
+            )
+        )
+        for r in log
+    )
     extra = result.extra_aggregates
     assert extra["judge_requests"] == len(log) == 30
     assert (extra["judge_retries"], extra["judge_repairs"], extra["judge_cache_hits"]) == (0, 0, 0)
     assert extra["prompt_tokens"] == prompt_tokens
     assert extra["completion_tokens"] == completion_tokens
-    assert extra["cost_usd"] == pytest.approx((prompt_tokens * 0.15 + completion_tokens * 0.60) / 1e6)
+    assert extra["cost_usd"] == pytest.approx(
+        (prompt_tokens * 0.15 + completion_tokens * 0.60) / 1e6
+    )
 
 
 def test_no_row_lost_under_faults(judge_env: FakeOpenAI, rows):
@@ -60,14 +72,20 @@ def test_no_row_lost_under_faults(judge_env: FakeOpenAI, rows):
     for request in judge_env.requests:
         by_row[request.body["messages"][1]["content"]].append(request)
     # one repair request per row that got a garbage answer to a plain (2-message) request
-    garbled = sum(any(r.fault == "garbage" and len(r.body["messages"]) == 2 for r in attempts)
-                  for attempts in by_row.values())
+    garbled = sum(
+        any(r.fault == "garbage" and len(r.body["messages"]) == 2 for r in attempts)
+        for attempts in by_row.values()
+    )
     # (>= 10 garbage answers in all; which requests get them depends on the order of arrival:
     # some fall on repair requests)
     assert extra["judge_repairs"] == garbled >= 5
     # Retry-After is honoured: a row's next request starts >= 0.1 s after its 429 answer
-    waits = [later.started - earlier.finished for attempts in by_row.values()
-             for earlier, later in zip(attempts, attempts[1:]) if earlier.status == 429]
+    waits = [
+        later.started - earlier.finished
+        for attempts in by_row.values()
+        for earlier, later in zip(attempts, attempts[1:])
+        if earlier.status == 429
+    ]
     assert waits and min(waits) >= 0.1
 
 
@@ -82,8 +100,10 @@ def test_repair_request_fixes_an_unparseable_answer(judge_env: FakeOpenAI, rows)
     assert result.scores == [3.0] * 5 and result.justifications == ["repaired"] * 5
     assert result.extra_aggregates["judge_repairs"] == 5 and len(judge_env.requests) == 10
     repair = next(r for r in judge_env.requests if len(r.body["messages"]) == 4)
-    assert repair.body["messages"][2] == {"role": "assistant",
-                                          "content": "The score is three out of five."}
+    assert repair.body["messages"][2] == {
+        "role": "assistant",
+        "content": "The score is three out of five.",
+    }
 
 
 def test_unusable_answers_end_as_parse_error_with_raw_text(judge_env: FakeOpenAI, rows):
@@ -92,8 +112,9 @@ def test_unusable_answers_end_as_parse_error_with_raw_text(judge_env: FakeOpenAI
     assert all(math.isnan(s) for s in result.scores)
     assert set(result.statuses) == {"parse_error"}
     assert all("no json, sorry" in j for j in result.justifications)
-    assert all("after one repair request" in r and "gave up after 3 attempts" in r
-               for r in result.reasons)
+    assert all(
+        "after one repair request" in r and "gave up after 3 attempts" in r for r in result.reasons
+    )
     # per row: the answer, one repair request, one fresh attempt (max_attempts=3)
     assert len(judge_env.requests) == 12
     assert result.extra_aggregates["judge_repairs"] == 4
@@ -108,7 +129,8 @@ def test_score_outside_scale_is_a_failure_not_clipped(judge_env: FakeOpenAI, row
 
 def test_bad_cells_are_not_sent(judge_env: FakeOpenAI):
     result = fluency(model="openai:/m", cache=False, progress=False).score_batch(
-        {"predictions": [None, 3, "A fluent sentence.", ""]})
+        {"predictions": [None, 3, "A fluent sentence.", ""]}
+    )
     assert result.statuses == ["missing", "not_text", "ok", "ok"]
     assert len(judge_env.requests) == 2  # an empty answer is still judged (it is a bad answer)
 
@@ -146,12 +168,16 @@ def _served_concurrency(log) -> float:
     return sum(r.finished - r.started for r in served) / span
 
 
-@pytest.mark.parametrize(("cap", "most_refused"), [
-    # 8 in flight: the first window of 32 overshoots once (24 refused), then the refused levels
-    # show the cap and the limit stays at it, probing one more every ~4 round trips
-    ({"max_concurrency": 8}, 0.3),
-    # = 8 in flight at 0.1 s each, refused without any x-ratelimit header: AIMD only
-    ({"max_requests_per_second": 80}, 0.8)])
+@pytest.mark.parametrize(
+    ("cap", "most_refused"),
+    [
+        # 8 in flight: the first window of 32 overshoots once (24 refused), then the refused levels
+        # show the cap and the limit stays at it, probing one more every ~4 round trips
+        ({"max_concurrency": 8}, 0.3),
+        # = 8 in flight at 0.1 s each, refused without any x-ratelimit header: AIMD only
+        ({"max_requests_per_second": 80}, 0.8),
+    ],
+)
 def test_backs_off_to_a_provider_cap(judge_env: FakeOpenAI, rows, cap, most_refused):
     """A real limit refuses (429 at once, Retry-After) all that is above it: the window settles
     near it, between N and N/0.75, so the server stays busy and refusals stay a minority."""
@@ -165,12 +191,19 @@ def test_backs_off_to_a_provider_cap(judge_env: FakeOpenAI, rows, cap, most_refu
     assert _served_concurrency(judge_env.requests) >= 0.5 * 8  # ~N busy: not backed off to 1
 
 
-@pytest.mark.parametrize(("cap", "options"), [
-    ({"max_requests_per_second": 60}, {}),
-    ({"max_concurrency": 6}, {}),
-    # refusals spend no attempt and no retry budget: 2 attempts and a budget of 10 still suffice
-    ({"max_requests_per_second": 60, "max_concurrency": 6}, {"max_attempts": 2, "retry_budget": 0})],
-    ids=["60rps", "6inflight", "both-2attempts"])
+@pytest.mark.parametrize(
+    ("cap", "options"),
+    [
+        ({"max_requests_per_second": 60}, {}),
+        ({"max_concurrency": 6}, {}),
+        # refusals spend no attempt and no retry budget: 2 attempts and a budget of 10 still suffice
+        (
+            {"max_requests_per_second": 60, "max_concurrency": 6},
+            {"max_attempts": 2, "retry_budget": 0},
+        ),
+    ],
+    ids=["60rps", "6inflight", "both-2attempts"],
+)
 def test_a_real_limit_loses_no_row(judge_env: FakeOpenAI, rows, cap, options):
     """A real limit at 100 ms per answer: slow start (8 -> 16 -> 32 -> 64) overshoots it once,
     and up to ~100 requests are refused (with Retry-After), as many as the retry budget (0.5 x
@@ -202,8 +235,12 @@ class _AlwaysRefused:
 
 def _run_refused(client: _AlwaysRefused, rows: int, **options) -> tuple[list, JudgeEngine]:
     engine = JudgeEngine(client, progress=False, **options)
-    return engine.run([[{"role": "user", "content": str(i)}] for i in range(rows)], {}, (1, 5),
-                      repair=lambda m, text, why: m), engine
+    return engine.run(
+        [[{"role": "user", "content": str(i)}] for i in range(rows)],
+        {},
+        (1, 5),
+        repair=lambda m, text, why: m,
+    ), engine
 
 
 def test_waits_asked_for_have_their_own_bounds():
@@ -240,8 +277,10 @@ def test_timeouts_become_a_status(judge_env: FakeOpenAI, rows):
     result = _metric(timeout=0.2, max_attempts=2, breaker_threshold=10).score_batch(rows(3))
     assert set(result.statuses) == {"timeout"}
     host = judge_env.base_url.split("//")[1].split("/")[0]
-    assert all(f"no answer from {host} within 0.2 s" in r and "gave up after 2 attempts" in r
-               for r in result.reasons)
+    assert all(
+        f"no answer from {host} within 0.2 s" in r and "gave up after 2 attempts" in r
+        for r in result.reasons
+    )
 
 
 def test_retries_are_bounded_by_the_run_budget(judge_env: FakeOpenAI, rows):

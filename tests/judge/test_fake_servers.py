@@ -18,8 +18,15 @@ import pytest
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 
 
-@pytest.mark.parametrize("name", ["support.local_server", "support.fake_openai",
-                                  "support.fake_completions", "support.echo_gateway"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "support.local_server",
+        "support.fake_openai",
+        "support.fake_completions",
+        "support.echo_gateway",
+    ],
+)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
@@ -35,8 +42,10 @@ def _post(url: str, body: dict | bytes) -> tuple[int, dict]:
 
 
 def _chat(base_url: str, content: str) -> tuple[int, dict]:
-    return _post(f"{base_url}/chat/completions",
-                 {"model": "m", "messages": [{"role": "user", "content": content}]})
+    return _post(
+        f"{base_url}/chat/completions",
+        {"model": "m", "messages": [{"role": "user", "content": content}]},
+    )
 
 
 @pytest.fixture()
@@ -44,8 +53,12 @@ def run_script(tmp_path: Path):
     started: list[subprocess.Popen] = []
 
     def run(script: str, *args: str) -> str:
-        proc = subprocess.Popen([sys.executable, str(SUPPORT / script), *args], cwd=tmp_path,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(SUPPORT / script), *args],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started.append(proc)
         return proc.stdout.readline().strip()
 
@@ -61,11 +74,16 @@ def test_fake_openai_runs_as_its_own_process(run_script) -> None:
     assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
     assert _chat(base_url, "grade this")[0] == 500
     stats = json.load(urllib.request.urlopen(f"{root}/_stats"))
-    assert (stats["requests"], stats["statuses"], stats["faults"]) == \
-        (1, {"500": 1}, {"server_error": 1})
+    assert (stats["requests"], stats["statuses"], stats["faults"]) == (
+        1,
+        {"500": 1},
+        {"server_error": 1},
+    )
     assert _post(f"{root}/_reset", {"server_error": 0.0})[1]["requests"] == 0  # new fault plan
     status, answer = _chat(base_url, "grade this")
-    assert status == 200 and json.loads(answer["choices"][0]["message"]["content"])["score"] in range(1, 6)
+    assert status == 200 and json.loads(answer["choices"][0]["message"]["content"])[
+        "score"
+    ] in range(1, 6)
     assert _post(f"{base_url}/chat/completions", b"not json")[0] == 400
     assert _post(f"{base_url}/embeddings", {})[0] == 404
 
@@ -80,11 +98,18 @@ def test_the_genai_variant_answers_mlflow_s_format_with_the_same_command_line(ru
 
 
 def test_the_completions_server_imports_from_its_own_folder(tmp_path: Path) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import fake_completions as f; "
-            "print(f.completion_body({'prompt': 'a b', 'echo': True, 'logprobs': 1})"
-            "['usage']['prompt_tokens'], 'support' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(SUPPORT)], cwd=tmp_path, check=True,
-                         capture_output=True, text=True).stdout.split()
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import fake_completions as f; "
+        "print(f.completion_body({'prompt': 'a b', 'echo': True, 'logprobs': 1})"
+        "['usage']['prompt_tokens'], 'support' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(SUPPORT)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert out == ["2", "False"]  # found its plumbing next to it, not through the tests package
 
 

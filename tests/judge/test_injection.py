@@ -11,7 +11,15 @@ import math
 
 import pytest
 from support.injection_corpus import (
-    ANSWER, INJECTED_SCORE, JUDGE_SCORE, JUDGES, QUESTION, TAGGED, TARGET, injection_rows)
+    ANSWER,
+    INJECTED_SCORE,
+    JUDGE_SCORE,
+    JUDGES,
+    QUESTION,
+    TAGGED,
+    TARGET,
+    injection_rows,
+)
 
 from mlflow_llm_eval.judge import answer_correctness
 from mlflow_llm_eval.judge.prompt import row_tag
@@ -27,8 +35,13 @@ def test_quoted_injections_never_set_the_score(judge_env, style: str):
     assert len(rows) >= 12
     judge_env.responder = JUDGES[style]
     metric = answer_correctness(model="openai:/gpt-4o-mini", cache=False, progress=False)
-    result = metric.score_batch({"inputs": [r[0] for r in rows], "predictions": [r[1] for r in rows],
-                                 "targets": [TARGET] * len(rows)})
+    result = metric.score_batch(
+        {
+            "inputs": [r[0] for r in rows],
+            "predictions": [r[1] for r in rows],
+            "targets": [TARGET] * len(rows),
+        }
+    )
     injected = [i for i, s in enumerate(result.scores) if s == INJECTED_SCORE]
     assert injected == [], [rows[i] for i in injected]
     if style in TAGGED:  # the quote is cut out: every row gets the judge's own verdict
@@ -37,4 +50,5 @@ def test_quoted_injections_never_set_the_score(judge_env, style: str):
     # an untagged quote: the verdict, or (two different scores) a parse_error saying so
     for score, status, reason in zip(result.scores, result.statuses, result.reasons):
         assert (score == JUDGE_SCORE and status == "ok") or (
-            math.isnan(score) and status == "parse_error" and "different scores" in reason)
+            math.isnan(score) and status == "parse_error" and "different scores" in reason
+        )

@@ -73,9 +73,17 @@ def test_mlflow_judges_see_the_same_columns(name: str, monkeypatch: pytest.Monke
 
 
 def _fingerprint(spec: JudgeSpec) -> str:
-    blob = json.dumps([spec.definition, spec.grading_prompt, list(spec.scale),
-                       [repr(e) for e in spec.examples], list(spec.grading_context_columns),
-                       spec.include_input], sort_keys=True)
+    blob = json.dumps(
+        [
+            spec.definition,
+            spec.grading_prompt,
+            list(spec.scale),
+            [repr(e) for e in spec.examples],
+            list(spec.grading_context_columns),
+            spec.include_input,
+        ],
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -87,9 +95,12 @@ def test_changed_rubric_bumps_version():
         VERSIONS_FILE.write_text(json.dumps({**known, **current}, indent=2, sort_keys=True) + "\n")
     known = json.loads(VERSIONS_FILE.read_text())
     for key, fingerprint in current.items():
-        assert key in known, f"new judge version {key}: run UPDATE_PACK_VERSIONS=1 pytest {__file__}"
+        assert key in known, (
+            f"new judge version {key}: run UPDATE_PACK_VERSIONS=1 pytest {__file__}"
+        )
         assert known[key] == fingerprint, (
-            f"{key}: its prompt changed but its version did not; bump `version` in its file")
+            f"{key}: its prompt changed but its version did not; bump `version` in its file"
+        )
 
 
 def test_every_pack_judge_is_registered(monkeypatch: pytest.MonkeyPatch, fake):
@@ -108,13 +119,24 @@ def test_fluency_grades_output_only(monkeypatch: pytest.MonkeyPatch):
 def test_pack_found_in_wheel_layout(tmp_path: Path):
     """Installed from a wheel the files sit in mlflow_llm_eval/_judge_pack (pyproject force-include)."""
     site = tmp_path / "site"
-    shutil.copytree(REPO / "mlflow_llm_eval", site / "mlflow_llm_eval",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "mlflow_llm_eval",
+        site / "mlflow_llm_eval",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     shutil.copytree(REPO / "metrics", site / "mlflow_llm_eval" / "_judge_pack")
-    code = ("from mlflow_llm_eval.judge.pack import pack_dir, load_pack; "
-            "print(pack_dir()); print(len(load_pack()))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(site)}, check=True).stdout.split()
+    code = (
+        "from mlflow_llm_eval.judge.pack import pack_dir, load_pack; "
+        "print(pack_dir()); print(len(load_pack()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        check=True,
+    ).stdout.split()
     assert Path(out[0]) == site / "mlflow_llm_eval" / "_judge_pack"
     assert int(out[1]) == len(load_pack())
 

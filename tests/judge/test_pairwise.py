@@ -57,7 +57,8 @@ def test_fair_judge_orders_three_models(judge_env):
 def test_every_pair_is_asked_in_both_orders(judge_env):
     judge_env.responder = by_quality(quality)
     le.pairwise_preference(model=JUDGE, cache=False).compare(
-        {"x": ["one q=1"], "y": ["two q=2"]}, ["q"])
+        {"x": ["one q=1"], "y": ["two q=2"]}, ["q"]
+    )
     seen = [answers(r.prompt) for r in judge_env.requests]
     assert sorted(seen) == [("one q=1", "two q=2"), ("two q=2", "one q=1")]
 
@@ -79,7 +80,10 @@ def test_position_biased_judge_decides_nothing(judge_env):
 
 def test_identical_answers_tie_without_request_and_bad_cells_are_unscored(judge_env):
     judge_env.responder = by_quality(quality)
-    outputs = {"a": ["same q=1", None, "x q=3", "p q=1"], "b": ["same q=1", "y q=2", {"k": 1}, "r q=2"]}
+    outputs = {
+        "a": ["same q=1", None, "x q=3", "p q=1"],
+        "b": ["same q=1", "y q=2", {"k": 1}, "r q=2"],
+    }
     result = le.pairwise_preference(model=JUDGE).compare(outputs, ["i0", "i1", "i2", "i3"])
     frame = result.frame()
     assert judge_env.stats()["requests"] == 2  # only row 3 reaches the judge
@@ -114,11 +118,14 @@ def test_rate_limits_are_retried_and_no_pair_is_lost(judge_env):
 def test_unusable_answers_are_unscored_with_the_reason(judge_env):
     judge_env.responder = lambda prompt: json.dumps({"score": 1.5, "justification": "between"})
     result = le.pairwise_preference(model=JUDGE, cache=False).compare(
-        {"a": ["x"], "b": ["y"]}, ["q"])
+        {"a": ["x"], "b": ["y"]}, ["q"]
+    )
     verdict = result.verdicts[0]
     assert verdict.winner is None and verdict.status == "parse_error"
     assert "score 1.5 is not 1" in verdict.reason
-    assert math.isnan(result.consistency_rate) and "pairwise/consistency_rate" not in result.metrics()
+    assert (
+        math.isnan(result.consistency_rate) and "pairwise/consistency_rate" not in result.metrics()
+    )
 
 
 def test_without_input_and_validation(judge_env):
@@ -143,7 +150,8 @@ def test_json_is_complete_and_holds_no_secret(judge_env):
     outputs, inputs = three_models(3)
     secret = os.environ["OPENAI_API_KEY"]  # the fixture's key that must never be logged
     result = le.pairwise_preference(model=JUDGE, extra_headers={"X-Key": secret}).compare(
-        outputs, inputs)
+        outputs, inputs
+    )
     text = json.dumps(result.to_json())
     assert secret not in text and secret not in result.summary()
     data = json.loads(text)
@@ -186,9 +194,14 @@ def test_bootstrap_is_seeded():
     assert a.low[0] < a.theta[0] < a.high[0]
 
 
-@pytest.mark.parametrize("module", ["mlflow_llm_eval.judge.pairwise_result",
-                                    "mlflow_llm_eval.judge.bradley_terry",
-                                    "mlflow_llm_eval.judge.cached_run"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "mlflow_llm_eval.judge.pairwise_result",
+        "mlflow_llm_eval.judge.bradley_terry",
+        "mlflow_llm_eval.judge.cached_run",
+    ],
+)
 def test_docstring_examples(module):
     import doctest
     import importlib

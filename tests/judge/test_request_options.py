@@ -31,19 +31,22 @@ def _env(judge_env: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.mark.parametrize("builder", BUILDERS.values(), ids=BUILDERS.keys())
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"rpm": 0}, ValueError, "rpm must be a positive number or None, got 0"),
-    ({"tpm": "lots"}, ValueError, "tpm must be a positive number or None, got 'lots'"),
-    ({"deadline": -1}, ValueError, "deadline must be a positive number or None"),
-    ({"breaker_threshold": 0}, ValueError, "breaker_threshold must be an integer >= 1, got 0"),
-    ({"max_attempts": 2.5}, ValueError, "max_attempts must be an integer >= 1"),
-    ({"retry_budget": -0.1}, ValueError, "retry_budget must be a number >= 0"),
-    ({"max_workers": 0}, ValueError, "max_workers must be an integer >= 1"),
-    ({"concurrency": True}, ValueError, "concurrency must be an integer >= 1, got True"),
-    ({"max_retries": 3}, TypeError, "unexpected keyword argument 'max_retries'"),
-    ({"max_workers": 2, "max_concurrency": 3}, TypeError, "same option"),
-    ({"request_options": {"rpm": 60}}, TypeError, "request_options must be a RequestOptions"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"rpm": 0}, ValueError, "rpm must be a positive number or None, got 0"),
+        ({"tpm": "lots"}, ValueError, "tpm must be a positive number or None, got 'lots'"),
+        ({"deadline": -1}, ValueError, "deadline must be a positive number or None"),
+        ({"breaker_threshold": 0}, ValueError, "breaker_threshold must be an integer >= 1, got 0"),
+        ({"max_attempts": 2.5}, ValueError, "max_attempts must be an integer >= 1"),
+        ({"retry_budget": -0.1}, ValueError, "retry_budget must be a number >= 0"),
+        ({"max_workers": 0}, ValueError, "max_workers must be an integer >= 1"),
+        ({"concurrency": True}, ValueError, "concurrency must be an integer >= 1, got True"),
+        ({"max_retries": 3}, TypeError, "unexpected keyword argument 'max_retries'"),
+        ({"max_workers": 2, "max_concurrency": 3}, TypeError, "same option"),
+        ({"request_options": {"rpm": 60}}, TypeError, "request_options must be a RequestOptions"),
+    ],
+)
 def test_every_caller_checks_the_options_the_same_way(builder, kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         builder(**kwargs)
@@ -56,8 +59,11 @@ def test_one_set_of_defaults_and_the_model_under_test_differs_in_one_place() -> 
     model = BUILDERS["endpoint model"]()
     assert model.request_options == MODEL_UNDER_TEST
     assert (model.concurrency, model.initial_concurrency) == (64, 8)
-    differing = {f.name for f in dataclasses.fields(RequestOptions)
-                 if getattr(MODEL_UNDER_TEST, f.name) != getattr(RequestOptions(), f.name)}
+    differing = {
+        f.name
+        for f in dataclasses.fields(RequestOptions)
+        if getattr(MODEL_UNDER_TEST, f.name) != getattr(RequestOptions(), f.name)
+    }
     assert differing == {"max_concurrency", "initial_concurrency"}
 
 
@@ -95,25 +101,36 @@ def engines(monkeypatch: pytest.MonkeyPatch) -> list[RequestOptions]:
 
 def test_the_pairwise_judge_takes_every_request_option(judge_env: FakeOpenAI, engines) -> None:
     judge_env.reset(Faults(server_error=1.0))  # every request fails: only max_attempts bounds it
-    judge = le.pairwise_preference(model=JUDGE, cache=False, n_bootstrap=0, max_attempts=1,
-                                   rpm=6000, tpm=600_000, deadline=60, breaker_threshold=50)
+    judge = le.pairwise_preference(
+        model=JUDGE,
+        cache=False,
+        n_bootstrap=0,
+        max_attempts=1,
+        rpm=6000,
+        tpm=600_000,
+        deadline=60,
+        breaker_threshold=50,
+    )
     result = judge.compare({"a": ["x", "y"], "b": ["z", "w"]}, inputs=["i0", "i1"])
     assert judge_env.stats()["requests"] == 4  # 2 rows x 2 orders, each sent once
     assert {v.status for v in result.verdicts} == {"server_error"}
-    assert engines == [RequestOptions(max_attempts=1, rpm=6000, tpm=600_000, deadline=60,
-                                      breaker_threshold=50)]
+    assert engines == [
+        RequestOptions(max_attempts=1, rpm=6000, tpm=600_000, deadline=60, breaker_threshold=50)
+    ]
 
 
 def test_judge_metric_and_endpoint_model_hand_their_options_to_the_engine(
-        judge_env: FakeOpenAI, engines) -> None:
+    judge_env: FakeOpenAI, engines
+) -> None:
     judge_env.responder = lambda prompt: '{"score": 3, "justification": "ok"}'
-    metric = le.answer_similarity(model=JUDGE, max_workers=3, rpm=6000, cache=False,
-                                  progress=False)
+    metric = le.answer_similarity(model=JUDGE, max_workers=3, rpm=6000, cache=False, progress=False)
     metric.score_batch({"predictions": ["a"], "inputs": ["q"], "targets": ["a"]})
     model = EndpointModel.from_uri("openai:/m", concurrency=2, deadline=60, progress=False)
     assert model(pd.DataFrame({"q": ["hi"]})) == ['{"score": 3, "justification": "ok"}']
-    assert engines == [RequestOptions(max_concurrency=3, rpm=6000),
-                       dataclasses.replace(MODEL_UNDER_TEST, max_concurrency=2, deadline=60)]
+    assert engines == [
+        RequestOptions(max_concurrency=3, rpm=6000),
+        dataclasses.replace(MODEL_UNDER_TEST, max_concurrency=2, deadline=60),
+    ]
     assert judge_env.stats()["peak_concurrency"] <= 3
 
 

@@ -36,18 +36,23 @@ def test_each_row_is_judged_n_times_and_its_spread_is_reported(judge_env, rows) 
 
 def test_a_deterministic_judge_agrees_with_itself(judge_env, rows) -> None:
     judge_env.scorer = lambda prompt: 4
-    metric = le.answer_similarity(model="openai:/judge", parameters={"temperature": 1.0}, samples=2,
-                                  cache=False)
+    metric = le.answer_similarity(
+        model="openai:/judge", parameters={"temperature": 1.0}, samples=2, cache=False
+    )
     result = metric.score_batch(rows(3))
     assert result.scores == [4.0] * 3
     assert result.extra_aggregates["self_consistency_agreement"] == 1.0
     assert result.extra_aggregates["self_consistency_sd"] == 0.0
 
 
-@pytest.mark.parametrize("samples,parameters,message", [
-    (3, {"temperature": 0.0}, "temperature"), (0, {"temperature": 1.0}, "integer >= 1"),
-    (2, {}, "temperature"),
-])
+@pytest.mark.parametrize(
+    "samples,parameters,message",
+    [
+        (3, {"temperature": 0.0}, "temperature"),
+        (0, {"temperature": 1.0}, "integer >= 1"),
+        (2, {}, "temperature"),
+    ],
+)
 def test_samples_need_a_temperature_above_zero(judge_env, samples, parameters, message) -> None:
     with pytest.raises(ValueError, match=message):
         le.answer_similarity(model="openai:/judge", parameters=parameters, samples=samples)

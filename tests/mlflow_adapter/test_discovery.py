@@ -50,9 +50,14 @@ def probe():
 
 def _evaluate(evaluators):
     with mlflow.start_run():
-        return mlflow.evaluate(data=DATA, predictions="predictions", targets="targets",
-                               model_type=None, evaluators=evaluators,
-                               extra_metrics=[mlflow.metrics.exact_match()])
+        return mlflow.evaluate(
+            data=DATA,
+            predictions="predictions",
+            targets="targets",
+            model_type=None,
+            evaluators=evaluators,
+            extra_metrics=[mlflow.metrics.exact_match()],
+        )
 
 
 def test_discovery_asks_each_instance_twice_and_we_decline_the_second(mlflow_store, probe) -> None:

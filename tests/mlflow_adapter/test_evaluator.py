@@ -40,8 +40,11 @@ def _summarise(frame: pd.DataFrame) -> list[str]:
 def test_static_frame_text_summarization_matches_rouge_score(mlflow_store) -> None:
     with mlflow.start_run() as run:
         result = mlflow.evaluate(
-            data=SUMMARIES, targets="ground_truth", predictions="predictions",
-            model_type="text-summarization", evaluators="llm_eval",
+            data=SUMMARIES,
+            targets="ground_truth",
+            predictions="predictions",
+            model_type="text-summarization",
+            evaluators="llm_eval",
         )
     scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=False)
     expected = [
@@ -49,13 +52,21 @@ def test_static_frame_text_summarization_matches_rouge_score(mlflow_store) -> No
     ]
     table = result.tables["eval_results_table"]
     assert len(table) == 3
-    assert table["rouge1/v1/score"].tolist() == pytest.approx([e["rouge1"].fmeasure for e in expected])
+    assert table["rouge1/v1/score"].tolist() == pytest.approx(
+        [e["rouge1"].fmeasure for e in expected]
+    )
     assert result.metrics["rougeL/v1/mean"] == pytest.approx(
         np.mean([e["rougeL"].fmeasure for e in expected])
     )
-    for key in ["rouge2/v1/p90", "rougeLsum/v1/variance", "flesch_kincaid_grade_level/v1/mean",
-                "ari_grade_level/v1/mean", "token_count/mean", "rouge1/v1/mean_ci_low",
-                "rouge1/v1/count"]:
+    for key in [
+        "rouge2/v1/p90",
+        "rougeLsum/v1/variance",
+        "flesch_kincaid_grade_level/v1/mean",
+        "ari_grade_level/v1/mean",
+        "token_count/mean",
+        "rouge1/v1/mean_ci_low",
+        "rouge1/v1/count",
+    ]:
         assert key in result.metrics, key
     # toxicity is in the preset: present as a column, never silently skipped
     assert "toxicity/v1/status" in table.columns
@@ -75,23 +86,33 @@ def test_callable_model_question_answering(mlflow_store) -> None:
 
     with mlflow.start_run():
         result = mlflow.evaluate(
-            model, data, targets="ground_truth", model_type="question-answering",
-            evaluators="llm_eval", extra_metrics=[le.latency()],
+            model,
+            data,
+            targets="ground_truth",
+            model_type="question-answering",
+            evaluators="llm_eval",
+            extra_metrics=[le.latency()],
         )
     table = result.tables["eval_results_table"]
     assert table["ground_truth"].tolist() == ["4", "Paris"]
     assert table["outputs"].tolist() == ["4", "Lyon"]
     assert table["exact_match/v1/score"].tolist() == [1.0, 0.0]
     assert result.metrics["exact_match/v1"] == 0.5
-    assert all(s >= 0 for s in table["latency/v1/score"]) and result.metrics["latency/v1/count"] == 2
+    assert (
+        all(s >= 0 for s in table["latency/v1/score"]) and result.metrics["latency/v1/count"] == 2
+    )
 
 
 def test_callable_taking_a_list_of_strings(mlflow_store) -> None:
     data = pd.DataFrame({"question": ["a", "b"], "answer": ["A", "X"]})
     with mlflow.start_run():
         result = mlflow.evaluate(
-            lambda texts: [t.upper() for t in texts], data, targets="answer",
-            model_type=None, evaluators="llm_eval", extra_metrics=[le.exact_match()],
+            lambda texts: [t.upper() for t in texts],
+            data,
+            targets="answer",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.exact_match()],
             evaluator_config={"model_input": "text"},
         )
     assert result.metrics["exact_match/v1/mean"] == 0.5
@@ -108,8 +129,12 @@ def test_logged_pyfunc_model_uri(mlflow_store) -> None:
     data = pd.DataFrame({"inputs": ["yes", "no"], "ground_truth": ["YES", "nope"]})
     with mlflow.start_run():
         result = mlflow.evaluate(
-            info.model_uri, data, targets="ground_truth", model_type=None,
-            evaluators="llm_eval", extra_metrics=[le.exact_match()],
+            info.model_uri,
+            data,
+            targets="ground_truth",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.exact_match()],
         )
     table = result.tables["eval_results_table"]
     assert table["outputs"].tolist() == ["YES", "NO"]
@@ -127,10 +152,16 @@ def test_mlflow_make_metric_and_our_row_metric_together(mlflow_store) -> None:
     ours = le.make_row_metric(lambda p: float("?" in p), name="asks_back")
     with mlflow.start_run():
         result = mlflow.evaluate(
-            data=SUMMARIES, targets="ground_truth", predictions="predictions", model_type=None,
-            evaluators="llm_eval", extra_metrics=[theirs, ours],
+            data=SUMMARIES,
+            targets="ground_truth",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[theirs, ours],
         )
-    expected = [len(p) - len(t) for p, t in zip(SUMMARIES["predictions"], SUMMARIES["ground_truth"])]
+    expected = [
+        len(p) - len(t) for p, t in zip(SUMMARIES["predictions"], SUMMARIES["ground_truth"])
+    ]
     table = result.tables["eval_results_table"]
     assert table["length_gap/score"].tolist() == expected  # no version: MLflow's `name/...` keys
     assert result.metrics["length_gap/total"] == sum(expected)
@@ -140,22 +171,47 @@ def test_mlflow_make_metric_and_our_row_metric_together(mlflow_store) -> None:
 
 
 def test_col_mapping_and_bad_rows_never_drop_the_metric(mlflow_store) -> None:
-    outputs = ["Paris", None, float("nan"), 42, {"answer": "x"}, ["a"], "", "bad \ud800 text", "Rome"]
-    data = pd.DataFrame({"q": [f"q{i}" for i in range(len(outputs))], "gold": ["Paris"] * 8 + ["Rome"]})
+    outputs = [
+        "Paris",
+        None,
+        float("nan"),
+        42,
+        {"answer": "x"},
+        ["a"],
+        "",
+        "bad \ud800 text",
+        "Rome",
+    ]
+    data = pd.DataFrame(
+        {"q": [f"q{i}" for i in range(len(outputs))], "gold": ["Paris"] * 8 + ["Rome"]}
+    )
 
     def model(frame):  # a model's own outputs reach the evaluator as they are
         return outputs
 
     with mlflow.start_run() as run:
         result = mlflow.evaluate(
-            model, data, targets="gold", model_type=None, evaluators="llm_eval",
+            model,
+            data,
+            targets="gold",
+            model_type=None,
+            evaluators="llm_eval",
             extra_metrics=[le.exact_match(), le.token_count()],
             evaluator_config={"col_mapping": {"inputs": "q"}},
         )
     table = result.tables["eval_results_table"]
     statuses = table["exact_match/v1/status"].tolist()
-    assert statuses == ["ok", "missing", "missing", "not_text", "not_text", "not_text", "ok",
-                        "invalid_unicode", "ok"]
+    assert statuses == [
+        "ok",
+        "missing",
+        "missing",
+        "not_text",
+        "not_text",
+        "not_text",
+        "ok",
+        "invalid_unicode",
+        "ok",
+    ]
     assert result.metrics["exact_match/v1/count"] == 3
     assert result.metrics["exact_match/v1/mean"] == pytest.approx(2 / 3)
     assert table["token_count/status"].tolist()[-1] == "ok"
@@ -163,22 +219,31 @@ def test_col_mapping_and_bad_rows_never_drop_the_metric(mlflow_store) -> None:
     assert len(table) == len(outputs)  # nothing the user gave is lost
     assert table["outputs"][4] == '{"answer": "x"}'
     assert "\\ud800" in table["outputs"][7]
-    assert mlflow.MlflowClient().get_run(run.info.run_id).data.metrics["exact_match/v1/unscored"] == 6
+    assert (
+        mlflow.MlflowClient().get_run(run.info.run_id).data.metrics["exact_match/v1/unscored"] == 6
+    )
 
 
 def test_missing_column_error_names_it(mlflow_store) -> None:
     with mlflow.start_run(), pytest.raises(Exception, match=r"'targets'.*Columns present"):
         mlflow.evaluate(
-            data=SUMMARIES[["inputs", "predictions"]], predictions="predictions",
-            model_type=None, evaluators="llm_eval", extra_metrics=[le.exact_match()],
+            data=SUMMARIES[["inputs", "predictions"]],
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.exact_match()],
         )
 
 
 def test_unknown_evaluator_config_key_is_rejected(mlflow_store) -> None:
     with mlflow.start_run(), pytest.raises(ValueError, match="col_maping"):
         mlflow.evaluate(
-            data=SUMMARIES, targets="ground_truth", predictions="predictions", model_type=None,
-            evaluators="llm_eval", extra_metrics=[le.exact_match()],
+            data=SUMMARIES,
+            targets="ground_truth",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.exact_match()],
             evaluator_config={"col_maping": {}},
         )
 
@@ -186,6 +251,10 @@ def test_unknown_evaluator_config_key_is_rejected(mlflow_store) -> None:
 def test_latency_without_model_is_a_clear_error(mlflow_store) -> None:
     with mlflow.start_run(), pytest.raises(ValueError, match="latency"):
         mlflow.evaluate(
-            data=SUMMARIES, targets="ground_truth", predictions="predictions", model_type=None,
-            evaluators="llm_eval", extra_metrics=[le.latency()],
+            data=SUMMARIES,
+            targets="ground_truth",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.latency()],
         )

@@ -13,8 +13,9 @@ import pytest
 import mlflow_llm_eval as le
 from support.mlflow_server import mlflow_server
 
-pytestmark = pytest.mark.skipif(not hasattr(mlflow, "get_logged_model"),
-                                reason="LoggedModel linkage needs MLflow 3")
+pytestmark = pytest.mark.skipif(
+    not hasattr(mlflow, "get_logged_model"), reason="LoggedModel linkage needs MLflow 3"
+)
 
 FIRST = pd.DataFrame({"inputs": ["a", "b"], "targets": ["a", "x"]})  # exact_match mean 0.5
 SECOND = pd.DataFrame({"inputs": ["c", "d", "e"], "targets": ["c", "d", "y"]})  # mean 2/3
@@ -40,11 +41,14 @@ def evaluations(server: str):
         mlflow.set_tracking_uri(server)
         mlflow.set_experiment("linkage")
         with mlflow.start_run():
-            info = mlflow.pyfunc.log_model(name="model", python_model=Echo(),
-                                           input_example=pd.DataFrame({"inputs": ["a"]}))
-        runs = {"first": _evaluate(info.model_uri, FIRST, "first", "llm_eval"),
-                "second": _evaluate(info.model_uri, SECOND, "second", "llm_eval"),
-                "default": _evaluate(info.model_uri, FIRST, "first", "default")}
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=Echo(), input_example=pd.DataFrame({"inputs": ["a"]})
+            )
+        runs = {
+            "first": _evaluate(info.model_uri, FIRST, "first", "llm_eval"),
+            "second": _evaluate(info.model_uri, SECOND, "second", "llm_eval"),
+            "default": _evaluate(info.model_uri, FIRST, "first", "default"),
+        }
         yield info.model_id, runs, mlflow.get_logged_model(info.model_id).metrics
     while mlflow.active_run() is not None:
         mlflow.end_run()
@@ -54,14 +58,22 @@ def _evaluate(model_uri: str, frame: pd.DataFrame, name: str, evaluator: str) ->
     dataset = mlflow.data.from_pandas(frame, targets="targets", name=name)
     metric = le.exact_match() if evaluator == "llm_eval" else mlflow.metrics.exact_match()
     with mlflow.start_run() as run:
-        mlflow.evaluate(model=model_uri, data=dataset, model_type=None, evaluators=evaluator,
-                        extra_metrics=[metric])
+        mlflow.evaluate(
+            model=model_uri,
+            data=dataset,
+            model_type=None,
+            evaluators=evaluator,
+            extra_metrics=[metric],
+        )
     return run.info.run_id, dataset
 
 
 def _links(metrics: list, run_id: str, key: str) -> Counter:
-    return Counter((m.key, m.dataset_name, m.dataset_digest, m.model_id)
-                   for m in metrics if m.run_id == run_id and m.key == key)
+    return Counter(
+        (m.key, m.dataset_name, m.dataset_digest, m.model_id)
+        for m in metrics
+        if m.run_id == run_id and m.key == key
+    )
 
 
 def test_two_datasets_are_told_apart_on_the_logged_model(evaluations, server: str) -> None:
@@ -70,8 +82,9 @@ def test_two_datasets_are_told_apart_on_the_logged_model(evaluations, server: st
     assert first.digest != second.digest
     for run_id, dataset, mean in ((first_run, first, 0.5), (second_run, second, 2 / 3)):
         logged = [m for m in metrics if m.run_id == run_id]
-        assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in logged} == \
-            {(dataset.name, dataset.digest, model_id)}, "every metric names its dataset"
+        assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in logged} == {
+            (dataset.name, dataset.digest, model_id)
+        }, "every metric names its dataset"
         means = [m.value for m in logged if m.key == "exact_match/v1/mean"]
         assert means and means == pytest.approx([mean] * len(means))
         run_metrics = mlflow.MlflowClient(tracking_uri=server).get_run(run_id).data.metrics

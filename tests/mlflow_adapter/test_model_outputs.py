@@ -22,9 +22,15 @@ def _evaluate(outputs, data=QUESTIONS, **kwargs):
         return outputs() if callable(outputs) else outputs
 
     with mlflow.start_run():
-        result = mlflow.evaluate(model, data, targets="targets", model_type=None,
-                                 evaluators="llm_eval",
-                                 extra_metrics=[le.exact_match(), le.token_count()], **kwargs)
+        result = mlflow.evaluate(
+            model,
+            data,
+            targets="targets",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.exact_match(), le.token_count()],
+            **kwargs,
+        )
     return result, result.tables["eval_results_table"]
 
 

@@ -18,8 +18,9 @@ def test_entry_point_registers_llm_eval() -> None:
     assert isinstance(_model_evaluation_registry.get_evaluator("llm_eval"), LLMEvaluator)
 
 
-@pytest.mark.parametrize("model_type", ["question-answering", "text-summarization", "text",
-                                        "retriever", None])
+@pytest.mark.parametrize(
+    "model_type", ["question-answering", "text-summarization", "text", "retriever", None]
+)
 def test_named_llm_model_types_accepted(model_type) -> None:
     assert LLMEvaluator.can_evaluate(model_type=model_type, evaluator_config={})
 
@@ -45,7 +46,8 @@ def test_plain_evaluate_with_extra_metrics_never_runs_us(mlflow_store) -> None:
 
     metric = make_metric(
         eval_fn=lambda predictions, targets, metrics: MetricValue(aggregate_results={"n": 1.0}),
-        greater_is_better=True, name="just_one",
+        greater_is_better=True,
+        name="just_one",
     )
     data = pd.DataFrame({"inputs": ["a"], "predictions": ["a"], "targets": ["a"]})
     with mlflow.start_run():
@@ -70,8 +72,12 @@ def test_default_and_llm_eval_together(mlflow_store) -> None:
     data = pd.DataFrame({"inputs": ["q", "r"], "predictions": ["4", "5"], "targets": ["4", "4"]})
     with mlflow.start_run():
         result = mlflow.evaluate(
-            data=data, predictions="predictions", targets="targets", model_type=None,
-            evaluators=["default", "llm_eval"], extra_metrics=[metric],
+            data=data,
+            predictions="predictions",
+            targets="targets",
+            model_type=None,
+            evaluators=["default", "llm_eval"],
+            extra_metrics=[metric],
         )
     # both key a versionless make_metric `matches/...`; MLflow merges the results (ours last)
     assert result.metrics["matches/mean"] == 0.5

@@ -21,13 +21,20 @@ def test_evaluation_logged_over_rest(tracking_server, monkeypatch) -> None:
     mlflow.set_tracking_uri(tracking_server)
     mlflow.set_experiment("rest")
     data = pd.DataFrame(
-        {"inputs": ["q1", "q2", "q3"], "targets": ["a b c", "d e", "f"],
-         "predictions": ["a b c", "d x", None]}
+        {
+            "inputs": ["q1", "q2", "q3"],
+            "targets": ["a b c", "d e", "f"],
+            "predictions": ["a b c", "d x", None],
+        }
     )
     with mlflow.start_run() as run:
         result = mlflow.evaluate(
-            data=data, targets="targets", predictions="predictions", model_type=None,
-            evaluators="llm_eval", extra_metrics=[le.rouge1(), le.exact_match()],
+            data=data,
+            targets="targets",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[le.rouge1(), le.exact_match()],
         )
     client = mlflow.MlflowClient(tracking_uri=tracking_server)
     logged = client.get_run(run.info.run_id).data.metrics

@@ -46,15 +46,21 @@ def test_status_is_in_the_vocabulary() -> None:
     assert Status.UNSUPPORTED_LANGUAGE == "unsupported_language" in STATUSES
 
 
-@pytest.mark.parametrize("factory,method", [(flesch_kincaid_grade_level, "flesch_kincaid_grade"),
-                                            (ari_grade_level, "automated_readability_index")])
+@pytest.mark.parametrize(
+    "factory,method",
+    [
+        (flesch_kincaid_grade_level, "flesch_kincaid_grade"),
+        (ari_grade_level, "automated_readability_index"),
+    ],
+)
 def test_readability_only_for_textstat_languages(factory, method) -> None:
     from textstat.textstat import textstatistics
 
     texts = [CORPUS[lang][1][0] for lang in LANGUAGES]
     result = factory().score_batch({"predictions": texts})
     for language, text, score, status, reason in zip(
-            LANGUAGES, texts, result.scores, result.statuses, result.reasons):
+        LANGUAGES, texts, result.scores, result.statuses, result.reasons
+    ):
         if language in TEXTSTAT_LANGUAGES:
             reference = textstatistics()
             reference.set_lang(LOCALES[language])
@@ -67,9 +73,11 @@ def test_readability_only_for_textstat_languages(factory, method) -> None:
 def test_readability_language_overrides() -> None:
     text = CORPUS["zh"][0]
     assert flesch_kincaid_grade_level(language="ko").score_batch(
-        {"predictions": ["The cat sat."]}).statuses == ["unsupported_language"]
+        {"predictions": ["The cat sat."]}
+    ).statuses == ["unsupported_language"]
     column = flesch_kincaid_grade_level().score_batch(
-        {"predictions": [text, "The cat sat."], "language": ["zh", "en"]})
+        {"predictions": [text, "The cat sat."], "language": ["zh", "en"]}
+    )
     assert column.statuses == ["unsupported_language", "ok"]
 
 
@@ -77,8 +85,9 @@ def test_toxicity_rows_outside_the_models_languages(tiny_classifier_dir) -> None
     metric = toxicity(model=str(tiny_classifier_dir), languages=["en", "de"])
     texts = [CORPUS[lang][0] for lang in LANGUAGES]
     result = metric.score_batch({"predictions": texts})
-    for language, score, status, reason in zip(LANGUAGES, result.scores, result.statuses,
-                                               result.reasons):
+    for language, score, status, reason in zip(
+        LANGUAGES, result.scores, result.statuses, result.reasons
+    ):
         if language in ("en", "de"):
             assert status in ("ok", "truncated") and 0 <= score <= 1
         else:
@@ -104,7 +113,10 @@ def test_known_models_declare_their_languages() -> None:
 def test_exact_match_unicode_normalisation() -> None:
     nfd = unicodedata.normalize("NFD", "한국")
     assert nfd != "한국"
-    rows = {"predictions": [nfd, "ＡＢＣ１２３", "Straße"], "targets": ["한국", "abc123", "STRASSE"]}
+    rows = {
+        "predictions": [nfd, "ＡＢＣ１２３", "Straße"],
+        "targets": ["한국", "abc123", "STRASSE"],
+    }
     assert exact_match().score_batch(rows).scores == [1.0, 0.0, 0.0]
     assert exact_match(ignore_case=True).score_batch(rows).scores == [1.0, 0.0, 1.0]
     assert exact_match(normalize="NFKC", ignore_case=True).score_batch(rows).scores == [1.0] * 3

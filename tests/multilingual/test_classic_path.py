@@ -18,15 +18,26 @@ from mlflow_llm_eval.core.types import MetricResult
 
 def _data() -> pd.DataFrame:
     rows = pairs("identical") + pairs("overlapping")
-    return pd.DataFrame({"language": [l for l, _, _ in rows], "predictions": [p for _, p, _ in rows],
-                         "targets": [t for _, _, t in rows]})
+    return pd.DataFrame(
+        {
+            "language": [l for l, _, _ in rows],
+            "predictions": [p for _, p, _ in rows],
+            "targets": [t for _, _, t in rows],
+        }
+    )
 
 
 def _evaluate(data: pd.DataFrame, metrics, **config):
     with mlflow.start_run() as run:
-        result = mlflow.evaluate(data=data, targets="targets", predictions="predictions",
-                                 model_type=None, evaluators="llm_eval", extra_metrics=metrics,
-                                 evaluator_config=config or None)
+        result = mlflow.evaluate(
+            data=data,
+            targets="targets",
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=metrics,
+            evaluator_config=config or None,
+        )
     return result, run.info.run_id
 
 
@@ -36,8 +47,13 @@ def test_per_language_aggregates_and_signatures(mlflow_store) -> None:
     table = result.tables["eval_results_table"]
     scores = table["rougeL/v1/score"].tolist()
     for language in LANGUAGES:
-        expected = np.mean([s for s, (l, _, _) in zip(scores, pairs("identical") + pairs("overlapping"))
-                            if l == language])
+        expected = np.mean(
+            [
+                s
+                for s, (l, _, _) in zip(scores, pairs("identical") + pairs("overlapping"))
+                if l == language
+            ]
+        )
         assert result.metrics[f"rougeL/v1/lang_{language}/mean"] == pytest.approx(expected)
         assert result.metrics[f"rougeL/v1/lang_{language}/count"] == 2
     assert "flesch_kincaid_grade_level/v1/lang_ko/mean" not in result.metrics  # NaN: not logged
@@ -46,7 +62,8 @@ def test_per_language_aggregates_and_signatures(mlflow_store) -> None:
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     assert run.data.metrics["rougeL/v1/lang_ja/mean"] == pytest.approx(
-        result.metrics["rougeL/v1/lang_ja/mean"])
+        result.metrics["rougeL/v1/lang_ja/mean"]
+    )
     assert run.data.metrics["bleu/v1/corpus"] == pytest.approx(result.metrics["bleu/v1/corpus"])
     assert run.data.tags["llm_eval.signature.rougeL/v1"] == le.rougeL().signature
     assert run.data.tags["llm_eval.signature.bleu/v1"].startswith("nrefs:1|case:mixed|eff:yes|tok:")
@@ -55,7 +72,8 @@ def test_per_language_aggregates_and_signatures(mlflow_store) -> None:
         logged = json.load(handle)
     assert logged["languages"] == sorted(LANGUAGES)
     assert {"metric": "rougeL/v1", "language": "ko"}.items() <= logged["rows"][0].items() or any(
-        r["metric"] == "rougeL/v1" and r["language"] == "ko" for r in logged["rows"])
+        r["metric"] == "rougeL/v1" and r["language"] == "ko" for r in logged["rows"]
+    )
 
 
 def test_language_column_and_evaluation_language(mlflow_store) -> None:
@@ -65,10 +83,12 @@ def test_language_column_and_evaluation_language(mlflow_store) -> None:
     statuses = result.tables["eval_results_table"]["ari_grade_level/v1/status"]
     assert set(statuses) == {"ok"}
     assert not any(k.startswith("ari_grade_level/v1/lang_") for k in result.metrics)  # one language
-    result, _ = _evaluate(data.drop(columns=["lang", "language"]), [le.ari_grade_level()],
-                          language="ko")
+    result, _ = _evaluate(
+        data.drop(columns=["lang", "language"]), [le.ari_grade_level()], language="ko"
+    )
     assert set(result.tables["eval_results_table"]["ari_grade_level/v1/status"]) == {
-        "unsupported_language"}
+        "unsupported_language"
+    }
     # a column named `language` is read as the row's language without any setting
     result, _ = _evaluate(data.drop(columns=["lang"]), [le.ari_grade_level()])
     assert result.metrics["ari_grade_level/v1/lang_en/count"] == 2

@@ -14,8 +14,15 @@ RUBRIC = "- Score 1: wrong\n- Score 5: right"
 
 
 def _judge(**options):
-    return make_genai_metric(name="correct", definition="Is the answer right?", grading_prompt=RUBRIC,
-                             model="openai:/gpt-4o-mini", cache=False, progress=False, **options)
+    return make_genai_metric(
+        name="correct",
+        definition="Is the answer right?",
+        grading_prompt=RUBRIC,
+        model="openai:/gpt-4o-mini",
+        cache=False,
+        progress=False,
+        **options,
+    )
 
 
 @pytest.mark.parametrize("language,name", [("ko", "Korean"), ("ja", "Japanese"), ("zh", "Chinese")])
@@ -48,8 +55,10 @@ def test_justification_language_option(judge_env) -> None:
     (request,) = judge_env.requests
     assert "Write the justification in Japanese." in request.body["messages"][-1]["content"]
     assert request.body["max_tokens"] == 50  # the user's own budget is kept
-    assert "justification in" not in _judge(justification_language=None).render(
-        CORPUS["zh"][0], "q")[-1]["content"]
+    assert (
+        "justification in"
+        not in _judge(justification_language=None).render(CORPUS["zh"][0], "q")[-1]["content"]
+    )
 
 
 def test_request_size_estimate_is_script_aware() -> None:

@@ -82,8 +82,12 @@ def test_language_option_and_column_override_detection() -> None:
     zh = METRICS["rouge1"]().score_batch(rows).scores[0]
     ja = METRICS["rouge1"](language="ja").score_batch(rows).scores[0]
     column = METRICS["rouge1"]().score_batch({**rows, "language": ["ja"]}).scores[0]
-    ref = {lang: rouge_scorer.RougeScorer(["rouge1"], tokenizer=SegmenterTokenizer(lang))
-           .score("東京", "東京大学")["rouge1"].fmeasure for lang in ("zh", "ja")}
+    ref = {
+        lang: rouge_scorer.RougeScorer(["rouge1"], tokenizer=SegmenterTokenizer(lang))
+        .score("東京", "東京大学")["rouge1"]
+        .fmeasure
+        for lang in ("zh", "ja")
+    }
     assert (zh, ja, column) == (ref["zh"], ref["ja"], ref["ja"])
     assert METRICS["rouge1"](language="ja").signature.endswith("|lang:ja")
 
@@ -91,8 +95,11 @@ def test_language_option_and_column_override_detection() -> None:
 def test_mixed_row_korean_quoting_english() -> None:
     rows = {"predictions": ["API 서버를 재시작했습니다"], "targets": ["API 서버를 점검했습니다"]}
     got = METRICS["rouge1"]().score_batch(rows).scores[0]
-    expected = rouge_scorer.RougeScorer(["rouge1"], tokenizer=SegmenterTokenizer("ko")).score(
-        rows["targets"][0], rows["predictions"][0])["rouge1"].fmeasure
+    expected = (
+        rouge_scorer.RougeScorer(["rouge1"], tokenizer=SegmenterTokenizer("ko"))
+        .score(rows["targets"][0], rows["predictions"][0])["rouge1"]
+        .fmeasure
+    )
     assert got == expected and 0 < got < 1
     assert "api" in segment.words(rows["predictions"][0], "ko")
 
@@ -102,7 +109,9 @@ def test_signature_names_the_segmenters() -> None:
     assert sig.startswith("tok:ascii-rouge_score+ko-kiwi-") and "|case:lower|stem:no" in sig
     for part in ("ja-fugashi-", "zh-jieba-", "th-pythainlp-", "other-unicode-words"):
         assert part in sig
-    assert METRICS["rougeL"](tokenizer="rouge_score").signature == "tok:rouge_score|case:lower|stem:no"
+    assert (
+        METRICS["rougeL"](tokenizer="rouge_score").signature == "tok:rouge_score|case:lower|stem:no"
+    )
 
 
 def test_without_segmenters_cjk_falls_back_to_characters(monkeypatch, caplog) -> None:
@@ -122,8 +131,9 @@ def test_without_segmenters_cjk_falls_back_to_characters(monkeypatch, caplog) ->
 
 
 def test_fmeval_word_scores_are_partial_in_cjk() -> None:
-    assert qa_f1().score_batch({"predictions": ["東京です"], "targets": ["東京"]}).scores[0] == \
-        pytest.approx(2 / 3)
+    assert qa_f1().score_batch({"predictions": ["東京です"], "targets": ["東京"]}).scores[
+        0
+    ] == pytest.approx(2 / 3)
     rows = _rows("overlapping", ["ko", "ja", "zh", "th"])
     assert all(0 < s < 1 for s in qa_recall_over_words().score_batch(rows).scores)
     english = {"predictions": ["the eiffel tower"], "targets": ["Eiffel tower, Paris"]}
@@ -137,8 +147,12 @@ def test_fmeval_word_scores_are_partial_in_cjk() -> None:
 def _sacrebleu_tokenizer(language: str, prediction: str, target: str) -> str:
     if prediction.isascii() and target.isascii():
         return "13a"
-    return {"zh": "zh", "th": "char", "ja": language_tokenizers()["ja"],
-            "ko": language_tokenizers()["ko"]}.get(language, "13a")
+    return {
+        "zh": "zh",
+        "th": "char",
+        "ja": language_tokenizers()["ja"],
+        "ko": language_tokenizers()["ko"],
+    }.get(language, "13a")
 
 
 @pytest.mark.parametrize("kind", ["identical", "overlapping", "disjoint"])
@@ -155,8 +169,10 @@ def test_bleu_equals_sacrebleu_per_row(kind: str) -> None:
 
 @pytest.mark.parametrize("language", ["zh", "ko", "de", "en"])
 def test_corpus_bleu_is_sacrebleus_corpus_score_not_a_mean(language: str) -> None:
-    rows = {"predictions": [CORPUS[language][1][0], CORPUS[language][0]],
-            "targets": [CORPUS[language][1][1], CORPUS[language][0]]}
+    rows = {
+        "predictions": [CORPUS[language][1][0], CORPUS[language][0]],
+        "targets": [CORPUS[language][1][1], CORPUS[language][0]],
+    }
     result = bleu().score_batch(rows)
     tok = _sacrebleu_tokenizer(language, rows["predictions"][0], rows["targets"][0])
     expected = sacrebleu.corpus_bleu(rows["predictions"], [rows["targets"]], tokenize=tok).score
@@ -168,11 +184,14 @@ def test_chrf_equals_sacrebleu() -> None:
     rows = _rows("overlapping")
     for options in ({}, {"word_order": 2}):
         result = chrf(**options).score_batch(rows)
-        expected = [sacrebleu.sentence_chrf(p, [t], word_order=options.get("word_order", 0)).score
-                    for p, t in zip(rows["predictions"], rows["targets"])]
+        expected = [
+            sacrebleu.sentence_chrf(p, [t], word_order=options.get("word_order", 0)).score
+            for p, t in zip(rows["predictions"], rows["targets"])
+        ]
         assert result.scores == pytest.approx(expected, abs=1e-9)
-        corpus = sacrebleu.corpus_chrf(rows["predictions"], [rows["targets"]],
-                                       word_order=options.get("word_order", 0)).score
+        corpus = sacrebleu.corpus_chrf(
+            rows["predictions"], [rows["targets"]], word_order=options.get("word_order", 0)
+        ).score
         assert result.extra_aggregates["corpus"] == pytest.approx(corpus, abs=1e-9)
     assert chrf().score_batch(_rows("identical")).scores == pytest.approx([100.0] * len(LANGUAGES))
 
@@ -187,4 +206,5 @@ def test_bleu_tokenizer_option_and_signature() -> None:
 def test_nfd_input_scores_as_nfc() -> None:
     nfd = unicodedata.normalize("NFD", CORPUS["ko"][0])
     assert METRICS["rougeL"]().score_batch(
-        {"predictions": [nfd], "targets": [CORPUS["ko"][0]]}).scores == [1.0]
+        {"predictions": [nfd], "targets": [CORPUS["ko"][0]]}
+    ).scores == [1.0]

@@ -44,8 +44,11 @@ def judge_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAI]:
     """The fake judge server and the env every door's judge (and executor) reads; restored."""
     root = tmp_path_factory.mktemp("parity")
     with FakeOpenAI() as fake:
-        env = {"OPENAI_API_KEY": PARITY_KEY, "OPENAI_BASE_URL": fake.base_url,
-               "MLFLOW_LLM_EVAL_CACHE_DIR": str(root / "cache")}
+        env = {
+            "OPENAI_API_KEY": PARITY_KEY,
+            "OPENAI_BASE_URL": fake.base_url,
+            "MLFLOW_LLM_EVAL_CACHE_DIR": str(root / "cache"),
+        }
         saved = {k: os.environ.get(k) for k in [*env, "OPENAI_API_BASE"]}
         os.environ.pop("OPENAI_API_BASE", None)
         os.environ.update(env)

@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys
 import mlflow, pandas as pd
 from mlflow.metrics import MetricValue, make_metric
@@ -60,7 +60,7 @@ for door, data in (("pandas", frame), ("spark", spark.createDataFrame(frame).rep
     except ValueError as exc:
         out[door]["error"] = str(exc)
 print(json.dumps(out))
-'''
+"""
 
 
 def test_spark_connect_matches_the_classic_door(tmp_path: Path, sqlite_tracking_uri: str) -> None:
@@ -68,10 +68,18 @@ def test_spark_connect_matches_the_classic_door(tmp_path: Path, sqlite_tracking_
         pytest.skip("Spark needs Java (java not on PATH)")
     pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600,
-                          env={**os.environ, "PYTHONPATH": path,
-                               "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable)})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={
+            **os.environ,
+            "PYTHONPATH": path,
+            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        },
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     spark, classic = out["spark"], out["pandas"]
@@ -83,4 +91,6 @@ def test_spark_connect_matches_the_classic_door(tmp_path: Path, sqlite_tracking_
     assert set(spark["metrics"]) == set(classic["metrics"])
     assert "c_exact_match/v1/human_kappa" in classic["metrics"]
     for key, expected in classic["metrics"].items():
-        assert spark["metrics"][key] == pytest.approx(expected, abs=1e-9, rel=1e-9, nan_ok=True), key
+        assert spark["metrics"][key] == pytest.approx(expected, abs=1e-9, rel=1e-9, nan_ok=True), (
+            key
+        )

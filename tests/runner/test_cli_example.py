@@ -18,8 +18,9 @@ SCRIPT = Path(sys.executable).with_name("mlflow-llm-eval")
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "OPENAI_", "AZURE_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "OPENAI_", "AZURE_"))
+    }
     env["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
     return env
 
@@ -27,8 +28,14 @@ def clean_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory: pytest.TempPathFactory):
     cwd = tmp_path_factory.mktemp("cli")
-    done = subprocess.run([sys.executable, "-m", "mlflow_llm_eval", "run", str(EXAMPLE)], cwd=cwd,
-                          env=clean_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow_llm_eval", "run", str(EXAMPLE)],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done, cwd
 
 
@@ -47,7 +54,11 @@ def test_the_printed_table_and_winner_match_the_store(example_run) -> None:
     [experiment] = [e for e in client.search_experiments() if e.name == "llm-eval-example-qa"]
     runs = client.search_runs([experiment.experiment_id])
     parent = next(r for r in runs if r.data.tags.get("llm_eval.role") == "comparison")
-    children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+    children = {
+        r.info.run_name: r
+        for r in runs
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    }
     assert set(children) == {"hosted-llm", "best-sentence", "first-sentence"}
     assert all(r.info.status == "FINISHED" for r in children.values())
     winner = parent.data.tags["llm_eval.winner"]
@@ -56,36 +67,55 @@ def test_the_printed_table_and_winner_match_the_store(example_run) -> None:
         line = next(row for row in done.stdout.splitlines() if row[2:].startswith(name + " "))
         assert f"{run.data.metrics['rougeL/v1/mean']:.4g}" in line
     # the constraint: the recorded model's latency p90, computed here from the file, exceeds 1 s
-    recorded = [json.loads(x)["latency_s"] for x in
-                (REPO / "examples" / "data" / "recorded_outputs.jsonl").read_text().splitlines()]
+    recorded = [
+        json.loads(x)["latency_s"]
+        for x in (REPO / "examples" / "data" / "recorded_outputs.jsonl").read_text().splitlines()
+    ]
     p90 = float(np.percentile(recorded, 90))
     assert children["hosted-llm"].data.metrics["latency/v1/p90"] == pytest.approx(p90)
     assert p90 > 1.0 and winner != "hosted-llm"
-    best = max((n for n in children if n != "hosted-llm"),
-               key=lambda n: children[n].data.metrics["rougeL/v1/mean"])
+    best = max(
+        (n for n in children if n != "hosted-llm"),
+        key=lambda n: children[n].data.metrics["rougeL/v1/mean"],
+    )
     assert winner == best
     artifacts = [a.path for a in client.list_artifacts(parent.info.run_id, "llm_eval")]
-    assert "llm_eval/comparison.html" in artifacts and "llm_eval/paired_comparisons.json" in artifacts
+    assert (
+        "llm_eval/comparison.html" in artifacts and "llm_eval/paired_comparisons.json" in artifacts
+    )
 
 
 def test_zero_of_thirty_is_printed_with_its_clopper_pearson_bound(example_run) -> None:
     done, _ = example_run
     assert "[0, 0]" not in done.stdout
-    lines = [row for row in done.stdout.splitlines() if row[2:].startswith(("best-sentence ", "first-sentence "))]
-    assert len(lines) == 2 and all(" 0 [0, 0.116] " in row for row in lines)  # 0 of 30 exact matches
+    lines = [
+        row
+        for row in done.stdout.splitlines()
+        if row[2:].startswith(("best-sentence ", "first-sentence "))
+    ]
+    assert len(lines) == 2 and all(
+        " 0 [0, 0.116] " in row for row in lines
+    )  # 0 of 30 exact matches
     assert "best-sentence - model (paired, p Holm)" in done.stdout
 
 
 def test_an_invalid_config_exits_2_and_names_key_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "eval.yaml"
-    bad.write_text(textwrap.dedent(f"""\
-        dataset: {{path: {REPO / 'examples' / 'data' / 'qa.jsonl'}, inputs: question}}
+    bad.write_text(
+        textwrap.dedent(f"""\
+        dataset: {{path: {REPO / "examples" / "data" / "qa.jsonl"}, inputs: question}}
         models:
           - name: gpt
             endpoint: gpt-4o-mini
         metrics: [rougeL]
-        """))
-    done = subprocess.run([str(SCRIPT), "validate", str(bad)], env=clean_env(),
-                          capture_output=True, text=True, timeout=120)
+        """)
+    )
+    done = subprocess.run(
+        [str(SCRIPT), "validate", str(bad)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert f"{bad}:4: models[0].endpoint: must start with openai:/ or endpoints:/" in done.stderr

@@ -16,9 +16,12 @@ def test_a_deleted_experiment_is_a_clear_error(mlflow_store, tmp_path) -> None:
     name = f"deleted-{tmp_path.name}"
     experiment_id = client.create_experiment(name, artifact_location=(tmp_path / "a").as_uri())
     client.delete_experiment(experiment_id)
-    config = {"experiment": name, "dataset": {"inputs": "question", "targets": "answer"},
-              "models": [{"name": "echo", "python": lambda frame: list(frame["question"])}],
-              "metrics": ["exact_match"]}
+    config = {
+        "experiment": name,
+        "dataset": {"inputs": "question", "targets": "answer"},
+        "models": [{"name": "echo", "python": lambda frame: list(frame["question"])}],
+        "metrics": ["exact_match"],
+    }
     data = pd.DataFrame({"question": ["q"], "answer": ["a"]})
     with pytest.raises(tracking.DeletedExperimentError) as info:
         evaluate_models(config, data=data, base_dir=tmp_path)

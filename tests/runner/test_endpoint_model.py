@@ -17,14 +17,19 @@ def env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.delenv("OPENAI_API_BASE", raising=False)
         monkeypatch.setenv("OPENAI_API_KEY", key)
+
     return point
 
 
 def test_rows_are_rendered_sent_and_answered_in_order(env) -> None:
     with FakeOpenAI(responder=lambda prompt: prompt.upper()) as server:
         env(server)
-        model = EndpointModel.from_uri("openai:/small", "[{topic}] {question}",
-                                       {"temperature": 0, "max_tokens": 8}, concurrency=4)
+        model = EndpointModel.from_uri(
+            "openai:/small",
+            "[{topic}] {question}",
+            {"temperature": 0, "max_tokens": 8},
+            concurrency=4,
+        )
         answers = model(ROWS)
         bodies = [r.body for r in server.requests]
     assert answers == [f"[T] Q{i}" for i in range(20)]
@@ -70,8 +75,9 @@ def test_an_mlflow_deployments_endpoint_works_the_same(monkeypatch: pytest.Monke
     assert paths == {"/endpoints/chat/invocations"}
 
 
-def test_request_keys_of_a_config_model_reach_its_engine(env, sqlite_tracking_uri, monkeypatch,
-                                                         tmp_path) -> None:
+def test_request_keys_of_a_config_model_reach_its_engine(
+    env, sqlite_tracking_uri, monkeypatch, tmp_path
+) -> None:
     import mlflow
 
     from mlflow_llm_eval.runner.multi import evaluate_models
@@ -80,10 +86,20 @@ def test_request_keys_of_a_config_model_reach_its_engine(env, sqlite_tracking_ur
     mlflow.set_tracking_uri(sqlite_tracking_uri)
     with FakeOpenAI(faults=Faults(server_error=1.0)) as server:
         env(server)
-        config = {"experiment": f"keys-{tmp_path.name}", "dataset": {"inputs": "question"},
-                  "models": [{"name": "m", "endpoint": "openai:/small", "max_attempts": 1,
-                              "rpm": 6000, "timeout": 5}],
-                  "metrics": ["exact_match"]}
+        config = {
+            "experiment": f"keys-{tmp_path.name}",
+            "dataset": {"inputs": "question"},
+            "models": [
+                {
+                    "name": "m",
+                    "endpoint": "openai:/small",
+                    "max_attempts": 1,
+                    "rpm": 6000,
+                    "timeout": 5,
+                }
+            ],
+            "metrics": ["exact_match"],
+        }
         result = evaluate_models(config, data=ROWS.head(4), base_dir=tmp_path)
         sent = server.stats()["requests"]
     assert sent == 4  # max_attempts: 1 -> one request per row (the default would retry)

@@ -58,6 +58,7 @@ class Tracker:
             with self.lock:
                 self.active -= 1
             return [answer] * len(inputs)
+
         return predict
 
 
@@ -70,7 +71,8 @@ def comparison(sqlite_tracking_uri: str, tmp_path_factory: pytest.TempPathFactor
     folder = tmp_path_factory.mktemp("multi")
     (folder / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     (folder / "static.jsonl").write_text(
-        "".join(json.dumps({"id": i, "predictions": p}) + "\n" for i, p in STATIC.items()))
+        "".join(json.dumps({"id": i, "predictions": p}) + "\n" for i, p in STATIC.items())
+    )
     tracker = Tracker()
     server = FakeOpenAI(responder=lambda prompt: "Paris", api_key=SECRET).start()
     config = {
@@ -82,8 +84,12 @@ def comparison(sqlite_tracking_uri: str, tmp_path_factory: pytest.TempPathFactor
             {"name": "four", "python": tracker.model("4")},
             {"name": "blue", "python": tracker.model("blue")},
             {"name": "broken", "python": broken},
-            {"name": "gpt", "endpoint": "openai:/fake-model", "prompt_template": "Q: {question}",
-             "params": {"temperature": 0}},
+            {
+                "name": "gpt",
+                "endpoint": "openai:/fake-model",
+                "prompt_template": "Q: {question}",
+                "params": {"temperature": 0},
+            },
             {"name": "gateway", "endpoint": "endpoints:/nowhere"},
         ],
         "metrics": ["exact_match", "rougeL"],
@@ -104,7 +110,8 @@ def comparison(sqlite_tracking_uri: str, tmp_path_factory: pytest.TempPathFactor
 
 def child_runs(result) -> dict[str, mlflow.entities.Run]:
     runs = MlflowClient().search_runs(
-        [result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'")
+        [result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'"
+    )
     return {r.info.run_name: r for r in runs}
 
 
@@ -136,8 +143,15 @@ def test_failures_mark_their_run_and_the_others_finish(comparison) -> None:
     result, _, _, _ = comparison
     runs = child_runs(result)
     statuses = {name: run.info.status for name, run in runs.items()}
-    assert statuses == {"static": "FINISHED", "paris": "FINISHED", "four": "FINISHED",
-                        "blue": "FINISHED", "gpt": "FINISHED", "broken": "FAILED", "gateway": "FAILED"}
+    assert statuses == {
+        "static": "FINISHED",
+        "paris": "FINISHED",
+        "four": "FINISHED",
+        "blue": "FINISHED",
+        "gpt": "FINISHED",
+        "broken": "FAILED",
+        "gateway": "FAILED",
+    }
     assert "RuntimeError: model crashed on purpose" in runs["broken"].data.tags["llm_eval.failure"]
     assert "MLFLOW_DEPLOYMENTS_TARGET" in runs["gateway"].data.tags["llm_eval.failure"]
     assert {o.name for o in result.failed} == {"broken", "gateway"}
@@ -167,8 +181,9 @@ def test_the_winner_is_chosen_tagged_and_reported(comparison) -> None:
     assert parent.data.tags["llm_eval.winner"] == "static"
     assert parent.data.tags["llm_eval.selection_reason"] == result.selection.reason
     assert child_runs(result)["static"].data.tags["llm_eval.winner"] == "true"
-    logged = MlflowClient().load_table(result.experiment_id, "llm_eval/comparison_table.json",
-                                       run_ids=[result.parent_run_id])
+    logged = MlflowClient().load_table(
+        result.experiment_id, "llm_eval/comparison_table.json", run_ids=[result.parent_run_id]
+    )
     assert logged["model"].tolist() == [o.name for o in result.outcomes]
     assert logged["exact_match/v1/mean"].tolist()[:4] == pytest.approx([0.75, 0.25, 0.25, 0.25])
     assert logged["winner"].tolist() == [True] + [False] * 6
@@ -185,12 +200,18 @@ def test_html_reports_hold_the_logged_numbers(comparison) -> None:
     for name in ("static", "gpt"):
         run = runs[name]
         page = Page(_artifact_text(run.info.run_id, "llm_eval/report.html"))
-        for key in ("exact_match/v1/mean", "rougeL/v1/mean", "rougeL/v1/mean_ci_low", "rougeL/v1/p90"):
+        for key in (
+            "exact_match/v1/mean",
+            "rougeL/v1/mean",
+            "rougeL/v1/mean_ci_low",
+            "rougeL/v1/p90",
+        ):
             assert page.value(key) == pytest.approx(run.data.metrics[key], nan_ok=True)
     page = Page(_artifact_text(result.parent_run_id, "llm_eval/comparison.html"))
     for name in ("static", "paris", "gpt"):
         assert page.value("rougeL/v1/mean", model=name) == pytest.approx(
-            runs[name].data.metrics["rougeL/v1/mean"])
+            runs[name].data.metrics["rougeL/v1/mean"]
+        )
     assert "Winner: static" in " ".join(page.text)
 
 
@@ -201,8 +222,12 @@ def test_the_api_key_is_nowhere_in_the_store(comparison) -> None:
     runs = [client.get_run(result.parent_run_id), *child_runs(result).values()]
     for run in runs:
         assert SECRET not in json.dumps([run.data.params, run.data.tags])
-        for artifact in ("llm_eval/report.html", "llm_eval/comparison.html", "llm_eval/config.yaml",
-                         "eval_results_table.json"):
+        for artifact in (
+            "llm_eval/report.html",
+            "llm_eval/comparison.html",
+            "llm_eval/config.yaml",
+            "eval_results_table.json",
+        ):
             try:
                 text = _artifact_text(run.info.run_id, artifact)
             except Exception:  # noqa: BLE001 - not every run has every artifact

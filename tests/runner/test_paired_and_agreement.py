@@ -23,6 +23,7 @@ ANSWERS = [f"a{i}" for i in range(N)]
 def _model(right: set[int]):
     def predict(inputs: pd.DataFrame) -> list[str]:
         return [ANSWERS[i] if i in right else "wrong" for i in range(len(inputs))]
+
     return predict
 
 
@@ -34,9 +35,11 @@ def run(sqlite_tracking_uri: str, tmp_path_factory: pytest.TempPathFactory):
     config = {
         "experiment": f"paired-{folder.name}",
         "dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
-        "models": [{"name": "weak", "python": _model(set(range(8)))},
-                   {"name": "near", "python": _model(set(range(30)))},
-                   {"name": "lead", "python": _model(set(range(31)))}],
+        "models": [
+            {"name": "weak", "python": _model(set(range(8)))},
+            {"name": "near", "python": _model(set(range(30)))},
+            {"name": "lead", "python": _model(set(range(31)))},
+        ],
         "metrics": ["exact_match"],
         "select": {"maximize": "exact_match/v1/mean", "require_significance": 0.05},
     }
@@ -103,32 +106,57 @@ def test_bad_human_labels_name_the_column_and_row() -> None:
 
 def test_human_labels_in_evaluator_config_log_agreement(sqlite_tracking_uri: str) -> None:
     mlflow.set_tracking_uri(sqlite_tracking_uri)
-    grader = le.make_row_metric(lambda p: float(len(p) % 5 + 1), name="grader",
-                                value_kind="ordinal", value_range=(1, 5))
-    df = pd.DataFrame({"inputs": ["x"] * 6, "predictions": ["a", "bb", "ccc", "dddd", "eeeee", "ff"],
-                       "human_score": [2, 3, 4, 5, 1, 3]})
+    grader = le.make_row_metric(
+        lambda p: float(len(p) % 5 + 1), name="grader", value_kind="ordinal", value_range=(1, 5)
+    )
+    df = pd.DataFrame(
+        {
+            "inputs": ["x"] * 6,
+            "predictions": ["a", "bb", "ccc", "dddd", "eeeee", "ff"],
+            "human_score": [2, 3, 4, 5, 1, 3],
+        }
+    )
     with mlflow.start_run() as active:
-        result = mlflow.evaluate(data=df, predictions="predictions", model_type=None,
-                                 evaluators="llm_eval", extra_metrics=[grader],
-                                 evaluator_config={"human_labels": {"grader": "human_score"}})
+        result = mlflow.evaluate(
+            data=df,
+            predictions="predictions",
+            model_type=None,
+            evaluators="llm_eval",
+            extra_metrics=[grader],
+            evaluator_config={"human_labels": {"grader": "human_score"}},
+        )
     assert result.metrics["grader/v1/human_exact_agreement"] == 1.0
     assert result.metrics["grader/v1/human_kappa"] == pytest.approx(1.0)
-    path = mlflow.MlflowClient().download_artifacts(active.info.run_id, "llm_eval/judge_agreement.json")
+    path = mlflow.MlflowClient().download_artifacts(
+        active.info.run_id, "llm_eval/judge_agreement.json"
+    )
     assert json.loads(open(path).read())["grader/v1"]["confusion"][0] == [1, 0, 0, 0, 0]
 
 
-@pytest.mark.parametrize("labels,message", [
-    ({"exact_match": "no_such_column"}, "human_labels.exact_match: column 'no_such_column' is not in the dataset"),
-    ({"answer_correctness": "answer"}, "human_labels.answer_correctness: 'answer_correctness' is not one of the metrics"),
-])
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        (
+            {"exact_match": "no_such_column"},
+            "human_labels.exact_match: column 'no_such_column' is not in the dataset",
+        ),
+        (
+            {"answer_correctness": "answer"},
+            "human_labels.answer_correctness: 'answer_correctness' is not one of the metrics",
+        ),
+    ],
+)
 def test_human_labels_in_the_config_are_checked_before_any_run(tmp_path, labels, message) -> None:
     from mlflow_llm_eval.config.loader import ConfigError, load_config
     from mlflow_llm_eval.runner.data import load_data
 
     (tmp_path / "qa.jsonl").write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
-    config = {"dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
-              "models": [{"name": "m", "python": "builtins:list"}], "metrics": ["exact_match"],
-              "human_labels": labels}
+    config = {
+        "dataset": {"path": "qa.jsonl", "inputs": "question", "targets": "answer"},
+        "models": [{"name": "m", "python": "builtins:list"}],
+        "metrics": ["exact_match"],
+        "human_labels": labels,
+    }
     with pytest.raises(ConfigError, match=message):
         load_data(load_config(config, base_dir=tmp_path))
 
@@ -138,17 +166,24 @@ def test_require_significance_needs_a_mean_objective() -> None:
 
     with pytest.raises(ValueError, match="must be a mean"):
         SelectSpec.model_validate({"maximize": "latency/v1/p90", "require_significance": 0.05})
-    assert SelectSpec.model_validate({"maximize": "x/v1/mean", "require_significance": 0.01}
-                                     ).require_significance == 0.01
+    assert (
+        SelectSpec.model_validate(
+            {"maximize": "x/v1/mean", "require_significance": 0.01}
+        ).require_significance
+        == 0.01
+    )
 
 
 def test_a_judge_against_the_fake_server_logs_its_agreement_with_human_labels(
-        sqlite_tracking_uri: str, tmp_path) -> None:
+    sqlite_tracking_uri: str, tmp_path
+) -> None:
     from support.fake_openai import FakeOpenAI
 
     # The fake judge gives 5 when the answer holds "Paris", else 2; humans gave 5/1/2 labels.
-    rows = [{"question": f"capital {i}?", "answer": "Paris", "human_score": h}
-            for i, h in enumerate([5, 5, 5, 1, 2, 2, 5, 2])]
+    rows = [
+        {"question": f"capital {i}?", "answer": "Paris", "human_score": h}
+        for i, h in enumerate([5, 5, 5, 1, 2, 2, 5, 2])
+    ]
     (tmp_path / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     answers = ["Paris", "Paris", "Paris", "Rome", "Rome", "Rome", "Paris", "Paris"]
     config = {
@@ -159,6 +194,7 @@ def test_a_judge_against_the_fake_server_logs_its_agreement_with_human_labels(
         "judge": {"model": "openai:/fake-judge", "cache": False},
         "human_labels": {"answer_correctness": "human_score"},
     }
+
     def scorer(prompt: str) -> int:  # the text of the <output-...> block
         output = re.search(r"<output-\w+>\n(.*?)\n</output-", prompt, re.S)
         return 5 if output and "Paris" in output.group(1) else 2
@@ -178,13 +214,19 @@ def test_a_judge_against_the_fake_server_logs_its_agreement_with_human_labels(
     human = [r["human_score"] for r in rows]
     assert set(judge) == {2.0, 5.0}  # the judge saw each answer
     assert outcome.metrics["answer_correctness/v1/human_exact_agreement"] == pytest.approx(
-        np.mean([j == h for j, h in zip(judge, human)]))
+        np.mean([j == h for j, h in zip(judge, human)])
+    )
     assert outcome.metrics["answer_correctness/v1/human_kappa"] == pytest.approx(
-        cohen_kappa_score(human, [int(j) for j in judge], weights="quadratic", labels=[1, 2, 3, 4, 5]))
+        cohen_kappa_score(
+            human, [int(j) for j in judge], weights="quadratic", labels=[1, 2, 3, 4, 5]
+        )
+    )
     # (the scale's labels matter: sklearn's quadratic weights use label positions, so without
     # them 2 and 5 would be one step apart when 3 and 4 are never used)
     client = mlflow.MlflowClient()
     html = open(client.download_artifacts(outcome.run_id, "llm_eval/report.html")).read()
     assert "Judge–human agreement" in html and "confusion matrix" in html
-    logged = json.loads(open(client.download_artifacts(outcome.run_id, "llm_eval/judge_agreement.json")).read())
+    logged = json.loads(
+        open(client.download_artifacts(outcome.run_id, "llm_eval/judge_agreement.json")).read()
+    )
     assert logged["answer_correctness/v1"]["labels"] == [1, 2, 3, 4, 5]

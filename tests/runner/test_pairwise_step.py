@@ -20,6 +20,7 @@ QUESTIONS = [f"question {i}" for i in range(6)]
 def answering(q: int):
     def model(inputs: pd.DataFrame) -> list[str]:
         return [f"{question} answered q={q}" for question in inputs["question"]]
+
     return model
 
 
@@ -31,12 +32,16 @@ def config(experiment: str, **pairwise) -> dict:
     return {
         "experiment": experiment,
         "dataset": {"inputs": "question"},
-        "models": [{"name": "good", "python": answering(3)}, {"name": "mid", "python": answering(2)},
-                   {"name": "bad", "python": answering(1)}],
+        "models": [
+            {"name": "good", "python": answering(3)},
+            {"name": "mid", "python": answering(2)},
+            {"name": "bad", "python": answering(1)},
+        ],
         "metrics": ["token_count"],
         "judge": {"model": "openai:/fake-judge", "cache": False},
-        "compare": {"pairwise": {"criteria": "Which answer is better?", "n_bootstrap": 200,
-                                 **pairwise}},
+        "compare": {
+            "pairwise": {"criteria": "Which answer is better?", "n_bootstrap": 200, **pairwise}
+        },
     }
 
 
@@ -63,15 +68,19 @@ def test_pairwise_step_logs_to_the_parent_run(judge_server, tmp_path):
     assert metrics["pairwise/good/win_rate"] == 1.0 and metrics["pairwise/bad/win_rate"] == 0.0
     assert metrics["pairwise/good/bt_rating_ci_low"] > metrics["pairwise/mid/bt_rating"]
     assert metrics["pairwise/good_vs_mid/wins_a"] == len(QUESTIONS)
-    path = mlflow.artifacts.download_artifacts(run_id=result.parent_run_id,
-                                               artifact_path="llm_eval/pairwise.json",
-                                               dst_path=str(tmp_path / "dl"))
+    path = mlflow.artifacts.download_artifacts(
+        run_id=result.parent_run_id,
+        artifact_path="llm_eval/pairwise.json",
+        dst_path=str(tmp_path / "dl"),
+    )
     saved = json.loads(open(path).read())
     assert saved["models"] == ["good", "mid", "bad"] and len(saved["pairs"]) == 18
     assert saved["pairs"][0]["winner"] == "good"
-    html_path = mlflow.artifacts.download_artifacts(run_id=result.parent_run_id,
-                                                    artifact_path="llm_eval/comparison.html",
-                                                    dst_path=str(tmp_path / "dl2"))
+    html_path = mlflow.artifacts.download_artifacts(
+        run_id=result.parent_run_id,
+        artifact_path="llm_eval/comparison.html",
+        dst_path=str(tmp_path / "dl2"),
+    )
     html = open(html_path, encoding="utf-8").read()
     assert "<h2>Pairwise judge</h2>" in html and 'data-key="pairwise/good/bt_rating"' in html
     assert result.pairwise.consistency_rate == 1.0 and "pairwise judge" in result.summary()
@@ -79,8 +88,10 @@ def test_pairwise_step_logs_to_the_parent_run(judge_server, tmp_path):
 
 def test_position_biased_judge_in_the_runner_decides_nothing(judge_server, tmp_path):
     judge_server.responder = prefer_first
-    result = evaluate_models(config(f"biased-{tmp_path.name}", name="arena"),
-                             data=pd.DataFrame({"question": QUESTIONS[:3]}))
+    result = evaluate_models(
+        config(f"biased-{tmp_path.name}", name="arena"),
+        data=pd.DataFrame({"question": QUESTIONS[:3]}),
+    )
     metrics = MlflowClient().get_run(result.parent_run_id).data.metrics
     assert metrics["arena/consistency_rate"] == 0.0 and metrics["arena/tie_rate"] == 1.0
     assert metrics["arena/good/win_rate"] == 0.0 and abs(metrics["arena/good/bt_rating"]) < 1e-9
@@ -102,8 +113,9 @@ def test_step_failure_is_a_tag_not_a_failed_comparison(judge_server, tmp_path):
 
 def test_refused_judge_leaves_pairs_unscored(judge_server, tmp_path):
     judge_server.api_key = "sk-another-key-the-runner-lacks-0000"
-    result = evaluate_models(config(f"refused-{tmp_path.name}"),
-                             data=pd.DataFrame({"question": QUESTIONS[:2]}))
+    result = evaluate_models(
+        config(f"refused-{tmp_path.name}"), data=pd.DataFrame({"question": QUESTIONS[:2]})
+    )
     parent = MlflowClient().get_run(result.parent_run_id)
     assert parent.info.status == "FINISHED"
     assert all(v.status == "request_error" for v in result.pairwise.verdicts)

@@ -12,8 +12,11 @@ from mlflow import MlflowClient
 
 from mlflow_llm_eval.runner import evaluate_models
 
-ROWS = [{"question": "capital of France?", "answer": "Paris"},
-        {"question": "2+2?", "answer": "4"}, {"question": "red planet?", "answer": "Mars"}]
+ROWS = [
+    {"question": "capital of France?", "answer": "Paris"},
+    {"question": "2+2?", "answer": "4"},
+    {"question": "red planet?", "answer": "Mars"},
+]
 ANSWERS = {r["question"]: r["answer"] for r in ROWS}
 
 
@@ -27,7 +30,9 @@ class LookupModel(mlflow.pyfunc.PythonModel):
 @pytest.fixture()
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
-    (tmp_path / "weak.jsonl").write_text("".join(json.dumps({"predictions": "no idea"}) + "\n" for _ in ROWS))
+    (tmp_path / "weak.jsonl").write_text(
+        "".join(json.dumps({"predictions": "no idea"}) + "\n" for _ in ROWS)
+    )
     return tmp_path
 
 
@@ -35,8 +40,10 @@ def config(folder: Path, model_uri: str, register_name: str, experiment: str) ->
     return {
         "experiment": experiment,
         "dataset": {"path": str(folder / "qa.jsonl"), "inputs": "question", "targets": "answer"},
-        "models": [{"name": "weak", "predictions": str(folder / "weak.jsonl")},
-                   {"name": "logged", "uri": model_uri}],
+        "models": [
+            {"name": "weak", "predictions": str(folder / "weak.jsonl")},
+            {"name": "logged", "uri": model_uri},
+        ],
         "metrics": ["exact_match"],
         "select": {"maximize": "exact_match/v1/mean"},
         "register": {"name": register_name, "alias": "champion", "tags": {"team": "qa"}},
@@ -48,7 +55,9 @@ def test_the_winning_logged_model_is_registered(mlflow_store, folder: Path) -> N
     with mlflow.start_run() as run:
         mlflow.pyfunc.log_model(name="model", python_model=LookupModel())
     name = f"qa-best-{folder.name}"
-    result = evaluate_models(config(folder, f"runs:/{run.info.run_id}/model", name, mlflow_store.name))
+    result = evaluate_models(
+        config(folder, f"runs:/{run.info.run_id}/model", name, mlflow_store.name)
+    )
     assert result.selection.winner == "logged"
     assert result.outcome("logged").metrics["exact_match/v1/mean"] == 1.0
     registration = result.registration
@@ -59,12 +68,16 @@ def test_the_winning_logged_model_is_registered(mlflow_store, folder: Path) -> N
     assert version.run_id == run.info.run_id
     assert version.tags["team"] == "qa"
     assert version.tags["llm_eval.parent_run_id"] == result.parent_run_id
-    assert client.get_run(result.parent_run_id).data.tags["llm_eval.registered_model"] == f"{name}/1"
+    assert (
+        client.get_run(result.parent_run_id).data.tags["llm_eval.registered_model"] == f"{name}/1"
+    )
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     assert loaded.predict(pd.DataFrame({"question": ["red planet?"]})) == ["Mars"]
 
 
-def test_a_winner_that_is_not_a_logged_model_says_it_cannot_be_registered(mlflow_store, folder) -> None:
+def test_a_winner_that_is_not_a_logged_model_says_it_cannot_be_registered(
+    mlflow_store, folder
+) -> None:
     name = f"qa-none-{folder.name}"
     # another experiment than the notebook's active one (set by the fixture): still works, and
     # the active experiment is the user's again afterwards

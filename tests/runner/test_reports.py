@@ -51,8 +51,11 @@ class Page(HTMLParser):
             self._cell["text"] += data
 
     def value(self, key: str, **attrs: str) -> float:
-        found = [c for c in self.cells if c["data-key"] == key
-                 and all(c.get(f"data-{k}") == v for k, v in attrs.items())]
+        found = [
+            c
+            for c in self.cells
+            if c["data-key"] == key and all(c.get(f"data-{k}") == v for k, v in attrs.items())
+        ]
         assert len(found) == 1, (key, attrs, found)
         return float(found[0]["data-value"]) if found[0]["data-value"] else math.nan
 
@@ -66,11 +69,19 @@ def length_ok(prediction):
 
 @pytest.fixture(scope="module")
 def scored():
-    frame = pd.DataFrame({
-        "inputs": ["capital of France?", EVIL, "2+2?", "sky colour?", "who wrote Hamlet?"],
-        "predictions": ["Paris", "I will not answer that", "4", None, "It was William Shakespeare, I think"],
-        "targets": ["Paris", "nothing", "4", "blue", "Shakespeare"],
-    })
+    frame = pd.DataFrame(
+        {
+            "inputs": ["capital of France?", EVIL, "2+2?", "sky colour?", "who wrote Hamlet?"],
+            "predictions": [
+                "Paris",
+                "I will not answer that",
+                "4",
+                None,
+                "It was William Shakespeare, I think",
+            ],
+            "targets": ["Paris", "nothing", "4", "blue", "Shakespeare"],
+        }
+    )
     metrics = [exact_match(), length_ok]
     return score_frame(frame, metrics), metrics
 
@@ -84,12 +95,27 @@ def assert_self_contained(page: Page) -> None:
 
 def test_evaluation_report_shows_the_logged_numbers(scored) -> None:
     result, metrics = scored
-    page = Page(evaluation_report(title=f"model {EVIL}", table=result.table,
-                                  aggregates=result.aggregates, metrics=metrics, worst_rows=2))
+    page = Page(
+        evaluation_report(
+            title=f"model {EVIL}",
+            table=result.table,
+            aggregates=result.aggregates,
+            metrics=metrics,
+            worst_rows=2,
+        )
+    )
     checked = 0
     for key, value in result.aggregates.items():
         aggregation = key.split("/")[-1]
-        if key.count("/") == 2 and aggregation in ("mean", "mean_ci_low", "mean_ci_high", "p90", "variance", "count", "unscored"):
+        if key.count("/") == 2 and aggregation in (
+            "mean",
+            "mean_ci_low",
+            "mean_ci_high",
+            "p90",
+            "variance",
+            "count",
+            "unscored",
+        ):
             assert page.value(key) == pytest.approx(value, nan_ok=True), key
             checked += 1
     assert checked == 14
@@ -99,8 +125,14 @@ def test_evaluation_report_shows_the_logged_numbers(scored) -> None:
 
 def test_user_text_is_escaped_not_executed(scored) -> None:
     result, metrics = scored
-    html = evaluation_report(title=EVIL, table=result.table, aggregates=result.aggregates,
-                             metrics=metrics, details={"source": EVIL}, worst_rows=5)
+    html = evaluation_report(
+        title=EVIL,
+        table=result.table,
+        aggregates=result.aggregates,
+        metrics=metrics,
+        details={"source": EVIL},
+        worst_rows=5,
+    )
     page = Page(html)
     assert "script" not in page.tags
     assert EVIL in "".join(page.text)  # shown literally
@@ -109,8 +141,15 @@ def test_user_text_is_escaped_not_executed(scored) -> None:
 
 def test_worst_rows_come_lowest_first_with_justifications(scored) -> None:
     result, metrics = scored
-    page = Page(evaluation_report(title="m", table=result.table, aggregates=result.aggregates,
-                                  metrics=metrics, worst_rows=2))
+    page = Page(
+        evaluation_report(
+            title="m",
+            table=result.table,
+            aggregates=result.aggregates,
+            metrics=metrics,
+            worst_rows=2,
+        )
+    )
     rows = [c for c in page.cells if c["data-key"] == "length_ok/v1/row"]
     scores = [float(c["data-value"]) for c in page.cells if c["data-key"] == "length_ok/v1/score"]
     assert scores == sorted(result.table["length_ok/v1/score"].dropna())[:2]
@@ -123,20 +162,48 @@ def test_worst_rows_come_lowest_first_with_justifications(scored) -> None:
 def test_comparison_report_shows_each_model_and_the_decision() -> None:
     key = "exact_match/v1"
     models = [
-        ModelSummary("a", "python", "m:a", "run-a", None,
-                     {f"{key}/mean": 0.5, f"{key}/mean_ci_low": 0.1, f"{key}/mean_ci_high": 0.9,
-                      "latency/v1/p90": 3.0}),
-        ModelSummary("b<i>", "uri", "runs:/x/model", "run-b", None,
-                     {f"{key}/mean": 0.25, f"{key}/mean_ci_low": 0.0, f"{key}/mean_ci_high": 0.5,
-                      "latency/v1/p90": 1.0}),
+        ModelSummary(
+            "a",
+            "python",
+            "m:a",
+            "run-a",
+            None,
+            {
+                f"{key}/mean": 0.5,
+                f"{key}/mean_ci_low": 0.1,
+                f"{key}/mean_ci_high": 0.9,
+                "latency/v1/p90": 3.0,
+            },
+        ),
+        ModelSummary(
+            "b<i>",
+            "uri",
+            "runs:/x/model",
+            "run-b",
+            None,
+            {
+                f"{key}/mean": 0.25,
+                f"{key}/mean_ci_low": 0.0,
+                f"{key}/mean_ci_high": 0.5,
+                "latency/v1/p90": 1.0,
+            },
+        ),
         ModelSummary("c", "endpoint", "openai:/gpt", None, "ValueError: needs OPENAI_API_KEY", {}),
     ]
     objective, constraints = Objective(f"{key}/mean"), [Constraint.parse("latency/v1/p90 < 2")]
-    selection = select_winner([Candidate(m.name, m.metrics, m.failure) for m in models],
-                              objective, constraints)
-    html = comparison_report(title="cmp", models=models, metrics=[exact_match()],
-                             selection=selection, objective=objective, constraints=constraints,
-                             rule="maximize exact_match/v1/mean", registration="not registered: x")
+    selection = select_winner(
+        [Candidate(m.name, m.metrics, m.failure) for m in models], objective, constraints
+    )
+    html = comparison_report(
+        title="cmp",
+        models=models,
+        metrics=[exact_match()],
+        selection=selection,
+        objective=objective,
+        constraints=constraints,
+        rule="maximize exact_match/v1/mean",
+        registration="not registered: x",
+    )
     page = Page(html)
     assert page.value(f"{key}/mean", model="a") == 0.5
     assert page.value(f"{key}/mean", model="b<i>") == 0.25

@@ -33,9 +33,19 @@ print("unchanged", len(ours))
 
 
 def test_import_leaves_the_record_factory_and_root_logger_alone() -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=REPO, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("unchanged")
 
@@ -48,7 +58,10 @@ def test_records_of_a_lazily_imported_module_are_redacted(caplog) -> None:
     logging.getLogger("somebody.else").warning("theirs %s", KEY)
     (mine,) = [r for r in caplog.records if r.name == "mlflow_llm_eval.runner.multi"]
     (theirs,) = [r for r in caplog.records if r.name == "somebody.else"]
-    assert mine.getMessage().startswith("model failed: Authorization: ") and KEY not in mine.getMessage()
+    assert (
+        mine.getMessage().startswith("model failed: Authorization: ")
+        and KEY not in mine.getMessage()
+    )
     assert MARKER in mine.getMessage()
     assert theirs.getMessage() == f"theirs {KEY}"
     assert logging.getLogRecordFactory() is logging.LogRecord

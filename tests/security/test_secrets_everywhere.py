@@ -52,27 +52,43 @@ def gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mlflow_store):
 
 def _judge():
     return make_genai_metric(
-        name="secretive", definition="How correct the answer is.",
-        grading_prompt="Score 1: wrong\nScore 5: right", model="openai:/gpt-4o-mini",
+        name="secretive",
+        definition="How correct the answer is.",
+        grading_prompt="Score 1: wrong\nScore 5: right",
+        model="openai:/gpt-4o-mini",
         grading_context_columns=["targets"],
         parameters={"temperature": 0.0, "max_tokens": 50, "api_key": PARAM_KEY},
         extra_headers={"X-Gateway-Token": HEADER_TOKEN, "X-Team": "evals"},
-        metric_metadata={"owner": "evals-team", "db_password": PASSWORD,
-                         "note": f"call with Bearer {JWT}", "workspace": DAPI},
-        cache=False, progress=False)
+        metric_metadata={
+            "owner": "evals-team",
+            "db_password": PASSWORD,
+            "note": f"call with Bearer {JWT}",
+            "workspace": DAPI,
+        },
+        cache=False,
+        progress=False,
+    )
 
 
-def test_no_secret_reaches_the_run(gateway: EchoGateway, tmp_path: Path, caplog, capfd,
-                                   sqlite_tracking_uri: str):
+def test_no_secret_reaches_the_run(
+    gateway: EchoGateway, tmp_path: Path, caplog, capfd, sqlite_tracking_uri: str
+):
     caplog.set_level(logging.DEBUG)
-    data = pd.DataFrame({
-        "inputs": [f"question {i}" for i in range(6)],
-        "predictions": ["fine"] * 3 + ["REJECT me"] * 3,
-        "targets": [f"target {i}" for i in range(6)],
-    })
+    data = pd.DataFrame(
+        {
+            "inputs": [f"question {i}" for i in range(6)],
+            "predictions": ["fine"] * 3 + ["REJECT me"] * 3,
+            "targets": [f"target {i}" for i in range(6)],
+        }
+    )
     with mlflow.start_run() as run:
-        result = mlflow.evaluate(data=data, predictions="predictions", targets="targets",
-                                 evaluators="llm_eval", extra_metrics=[_judge()])
+        result = mlflow.evaluate(
+            data=data,
+            predictions="predictions",
+            targets="targets",
+            evaluators="llm_eval",
+            extra_metrics=[_judge()],
+        )
     # the secrets were in play: sent to the gateway and echoed back
     sent = gateway.requests[0]["headers"]
     assert sent["authorization"] == f"Bearer {API_KEY}" and sent["x-gateway-token"] == HEADER_TOKEN
@@ -92,8 +108,12 @@ def test_no_secret_reaches_the_run(gateway: EchoGateway, tmp_path: Path, caplog,
     metadata = json.loads(next(p for p in files if p.name == "metrics.json").read_text())
     (judge,) = [m for m in metadata["metrics"] if m["name"] == "secretive"]
     assert judge["parameters"] == {"temperature": 0.0, "max_tokens": 50, "api_key": MARKER}
-    assert judge["metric_metadata"] == {"owner": "evals-team", "db_password": MARKER,
-                                        "note": f"call with Bearer {MARKER}", "workspace": MARKER}
+    assert judge["metric_metadata"] == {
+        "owner": "evals-team",
+        "db_password": MARKER,
+        "note": f"call with Bearer {MARKER}",
+        "workspace": MARKER,
+    }
     assert judge["extra_header_names"] == ["X-Gateway-Token", "X-Team"]
 
     logged = MlflowClient().get_run(run.info.run_id).data
@@ -109,28 +129,54 @@ def test_endpoint_model_failures_are_logged_redacted(gateway: EchoGateway, caplo
     model = EndpointModel.from_uri("openai:/small", "{q}", concurrency=1, max_attempts=1)
     answers = model(pd.DataFrame({"q": ["hello", "REJECT this", "hi"]}))
     assert answers[0] is not None and answers[1] is None
-    warnings = [r for r in caplog.records if r.name.startswith("mlflow_llm_eval")
-                and "401" in r.getMessage()]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.name.startswith("mlflow_llm_eval") and "401" in r.getMessage()
+    ]
     assert warnings and all(MARKER in r.getMessage() for r in warnings)
-    assert _leaks(caplog.text) == []  # (answers[0] echoes the key: a prediction, redacted when logged)
+    assert (
+        _leaks(caplog.text) == []
+    )  # (answers[0] echoes the key: a prediction, redacted when logged)
 
 
-def test_runner_params_tags_tables_and_reports_are_redacted(gateway: EchoGateway, tmp_path: Path,
-                                                            mlflow_store):
-    run_id = tracking.create_run(mlflow_store.experiment_id, "model-a",
-                                 {"llm_eval.note": f"key {API_KEY}"})
-    tracking.log_params(run_id, {"param.api_key": PARAM_KEY, "param.temperature": 0.2,
-                                 "model_uri": f"https://user:{PASSWORD}@host/model"})
+def test_runner_params_tags_tables_and_reports_are_redacted(
+    gateway: EchoGateway, tmp_path: Path, mlflow_store
+):
+    run_id = tracking.create_run(
+        mlflow_store.experiment_id, "model-a", {"llm_eval.note": f"key {API_KEY}"}
+    )
+    tracking.log_params(
+        run_id,
+        {
+            "param.api_key": PARAM_KEY,
+            "param.temperature": 0.2,
+            "model_uri": f"https://user:{PASSWORD}@host/model",
+        },
+    )
     tracking.fail_run(run_id, tracking.redact(f"RuntimeError: HTTP 401 Bearer {JWT}"))
-    tracking.log_table(run_id, pd.DataFrame({"prediction": [f"leaked {DAPI}", "ok"],
-                                             "score": [1.0, 2.0]}), "comparison.json")
-    table = pd.DataFrame({"inputs": ["q"], "predictions": [f"my key is {API_KEY}"],
-                          "secretive/v1/score": [float("nan")],
-                          "secretive/v1/status": ["request_error"],
-                          "secretive/v1/reason": [f"HTTP 401 X-Gateway-Token: {HEADER_TOKEN}"]})
+    tracking.log_table(
+        run_id,
+        pd.DataFrame({"prediction": [f"leaked {DAPI}", "ok"], "score": [1.0, 2.0]}),
+        "comparison.json",
+    )
+    table = pd.DataFrame(
+        {
+            "inputs": ["q"],
+            "predictions": [f"my key is {API_KEY}"],
+            "secretive/v1/score": [float("nan")],
+            "secretive/v1/status": ["request_error"],
+            "secretive/v1/reason": [f"HTTP 401 X-Gateway-Token: {HEADER_TOKEN}"],
+        }
+    )
     _judge()  # registers the secret header's value
-    html = evaluation_report(title=f"report {PASSWORD}", table=table, aggregates={},
-                             metrics=[_judge()], details={"judge": f"Bearer {JWT}"})
+    html = evaluation_report(
+        title=f"report {PASSWORD}",
+        table=table,
+        aggregates={},
+        metrics=[_judge()],
+        details={"judge": f"Bearer {JWT}"},
+    )
     tracking.log_text(run_id, html, "report.html")
 
     data = MlflowClient().get_run(run_id).data

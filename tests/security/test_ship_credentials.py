@@ -24,15 +24,23 @@ def judges(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", AZURE_KEY)
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
-    openai = le.answer_similarity(model="openai:/m", progress=False,
-                                  extra_headers={"X-Gateway-Token": HEADER, "X-Team": "evals"})
+    openai = le.answer_similarity(
+        model="openai:/m",
+        progress=False,
+        extra_headers={"X-Gateway-Token": HEADER, "X-Team": "evals"},
+    )
     azure = le.answer_similarity(model="azure:/d", progress=False)
     return openai, azure
 
 
 def test_the_default_bytes_hold_no_key_and_the_executor_fills_them(judges, monkeypatch) -> None:
-    blob = dumps(list(judges), credentials=lambda: {"X-Gateway-Token": "from-provider-123",
-                                                   "OPENAI_API_KEY": "sk-from-provider-456"})
+    blob = dumps(
+        list(judges),
+        credentials=lambda: {
+            "X-Gateway-Token": "from-provider-123",
+            "OPENAI_API_KEY": "sk-from-provider-456",
+        },
+    )
     for secret in (ENV_KEY, AZURE_KEY, HEADER):
         assert secret.encode() not in blob
     assert b"X-Team" in blob and b"evals" in blob  # non-secret headers travel as they are

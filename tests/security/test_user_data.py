@@ -42,10 +42,16 @@ def judge_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mlflow_store):
 
 def _judge():
     return make_genai_metric(
-        name="quality", definition="How correct the answer is.",
-        grading_prompt="Score 1: wrong\nScore 5: right", model="openai:/gpt-4o-mini",
-        grading_context_columns=["targets"], parameters={"temperature": 0.0, "max_tokens": 50},
-        extra_headers={"X-Gateway-Token": HEADER_SECRET}, cache=False, progress=False)
+        name="quality",
+        definition="How correct the answer is.",
+        grading_prompt="Score 1: wrong\nScore 5: right",
+        model="openai:/gpt-4o-mini",
+        grading_context_columns=["targets"],
+        parameters={"temperature": 0.0, "max_tokens": 50},
+        extra_headers={"X-Gateway-Token": HEADER_SECRET},
+        cache=False,
+        progress=False,
+    )
 
 
 def _logged_table(run_id: str, tmp_path: Path) -> tuple[str, dict]:
@@ -56,28 +62,47 @@ def _logged_table(run_id: str, tmp_path: Path) -> tuple[str, dict]:
 
 
 def test_user_cells_are_logged_as_given_except_the_runs_credentials(judge_server, tmp_path):
-    data = pd.DataFrame({
-        "inputs": ["Who wrote Emma?", "How do I set the key?", "Echo my key", "Header?"],
-        "predictions": ["Emma was written by Jane Austen.", DOC_ROW,
-                        f"your key is {RUN_KEY}", f"X-Gateway-Token: {HEADER_SECRET}"],
-        "targets": ["Jane Austen", DOC_ROW, "no key", "no header"],
-        "note": ["author: Jane Austen", "password=hunter22", "Bearer abcdefgh12345678", "-"],
-    })
+    data = pd.DataFrame(
+        {
+            "inputs": ["Who wrote Emma?", "How do I set the key?", "Echo my key", "Header?"],
+            "predictions": [
+                "Emma was written by Jane Austen.",
+                DOC_ROW,
+                f"your key is {RUN_KEY}",
+                f"X-Gateway-Token: {HEADER_SECRET}",
+            ],
+            "targets": ["Jane Austen", DOC_ROW, "no key", "no header"],
+            "note": ["author: Jane Austen", "password=hunter22", "Bearer abcdefgh12345678", "-"],
+        }
+    )
     with mlflow.start_run() as run:
-        result = mlflow.evaluate(data=data, predictions="predictions", targets="targets",
-                                 evaluators="llm_eval", extra_metrics=[_judge()])
+        result = mlflow.evaluate(
+            data=data,
+            predictions="predictions",
+            targets="targets",
+            evaluators="llm_eval",
+            extra_metrics=[_judge()],
+        )
     assert judge_server.stats()["requests"] == 4  # the credentials were in use
     sent = judge_server.requests[0].headers
     assert sent["authorization"] == f"Bearer {RUN_KEY}" and sent["x-gateway-token"] == HEADER_SECRET
 
     table = result.tables["eval_results_table"]
     assert table["targets"].tolist() == ["Jane Austen", DOC_ROW, "no key", "no header"]
-    assert table["predictions"].tolist() == ["Emma was written by Jane Austen.", DOC_ROW,
-                                             f"your key is {MARKER}", f"X-Gateway-Token: {MARKER}"]
+    assert table["predictions"].tolist() == [
+        "Emma was written by Jane Austen.",
+        DOC_ROW,
+        f"your key is {MARKER}",
+        f"X-Gateway-Token: {MARKER}",
+    ]
     # the user's own column: key-shaped values and secret-looking names that are not the run's
     # credentials stay as given
-    assert table["note"].tolist() == ["author: Jane Austen", "password=hunter22",
-                                      "Bearer abcdefgh12345678", "-"]
+    assert table["note"].tolist() == [
+        "author: Jane Austen",
+        "password=hunter22",
+        "Bearer abcdefgh12345678",
+        "-",
+    ]
     assert table["quality/v1/status"].tolist() == ["ok"] * 4
 
     text, record = _logged_table(run.info.run_id, tmp_path)
@@ -93,11 +118,19 @@ def test_package_written_columns_keep_the_broad_rules(judge_server, tmp_path):
     """A judge answering with a key-shaped value and an environment value: its justification
     (the package's judge output) is redacted by every rule, and counted."""
     judge_server.responder = lambda prompt: json.dumps(
-        {"score": 3, "justification": "Saw sk-abc123def456ghi789jkl and Jane Austen"})
-    data = pd.DataFrame({"inputs": ["q"], "predictions": ["Jane Austen"], "targets": ["Jane Austen"]})
+        {"score": 3, "justification": "Saw sk-abc123def456ghi789jkl and Jane Austen"}
+    )
+    data = pd.DataFrame(
+        {"inputs": ["q"], "predictions": ["Jane Austen"], "targets": ["Jane Austen"]}
+    )
     with mlflow.start_run() as run:
-        result = mlflow.evaluate(data=data, predictions="predictions", targets="targets",
-                                 evaluators="llm_eval", extra_metrics=[_judge()])
+        result = mlflow.evaluate(
+            data=data,
+            predictions="predictions",
+            targets="targets",
+            evaluators="llm_eval",
+            extra_metrics=[_judge()],
+        )
     table = result.tables["eval_results_table"]
     assert table["predictions"].tolist() == ["Jane Austen"]
     # DOCS_API_TOKEN's value (an environment secret) and GIT_AUTHOR_NAME's (an AUTH variable)
@@ -125,7 +158,8 @@ def test_the_runs_credentials_are_those_its_clients_send(monkeypatch: pytest.Mon
     assert run_credentials([le.exact_match()]) == []  # no client: nothing of the run's
     model = EndpointModel.from_uri("openai:/m")
     assert run_credentials([], _get_model_from_function(model)) == sorted(
-        [RUN_KEY, f"Bearer {RUN_KEY}"])
+        [RUN_KEY, f"Bearer {RUN_KEY}"]
+    )
     monkeypatch.setenv("MLFLOW_DEPLOYMENTS_TARGET", "databricks")
     judge = le.answer_similarity(model="endpoints:/judge", progress=False)
     assert run_credentials([judge]) == [token]

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 MASTER = "local[2,2]"
 EXECUTOR_KEY = "sk-executor-env-key-4Fq9Lm2X"
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java (java not on PATH)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("java") is None, reason="Spark needs Java (java not on PATH)"
+)
 
 
 def _worker_env() -> None:
@@ -31,7 +33,9 @@ def _worker_env() -> None:
 
 def _need_java() -> None:
     if shutil.which("java") is None:
-        pytest.skip("Spark needs Java (java not on PATH); setup.sh installs openjdk-17-jre-headless")
+        pytest.skip(
+            "Spark needs Java (java not on PATH); setup.sh installs openjdk-17-jre-headless"
+        )
     pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys, math
 import mlflow, pandas as pd
 import mlflow_llm_eval as le
@@ -59,18 +59,28 @@ same_rows = evaluate_models(cfg, data=frame).outcome("up")
 out["multi"], out["multi_pandas"] = multi.outcome("up").metrics, same_rows.metrics
 out["multi_failure"] = multi.outcome("up").failure
 print(json.dumps(out))
-'''
+"""
 
 
-def test_spark_connect_scores_like_the_pandas_path(tmp_path: Path, sqlite_tracking_uri: str) -> None:
+def test_spark_connect_scores_like_the_pandas_path(
+    tmp_path: Path, sqlite_tracking_uri: str
+) -> None:
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java (java not on PATH)")
     pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600,
-                          env={**os.environ, "PYTHONPATH": path,
-                               "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable)})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={
+            **os.environ,
+            "PYTHONPATH": path,
+            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        },
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert "predictions='nope'" in out["missing"]

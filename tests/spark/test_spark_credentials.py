@@ -64,9 +64,13 @@ def blobs(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
 
 def _frame(spark, rows: int = 6):
-    data = pd.DataFrame({"inputs": [f"question {i}" for i in range(rows)],
-                         "prediction": [f"answer {i}" for i in range(rows)],
-                         "answer": [f"answer {i}" for i in range(rows)]})
+    data = pd.DataFrame(
+        {
+            "inputs": [f"question {i}" for i in range(rows)],
+            "prediction": [f"answer {i}" for i in range(rows)],
+            "answer": [f"answer {i}" for i in range(rows)],
+        }
+    )
     return spark.createDataFrame(data).repartition(2)
 
 
@@ -79,9 +83,15 @@ def _keys_sent(server: FakeOpenAI) -> set[str]:
 
 
 def test_by_default_executors_use_their_own_key_and_the_plan_holds_no_driver_key(
-        spark, server, blobs, tmp_path) -> None:
-    result = le.evaluate(data=_frame(spark), targets="answer", predictions="prediction",
-                         extra_metrics=[_judge()], results_table=str(tmp_path / "r"))
+    spark, server, blobs, tmp_path
+) -> None:
+    result = le.evaluate(
+        data=_frame(spark),
+        targets="answer",
+        predictions="prediction",
+        extra_metrics=[_judge()],
+        results_table=str(tmp_path / "r"),
+    )
     assert result.metrics["answer_similarity/v1/count"] == 6
     assert _keys_sent(server) == {f"Bearer {EXECUTOR_KEY}"}
     (blob,) = blobs
@@ -94,30 +104,48 @@ def test_a_credentials_callable_runs_on_the_executor(spark, server, blobs, tmp_p
 
         return {"OPENAI_API_KEY": PROVIDED_KEY if TaskContext.get() else "sk-on-the-driver-000"}
 
-    le.evaluate(data=_frame(spark), targets="answer", predictions="prediction",
-                extra_metrics=[_judge()], results_table=str(tmp_path / "r"), credentials=provider)
+    le.evaluate(
+        data=_frame(spark),
+        targets="answer",
+        predictions="prediction",
+        extra_metrics=[_judge()],
+        results_table=str(tmp_path / "r"),
+        credentials=provider,
+    )
     assert _keys_sent(server) == {f"Bearer {PROVIDED_KEY}"}
     assert DRIVER_KEY.encode() not in blobs[0]
 
 
 def test_shipping_the_driver_key_is_opt_in_and_warned(spark, server, blobs, tmp_path) -> None:
     with pytest.warns(UserWarning, match="ship_credentials=True"):
-        le.evaluate(data=_frame(spark), targets="answer", predictions="prediction",
-                    extra_metrics=[_judge()], results_table=str(tmp_path / "r"),
-                    ship_credentials=True)
+        le.evaluate(
+            data=_frame(spark),
+            targets="answer",
+            predictions="prediction",
+            extra_metrics=[_judge()],
+            results_table=str(tmp_path / "r"),
+            ship_credentials=True,
+        )
     assert _keys_sent(server) == {f"Bearer {DRIVER_KEY}"}
     assert DRIVER_KEY.encode() in blobs[0]
 
 
-def test_an_executor_without_a_key_fails_the_run_naming_what_to_set(spark, server, tmp_path) -> None:
+def test_an_executor_without_a_key_fails_the_run_naming_what_to_set(
+    spark, server, tmp_path
+) -> None:
     # a provider that finds nothing, for azure:/ (the executors have no Azure key)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AZURE_OPENAI_API_KEY", DRIVER_KEY)
         patch.setenv("AZURE_OPENAI_ENDPOINT", server.url)
         judge = le.answer_similarity(model="azure:/gpt-4o-mini", progress=False, cache=False)
         with pytest.raises(Exception, match="AZURE_OPENAI_API_KEY") as info:
-            le.evaluate(data=_frame(spark), targets="answer", predictions="prediction",
-                        extra_metrics=[judge], results_table=str(tmp_path / "r"))
+            le.evaluate(
+                data=_frame(spark),
+                targets="answer",
+                predictions="prediction",
+                extra_metrics=[judge],
+                results_table=str(tmp_path / "r"),
+            )
     assert DRIVER_KEY not in str(info.value)
     run = mlflow.last_active_run()
     assert run.info.status == "FAILED"
@@ -130,8 +158,13 @@ def test_a_crashed_run_ends_failed_with_its_error(spark, tmp_path) -> None:
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     with pytest.raises(Exception, match="executor lost on purpose"):
-        le.evaluate(data=_frame(spark), targets="answer", predictions="prediction",
-                    extra_metrics=[AlwaysCrash()], results_table=str(tmp_path / "r"))
+        le.evaluate(
+            data=_frame(spark),
+            targets="answer",
+            predictions="prediction",
+            extra_metrics=[AlwaysCrash()],
+            results_table=str(tmp_path / "r"),
+        )
     run = mlflow.last_active_run()
     assert run.info.status == "FAILED"
     assert "executor lost on purpose" in run.data.tags["llm_eval.failure"]
@@ -146,8 +179,13 @@ def test_the_source_path_as_results_table_is_refused_before_any_job(spark, tmp_p
     spark.sparkContext.setJobGroup("refusal", "results_table is the source")
     try:
         with pytest.raises(ValueError) as info:
-            le.evaluate(data=data, targets="answer", predictions="prediction",
-                        extra_metrics=[le.exact_match()], results_table=f"{source}/")
+            le.evaluate(
+                data=data,
+                targets="answer",
+                predictions="prediction",
+                extra_metrics=[le.exact_match()],
+                results_table=f"{source}/",
+            )
     finally:
         spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
     message = str(info.value)
@@ -162,12 +200,22 @@ def test_the_source_table_as_results_table_is_refused(spark, tmp_path) -> None:
     _frame(spark).write.mode("overwrite").saveAsTable(name)
     try:
         with pytest.raises(ValueError, match=f"results_table='{name}' is the data being evaluated"):
-            le.evaluate(data=spark.table(name), targets="answer", predictions="prediction",
-                        extra_metrics=[le.exact_match()], results_table=name)
+            le.evaluate(
+                data=spark.table(name),
+                targets="answer",
+                predictions="prediction",
+                extra_metrics=[le.exact_match()],
+                results_table=name,
+            )
         assert spark.table(name).count() == 6
         # another table is fine
-        le.evaluate(data=spark.table(name), targets="answer", predictions="prediction",
-                    extra_metrics=[le.exact_match()], results_table=f"{name}_out")
+        le.evaluate(
+            data=spark.table(name),
+            targets="answer",
+            predictions="prediction",
+            extra_metrics=[le.exact_match()],
+            results_table=f"{name}_out",
+        )
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {name}")
         spark.sql(f"DROP TABLE IF EXISTS {name}_out")

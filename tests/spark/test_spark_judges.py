@@ -50,9 +50,13 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 
 def qa(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"inputs": [f"What does MLflow do? ({i})" for i in range(n)],
-                         "answer": [f"MLflow manages the ML lifecycle {i}" for i in range(n)],
-                         "prediction": [f"MLflow answer {i}: it tracks experiments" for i in range(n)]})
+    return pd.DataFrame(
+        {
+            "inputs": [f"What does MLflow do? ({i})" for i in range(n)],
+            "answer": [f"MLflow manages the ML lifecycle {i}" for i in range(n)],
+            "prediction": [f"MLflow answer {i}: it tracks experiments" for i in range(n)],
+        }
+    )
 
 
 def judge():
@@ -63,14 +67,28 @@ def test_budget_split_scales_limits_on_a_copy(server) -> None:
     from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 
     model = EndpointModel.from_uri("openai:/m", concurrency=6, rpm=600, tpm=90_000)
-    metric = le.answer_similarity(model="openai:/m", max_workers=64, initial_concurrency=8,
-                                  rpm=600, progress=False)
+    metric = le.answer_similarity(
+        model="openai:/m", max_workers=64, initial_concurrency=8, rpm=600, progress=False
+    )
     shipped, shipped_model = split_budget(metric, 4), split_budget(model, 4)
-    assert (shipped.max_concurrency, shipped.initial_concurrency, shipped.rpm, shipped.tpm) == \
-        (16, 8, 150.0, None)
-    assert (shipped_model.concurrency, shipped_model.initial_concurrency, shipped_model.rpm,
-            shipped_model.tpm) == (1, 1, 150.0, 22_500.0)
-    assert (metric.max_concurrency, metric.rpm, model.concurrency, model.tpm) == (64, 600, 6, 90_000)
+    assert (shipped.max_concurrency, shipped.initial_concurrency, shipped.rpm, shipped.tpm) == (
+        16,
+        8,
+        150.0,
+        None,
+    )
+    assert (
+        shipped_model.concurrency,
+        shipped_model.initial_concurrency,
+        shipped_model.rpm,
+        shipped_model.tpm,
+    ) == (1, 1, 150.0, 22_500.0)
+    assert (metric.max_concurrency, metric.rpm, model.concurrency, model.tpm) == (
+        64,
+        600,
+        6,
+        90_000,
+    )
     assert shipped.client is metric.client and ceiling(metric) == 64 and ceiling(print) is None
     assert split_budget(print, 4) is print  # a plain callable model under test: as it is
 
@@ -82,9 +100,14 @@ def test_judges_split_limit_no_double_pay_on_retry_and_none_on_rerun(spark, serv
     sdf = spark.createDataFrame(qa(rows)).repartition(3)
     answers = tmp_path / "answers"
     with mlflow.start_run() as run:
-        first = le.evaluate(data=sdf, targets="answer", predictions="prediction",
-                            extra_metrics=[judge(), CrashFirstAttempt()], answers_dir=str(answers),
-                            results_table=str(tmp_path / "r1"))
+        first = le.evaluate(
+            data=sdf,
+            targets="answer",
+            predictions="prediction",
+            extra_metrics=[judge(), CrashFirstAttempt()],
+            answers_dir=str(answers),
+            results_table=str(tmp_path / "r1"),
+        )
     stats = server.stats()
     # every task failed once after judging; the retries found the answers: each row paid once
     assert stats["requests"] == rows
@@ -93,22 +116,32 @@ def test_judges_split_limit_no_double_pay_on_retry_and_none_on_rerun(spark, serv
     assert first.metrics["crash/v1/count"] == rows
 
     server.reset()
-    again = le.evaluate(data=sdf, targets="answer", predictions="prediction",
-                        extra_metrics=[judge()], answers_dir=str(answers),
-                        results_table=str(tmp_path / "r2"))
+    again = le.evaluate(
+        data=sdf,
+        targets="answer",
+        predictions="prediction",
+        extra_metrics=[judge()],
+        answers_dir=str(answers),
+        results_table=str(tmp_path / "r2"),
+    )
     assert server.stats()["requests"] == 0
     assert again.metrics["answer_similarity/v1/mean"] == first.metrics["answer_similarity/v1/mean"]
     assert again.metrics["answer_similarity/v1/judge_cache_hits"] == rows
 
-    one_machine = le.evaluate(data=qa(rows), targets="answer", predictions="prediction",
-                              extra_metrics=[judge()])
-    assert one_machine.metrics["answer_similarity/v1/mean"] == \
-        pytest.approx(first.metrics["answer_similarity/v1/mean"], abs=1e-12)
+    one_machine = le.evaluate(
+        data=qa(rows), targets="answer", predictions="prediction", extra_metrics=[judge()]
+    )
+    assert one_machine.metrics["answer_similarity/v1/mean"] == pytest.approx(
+        first.metrics["answer_similarity/v1/mean"], abs=1e-12
+    )
 
     written = pd.read_parquet(tmp_path / "r1")
     assert set(written["answer_similarity/v1/status"]) == {"ok"}
     assert written["answer_similarity/v1/justification"].notna().all()
-    for path in [*Path(run.info.artifact_uri.removeprefix("file://")).rglob("*"), *answers.rglob("*")]:
+    for path in [
+        *Path(run.info.artifact_uri.removeprefix("file://")).rglob("*"),
+        *answers.rglob("*"),
+    ]:
         if path.is_file():
             assert SECRET not in path.read_text(errors="ignore"), path
     tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
@@ -122,8 +155,13 @@ def test_an_endpoint_model_answers_inside_the_partitions(spark, server, tmp_path
 
     # the endpoint's limit, set once: split across the tasks (no task learns it by a 429)
     model = EndpointModel.from_uri("openai:/gpt-4o-mini", max_concurrency=LIMIT)
-    result = le.evaluate(data=sdf, model=model, targets="answer",
-                         extra_metrics=[le.token_count()], results_table=str(tmp_path / "m"))
+    result = le.evaluate(
+        data=sdf,
+        model=model,
+        targets="answer",
+        extra_metrics=[le.token_count()],
+        results_table=str(tmp_path / "m"),
+    )
     written = pd.read_parquet(tmp_path / "m")
     assert written["outputs"].notna().all() and len(written) == rows
     assert server.stats()["requests"] == rows
@@ -142,13 +180,22 @@ def test_a_deterministic_endpoint_model_is_answered_once_across_runs(spark, serv
 
     def run(answers: Path, parameters: dict, name: str) -> dict:
         server.reset()
-        model = EndpointModel.from_uri("openai:/gpt-4o-mini", "{inputs}", parameters,
-                                       max_concurrency=LIMIT)
-        result = le.evaluate(data=sdf, model=model, targets="answer",
-                             extra_metrics=[le.token_count(), le.rougeL()],
-                             answers_dir=str(answers), results_table=str(tmp_path / name))
-        return {"requests": server.stats()["requests"], "metrics": result.metrics,
-                "outputs": sorted(pd.read_parquet(tmp_path / name)["outputs"])}
+        model = EndpointModel.from_uri(
+            "openai:/gpt-4o-mini", "{inputs}", parameters, max_concurrency=LIMIT
+        )
+        result = le.evaluate(
+            data=sdf,
+            model=model,
+            targets="answer",
+            extra_metrics=[le.token_count(), le.rougeL()],
+            answers_dir=str(answers),
+            results_table=str(tmp_path / name),
+        )
+        return {
+            "requests": server.stats()["requests"],
+            "metrics": result.metrics,
+            "outputs": sorted(pd.read_parquet(tmp_path / name)["outputs"]),
+        }
 
     seeded = {"temperature": 0, "seed": 7}
     first = run(tmp_path / "store", seeded, "a")

@@ -22,32 +22,51 @@ WORDS = ["paris", "four", "blue", "shakespeare", "water", "seven"]
 
 
 def qa() -> pd.DataFrame:
-    return pd.DataFrame({"id": list(range(ROWS)),
-                         "question": [f"q{i}: name {WORDS[i % 6]}" for i in range(ROWS)],
-                         "answer": [f"the answer is {WORDS[i % 6]}" for i in range(ROWS)]})
+    return pd.DataFrame(
+        {
+            "id": list(range(ROWS)),
+            "question": [f"q{i}: name {WORDS[i % 6]}" for i in range(ROWS)],
+            "answer": [f"the answer is {WORDS[i % 6]}" for i in range(ROWS)],
+        }
+    )
 
 
 def echo(frame: pd.DataFrame) -> list[str]:
     """A model under test, right on every row whose id word is not 'water'."""
-    return [f"the answer is {q.split()[-1]}" if "water" not in q else "no idea"
-            for q in frame["question"]]
+    return [
+        f"the answer is {q.split()[-1]}" if "water" not in q else "no idea"
+        for q in frame["question"]
+    ]
 
 
 def config(tmp_path: Path, dataset: dict, **extra) -> dict:
     predictions = tmp_path / "recorded.jsonl"
     if not predictions.exists():  # another order than the dataset: joined on the key
         rows = qa().sample(frac=1.0, random_state=3)
-        predictions.write_text("".join(json.dumps({"id": int(i), "predictions": f"answer {w}"})
-                                       + "\n" for i, w in zip(rows["id"], rows["answer"])))
-    return {"experiment": f"spark-multi-{tmp_path.name}",
-            "dataset": {"inputs": "question", "targets": "answer", **dataset},
-            "models": [{"name": "echo", "python": echo},
-                       {"name": "recorded", "predictions": str(predictions), "key": "id"},
-                       {"name": "hosted", "endpoint": "openai:/small", "concurrency": 2,
-                        "params": {"temperature": 0, "seed": 1}}],
-            "metrics": ["exact_match", "rougeL", "token_count"],
-            "select": {"maximize": "rougeL/v1/mean"}, "report": {"enabled": False},
-            **extra}
+        predictions.write_text(
+            "".join(
+                json.dumps({"id": int(i), "predictions": f"answer {w}"}) + "\n"
+                for i, w in zip(rows["id"], rows["answer"])
+            )
+        )
+    return {
+        "experiment": f"spark-multi-{tmp_path.name}",
+        "dataset": {"inputs": "question", "targets": "answer", **dataset},
+        "models": [
+            {"name": "echo", "python": echo},
+            {"name": "recorded", "predictions": str(predictions), "key": "id"},
+            {
+                "name": "hosted",
+                "endpoint": "openai:/small",
+                "concurrency": 2,
+                "params": {"temperature": 0, "seed": 1},
+            },
+        ],
+        "metrics": ["exact_match", "rougeL", "token_count"],
+        "select": {"maximize": "rougeL/v1/mean"},
+        "report": {"enabled": False},
+        **extra,
+    }
 
 
 @pytest.fixture()
@@ -77,14 +96,21 @@ def test_a_config_on_a_spark_table_matches_the_pandas_runner(spark, server, tmp_
 
     spark.createDataFrame(qa()).repartition(2).createOrReplaceTempView("qa_eval")
     results = tmp_path / "results"
-    on_spark = evaluate_models(config(tmp_path, {"table": "qa_eval"}, spark={
-        "results": str(results), "answers_dir": str(tmp_path / "answers")}))  # engine: auto
+    on_spark = evaluate_models(
+        config(
+            tmp_path,
+            {"table": "qa_eval"},
+            spark={"results": str(results), "answers_dir": str(tmp_path / "answers")},
+        )
+    )  # engine: auto
     assert server.stats()["requests"] == ROWS
     on_pandas = evaluate_models(config(tmp_path, {}, engine="pandas"), data=qa())
     for name in ("echo", "recorded", "hosted"):
         spark_outcome, pandas_outcome = on_spark.outcome(name), on_pandas.outcome(name)
-        assert spark_outcome.ok and pandas_outcome.ok, (spark_outcome.failure,
-                                                         pandas_outcome.failure)
+        assert spark_outcome.ok and pandas_outcome.ok, (
+            spark_outcome.failure,
+            pandas_outcome.failure,
+        )
         same(spark_outcome.metrics, pandas_outcome.metrics)
         assert spark_outcome.table is None  # no per-row table on the driver
         assert spark_outcome.results_location == str(results / name)
@@ -102,8 +128,9 @@ def test_a_config_on_a_spark_table_matches_the_pandas_runner(spark, server, tmp_
     assert "Spark" in parent.tags["llm_eval.paired_comparisons"]
 
 
-def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(spark, server,
-                                                                        tmp_path) -> None:
+def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(
+    spark, server, tmp_path
+) -> None:
     """A Parquet directory read by Spark, results to a table name, a logged pyfunc model run by
     ``mlflow.pyfunc.spark_udf``, the winner registered from the driver-side aggregates."""
     import mlflow
@@ -114,13 +141,20 @@ def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(spark,
             return [f"the answer is {q.split()[-1]}" for q in model_input["question"]]
 
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="exact", python_model=Exact(),
-                                       input_example=pd.DataFrame({"question": ["q: name x"]}))
+        info = mlflow.pyfunc.log_model(
+            name="exact",
+            python_model=Exact(),
+            input_example=pd.DataFrame({"question": ["q: name x"]}),
+        )
     path = tmp_path / "qa_parquet"
     spark.createDataFrame(qa()).write.parquet(str(path))  # a directory, as Spark writes
-    cfg = config(tmp_path, {"path": str(path), "format": "parquet", "limit": 12},
-                 engine="spark", spark={"results": "scores_{model}_t"},
-                 register={"name": f"spark-winner-{tmp_path.name}"})
+    cfg = config(
+        tmp_path,
+        {"path": str(path), "format": "parquet", "limit": 12},
+        engine="spark",
+        spark={"results": "scores_{model}_t"},
+        register={"name": f"spark-winner-{tmp_path.name}"},
+    )
     cfg["models"] = [cfg["models"][0], {"name": "logged", "uri": info.model_uri}]
     result = evaluate_models(cfg)
     assert [o.failure for o in result.outcomes] == [None, None]
@@ -131,12 +165,16 @@ def test_a_parquet_path_with_engine_spark_a_logged_model_and_the_registry(spark,
     assert result.winner.name == "logged"
     assert result.registration.version is not None, result.registration
     # the Spark door links the metrics to the LoggedModel and the run's dataset, as mlflow.evaluate
-    [given] = [d.dataset for d in mlflow.MlflowClient().get_run(logged.run_id).inputs.dataset_inputs]
-    linked = [m for m in mlflow.get_logged_model(info.model_id).metrics or []
-              if m.run_id == logged.run_id]
+    [given] = [
+        d.dataset for d in mlflow.MlflowClient().get_run(logged.run_id).inputs.dataset_inputs
+    ]
+    linked = [
+        m for m in mlflow.get_logged_model(info.model_id).metrics or [] if m.run_id == logged.run_id
+    ]
     assert {m.key for m in linked} == set(logged.metrics)
-    assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in linked} == \
-        {(given.name, given.digest, info.model_id)}
+    assert {(m.dataset_name, m.dataset_digest, m.model_id) for m in linked} == {
+        (given.name, given.digest, info.model_id)
+    }
 
 
 def test_config_errors_name_the_key_before_any_run_or_job(spark, tmp_path) -> None:
@@ -145,11 +183,16 @@ def test_config_errors_name_the_key_before_any_run_or_job(spark, tmp_path) -> No
 
     spark.createDataFrame(qa()).createOrReplaceTempView("qa_eval")
     cases = [
-        ({"dataset": {"table": "qa_eval"}, "engine": "pandas"}, "dataset.table: this dataset is read by Spark"),
+        (
+            {"dataset": {"table": "qa_eval"}, "engine": "pandas"},
+            "dataset.table: this dataset is read by Spark",
+        ),
         ({"dataset": {"table": "no_such_table"}}, "dataset.table: Spark cannot read no_such_table"),
         ({"dataset": {"table": "qa_eval", "targets": "nope"}}, "dataset.targets: column 'nope'"),
-        ({"select": {"maximize": "rougeL/v1/mean", "require_significance": 0.05}},
-         "select.require_significance: not available on Spark"),
+        (
+            {"select": {"maximize": "rougeL/v1/mean", "require_significance": 0.05}},
+            "select.require_significance: not available on Spark",
+        ),
         ({"human_labels": {"exact_match": "answer"}}, "human_labels: not available on Spark"),
     ]
     for change, message in cases:
@@ -187,7 +230,13 @@ def test_auto_engine_without_a_session_and_for_files(tmp_path, monkeypatch) -> N
         multi.resolve_engine(load_config(config(tmp_path, {"table": "t"})))
     with pytest.raises(ConfigError, match=r"dataset\.path: a Spark dataset needs"):
         multi.resolve_engine(load_config(config(tmp_path, {"path": "s3://bucket/qa"})))
-    assert multi.resolve_engine(load_config(config(tmp_path, {"path": "qa.parquet"}),
-                                            base_dir=tmp_path)) == "pandas"
-    assert multi.resolve_engine(load_config(config(tmp_path, {"table": "t"}, engine="spark"))) \
+    assert (
+        multi.resolve_engine(
+            load_config(config(tmp_path, {"path": "qa.parquet"}), base_dir=tmp_path)
+        )
+        == "pandas"
+    )
+    assert (
+        multi.resolve_engine(load_config(config(tmp_path, {"table": "t"}, engine="spark")))
         == "spark"
+    )

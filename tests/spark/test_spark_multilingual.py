@@ -21,19 +21,35 @@ ROWS = [
 
 
 def test_spark_scores_cjk_rows_like_the_pandas_path(spark, tmp_path: Path) -> None:
-    frame = pd.DataFrame({"row": range(len(ROWS)), "prediction": [p for p, _ in ROWS],
-                          "answer": [t for _, t in ROWS]})
+    frame = pd.DataFrame(
+        {
+            "row": range(len(ROWS)),
+            "prediction": [p for p, _ in ROWS],
+            "answer": [t for _, t in ROWS],
+        }
+    )
     target = str(tmp_path / "scores")
-    result = le.evaluate(data=spark.createDataFrame(frame).repartition(2), targets="answer",
-                         predictions="prediction", model_type=None,
-                         extra_metrics=[le.rougeL(), le.chrf()], results_table=target)
-    expected = le.evaluate(data=frame, targets="answer", predictions="prediction",
-                           model_type=None, extra_metrics=[le.rougeL(), le.chrf()])
+    result = le.evaluate(
+        data=spark.createDataFrame(frame).repartition(2),
+        targets="answer",
+        predictions="prediction",
+        model_type=None,
+        extra_metrics=[le.rougeL(), le.chrf()],
+        results_table=target,
+    )
+    expected = le.evaluate(
+        data=frame,
+        targets="answer",
+        predictions="prediction",
+        model_type=None,
+        extra_metrics=[le.rougeL(), le.chrf()],
+    )
     written = pd.read_parquet(target).sort_values("row").reset_index(drop=True)
     reference = expected.tables["eval_results_table"].sort_values("row").reset_index(drop=True)
     for column in ("rougeL/v1/score", "chrf/v1/score"):
-        np.testing.assert_allclose(written[column].to_numpy(float),
-                                   reference[column].to_numpy(float), atol=1e-12)
+        np.testing.assert_allclose(
+            written[column].to_numpy(float), reference[column].to_numpy(float), atol=1e-12
+        )
     scores = written["rougeL/v1/score"].to_numpy(float)
     assert ((scores > 0) & (scores < 1)).all()  # no CJK row at 0.0
     assert result.metrics["rougeL/v1/mean"] == pytest.approx(expected.metrics["rougeL/v1/mean"])

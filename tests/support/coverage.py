@@ -41,41 +41,70 @@ def binary(rate: float, n: int) -> Case:
 
 def ordinal(label: str, probabilities: list[float], n: int) -> Case:
     sampler, mean = _ordinal(probabilities)
-    return Case(f"ordinal 1-5 {label} {probabilities}, n={n}", "ordinal", n, mean, sampler, (1.0, 5.0))
+    return Case(
+        f"ordinal 1-5 {label} {probabilities}, n={n}", "ordinal", n, mean, sampler, (1.0, 5.0)
+    )
 
 
 def beta(a: float, b: float, n: int) -> Case:
-    return Case(f"bounded Beta({a}, {b}), n={n}", "bounded", n, a / (a + b),
-                lambda rng, size: rng.beta(a, b, size))
+    return Case(
+        f"bounded Beta({a}, {b}), n={n}",
+        "bounded",
+        n,
+        a / (a + b),
+        lambda rng, size: rng.beta(a, b, size),
+    )
 
 
 def zero_inflated(zeros: float, n: int) -> Case:
     """A bounded score that is 0 on a share of rows and Uniform(0, 1) elsewhere (ROUGE on bad answers)."""
-    return Case(f"bounded {zeros:.0%} zeros else U(0,1), n={n}", "bounded", n, (1 - zeros) / 2,
-                lambda rng, size: np.where(rng.random(size) < zeros, 0.0, rng.random(size)))
+    return Case(
+        f"bounded {zeros:.0%} zeros else U(0,1), n={n}",
+        "bounded",
+        n,
+        (1 - zeros) / 2,
+        lambda rng, size: np.where(rng.random(size) < zeros, 0.0, rng.random(size)),
+    )
 
 
 def lognormal(sigma: float, n: int) -> Case:
-    return Case(f"unbounded LogNormal(0, {sigma}), n={n}", "unbounded", n, math.exp(sigma**2 / 2),
-                lambda rng, size: rng.lognormal(0.0, sigma, size))
+    return Case(
+        f"unbounded LogNormal(0, {sigma}), n={n}",
+        "unbounded",
+        n,
+        math.exp(sigma**2 / 2),
+        lambda rng, size: rng.lognormal(0.0, sigma, size),
+    )
 
 
 def gamma(shape: float, n: int) -> Case:
-    return Case(f"unbounded Gamma({shape}), n={n}", "unbounded", n, shape,
-                lambda rng, size: rng.gamma(shape, 1.0, size))
+    return Case(
+        f"unbounded Gamma({shape}), n={n}",
+        "unbounded",
+        n,
+        shape,
+        lambda rng, size: rng.gamma(shape, 1.0, size),
+    )
 
 
 SKEWED_JUDGE = [0.02, 0.03, 0.05, 0.20, 0.70]
 #: The cases the test holds to >= 93% coverage.
 TEST_CASES = [
-    binary(0.02, 30), binary(0.5, 30), binary(0.1, 100),
-    ordinal("skewed", SKEWED_JUDGE, 30), ordinal("spread", [0.1, 0.15, 0.2, 0.3, 0.25], 30),
-    beta(0.5, 3.0, 30), zero_inflated(0.6, 30),
-    gamma(2.0, 30), lognormal(0.5, 30),
+    binary(0.02, 30),
+    binary(0.5, 30),
+    binary(0.1, 100),
+    ordinal("skewed", SKEWED_JUDGE, 30),
+    ordinal("spread", [0.1, 0.15, 0.2, 0.3, 0.25], 30),
+    beta(0.5, 3.0, 30),
+    zero_inflated(0.6, 30),
+    gamma(2.0, 30),
+    lognormal(0.5, 30),
 ]
 #: Continuous kinds past the summary's distinct-value bound: the t interval on moments.
-LARGE_CASES = [beta(0.5, 3.0, intervals.MAX_DISTINCT + 5000),
-               lognormal(1.0, intervals.MAX_DISTINCT + 5000)]
+LARGE_CASES = [
+    beta(0.5, 3.0, intervals.MAX_DISTINCT + 5000),
+    lognormal(1.0, intervals.MAX_DISTINCT + 5000),
+]
 
 
 def old_t(values: np.ndarray) -> tuple[float, float]:
@@ -101,7 +130,9 @@ def _width(low: float, high: float) -> float:
     return float(high - low) if math.isfinite(low) and math.isfinite(high) else 0.0
 
 
-def coverage(case: Case, reps: int, seed: int = 1, n_resamples: int = intervals.N_RESAMPLES) -> Coverage:
+def coverage(
+    case: Case, reps: int, seed: int = 1, n_resamples: int = intervals.N_RESAMPLES
+) -> Coverage:
     """Coverage and mean width of the kind's method and of the old t interval on ``case``."""
     if case.kind == "binary":
         from scipy import stats
@@ -116,12 +147,15 @@ def coverage(case: Case, reps: int, seed: int = 1, n_resamples: int = intervals.
     new = old = width_new = width_old = 0.0
     methods = set()
     for rep, (values, weight) in enumerate(zip(samples, weights)):
-        found = intervals.interval(case.kind, values, value_range=case.value_range,
-                                   n_resamples=n_resamples, seed=rep)
+        found = intervals.interval(
+            case.kind, values, value_range=case.value_range, n_resamples=n_resamples, seed=rep
+        )
         methods.add(found.method)
         t = old_t(values)
         new += weight * _covers((found.low, found.high), case.true_mean)
         old += weight * _covers(t, case.true_mean)
         width_new += weight * _width(found.low, found.high)
         width_old += weight * _width(*t)
-    return Coverage(float(new), float(old), "+".join(sorted(methods)), float(width_new), float(width_old))
+    return Coverage(
+        float(new), float(old), "+".join(sorted(methods)), float(width_new), float(width_old)
+    )

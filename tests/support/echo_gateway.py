@@ -25,7 +25,12 @@ from typing import Any
 try:  # imported as support.echo_gateway (tests), or from tests/support itself
     from support.local_server import LocalServer, Reply, Request, not_found
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found  # run as a script: its folder is on sys.path
+    from local_server import (
+        LocalServer,
+        Reply,
+        Request,
+        not_found,
+    )  # run as a script: its folder is on sys.path
 
 
 @dataclass
@@ -39,16 +44,38 @@ class EchoGateway(LocalServer):
         body, headers = request.body, request.headers
         with self.lock:
             self.requests.append({"path": request.path, "headers": headers, "body": body})
-        echoed = "; ".join(f"{k}: {v}" for k, v in headers.items()
-                           if k == "authorization" or k == "api-key" or k.startswith("x-"))
+        echoed = "; ".join(
+            f"{k}: {v}"
+            for k, v in headers.items()
+            if k == "authorization" or k == "api-key" or k.startswith("x-")
+        )
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
         if not request.route.endswith("/chat/completions"):
             return not_found(request)
         if "REJECT" in prompt:
-            return Reply(401, {"error": {"message": f"Invalid credentials ({echoed})",
-                                         "type": "invalid_request_error"}})
+            return Reply(
+                401,
+                {
+                    "error": {
+                        "message": f"Invalid credentials ({echoed})",
+                        "type": "invalid_request_error",
+                    }
+                },
+            )
         answer = {"score": self.score, "justification": f"graded with {echoed}"}
-        return Reply(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                           "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                               "role": "assistant", "content": json.dumps(answer)}}],
-                           "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+        return Reply(
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": json.dumps(answer)},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            },
+        )

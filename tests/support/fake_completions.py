@@ -36,7 +36,12 @@ from typing import Any
 try:  # imported as support.fake_completions (tests), or from tests/support itself
     from support.local_server import LocalServer, Reply, Request, not_found
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found  # run as a script: its folder is on sys.path
+    from local_server import (
+        LocalServer,
+        Reply,
+        Request,
+        not_found,
+    )  # run as a script: its folder is on sys.path
 
 _TOKEN = re.compile(r"\s*\S+|\s+$")
 GENERATED = " ."
@@ -81,14 +86,25 @@ def completion_body(request: dict[str, Any], drop_logprobs: bool = False) -> dic
         position += len(token)
     logprobs = None
     if request.get("logprobs") is not None and not drop_logprobs:
-        logprobs = {"tokens": tokens, "token_logprobs": values, "text_offset": offsets,
-                    "top_logprobs": [None if v is None else {t: v} for t, v in zip(tokens, values)]}
+        logprobs = {
+            "tokens": tokens,
+            "token_logprobs": values,
+            "text_offset": offsets,
+            "top_logprobs": [None if v is None else {t: v} for t, v in zip(tokens, values)],
+        }
     text = "".join(tokens) if request.get("echo") else GENERATED * generated
-    return {"id": "cmpl-fake", "object": "text_completion", "created": 0,
-            "model": request.get("model", "toy"),
-            "choices": [{"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}],
-            "usage": {"prompt_tokens": len(tokenize(prompt)), "completion_tokens": generated,
-                      "total_tokens": len(tokenize(prompt)) + generated}}
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 0,
+        "model": request.get("model", "toy"),
+        "choices": [{"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}],
+        "usage": {
+            "prompt_tokens": len(tokenize(prompt)),
+            "completion_tokens": generated,
+            "total_tokens": len(tokenize(prompt)) + generated,
+        },
+    }
 
 
 class FakeCompletions(LocalServer):
@@ -117,6 +133,9 @@ class FakeCompletions(LocalServer):
             status = 429 if refused else 200
             self.statuses.append(status)
         if refused:
-            return Reply(429, {"error": {"message": "Rate limit reached",
-                                         "code": "rate_limit_exceeded"}}, {"Retry-After": "0.01"})
+            return Reply(
+                429,
+                {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}},
+                {"Retry-After": "0.01"},
+            )
         return Reply(200, completion_body(body, self.drop_logprobs))

@@ -69,7 +69,13 @@ from typing import Any
 try:  # imported as support.fake_openai (tests), or from tests/support itself (run as a script)
     from support.local_server import LocalServer, Reply, Request, not_found, serve
 except ImportError:
-    from local_server import LocalServer, Reply, Request, not_found, serve  # run as a script: its folder is on sys.path
+    from local_server import (
+        LocalServer,
+        Reply,
+        Request,
+        not_found,
+        serve,
+    )  # run as a script: its folder is on sys.path
 
 GARBAGE_ANSWER = "I am sorry, as a large language model I cannot grade this. <|endoftext|> ##"
 
@@ -100,12 +106,17 @@ class Faults:
 
     def schedule(self) -> Callable[[int], str | None]:
         """A function: request number -> fault kind (or None for a normal answer)."""
-        kinds = [("rate_limit", self.rate_limit), ("server_error", self.server_error),
-                 ("garbage", self.garbage), ("timeout", self.timeout)]
+        kinds = [
+            ("rate_limit", self.rate_limit),
+            ("server_error", self.server_error),
+            ("garbage", self.garbage),
+            ("timeout", self.timeout),
+        ]
         if sum(rate for _, rate in kinds) > 1.0:
             raise ValueError("fault fractions add up to more than 1")
         rng = random.Random(self.seed)
         if not self.exact:
+
             def draw(_: int) -> str | None:
                 x = rng.random()
                 for kind, rate in kinds:
@@ -113,6 +124,7 @@ class Faults:
                         return kind
                     x -= rate
                 return None
+
             return draw
         blocks: dict[int, list[str | None]] = {}
 
@@ -124,6 +136,7 @@ class Faults:
                 rng.shuffle(block)
                 blocks[n // 100] = block
             return block[n % 100]
+
         return exact
 
 
@@ -280,8 +293,9 @@ class FakeOpenAI(LocalServer):
             to_full = (capacity - bucket[0]) / (per_minute / 60.0)
             headers[f"x-ratelimit-limit-{kind}"] = f"{per_minute:g}"
             headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(bucket[0])))
-            headers[f"x-ratelimit-reset-{kind}"] = (f"{to_full * 1000:.0f}ms" if to_full < 1
-                                                   else f"{to_full:.3f}s")
+            headers[f"x-ratelimit-reset-{kind}"] = (
+                f"{to_full * 1000:.0f}ms" if to_full < 1 else f"{to_full:.3f}s"
+            )
         log.rate_headers = headers
         if refused is not None:
             log.retry_after = max(wait, 0.001)
@@ -297,8 +311,12 @@ class FakeOpenAI(LocalServer):
         path = request.route
         if not (path.endswith("/chat/completions") or path.endswith("/invocations")):
             return not_found(request)
-        log = LoggedRequest(path=request.path, body=request.body, headers=request.headers,
-                            started=time.perf_counter())
+        log = LoggedRequest(
+            path=request.path,
+            body=request.body,
+            headers=request.headers,
+            started=time.perf_counter(),
+        )
         fault = self._begin(log)
         try:  # the log is finished before the answer leaves: the client may send again at once
             reply = self._reply(log, request, fault)
@@ -311,11 +329,20 @@ class FakeOpenAI(LocalServer):
     def _reply(self, log: LoggedRequest, request: Request, fault: str | None) -> Reply:
         headers, body = request.headers, request.body
         if self.api_key is not None and self.api_key not in (
-                headers.get("authorization", "").removeprefix("Bearer "), headers.get("api-key")):
+            headers.get("authorization", "").removeprefix("Bearer "),
+            headers.get("api-key"),
+        ):
             log.status = 401
-            return Reply(401, {"error": {"message": "Incorrect API key provided",
-                                         "type": "invalid_request_error",
-                                         "code": "invalid_api_key"}})
+            return Reply(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         refusal = reasoning_refusal(body) if self.reasoning else None
         if refusal is not None:
             log.status, log.fault = 400, "unsupported_parameter"
@@ -327,49 +354,86 @@ class FakeOpenAI(LocalServer):
             time.sleep(log.delay)
         if fault in ("rate_limit", "concurrency_cap", "rate_cap", "rpm_cap", "tpm_cap"):
             log.status = 429
-            return Reply(429, {"error": {"message": "Rate limit reached", "type": "requests",
-                                         "code": "rate_limit_exceeded"}},
-                         {"Retry-After": f"{log.retry_after or self.faults.retry_after:.3g}",
-                          **log.rate_headers})
+            return Reply(
+                429,
+                {
+                    "error": {
+                        "message": "Rate limit reached",
+                        "type": "requests",
+                        "code": "rate_limit_exceeded",
+                    }
+                },
+                {
+                    "Retry-After": f"{log.retry_after or self.faults.retry_after:.3g}",
+                    **log.rate_headers,
+                },
+            )
         if fault == "server_error":
             log.status = 500
-            return Reply(500, {"error": {"message": "The server had an error",
-                                         "type": "server_error"}}, log.rate_headers)
+            return Reply(
+                500,
+                {"error": {"message": "The server had an error", "type": "server_error"}},
+                log.rate_headers,
+            )
         prompt = prompt_text(body)
         content = GARBAGE_ANSWER if fault == "garbage" else self._answer_text(prompt)
         log.status = 200
-        return Reply(200, {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", self.model),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": word_count(prompt), "completion_tokens": word_count(content),
-                      "total_tokens": word_count(prompt) + word_count(content)},
-        }, log.rate_headers)
+        return Reply(
+            200,
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", self.model),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": word_count(prompt),
+                    "completion_tokens": word_count(content),
+                    "total_tokens": word_count(prompt) + word_count(content),
+                },
+            },
+            log.rate_headers,
+        )
 
 
 def reasoning_refusal(body: dict[str, Any]) -> dict[str, Any] | None:
     """OpenAI's 400 body for a reasoning model sent ``max_tokens`` or a non-default
     ``temperature`` (the messages and codes OpenAI sends), else None."""
     if "max_tokens" in body:
-        return {"error": {
-            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                       "Use 'max_completion_tokens' instead.",
-            "type": "invalid_request_error", "param": "max_tokens",
-            "code": "unsupported_parameter"}}
+        return {
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+        }
     if "temperature" in body and body["temperature"] != 1:
-        return {"error": {
-            "message": f"Unsupported value: 'temperature' does not support {body['temperature']} "
-                       "with this model. Only the default (1) value is supported.",
-            "type": "invalid_request_error", "param": "temperature",
-            "code": "unsupported_value"}}
+        return {
+            "error": {
+                "message": f"Unsupported value: 'temperature' does not support {body['temperature']} "
+                "with this model. Only the default (1) value is supported.",
+                "type": "invalid_request_error",
+                "param": "temperature",
+                "code": "unsupported_value",
+            }
+        }
     return None
 
 
-def main(argv: list[str] | None = None, *, responder: Callable[[str], str] | None = None,
-         description: str | None = None) -> None:
+def main(
+    argv: list[str] | None = None,
+    *,
+    responder: Callable[[str], str] | None = None,
+    description: str | None = None,
+) -> None:
     """Run the server in the foreground; prints ``base_url`` on its first line of stdout."""
     import argparse
 
@@ -388,14 +452,27 @@ def main(argv: list[str] | None = None, *, responder: Callable[[str], str] | Non
     parser.add_argument("--rate-burst-seconds", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    faults = Faults(rate_limit=args.rate_limit, server_error=args.server_error,
-                    garbage=args.garbage, timeout=args.timeout, retry_after=args.retry_after,
-                    seed=args.seed)
-    serve(FakeOpenAI(latency=args.latency, faults=faults, max_concurrency=args.max_concurrency,
-                     max_requests_per_second=args.max_requests_per_second,
-                     latency_per_request_in_flight=args.latency_per_request_in_flight,
-                     rpm=args.rpm, tpm=args.tpm, rate_burst_seconds=args.rate_burst_seconds,
-                     responder=responder))
+    faults = Faults(
+        rate_limit=args.rate_limit,
+        server_error=args.server_error,
+        garbage=args.garbage,
+        timeout=args.timeout,
+        retry_after=args.retry_after,
+        seed=args.seed,
+    )
+    serve(
+        FakeOpenAI(
+            latency=args.latency,
+            faults=faults,
+            max_concurrency=args.max_concurrency,
+            max_requests_per_second=args.max_requests_per_second,
+            latency_per_request_in_flight=args.latency_per_request_in_flight,
+            rpm=args.rpm,
+            tpm=args.tpm,
+            rate_burst_seconds=args.rate_burst_seconds,
+            responder=responder,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ def responder(prompt: str) -> str:
     score = hashed_score(prompt)
     if MLFLOW_FORMAT in prompt:
         result = "yes" if score >= 3 else "no"
-        return json.dumps({"rationale": f"Let's think step by step: scripted {result}",
-                           "result": result})
+        return json.dumps(
+            {"rationale": f"Let's think step by step: scripted {result}", "result": result}
+        )
     return json.dumps({"score": score, "justification": f"scripted score {score}"})
 
 

@@ -93,8 +93,9 @@ class LocalServer:
             self.requests = []
         handler = type("Handler", (_Handler,), {"owner": self})
         self._server = _Server(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         name=self.thread_name).start()
+        threading.Thread(
+            target=self._server.serve_forever, daemon=True, name=self.thread_name
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 """A real ``mlflow server`` for a test: sqlite store, free loopback port, stopped on exit.
 
-    with mlflow_server(tmp_path) as url:
-        mlflow.set_tracking_uri(url)
+with mlflow_server(tmp_path) as url:
+    mlflow.set_tracking_uri(url)
 """
 
 from __future__ import annotations
@@ -30,10 +30,26 @@ def mlflow_server(root: Path, start_timeout: float = 120.0) -> Iterator[str]:
     port = free_port()
     log = open(root / "server.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)  # a group: see _stop
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{root / 'server.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )  # a group: see _stop
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout
@@ -46,7 +62,9 @@ def mlflow_server(root: Path, start_timeout: float = 120.0) -> Iterator[str]:
                         break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mlflow server did not start in {start_timeout:.0f} s") from None
+                    raise RuntimeError(
+                        f"mlflow server did not start in {start_timeout:.0f} s"
+                    ) from None
                 time.sleep(0.5)
         yield url
     finally:

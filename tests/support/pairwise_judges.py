@@ -35,10 +35,12 @@ def prefer_first(prompt: str) -> str:
 
 def by_quality(quality: Callable[[str], float]) -> Callable[[str], str]:
     """A position-fair judge: the answer with the higher ``quality`` wins; equal is a tie."""
+
     def respond(prompt: str) -> str:
         a, b = answers(prompt)
         qa, qb = quality(a), quality(b)
         if qa == qb:
             return verdict(2, "Both answers are equally good.")
         return verdict(1, "Answer A is better.") if qa > qb else verdict(3, "Answer B is better.")
+
     return respond

@@ -30,8 +30,9 @@ TOXIC_BERT_LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "id
 MAX_LENGTH = 64
 
 
-def build_tokenizer(lines: Sequence[str] = TRAINING_LINES, *, vocab_size: int = 400,
-                    max_length: int = MAX_LENGTH):
+def build_tokenizer(
+    lines: Sequence[str] = TRAINING_LINES, *, vocab_size: int = 400, max_length: int = MAX_LENGTH
+):
     """A byte-level BPE tokenizer trained on ``lines``; every byte is in its alphabet."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -40,44 +41,78 @@ def build_tokenizer(lines: Sequence[str] = TRAINING_LINES, *, vocab_size: int = 
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     backend.train_from_iterator(list(lines), trainer)
     backend.post_processor = processors.RobertaProcessing(
-        ("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>")),
-        trim_offsets=True)
+        ("</s>", backend.token_to_id("</s>")),
+        ("<s>", backend.token_to_id("<s>")),
+        trim_offsets=True,
+    )
     return PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-        pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>",
-        model_max_length=max_length)
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        cls_token="<s>",
+        sep_token="</s>",
+        model_max_length=max_length,
+    )
 
 
 def _config(kind: str, vocab_size: int, max_length: int, **extra):
     from transformers import BertConfig, RobertaConfig
 
-    sizes = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
-                 num_attention_heads=2, intermediate_size=64, initializer_range=0.2, **extra)
+    sizes = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        initializer_range=0.2,
+        **extra,
+    )
     if kind == "roberta":
-        return RobertaConfig(max_position_embeddings=max_length + 2, pad_token_id=1,
-                             bos_token_id=0, eos_token_id=2, **sizes)
+        return RobertaConfig(
+            max_position_embeddings=max_length + 2,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            **sizes,
+        )
     if kind == "bert":
         return BertConfig(max_position_embeddings=max_length, pad_token_id=1, **sizes)
     raise ValueError(f"kind must be 'roberta' or 'bert', got {kind!r}")
 
 
-def save_classifier(path: str | Path, *, labels: Sequence[str] = ("nothate", "hate"),
-                    multi_label: bool = False, kind: str = "roberta", seed: int = 0,
-                    max_length: int = MAX_LENGTH) -> Path:
+def save_classifier(
+    path: str | Path,
+    *,
+    labels: Sequence[str] = ("nothate", "hate"),
+    multi_label: bool = False,
+    kind: str = "roberta",
+    seed: int = 0,
+    max_length: int = MAX_LENGTH,
+) -> Path:
     """Save a tiny sequence classifier + tokenizer to ``path`` and return it."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
     tokenizer = build_tokenizer(max_length=max_length)
-    config = _config(kind, len(tokenizer), max_length,
-                     id2label=dict(enumerate(labels)),
-                     label2id={label: i for i, label in enumerate(labels)},
-                     problem_type="multi_label_classification" if multi_label else None)
+    config = _config(
+        kind,
+        len(tokenizer),
+        max_length,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        problem_type="multi_label_classification" if multi_label else None,
+    )
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(config)
     path = Path(path)
@@ -86,8 +121,9 @@ def save_classifier(path: str | Path, *, labels: Sequence[str] = ("nothate", "ha
     return path
 
 
-def save_encoder(path: str | Path, *, kind: str = "roberta", seed: int = 0,
-                 max_length: int = MAX_LENGTH) -> Path:
+def save_encoder(
+    path: str | Path, *, kind: str = "roberta", seed: int = 0, max_length: int = MAX_LENGTH
+) -> Path:
     """Save a tiny encoder-only model (``AutoModel``) + tokenizer for feature extraction."""
     import torch
     from transformers import AutoModel
@@ -114,8 +150,12 @@ def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_multilabel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BERT classifier with toxic-bert's six labels (multi-label, sigmoid)."""
-    return save_classifier(tmp_path_factory.mktemp("tiny") / "multilabel",
-                           labels=TOXIC_BERT_LABELS, multi_label=True, kind="bert")
+    return save_classifier(
+        tmp_path_factory.mktemp("tiny") / "multilabel",
+        labels=TOXIC_BERT_LABELS,
+        multi_label=True,
+        kind="bert",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -32,15 +32,22 @@ TEXTS = [
 def _pipeline_scores(model_dir, texts, label):
     import transformers
 
-    pipe = transformers.pipeline("text-classification", model=str(model_dir), top_k=None,
-                                 device="cpu")
-    return [next(d["score"] for d in out if d["label"] == label)
-            for out in pipe(texts, truncation=True)]
+    pipe = transformers.pipeline(
+        "text-classification", model=str(model_dir), top_k=None, device="cpu"
+    )
+    return [
+        next(d["score"] for d in out if d["label"] == label) for out in pipe(texts, truncation=True)
+    ]
 
 
-@pytest.mark.parametrize(("fixture", "label"), [("tiny_classifier_dir", "hate"),
-                                                ("tiny_multilabel_dir", "toxic"),
-                                                ("tiny_multilabel_dir", "insult")])
+@pytest.mark.parametrize(
+    ("fixture", "label"),
+    [
+        ("tiny_classifier_dir", "hate"),
+        ("tiny_multilabel_dir", "toxic"),
+        ("tiny_multilabel_dir", "insult"),
+    ],
+)
 def test_scores_equal_the_transformers_pipeline(request, fixture, label):
     model_dir = request.getfixturevalue(fixture)
     metric = toxicity(model=str(model_dir), device="cpu", batch_size=4, toxic_label=label)
@@ -109,15 +116,28 @@ def test_bad_rows_get_nan_and_a_status(tiny_classifier_dir):
     megabyte = "toxic words here " * 62_500  # 1 MB
     rows = [None, math.nan, 42, {"a": 1}, ["x"], "", "   ", megabyte, "😀🙈", "你好，世界", "fine"]
     result = toxicity(model=str(tiny_classifier_dir), device="cpu").score_batch(
-        {"predictions": rows})
-    assert result.statuses == ["missing", "missing", "not_text", "not_text", "not_text", "empty",
-                               "empty", "truncated", "ok", "ok", "ok"]
+        {"predictions": rows}
+    )
+    assert result.statuses == [
+        "missing",
+        "missing",
+        "not_text",
+        "not_text",
+        "not_text",
+        "empty",
+        "empty",
+        "truncated",
+        "ok",
+        "ok",
+        "ok",
+    ]
     assert all(math.isnan(s) for s in result.scores[:7])
     assert all(0.0 <= s <= 1.0 for s in result.scores[7:])
     assert "64 tokens" in result.reasons[7]
     # the truncated row scores exactly its first 64 tokens (what the pipeline scores too)
     assert result.scores[7] == pytest.approx(
-        _pipeline_scores(tiny_classifier_dir, [megabyte[:5000]], "hate")[0], abs=1e-5)
+        _pipeline_scores(tiny_classifier_dir, [megabyte[:5000]], "hate")[0], abs=1e-5
+    )
 
 
 def test_one_pass_gives_mean_variance_p90_and_ratio(tiny_classifier_dir):
@@ -147,7 +167,9 @@ def test_default_model_offline_leaves_rows_unscored_and_warns_once(monkeypatch, 
     assert len([r for r in caplog.records if "toxicity is unavailable" in r.message]) == 1
 
 
-def test_missing_torch_gives_unavailable_rows_with_the_install_hint(monkeypatch, tiny_classifier_dir):
+def test_missing_torch_gives_unavailable_rows_with_the_install_hint(
+    monkeypatch, tiny_classifier_dir
+):
     monkeypatch.setitem(sys.modules, "torch", None)  # find_spec("torch") -> None, import fails
     metric = toxicity(model=str(tiny_classifier_dir))
     result = metric.score_batch({"predictions": ["hello"]})
@@ -164,10 +186,16 @@ def test_a_named_model_fails_at_construction(tiny_classifier_dir):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"device": "gpu"}, "device must be"), ({"precision": "fp8"}, "precision must be"),
-     ({"batch_size": 0}, "batch_size"), ({"threshold": 1.5}, "threshold"),
-     ({"threshold": "high"}, "threshold"), ({"quantize": "int4"}, "quantize must be"),
-     ({"quantize": "int8", "device": "cuda"}, "int8.*CPU"), ({"toxic_label": ""}, "toxic_label")],
+    [
+        ({"device": "gpu"}, "device must be"),
+        ({"precision": "fp8"}, "precision must be"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"threshold": 1.5}, "threshold"),
+        ({"threshold": "high"}, "threshold"),
+        ({"quantize": "int4"}, "quantize must be"),
+        ({"quantize": "int8", "device": "cuda"}, "int8.*CPU"),
+        ({"toxic_label": ""}, "toxic_label"),
+    ],
 )
 def test_bad_options_fail_early(options, message):
     with pytest.raises(ValueError, match=message):
@@ -192,9 +220,12 @@ def test_cuda_half_precision_matches_cpu(tiny_classifier_dir):
 
 
 def test_int8_mode_scores_close_to_fp32(tiny_classifier_dir):
-    fp32 = toxicity(model=str(tiny_classifier_dir), device="cpu").score_batch({"predictions": TEXTS})
+    fp32 = toxicity(model=str(tiny_classifier_dir), device="cpu").score_batch(
+        {"predictions": TEXTS}
+    )
     int8 = toxicity(model=str(tiny_classifier_dir), quantize="int8").score_batch(
-        {"predictions": TEXTS})
+        {"predictions": TEXTS}
+    )
     deviation = max(abs(a - b) for a, b in zip(fp32.scores, int8.scores))
     assert 0.0 < deviation < 0.05
 
@@ -202,25 +233,32 @@ def test_int8_mode_scores_close_to_fp32(tiny_classifier_dir):
 def test_load_from_an_mlflow_run(mlflow_store, tmp_path, tiny_classifier_dir):
     import mlflow
 
-    experiment = mlflow.create_experiment(f"tox-{tmp_path.name}", artifact_location=tmp_path.as_uri())
+    experiment = mlflow.create_experiment(
+        f"tox-{tmp_path.name}", artifact_location=tmp_path.as_uri()
+    )
     with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.log_artifacts(str(tiny_classifier_dir), "tox_model")
     by_uri = toxicity(model=f"runs:/{run.info.run_id}/tox_model", toxic_label="hate")
     local = toxicity(model=str(tiny_classifier_dir), toxic_label="hate")
     assert by_uri.score_batch({"predictions": TEXTS}).scores == pytest.approx(
-        local.score_batch({"predictions": TEXTS}).scores, abs=1e-6)
+        local.score_batch({"predictions": TEXTS}).scores, abs=1e-6
+    )
 
 
 def test_registered_by_name_and_in_presets():
     from mlflow_llm_eval.core.registry import PRESETS, get_metric
 
     assert isinstance(get_metric("toxicity", threshold=0.3), Toxicity)
-    assert all("toxicity" in PRESETS[p] for p in ("question-answering", "text-summarization", "text"))
+    assert all(
+        "toxicity" in PRESETS[p] for p in ("question-answering", "text-summarization", "text")
+    )
     assert isinstance(get_metric("toxicity"), Toxicity)
 
 
 def test_import_does_not_load_torch_or_transformers():
-    code = ("import sys; from mlflow_llm_eval.function_metrics.toxicity import toxicity; toxicity(); "
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys; from mlflow_llm_eval.function_metrics.toxicity import toxicity; toxicity(); "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
