@@ -8,7 +8,8 @@ nothing above :mod:`mlflow_llm_eval.chat`.
 - **Shared per endpoint** (:mod:`.endpoint`): the adaptive concurrency limit
   (:class:`~.limits.AdaptiveLimit`), the pacer (:mod:`.pacing`: ``rpm=``/``tpm=`` and the
   endpoint's ``x-ratelimit-*`` headers) and the circuit breaker are one per endpoint in the
-  process: runs from several threads against one endpoint share one limit.
+  process: runs from several threads against one endpoint share one limit. One request through
+  them, and its accounting and backoff: :mod:`.send`.
 - **Retries**: 429, timeouts, 5xx and connection errors are retried after the server's
   ``Retry-After`` (+0-20% jitter) if it sends one, else after exponential backoff with full
   jitter (``uniform(0, base * 2**n)``, capped); at most ``max_attempts`` requests per row and a
@@ -56,18 +57,17 @@ import asyncio
 import itertools
 import logging
 import queue
-import random
 import threading
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mlflow_llm_eval.chat import adapt
 from mlflow_llm_eval.chat.collect import collect, interrupted
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
-from mlflow_llm_eval.chat.loop import blocking_executor, submit
+from mlflow_llm_eval.chat.loop import submit
 from mlflow_llm_eval.chat.options import RequestOptions
 from mlflow_llm_eval.chat.replies import STATUSES, Reply, Stats, Unusable
+from mlflow_llm_eval.chat.send import RequestSender
 from mlflow_llm_eval.chat.store import AnswerWriter
 from mlflow_llm_eval.chat.types import CallError, ChatClient, Completion, Messages
 from mlflow_llm_eval.core.repeats import RepeatedError
@@ -84,33 +84,7 @@ def _interactive(rows: int) -> bool:
     return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
-#: Hangul, kana and Han: about one token per character, where other text is about four
-#: characters per token; such a character counts as four in the prompt-size estimate.
-_WIDE = re.compile(
-    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-)
-
-
-def _chars(messages: Messages) -> int:
-    """The prompt's size in English-equivalent characters (the pacer's estimate multiplies it by
-    tokens per character, 1/4 until answers say): a CJK character counts as four.
-
-        >>> _chars([{"content": "abcd"}, {"content": "한국어"}])
-        16
-    """
-    total = 0
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, str):
-            total += (
-                len(content)
-                if content.isascii()
-                else (len(content) + 3 * len(_WIDE.findall(content)))
-            )
-    return total
-
-
-class ChatEngine:
+class ChatEngine(RequestSender):
     """Sends the requests of one run; see the module docstring for the policy."""
 
     # The RequestOptions fields, copied onto the engine in __init__ (vars(self).update).
@@ -312,9 +286,6 @@ class ChatEngine:
             state.leave(run)
             self.stats.refused += state.refused - refused_before
 
-    def _host(self) -> str:
-        return str(getattr(self.client, "host", None) or self.identity)
-
     async def _row(
         self,
         index: int,
@@ -370,90 +341,6 @@ class ChatEngine:
                 )
             return Reply(value=value, completion=completion, unusable=unusable)
 
-    async def _send(
-        self, messages: Messages, parameters: Mapping[str, Any], attempt: int, repair: bool
-    ) -> Completion:
-        """One request through the endpoint's shared slots, pacing and breaker."""
-        if self._stopping:
-            raise CallError("request_error", "not sent: the run was interrupted", retryable=False)
-        async with self._slots:
-            chars = _chars(messages)
-            state = self._state
-            ticket = await state.acquire(chars, self._max_tokens)
-            if ticket is None:
-                self.stats.unavailable += 1
-                raise CallError(
-                    "endpoint_unavailable",
-                    (
-                        f"not sent: {self._host()} stopped answering ({state.breaker.threshold} "
-                        f"timeouts or connection errors in a row, no answer in between; the last: "
-                        f"{state.breaker.reason})"
-                    ),
-                    retryable=False,
-                )
-            if self._abort is not None:  # checked once a slot is free: nothing more is sent
-                state.release(ticket, answered=False)
-                raise CallError("request_error", f"not sent: {self._abort}", retryable=False)
-            if self._stopping:
-                state.release(ticket, answered=False)
-                raise CallError(
-                    "request_error", "not sent: the run was interrupted", retryable=False
-                )
-            self._in_flight += 1
-            self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._in_flight)
-            outcome: dict[str, Any] = {"answered": False}
-            task = asyncio.current_task()
-            self._sending.add(task)
-            try:
-                completion = await self._complete(messages, parameters)
-                outcome = {
-                    "answered": True,
-                    "rate": completion.rate,
-                    "prompt_chars": chars,
-                    "prompt_tokens": completion.prompt_tokens,
-                    "completion_tokens": completion.completion_tokens,
-                }
-                self._count(completion, repair)
-                self._same_error.succeeded()
-                return completion
-            except CallError as exc:
-                exc.wait = self._delay(attempt, exc.retry_after)  # type: ignore[attr-defined]
-                outcome = {
-                    "answered": not exc.unreachable,
-                    "unreachable": exc.unreachable,
-                    "failed": True,
-                    "overloaded": exc.overloaded,
-                    "rate": exc.rate,
-                    "reason": str(exc),
-                    "refused": exc.kind == "rate_limited",
-                    "hold": exc.wait if exc.overloaded else 0.0,
-                }  # type: ignore[attr-defined]
-                self._count(None, repair)
-                if not exc.retryable and adapt.refused_parameter(exc, parameters) is None:
-                    self._note_client_error(str(exc))
-                raise
-            finally:
-                self._sending.discard(task)
-                self._in_flight -= 1
-                state.release(ticket, **outcome)
-
-    async def _complete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
-        client = self.client
-        try:
-            if hasattr(client, "acomplete"):
-                completion: Completion = await client.acomplete(messages, parameters)
-                return completion
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                blocking_executor(), client.complete, messages, parameters
-            )
-        except (CallError, asyncio.CancelledError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a client's own failure is this row's status
-            raise CallError(
-                "error", f"{type(exc).__name__}: {exc}"[:500], retryable=False
-            ) from None
-
     def _adapt(self, exc: CallError, sent: Mapping[str, Any]) -> bool:
         """Whether a refused parameter (:mod:`.adapt`) is, or was meanwhile, changed for this
         endpoint: then the row is sent again."""
@@ -480,9 +367,9 @@ class ChatEngine:
         if (
             exc.kind != "rate_limited"
             or exc.retry_after is None
-            or waited + exc.wait > self.max_wait
+            or waited + exc.wait > self.max_wait  # type: ignore[attr-defined]
             or self._waits_left <= 0
-        ):  # type: ignore[attr-defined]
+        ):
             return False
         self._waits_left -= 1
         self.stats.waits += 1
@@ -499,24 +386,6 @@ class ChatEngine:
     def _gave_up(self, attempt: int) -> str:
         why = "attempts" if attempt >= self.max_attempts else "the run's retry budget"
         return f"gave up after {attempt} attempts: {why} spent"
-
-    def _count(self, completion: Completion | None, repair: bool) -> None:
-        self.stats.requests += 1
-        self.stats.repairs += int(repair)
-        if completion is not None:
-            self.stats.prompt_tokens += completion.prompt_tokens
-            self.stats.completion_tokens += completion.completion_tokens
-
-    def _note_client_error(self, text: str) -> None:
-        """The one "same error three times, stop" rule: identical non-retryable errors in a row."""
-        if self._same_error.failed(text):
-            self._abort = text
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """The server's Retry-After (plus up to 20% jitter) if given, else exponential backoff."""
-        if retry_after is not None:
-            return min(retry_after, self.backoff_max * 3) * random.uniform(1.0, 1.2)
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
 
 
 __all__ = ["STATUSES", "ChatEngine", "Reply", "Stats", "Ticket", "Unusable"]

@@ -22,12 +22,12 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.aggregate import aggregate
+from mlflow_llm_eval.core.merge import merge_extra_aggregates
 from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, order_by_... re-exported
     EvaluationPlan,
     MissingColumnError,
     build_plan,
     check_unique_keys,
-    merge_extra_aggregates,
     missing_message,
     order_by_dependencies,
     plan_columns,

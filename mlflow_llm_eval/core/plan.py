@@ -5,16 +5,16 @@ by the classic door's wrapper), the model type, every ``evaluator_config`` key a
 columns, then only translates in and out: the classic door (``mlflow.evaluate``), the Spark
 partitions, the MLflow 3 scorers and ``evaluate_sample``. The plan holds
 
-- the validated config (:class:`EvaluatorConfig`: ``col_mapping``, ``model_input``,
-  ``metric_prefix``, ``human_labels``, make_metric parameters);
+- the validated config (:class:`~mlflow_llm_eval.core.evaluator_config.EvaluatorConfig`:
+  ``col_mapping``, ``model_input``, ``metric_prefix``, ``human_labels``, make_metric
+  parameters);
 - the preset of the model type and the preset metrics dropped for want of targets (``skipped``);
 - the metrics in dependency order, each with its logical -> data column mapping (every missing
   column of every metric in one :class:`MissingColumnError`);
 - the table layout (:meth:`EvaluationPlan.layout`: column names and types) and the run-metric
   names (``metric_prefix`` applied by :meth:`EvaluationPlan.prefixed`);
-- how each extra aggregate merges over batches (:func:`merge_extra_aggregates`, read from the
-  metric's ``aggregate_merges``), and ``group_by`` (extra per-group aggregates: data, see
-  docs/doors.md).
+- ``group_by`` (extra per-group aggregates: data, see docs/doors.md); how each extra aggregate
+  merges over batches is :mod:`mlflow_llm_eval.core.merge`.
 
 No MLflow, no Spark here.
 
@@ -30,18 +30,16 @@ No MLflow, no Spark here.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_llm_eval.core.types import NOT_MERGEABLE, ROWS, SCORED_MEAN, SUM, Metric
+from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig, retriever_k
+from mlflow_llm_eval.core.types import Metric
 
 _logger = logging.getLogger(__name__)
 
-MODEL_INPUTS = ("dataframe", "text")
 #: The per-metric table columns, in order (score, justification, status, reason).
 SUFFIXES = ("score", "justification", "status", "reason")
 #: Column types of the table layout (Spark SQL / Arrow names).
@@ -53,69 +51,6 @@ class MissingColumnError(KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
-
-
-@dataclass
-class EvaluatorConfig:
-    """``evaluator_config``, validated before any row is scored (the same on every door).
-
-    Besides our keys, a key named like a parameter of an MLflow ``make_metric`` eval_fn (a
-    metric with ``metric_parameters()``) is passed to it, as MLflow's default evaluator does.
-    """
-
-    col_mapping: dict[str, Any] = field(default_factory=dict)
-    model_input: str = "dataframe"
-    metric_prefix: str = ""
-    passed_to_metrics: dict[str, Any] = field(default_factory=dict)
-    #: Judge name -> column of human labels (judge–human agreement).
-    human_labels: dict[str, str] = field(default_factory=dict)
-    KEYS = ("col_mapping", "model_input", "metric_prefix", "human_labels", "retriever_k")
-
-    @classmethod
-    def from_dict(
-        cls, config: Mapping[str, Any] | None, metrics: Sequence[Metric] | None = None
-    ) -> EvaluatorConfig:
-        config = dict(config or {})
-        parameters = {p for m in metrics or () for p in _parameters_of(m)}
-        unknown = sorted(set(config) - set(cls.KEYS) - parameters)
-        if unknown:
-            raise ValueError(
-                f"unknown llm_eval evaluator_config key(s) {unknown}; known keys: {list(cls.KEYS)} "
-                "(and parameters of your make_metric eval_fns)"
-            )
-        col_mapping = config.get("col_mapping") or {}
-        if not isinstance(col_mapping, dict):
-            raise ValueError(f"col_mapping must be a dict, got {type(col_mapping).__name__}")
-        model_input = config.get("model_input", "dataframe")
-        if model_input not in MODEL_INPUTS:
-            raise ValueError(f"model_input must be one of {MODEL_INPUTS}, got {model_input!r}")
-        human_labels = config.get("human_labels") or {}
-        if not isinstance(human_labels, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in human_labels.items()
-        ):
-            raise ValueError(
-                "human_labels must map judge names to column names, e.g. "
-                f"{{'answer_correctness': 'human_score'}}, got {human_labels!r}"
-            )
-        prefix = config.get("metric_prefix") or ""
-        if not isinstance(prefix, str):
-            raise ValueError(f"metric_prefix must be a string, got {type(prefix).__name__}")
-        _retriever_k(config)
-        passed = {k: v for k, v in config.items() if k in parameters}
-        return cls(dict(col_mapping), model_input, prefix, passed, dict(human_labels))
-
-
-def _retriever_k(config: Mapping[str, Any] | None) -> int:
-    """``retriever_k`` (MLflow's key for the retriever preset's k): a positive int, default 3."""
-    k = (config or {}).get("retriever_k", 3)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"retriever_k must be a positive integer, got {k!r}")
-    return k
-
-
-def _parameters_of(metric: Metric) -> list[str]:
-    names = getattr(metric, "metric_parameters", None)
-    return list(names()) if callable(names) else []
 
 
 def select_metrics(
@@ -134,7 +69,7 @@ def select_metrics(
     from mlflow_llm_eval.core.registry import preset_metrics
 
     extra_keys = {m.key for m in extras}
-    options = {"k": _retriever_k(evaluator_config)} if model_type == "retriever" else {}
+    options = {"k": retriever_k(evaluator_config)} if model_type == "retriever" else {}
     preset = [m for m in preset_metrics(model_type, **options) if m.key not in extra_keys]
     if not preset + list(extras):
         raise ValueError("no metrics to compute: give a model_type with a preset or extra_metrics")
@@ -409,59 +344,3 @@ def _check_human_labels(plan: EvaluationPlan, columns: list[str]) -> None:
                 f"human_labels['{name}'] names column '{column}', which is "
                 f"not in the data. Columns present: {columns}"
             )
-
-
-# --- extra aggregates over batches -------------------------------------------------------------
-def merge_rule(metric: Metric, name: str) -> str:
-    """How ``metric``'s extra aggregate ``name`` merges (its ``aggregate_merges``)."""
-    for pattern, rule in metric.aggregate_merges.items():
-        if fnmatch.fnmatchcase(name, pattern):
-            return rule
-    return NOT_MERGEABLE
-
-
-def merge_extra_aggregates(
-    metric: Metric, parts: Sequence[tuple[Mapping[str, float], int]]
-) -> dict[str, float]:
-    """Merge the extra aggregates of several batches: ``parts`` = (extras, scored rows) each.
-
-    One batch: its values as they are. Several: by each name's rule; a not mergeable name
-    is left out with a warning (it is exact only within one batch).
-
-        >>> from mlflow_llm_eval.function_metrics.toxicity import Toxicity
-        >>> merge_extra_aggregates(Toxicity, [({"ratio": 0.5}, 2), ({"ratio": 0.0}, 6)])
-        {'ratio': 0.125}
-    """
-    if len(parts) <= 1:  # one batch: exact as computed
-        return {k: float(v) for k, v in (parts[0][0] if parts else {}).items()}
-    merged: dict[str, float] = {}
-    for name in dict.fromkeys(k for p, _ in parts for k in p):
-        rule = merge_rule(metric, name)
-        present = [(p, n) for p, n in parts if name in p]
-        if rule == ROWS:  # NaN in a batch (a NaN score) is NaN over all; else the row aggregate
-            if any(math.isnan(p[name]) for p, _ in present):
-                merged[name] = math.nan
-            continue
-        if rule == SUM:
-            merged[name] = float(sum(p[name] for p, _ in present if not math.isnan(p[name])))
-        elif rule == SCORED_MEAN or rule.startswith("weighted_by:"):
-            count = rule.partition(":")[2]
-            weight_name = f"{name.rpartition('/')[0]}/{count}".lstrip("/") if count else ""
-            pairs = [
-                (p[name], p.get(weight_name, 0.0) if count else n)
-                for p, n in present
-                if not math.isnan(p[name])
-            ]
-            weight = sum(w for _, w in pairs)
-            merged[name] = sum(v * w for v, w in pairs) / weight if weight else math.nan
-        elif len(present) == 1:
-            merged[name] = float(present[0][0][name])
-        else:
-            _logger.warning(
-                "llm_eval: %s/%s is computed per batch and cannot be merged over %d "
-                "batches; it is not logged",
-                metric.key,
-                name,
-                len(present),
-            )
-    return merged

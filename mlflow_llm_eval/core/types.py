@@ -226,7 +226,7 @@ class Metric(ABC):
     #: rows), ``"weighted_by:<name>"`` (weighted by a count aggregate of the same prefix),
     #: :data:`ROWS` (recomputed from every row's score by the row aggregates), or
     #: :data:`NOT_MERGEABLE` (exact within one batch only; left out with a warning otherwise).
-    #: An undeclared name is not mergeable. Read by :mod:`mlflow_llm_eval.core.plan`.
+    #: An undeclared name is not mergeable. Read by :mod:`mlflow_llm_eval.core.merge`.
     aggregate_merges: Mapping[str, str] = REQUEST_ACCOUNTING
 
     @property

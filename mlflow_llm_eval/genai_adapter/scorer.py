@@ -29,7 +29,8 @@ from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
 from mlflow_llm_eval.core.engine import score_rows
-from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan, merge_extra_aggregates
+from mlflow_llm_eval.core.merge import merge_extra_aggregates
+from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
@@ -68,7 +69,7 @@ class MetricScorer(Scorer):
     """An MLflow 3 scorer that runs one of our metrics (see the module docstring).
 
     Build it with :func:`make_scorer`. ``accounting`` merges the metric's extra aggregates over
-    the batches as the metric declares (:func:`~mlflow_llm_eval.core.plan.merge_extra_aggregates`:
+    the batches as the metric declares (:func:`~mlflow_llm_eval.core.merge.merge_extra_aggregates`:
     a judge's ``judge_requests`` summed, toxicity's ``ratio`` weighted by scored rows, ...);
     ``batch_stats`` says how the calls were batched.
     """

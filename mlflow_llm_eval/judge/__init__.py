@@ -17,7 +17,8 @@ from mlflow_llm_eval.judge.builtin import (
     relevance,
 )
 from mlflow_llm_eval.judge.cache import JudgeCache, default_cache_path
-from mlflow_llm_eval.judge.metric import GenAIMetric, from_mlflow_genai_metric, make_genai_metric
+from mlflow_llm_eval.judge.make import from_mlflow_genai_metric, make_genai_metric
+from mlflow_llm_eval.judge.metric import GenAIMetric
 from mlflow_llm_eval.judge.pack import EvaluationExample, JudgeSpec, load_judge, pack_names
 
 register_metric_modules(

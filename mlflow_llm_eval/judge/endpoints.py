@@ -5,12 +5,11 @@
     True
 """
 
+from mlflow_llm_eval.chat.answers import completion_from_json, host_of
+from mlflow_llm_eval.chat.deployments import DeploymentsChatClient
 from mlflow_llm_eval.chat.endpoints import (
     DEFAULT_AZURE_API_VERSION,
-    DeploymentsChatClient,
     OpenAIChatClient,
-    completion_from_json,
-    host_of,
     make_client,
     parse_model_uri,
     proxy_base,

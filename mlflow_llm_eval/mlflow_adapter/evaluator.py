@@ -23,9 +23,9 @@ from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
 from mlflow_llm_eval.core.engine import score_planned
+from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig
 from mlflow_llm_eval.core.plan import (
     EvaluationPlan,
-    EvaluatorConfig,
     build_plan,
     free_name,
     outputs_column,

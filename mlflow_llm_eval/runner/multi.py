@@ -5,7 +5,9 @@ create the parent run and one child run per model (params, dataset input) -> eva
 model in a bounded thread pool with the ``llm_eval`` evaluator, logging to its child run as
 ``mlflow.evaluate(..., evaluators="llm_eval")`` would (see ``tracking.evaluate`` for why not
 through ``mlflow.evaluate`` itself) -> apply the selection rule -> optionally register the
-winner -> log the comparison table and HTML reports.
+winner -> log the comparison table and HTML reports. This module holds the parent run and each
+model's child run; the comparison step (selection, registration, the comparison table, tags and
+report) is in :mod:`mlflow_llm_eval.runner.compare_step`.
 
 A model whose evaluation raises (model not loadable, endpoint key missing, predictions file
 misaligned, ...) gets its child run marked FAILED with the reason in the ``llm_eval.failure``
@@ -18,7 +20,6 @@ import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,43 +29,17 @@ import yaml
 from mlflow_llm_eval.config.loader import LoadedConfig, load_config
 from mlflow_llm_eval.config.schema import EvalConfig, ModelSpec
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
-from mlflow_llm_eval.report.comparison import comparison_frame, comparison_report
-from mlflow_llm_eval.report.evaluation import evaluation_report
-from mlflow_llm_eval.report.pairwise import pairwise_section
-from mlflow_llm_eval.runner import pairwise_step, tracking
-from mlflow_llm_eval.runner.data import EvalData, load_data, static_predictions, template_fields
 from mlflow_llm_eval.judge.endpoint_model import EndpointModel
-from mlflow_llm_eval.runner.comparisons import (
-    PAIRED_FILE,
-    comparison_run_metrics,
-    comparisons_json,
-    metric_for_key,
-    paired_comparisons,
-    reference_model,
-    row_scores,
-)
-from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome, Registration
-from mlflow_llm_eval.select import Candidate, Selection, select_winner
+from mlflow_llm_eval.report.evaluation import evaluation_report
+from mlflow_llm_eval.runner import pairwise_step, tracking
+from mlflow_llm_eval.runner.compare_step import RunContext, compare, rule_text
+from mlflow_llm_eval.runner.data import load_data, static_predictions, template_fields
+from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome
 
 _logger = logging.getLogger(__name__)
 TAG = tracking.TAG_PREFIX
 REPORT_FILE = "llm_eval/report.html"
-COMPARISON_REPORT_FILE = "llm_eval/comparison.html"
-COMPARISON_TABLE_FILE = "llm_eval/comparison_table.json"
 CONFIG_FILE = "llm_eval/config.yaml"
-
-
-@dataclass
-class _Context:
-    loaded: LoadedConfig
-    data: EvalData
-    experiment_id: str
-    parent_run_id: str
-    pairwise: Any = None  # the compare.pairwise judge (runner/pairwise_step.py)
-
-    @property
-    def config(self) -> EvalConfig:
-        return self.loaded.config
 
 
 def evaluate_models(
@@ -90,7 +65,7 @@ def evaluate_models(
     parent = tracking.create_run(
         exp, cfg.run_name or f"compare-{len(cfg.models)}-models", {f"{TAG}role": "comparison"}
     )
-    ctx = _Context(loaded, eval_data, exp, parent, pairwise)
+    ctx = RunContext(loaded, eval_data, exp, parent, pairwise)
     try:
         tracking.log_params(parent, _parent_params(ctx))
         tracking.log_text(parent, _config_text(loaded), CONFIG_FILE)
@@ -106,7 +81,7 @@ def evaluate_models(
                     lambda item: _evaluate_model(ctx, item[0], *item[1]), zip(cfg.models, started)
                 )
             )
-        result = _compare(ctx, outcomes, register)
+        result = compare(ctx, outcomes, register)
     except BaseException as exc:
         tracking.fail_run(parent, tracking.redact(f"{type(exc).__name__}: {exc}"))
         raise
@@ -139,7 +114,7 @@ def _config_text(loaded: LoadedConfig) -> str:
     return yaml.safe_dump(_plain(dumped), sort_keys=False)
 
 
-def _parent_params(ctx: _Context) -> dict[str, Any]:
+def _parent_params(ctx: RunContext) -> dict[str, Any]:
     cfg, plan = ctx.config, ctx.loaded.metrics
     return {
         "config_file": ctx.loaded.source.name,
@@ -149,12 +124,12 @@ def _parent_params(ctx: _Context) -> dict[str, Any]:
         "engine": ctx.data.engine,
         "models": ",".join(m.name for m in cfg.models),
         "metrics": ",".join(plan.keys),
-        "select": _rule_text(ctx),
+        "select": rule_text(ctx),
         "judge_model": cfg.judge.model if cfg.judge else None,
     }
 
 
-def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
+def _model_params(ctx: RunContext, spec: ModelSpec) -> dict[str, Any]:
     cfg = ctx.config
     params: dict[str, Any] = {
         "model_name": spec.name,
@@ -175,7 +150,7 @@ def _model_params(ctx: _Context, spec: ModelSpec) -> dict[str, Any]:
     return params
 
 
-def _columns_for(ctx: _Context, spec: ModelSpec) -> list[str]:
+def _columns_for(ctx: RunContext, spec: ModelSpec) -> list[str]:
     """The dataset columns this model's evaluation needs, in a stable order."""
     ds = ctx.config.dataset
     wanted = list(ds.inputs)
@@ -187,7 +162,7 @@ def _columns_for(ctx: _Context, spec: ModelSpec) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _evaluate_kwargs(ctx: _Context, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
+def _evaluate_kwargs(ctx: RunContext, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
     """What the evaluation of one model needs (this is where the model kinds differ)."""
     ds = ctx.config.dataset
     col_mapping = dict(ds.col_mapping)
@@ -236,7 +211,7 @@ def _fail(outcome: ModelOutcome, exc: Exception) -> None:
         tracking.fail_run(outcome.run_id, outcome.failure)
 
 
-def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str, Any] | None]:
+def _start_model(ctx: RunContext, spec: ModelSpec) -> tuple[ModelOutcome, dict[str, Any] | None]:
     """Create the child run and everything the evaluation needs (main thread); never raises."""
     outcome = ModelOutcome(spec.name, spec.kind, spec.source, None, None)
     try:
@@ -264,7 +239,7 @@ def _start_model(ctx: _Context, spec: ModelSpec) -> tuple[ModelOutcome, dict[str
 
 
 def _evaluate_model(
-    ctx: _Context, spec: ModelSpec, outcome: ModelOutcome, kwargs: dict[str, Any] | None
+    ctx: RunContext, spec: ModelSpec, outcome: ModelOutcome, kwargs: dict[str, Any] | None
 ) -> ModelOutcome:
     """Evaluate one model in its child run (in a worker thread); never raises."""
     if kwargs is None or outcome.run_id is None:
@@ -290,7 +265,7 @@ def _evaluate_model(
 
 
 def _log_model_report(
-    ctx: _Context,
+    ctx: RunContext,
     spec: ModelSpec,
     outcome: ModelOutcome,
     metrics: list[Any],
@@ -335,156 +310,3 @@ def _log_model_report(
     except Exception as exc:  # a report problem must not fail the evaluation
         _logger.warning("report for %s not written: %s", spec.name, exc, exc_info=True)
         tracking.set_tags(outcome.run_id, {f"{TAG}report_error": f"{type(exc).__name__}: {exc}"})
-
-
-def _rule_text(ctx: _Context) -> str | None:
-    plan, select = ctx.loaded.metrics, ctx.config.select
-    if select is None or plan.objective is None:
-        return None
-    parts = [str(plan.objective)]
-    if select.require_significance is not None:
-        parts.append(f"beating the runner-up at paired p < {select.require_significance:g}")
-    parts += [f"subject to {c}" for c in select.constraints]
-    if plan.tie_breakers:
-        parts.append(
-            "ties: " + ", then ".join(str(t) for t in plan.tie_breakers) + ", then model order"
-        )
-    return "; ".join(parts)
-
-
-def _select(ctx: _Context, outcomes: list[ModelOutcome]) -> Selection | None:
-    plan, select = ctx.loaded.metrics, ctx.config.select
-    if select is None or plan.objective is None:
-        return None
-    metric = metric_for_key(plan.metrics, plan.objective.key)
-    key = metric.key if metric is not None else plan.objective.key
-    candidates = [Candidate(o.name, o.metrics, o.failure, row_scores(o, key)) for o in outcomes]
-    return select_winner(
-        candidates,
-        plan.objective,
-        select.constraints,
-        plan.tie_breakers,
-        select.tolerance,
-        select.require_significance,
-        metric.value_kind if metric else "unbounded",
-        metric.value_range if metric else None,
-    )
-
-
-def _register(
-    ctx: _Context, selection: Selection | None, outcomes: list[ModelOutcome]
-) -> Registration | None:
-    spec_cfg = ctx.config.registry
-    if spec_cfg is None:
-        return None
-    if selection is None or selection.winner is None:
-        return Registration(spec_cfg.name, note="no winner was chosen")
-    spec = next(m for m in ctx.config.models if m.name == selection.winner)
-    if not spec.registrable:
-        return Registration(
-            spec_cfg.name,
-            note=(
-                f"the winner '{spec.name}' is a {spec.kind} model ({spec.source}); only logged MLflow "
-                "models (models:/ or runs:/ URIs) can be registered"
-            ),
-        )
-    winner = next(o for o in outcomes if o.name == spec.name)
-    tags = {
-        f"{TAG}parent_run_id": ctx.parent_run_id,
-        f"{TAG}eval_run_id": winner.run_id or "",
-        f"{TAG}selection": selection.reason,
-        **spec_cfg.tags,
-    }
-    try:
-        version = tracking.register(str(spec.uri), spec_cfg.name, alias=spec_cfg.alias, tags=tags)
-    except Exception as exc:  # noqa: BLE001 - the comparison stays valid; the note says why
-        return Registration(
-            spec_cfg.name,
-            source=spec.uri,
-            failed=True,
-            note=tracking.redact(f"registration failed: {type(exc).__name__}: {exc}"),
-        )
-    return Registration(version.name, version.version, version.source)
-
-
-def _compare(ctx: _Context, outcomes: list[ModelOutcome], register: bool) -> ComparisonResult:
-    cfg, plan = ctx.config, ctx.loaded.metrics
-    selection = _select(ctx, outcomes)
-    registration = _register(ctx, selection, outcomes) if register else None
-    constraints = cfg.select.constraints if cfg.select else []
-    paired = paired_comparisons(
-        outcomes, plan.metrics, reference_model(outcomes, selection.winner if selection else None)
-    )
-    frame = comparison_frame(outcomes, plan.metrics, selection, plan.objective, constraints, paired)
-    parent = ctx.parent_run_id
-    tracking.log_table(parent, frame, COMPARISON_TABLE_FILE)
-    if paired:
-        tracking.log_metrics(parent, comparison_run_metrics(paired))
-        tracking.log_dict(parent, comparisons_json(paired), PAIRED_FILE)
-    tags: dict[str, Any] = {
-        f"{TAG}failed_models": ",".join(o.name for o in outcomes if not o.ok) or None
-    }
-    if ctx.data.engine == "spark":
-        from mlflow_llm_eval.runner.spark import PAIRED_NOTE, PAIRED_TAG
-
-        tags[PAIRED_TAG] = PAIRED_NOTE
-    if selection is not None:
-        tags.update(
-            {
-                f"{TAG}winner": selection.winner,
-                f"{TAG}selection_reason": selection.reason,
-                f"{TAG}rule": _rule_text(ctx),
-            }
-        )
-        winner = next((o for o in outcomes if o.name == selection.winner), None)
-        if winner is not None and winner.run_id:
-            tracking.set_tags(winner.run_id, {f"{TAG}winner": "true"})
-    if registration is not None:
-        key = "registered_model" if registration.version else "registration"
-        tags[f"{TAG}{key}"] = (
-            f"{registration.name}/{registration.version}"
-            if registration.version
-            else registration.note
-        )
-    tracking.set_tags(parent, tags)
-    pairwise = pairwise_step.run_step(
-        ctx.pairwise, parent, list(cfg.dataset.inputs), outcomes, ctx.data.rows
-    )
-    if cfg.report.enabled:
-        html = comparison_report(
-            title=f"Model comparison: {cfg.experiment}",
-            models=outcomes,
-            metrics=plan.metrics,
-            selection=selection,
-            objective=plan.objective,
-            constraints=constraints,
-            rule=_rule_text(ctx),
-            comparisons=paired,
-            registration=str(registration) if registration else None,
-            details={
-                "experiment": cfg.experiment,
-                "parent run id": parent,
-                "dataset": ctx.data.path,
-                "dataset sha256": ctx.data.sha256,
-                "rows": ctx.data.rows,
-            },
-            extra_sections=[pairwise_section(pairwise)],
-        )
-        tracking.log_text(parent, html, COMPARISON_REPORT_FILE)
-    report_uri = (
-        tracking.artifact_uri(parent, COMPARISON_REPORT_FILE) if cfg.report.enabled else None
-    )
-    return ComparisonResult(
-        ctx.experiment_id,
-        parent,
-        outcomes,
-        plan.metrics,
-        frame,
-        selection,
-        _rule_text(ctx),
-        registration,
-        tracking.tracking_uri(),
-        report_uri,
-        paired,
-        pairwise,
-    )

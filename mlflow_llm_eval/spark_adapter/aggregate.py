@@ -9,7 +9,7 @@ only when a metric has more than ``MAX_DISTINCT`` distinct values does one Spark
 score column compute them (``percentile``: exact, linear interpolation, as numpy's default).
 
 The same rows carry the metrics' extra aggregates, merged as each metric declares
-(:func:`~mlflow_llm_eval.core.plan.merge_extra_aggregates`: summed, weighted by scored rows or
+(:func:`~mlflow_llm_eval.core.merge.merge_extra_aggregates`: summed, weighted by scored rows or
 by a count, or exact only within one batch and left out, with a warning, over several).
 """
 
@@ -23,7 +23,8 @@ from typing import Any
 from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
 from mlflow_llm_eval.core.engine import named_aggregates
 from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
-from mlflow_llm_eval.core.plan import EvaluationPlan, merge_extra_aggregates
+from mlflow_llm_eval.core.merge import merge_extra_aggregates
+from mlflow_llm_eval.core.plan import EvaluationPlan
 from mlflow_llm_eval.core.summary import SummaryMerger
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN

@@ -20,14 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_llm_eval.chat.schemes import is_endpoint_uri
-from mlflow_llm_eval.core.plan import (
-    LONG,
-    EvaluationPlan,
-    EvaluatorConfig,
-    Step,
-    build_plan,
-    outputs_column,
-)
+from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig
+from mlflow_llm_eval.core.plan import LONG, EvaluationPlan, Step, build_plan, outputs_column
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io

@@ -12,7 +12,8 @@ from support.local_server import Reply
 
 from mlflow_llm_eval.chat import CallError, ChatEngine
 from mlflow_llm_eval.chat.endpoint import forget
-from mlflow_llm_eval.chat.endpoints import DeploymentsChatClient, make_client
+from mlflow_llm_eval.chat.deployments import DeploymentsChatClient
+from mlflow_llm_eval.chat.endpoints import make_client
 
 MESSAGES = [{"role": "user", "content": "grade this"}]
 
@@ -108,7 +109,7 @@ def test_a_plugin_target_is_classified_by_the_status_it_carries():
     """Another deployments target's exception: by ``.response.status_code``, else its type."""
     import requests
 
-    from mlflow_llm_eval.chat.endpoints import _classify_deployment_error
+    from mlflow_llm_eval.chat.deployments import _classify_deployment_error
 
     response = requests.Response()
     response.status_code, response._content = 400, b'{"error": {"message": "15000 tokens"}}'

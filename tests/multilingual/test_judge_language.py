@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from multilingual.corpus import CORPUS
-from mlflow_llm_eval.chat.engine import _chars
+from mlflow_llm_eval.chat.send import _chars
 from mlflow_llm_eval.judge.metric import DEFAULT_PARAMETERS, NON_ENGLISH_MAX_TOKENS
-from mlflow_llm_eval.judge.metric import make_genai_metric
+from mlflow_llm_eval.judge.make import make_genai_metric
 
 RUBRIC = "- Score 1: wrong\n- Score 5: right"
 
