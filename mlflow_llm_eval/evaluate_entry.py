@@ -72,8 +72,11 @@ def evaluate(
             evaluator_config=evaluator_config,
             results_table=results_table,
         )
-    from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
+    from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark, refuse_overwriting_the_source
+
+    if results_table is not None:  # before describing the data for the run (that may run a job)
+        refuse_overwriting_the_source(data, results_table)
 
     metrics, preset_keys = select_metrics(
         model_type, [as_metric(m) for m in extra_metrics or []], evaluator_config
