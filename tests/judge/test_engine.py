@@ -261,15 +261,17 @@ def test_waits_asked_for_have_their_own_bounds():
     assert client.requests == 3 and engine.stats.waits == 0
 
 
-def test_stops_growing_when_a_server_queues(judge_env: FakeOpenAI, rows):
-    """No 429 ever: latency grows 20 ms per request in flight (a self-hosted server's queue)."""
+def test_a_queueing_server_answers_every_row_once(judge_env: FakeOpenAI, rows):
+    """No 429 ever: latency grows 20 ms per request in flight (a self-hosted server's queue).
+
+    Every row is answered, each sent once. That the limit stops growing when answers slow down
+    is the controller's property, checked with injected durations (not this machine's clock) in
+    tests/chat/test_limits.py::test_queueing_server_stops_growth: wall-time figures here depend
+    on how busy the CPU is (a median of 3.2 s was seen with both cores loaded)."""
     judge_env.latency, judge_env.latency_per_request_in_flight = 0.02, 0.02
     result = _metric().score_batch(rows(300))
     assert set(result.statuses) == {"ok"}
-    delays = sorted(r.delay for r in judge_env.requests[150:])
-    # settled near 1.5-2x the unloaded latency: ~25 in flight, not the cap of 64 (1.3 s each)
-    assert delays[len(delays) // 2] <= 0.65
-    assert judge_env.stats()["peak_concurrency"] < 60
+    assert len(judge_env.requests) == 300
 
 
 def test_timeouts_become_a_status(judge_env: FakeOpenAI, rows):
