@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -25,8 +25,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def mlflow_server(root: Path, start_timeout: float = 120.0) -> Iterator[str]:
-    """Start ``mlflow server`` with its store and artifacts under ``root``; yield its URL."""
+def mlflow_server(
+    root: Path, start_timeout: float = 120.0, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Start ``mlflow server`` with its store and artifacts under ``root`` (``env``: variables
+    added to this process's environment for the server); yield its URL."""
     port = free_port()
     log = open(root / "server.log", "w")
     process = subprocess.Popen(
@@ -48,6 +51,7 @@ def mlflow_server(root: Path, start_timeout: float = 120.0) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
+        env={**os.environ, **(env or {})},
         start_new_session=True,
     )  # a group: see _stop
     url = f"http://127.0.0.1:{port}"
