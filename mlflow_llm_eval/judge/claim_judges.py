@@ -122,6 +122,21 @@ class ItemJudge(UsesRequestOptions, Metric):
         assert checked.text is not None  # check_text gives the text or why not
         return checked.text
 
+    def _sentences_and_context(
+        self, row: Mapping[str, Any], column: str, empty: str
+    ) -> tuple[list[str], list[str]] | RowScore:
+        """``column``'s text split into claims, and the context's passages (or why not)."""
+        text = self._text(row, column)
+        if isinstance(text, RowScore):
+            return text
+        context = self._passages(row)
+        if isinstance(context, RowScore):
+            return context
+        items = claims.split_claims(text)
+        if not items:
+            return RowScore.unscored(Status.EMPTY, empty)
+        return items, context
+
     def _passages(self, row: Mapping[str, Any]) -> list[str] | RowScore:
         value = row["context"]
         if value is None or (isinstance(value, float) and is_missing(value)):
@@ -267,15 +282,12 @@ class ClaimFaithfulness(ItemJudge):
     question = "For each numbered claim, is it supported by the context?"
 
     def row_data(self, row):
-        answer = self._text(row, "predictions")
-        if isinstance(answer, RowScore):
-            return answer
-        context = self._passages(row)
-        if isinstance(context, RowScore):
-            return context
-        items = claims.split_claims(answer)
-        if not items:
-            return RowScore.unscored(Status.EMPTY, "the answer holds no claim (no sentence)")
+        found = self._sentences_and_context(
+            row, "predictions", "the answer holds no claim (no sentence)"
+        )
+        if isinstance(found, RowScore):
+            return found
+        items, context = found
         return items, {"context": claims.numbered(context), "claims": claims.numbered(items)}
 
 
@@ -326,15 +338,10 @@ class ContextRecall(ItemJudge):
     question = "For each numbered sentence, can it be attributed to the context?"
 
     def row_data(self, row):
-        reference = self._text(row, "targets")
-        if isinstance(reference, RowScore):
-            return reference
-        context = self._passages(row)
-        if isinstance(context, RowScore):
-            return context
-        items = claims.split_claims(reference)
-        if not items:
-            return RowScore.unscored(Status.EMPTY, "the reference holds no sentence")
+        found = self._sentences_and_context(row, "targets", "the reference holds no sentence")
+        if isinstance(found, RowScore):
+            return found
+        items, context = found
         values = {"context": claims.numbered(context), "sentences": claims.numbered(items)}
         if isinstance(row.get("inputs"), str) and row["inputs"].strip():
             values = {"question": row["inputs"], **values}
