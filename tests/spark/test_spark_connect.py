@@ -4,16 +4,10 @@ any job. Runs in its own process: one process cannot hold a classic and a Connec
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from support.spark_connect import run_connect_script
 
 SCRIPT = r"""
 import json, sys, math
@@ -65,24 +59,7 @@ print(json.dumps(out))
 def test_spark_connect_scores_like_the_pandas_path(
     tmp_path: Path, sqlite_tracking_uri: str
 ) -> None:
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java (java not on PATH)")
-    pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, sqlite_tracking_uri, str(tmp_path / "t")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-        env={
-            **os.environ,
-            "PYTHONPATH": path,
-            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
-        },
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_connect_script(SCRIPT, sqlite_tracking_uri, str(tmp_path / "t"), cwd=tmp_path)
     assert "predictions='nope'" in out["missing"]
     assert out["rows"] == 90
     assert set(out["spark"]) == set(out["pandas"])
