@@ -148,15 +148,15 @@ class OpenAIChatClient:
     async def acomplete(self, messages: Messages, parameters: Mapping[str, Any]) -> Completion:
         body: dict[str, Any] = {"model": self.model, "messages": messages, **dict(parameters)}
         asked = "response_format" in body  # a caller's own (a JSON schema) wins over JSON mode
-        if self.json_mode and not asked:
+        json_mode = self.json_mode and not asked
+        if json_mode:
             body["response_format"] = {"type": "json_object"}
         try:
             answer, rate = await self.post_json(self._url, body)
         except CallError as exc:
-            if (
+            if (  # sent in JSON mode (another request in flight may have turned it off since)
                 exc.status == 400
-                and self.json_mode
-                and not asked
+                and json_mode
                 and (exc.param == "response_format" or "response_format" in str(exc))
             ):
                 self.json_mode = False  # an OpenAI-compatible server without JSON mode

@@ -113,11 +113,14 @@ class ChatEngine(RequestSender):
         on_answer: Callable[[int, Completion], None] | None = None,
         unusable_status: str = "unusable_answer",
         interrupt_grace: float = 0.5,
+        retry_unusable: bool = True,
         **options: Any,
     ) -> None:
         """``request_options`` and/or its fields by keyword (:class:`~.options.RequestOptions`;
         ``timeout`` is the client's own). ``interrupt_grace``: seconds to wait for the answers
-        in flight when the run is interrupted."""
+        in flight when the run is interrupted. ``retry_unusable=False``: an answer still
+        unusable after the follow-up ends the row (no fresh attempt from the run's retry
+        budget), so each row costs the same whatever the batch it is sent in."""
         opts = RequestOptions.resolve(request_options, client_built=True, **options)
         self.request_options = opts
         self.client = client
@@ -127,6 +130,7 @@ class ChatEngine(RequestSender):
         self.progress, self.description = progress, description
         self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
         self.unusable_status = unusable_status
+        self.retry_unusable = bool(retry_unusable)
         self.interrupt_grace = float(interrupt_grace)
         self.stats = Stats()
         self._stopping = False
@@ -329,7 +333,7 @@ class ChatEngine(RequestSender):
                 if problem.follow_up is not None and not followed:
                     followed, current = True, problem.follow_up
                     continue
-                if self._may_retry(attempt):  # a fresh attempt
+                if self.retry_unusable and self._may_retry(attempt):  # a fresh attempt
                     current = messages
                     continue
                 return Reply(
@@ -337,7 +341,9 @@ class ChatEngine(RequestSender):
                     reason=problem.reason,
                     completion=completion,
                     unusable=unusable,
-                    gave_up=self._gave_up(attempt),
+                    gave_up=self._gave_up(attempt)
+                    if self.retry_unusable
+                    else f"no fresh attempt after {attempt} answers",
                 )
             return Reply(value=value, completion=completion, unusable=unusable)
 

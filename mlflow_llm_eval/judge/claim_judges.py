@@ -16,11 +16,13 @@ verdicts, and the justification names the items that failed.
 
 Requests go through the same engine, cache and delimiting as every judge
 (:class:`~mlflow_llm_eval.chat.engine.ChatEngine`, :mod:`.cache`, :mod:`.claims`). The answer is
-asked for with a JSON schema (OpenAI structured outputs, ``response_format={"type":
-"json_schema", ...}``) when ``structured`` is on (default for ``openai:/`` and ``azure:/``
-judges); an endpoint that refuses the schema (HTTP 400 naming ``response_format`` or
-``json_schema``) gets those rows again in JSON mode, and any answer is read strictly, then
-repaired locally, then asked again once (:func:`.claims.parse_verdicts`).
+asked for with a JSON schema in the form ``structured=`` picks (:mod:`.structured`: ``"auto"``,
+OpenAI structured outputs for ``openai:/`` and ``azure:/``; ``"openai"``, ``"vllm"`` guided
+decoding, ``"ollama"``, ``"json_mode"``, ``"off"``); an endpoint that refuses the form (HTTP 400
+naming its fields) gets the next form of the chain, learned once per endpoint. Any answer is read
+strictly, then repaired locally, then asked again once (:func:`.claims.parse_verdicts`); an
+answer still unusable ends the row ``parse_error`` (no fresh attempt: a row costs the same
+requests whatever the batch or door it is sent in).
 
     >>> import os; os.environ.setdefault("OPENAI_API_KEY", "sk-doc")  # doctest: +ELLIPSIS
     '...'
@@ -35,6 +37,7 @@ repaired locally, then asked again once (:func:`.claims.parse_verdicts`).
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -42,8 +45,18 @@ from typing import Any
 from mlflow_llm_eval.chat.engine import ChatEngine, Unusable
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.core.text import check_text, is_missing
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore, Status
+from mlflow_llm_eval.core.types import (
+    REQUEST_ACCOUNTING,
+    SUM,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
+    Status,
+)
 from mlflow_llm_eval.judge import claims
+from mlflow_llm_eval.judge import structured as forms
+from mlflow_llm_eval.judge.endpoints import parse_model_uri
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
 from mlflow_llm_eval.judge.metric import resolve_model
@@ -52,7 +65,6 @@ from mlflow_llm_eval.redaction import register_secrets
 
 #: The answer lists one verdict per item: more room than a single score needs.
 DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 2000, "top_p": 1.0}
-_SCHEMA_REFUSED = ("response_format", "json_schema")
 
 
 def faithfulness_score(verdicts: Sequence[bool]) -> float:
@@ -83,13 +95,14 @@ class ItemJudge(UsesRequestOptions, Metric):
     #: The formula of the verdicts; the label of a failed item in the justification.
     formula: Callable[[Sequence[bool]], float] = staticmethod(faithfulness_score)
     failed_label = "Unsupported"
+    aggregate_merges = {**REQUEST_ACCOUNTING, "structured_refused": SUM}
 
     def __init__(
         self,
         *,
         model: str | None = None,
         parameters: Mapping[str, Any] | None = None,
-        structured: bool | None = None,
+        structured: str | bool | None = "auto",
         cache: bool | str | os.PathLike[str] = True,
         progress: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -105,10 +118,17 @@ class ItemJudge(UsesRequestOptions, Metric):
         self.client = make_client(
             self.model, timeout=self.timeout, extra_headers=extra_headers, proxy_url=proxy_url
         )
-        self.structured = (
-            self.model.startswith(("openai:", "azure:")) if structured is None else bool(structured)
-        )
+        self.structured = forms.check_mode(structured)
+        self.structured_forms = forms.chain(self.structured, parse_model_uri(self.model)[0])
         self.cache, self.progress = cache, progress
+
+    def __getstate__(self) -> dict[str, Any]:  # what the endpoint refused travels with the judge
+        return {**self.__dict__, "_structured_known": forms.known(self.client.identity)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        known = state.pop("_structured_known", {})
+        self.__dict__.update(state)
+        forms.teach(self.client.identity, known)
 
     # -- what a row is --------------------------------------------------------------------------
     def row_data(self, row: Mapping[str, Any]) -> tuple[list[str], dict[str, str]] | RowScore:
@@ -174,23 +194,32 @@ class ItemJudge(UsesRequestOptions, Metric):
         result.extra_aggregates.update(accounting)
         return result
 
-    def _engine(self, parameters: Mapping[str, Any]) -> ChatEngine:
-        cache = resolve_cache(self.cache)
+    def _cache_key(self, messages: list[dict[str, Any]]) -> str:
+        """The answer's cache key: the endpoint, messages and parameters, not the form the
+        schema was asked in (an answer is reused whatever form got it)."""
+        return cache_key(
+            self.client.identity, messages, self.parameters, True, claims.ITEM_PROMPT_VERSION
+        )
+
+    def _engine(self, client: Any, cache: Any) -> ChatEngine:
         return ChatEngine(
-            self.client,
+            client,
             request_options=self.request_options,
             progress=self.progress,
             description=f"judge {self.key}",
             cache=cache,
             unusable_status="parse_error",
-            cache_key=lambda m: cache_key(
-                self.client.identity,
-                m,
-                parameters,
-                self.client.json_mode,
-                claims.ITEM_PROMPT_VERSION,
-            ),
+            retry_unusable=False,  # one repair, then parse_error: the same cost on every door
+            cache_key=self._cache_key,
         )
+
+    def _form(self, form: str) -> tuple[Any, dict[str, Any]]:
+        """The client and parameters that ask for the verdicts' schema in ``form``."""
+        client = self.client
+        if form not in forms.JSON_MODE_FORMS and client.json_mode:
+            client = copy.copy(client)
+            client.json_mode = False  # no response_format next to vLLM's fields (or at all)
+        return client, {**self.parameters, **forms.body(form, claims.VERDICTS, self.name)}
 
     def _ask(
         self, requests: list[list[dict[str, str]]], counts: list[int], accounting: dict[str, float]
@@ -209,31 +238,55 @@ class ItemJudge(UsesRequestOptions, Metric):
                     str(problem), claims.repair(messages, completion.text or "", str(problem))
                 ) from None
 
-        plain = dict(self.parameters)
-        schema = {**plain, "response_format": claims.verdict_schema(self.name)}
-        first = schema if self.structured else plain
-        engine = self._engine(first)
-        replies = engine.run(requests, first, check)
-        self._account(engine, accounting)
-        refused = [
-            i
-            for i, r in enumerate(replies)
-            if r.status == "request_error" and any(k in (r.reason or "") for k in _SCHEMA_REFUSED)
-        ]
-        if self.structured and refused:  # no structured outputs here: JSON mode and repair
-            engine = self._engine(plain)
-            again = engine.run([requests[i] for i in refused], plain, check)
-            self._account(engine, accounting)
-            for i, reply in zip(refused, again, strict=True):
-                replies[i] = reply
-            accounting["structured_refused"] = float(len(refused))
+        identity, chain = self.client.identity, self.structured_forms
+        cache = resolve_cache(self.cache)
+        replies: list[Any] = [None] * len(requests)
+        pending = list(range(len(requests)))
+        while pending:  # each pass answers a row or moves on to the next form
+            index, accepted = forms.learned(identity, chain)
+            form = chain[index]
+            probe = (
+                None
+                if accepted or not forms.FIELDS[form]
+                else self._probe(pending, requests, cache)
+            )
+            batch = pending if probe is None else [probe]
+            client, parameters = self._form(form)
+            engine = self._engine(client, cache)
+            got = engine.run([requests[i] for i in batch], parameters, check)
+            refused = {i for i, r in zip(batch, got) if forms.refused(form, r.status, r.reason)}
+            sent_refused = sum(
+                1 for i, r in zip(batch, got) if i in refused and "not sent" not in r.reason
+            )
+            self._account(engine, accounting, sent_refused)
+            if refused:  # this endpoint does not take the form: the next one, from now on
+                forms.refuse(identity, chain, index)
+                accounting["structured_refused"] = (
+                    accounting.get("structured_refused", 0) + sent_refused
+                )
+            elif probe is not None and got[0].status in ("ok", "parse_error"):
+                forms.accept(identity, chain, index)
+            for i, reply in zip(batch, got):
+                if i not in refused:
+                    replies[i] = reply
+            pending = [i for i in pending if replies[i] is None]
         return replies
 
+    def _probe(self, pending: list[int], requests: list[Any], cache: Any) -> int | None:
+        """The first pending row not answered in the cache (sent alone to learn the form)."""
+        if cache is None:
+            return pending[0]
+        keys = [self._cache_key(requests[i]) for i in pending]
+        hits = cache.get_many(keys)
+        return next((i for i, key in zip(pending, keys) if key not in hits), None)
+
     @staticmethod
-    def _account(engine: ChatEngine, accounting: dict[str, float]) -> None:
+    def _account(engine: ChatEngine, accounting: dict[str, float], refused: int = 0) -> None:
+        """Add the engine's accounting; ``refused`` requests (HTTP 400, no tokens) are counted
+        as ``structured_refused`` by the caller, not as judge requests."""
         stats = engine.stats
         for key, value in (
-            ("judge_requests", stats.requests),
+            ("judge_requests", stats.requests - refused),
             ("judge_retries", stats.retries),
             ("judge_cache_hits", stats.cache_hits),
             ("prompt_tokens", stats.prompt_tokens),

@@ -69,31 +69,27 @@ def numbered(items: Sequence[str]) -> str:
     return "\n".join(f"[{i}] {item}" for i, item in enumerate(items, 1))
 
 
-def verdict_schema(name: str) -> dict[str, Any]:
-    """OpenAI ``response_format`` asking for ``{"verdicts": [{"item", "verdict", "reason"}]}``."""
-    verdict = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["item", "verdict", "reason"],
-        "properties": {
-            "item": {"type": "integer"},
-            "verdict": {"type": "string", "enum": ["yes", "no"]},
-            "reason": {"type": "string"},
-        },
-    }
-    return {
-        "type": "json_schema",
-        "json_schema": {
-            "name": name,
-            "strict": True,
-            "schema": {
+#: The JSON schema of the answer: ``{"verdicts": [{"item", "verdict", "reason"}, ...]}``.
+VERDICTS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["verdicts"],
+    "properties": {
+        "verdicts": {
+            "type": "array",
+            "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["verdicts"],
-                "properties": {"verdicts": {"type": "array", "items": verdict}},
+                "required": ["item", "verdict", "reason"],
+                "properties": {
+                    "item": {"type": "integer"},
+                    "verdict": {"type": "string", "enum": ["yes", "no"]},
+                    "reason": {"type": "string"},
+                },
             },
-        },
-    }
+        }
+    },
+}
 
 
 ANSWER_FORMAT = (

@@ -177,8 +177,6 @@ FLOAT32_MODELS = {
     "semantic_robustness_bertscore_dissimilarity",
 }
 CUSTOM = ["word_gap", "em_or_rouge"]
-#: Request accounting of the claim judges, which differs between doors (a known gap).
-UNEQUAL_ACCOUNTING = {"judge_requests", "judge_retries", "prompt_tokens", "completion_tokens"}
 #: Where a metric does not apply on the MLflow 3 door (docs/doors.md).
 NOT_A_SCORER = {
     "latency": "MLflow 3 times the trace itself",
@@ -321,10 +319,7 @@ def test_every_door_gives_the_same_rows_statuses_and_aggregates(name: str, doors
     left_out = set(runs["classic"]) - set(runs["spark"])
     assert set(runs["spark"]) <= set(runs["classic"])
     assert all(merge_rule(metric, k.rsplit("/", 1)[1]) == NOT_MERGEABLE for k in left_out), left_out
-    for k, v in runs["spark"].items():
-        if name in CLAIM_JUDGES and k.rsplit("/", 1)[1] in UNEQUAL_ACCOUNTING:
-            continue  # known gap (closing note of #20): Spark sends 36 requests where the
-            # classic door sends 26 for the same per-row verdicts
+    for k, v in runs["spark"].items():  # request accounting too: nothing is paid twice
         assert _same(v, runs["classic"][k], rel), (k, v, runs["classic"][k])
     if name in NOT_A_SCORER:
         return
@@ -344,8 +339,6 @@ def test_every_door_gives_the_same_rows_statuses_and_aggregates(name: str, doors
         for k, v in runs["classic"].items()
         if k.rsplit("/", 1)[1] in scorer.accounting
     }
-    if name in CLAIM_JUDGES:  # the same known gap on the scorer door's batches
-        return
     for k, v in extras.items():  # merged over the scorer's batches by the declared rule
         assert merge_rule(scorer.metric, k) != NOT_MERGEABLE
         assert _same(scorer.accounting[k], v), (k, scorer.accounting[k], v)
