@@ -35,7 +35,7 @@ from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
-from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map
+from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map, with_passage_spans
 
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
@@ -185,6 +185,7 @@ class MetricScorer(Scorer):
             trace=trace,
             field_map=self._field_map,
         )
+        row = with_passage_spans(self._metric, row, trace, self._field_map)  # claims -> spans
         score: RowScore = self._batcher.submit(row)
         return self._feedback(score)
 
@@ -193,6 +194,8 @@ class MetricScorer(Scorer):
         if score.scored:
             if score.reason:
                 metadata[REASON_KEY] = score.reason
+            extra = getattr(self._metric, "feedback_metadata", None)  # e.g. claim -> span ids
+            metadata.update(extra(score) if extra is not None else {})
             return Feedback(
                 name=self.name,
                 value=score.value,

@@ -11,6 +11,10 @@ document ids (RETRIEVER spans), plus the expected ids of ``expectations``.
   retriever span), in order; a document's id is the first of ``id``, ``metadata.doc_uri``,
   ``metadata.id``, ``metadata.chunk_id``, ``doc_uri`` (a document without one is skipped).
   Without a trace: ``outputs`` if it is a list.
+- ``retrieved_passages``: the chunks of the same top-level RETRIEVER spans (as MLflow's RAG
+  scorers read them: ``extract_retrieval_context_from_trace``), each ``{"content", "span_id"}``
+  (and ``doc_uri`` when the chunk has one), for a judge that attributes each claim to the span
+  that supports it (:func:`with_passage_spans`).
 - ``expected_ids``: ``expectations["expected_document_ids"]`` (a list of ids), else
   ``expectations["expected_retrieved_context"]`` (a list of ``{"doc_uri": ...}`` or ids, the
   Databricks agent-evaluation key).
@@ -111,6 +115,33 @@ def expected_ids_of(expectations: Mapping[str, Any]) -> Any:
         if value is not None:
             return value  # not a list: the metric reports the row as malformed
     return None
+
+
+def retrieved_passages_of(trace: Any) -> list[dict[str, Any]] | None:
+    """The RETRIEVER spans' chunks with their span ids (None without a trace or such spans)."""
+    if trace is None or getattr(trace, "data", None) is None:
+        return None
+    from mlflow.genai.utils.trace_utils import extract_retrieval_context_from_trace
+
+    chunks = [
+        {**{k: v for k, v in chunk.items() if k in ("content", "doc_uri")}, "span_id": span_id}
+        for span_id, found in extract_retrieval_context_from_trace(trace).items()
+        for chunk in found
+        if isinstance(chunk, Mapping) and isinstance(chunk.get("content"), str)
+    ]
+    return chunks or None
+
+
+def with_passage_spans(
+    metric: Any, row: dict[str, Any], trace: Any, field_map: Mapping[str, str]
+) -> dict[str, Any]:
+    """``row`` with its ``context`` as the trace's passages and their span ids, for a metric
+    that cites passages (``cites_passages``: claim_faithfulness) when the context came from the
+    trace (no ``field_map`` for it); the passages' text is the same, so is the score."""
+    if not getattr(metric, "cites_passages", False) or "context" in field_map:
+        return row
+    passages = retrieved_passages_of(trace)
+    return row if passages is None else {**row, "context": passages}
 
 
 def trace_field(name: str, outputs: Any, trace: Any) -> Any:

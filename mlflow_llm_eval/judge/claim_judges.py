@@ -37,7 +37,6 @@ requests whatever the batch or door it is sent in).
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -59,6 +58,7 @@ from mlflow_llm_eval.judge import structured as forms
 from mlflow_llm_eval.judge.endpoints import parse_model_uri
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
+from mlflow_llm_eval.judge.structured_run import run_in_forms
 from mlflow_llm_eval.judge.metric import resolve_model
 from mlflow_llm_eval.judge.parse import AnswerError
 from mlflow_llm_eval.redaction import register_secrets
@@ -96,6 +96,8 @@ class ItemJudge(UsesRequestOptions, Metric):
     formula: Callable[[Sequence[bool]], float] = staticmethod(faithfulness_score)
     failed_label = "Unsupported"
     aggregate_merges = {**REQUEST_ACCOUNTING, "structured_refused": SUM}
+    #: Whether each verdict names the context passages supporting the item (claim_faithfulness).
+    cites_passages = False
 
     def __init__(
         self,
@@ -174,25 +176,32 @@ class ItemJudge(UsesRequestOptions, Metric):
         n = len(next(iter(rows.values())))
         columns = [c for c in self.requires + self.optional if c in rows]
         out: list[RowScore | None] = [None] * n
-        todo: list[tuple[int, list[str], list[dict[str, str]]]] = []
+        todo: list[tuple[int, list[str], list[dict[str, str]], list[str | None]]] = []
         for i in range(n):
-            data = self.row_data(
-                {c: rows[c][i] for c in columns} | {c: None for c in self.optional if c not in rows}
-            )
+            row = {c: rows[c][i] for c in columns} | {
+                c: None for c in self.optional if c not in rows
+            }
+            data = self.row_data(row)
             if isinstance(data, RowScore):
                 out[i] = data
             else:
                 items, values = data
-                todo.append((i, items, claims.render(self.task, self.question, values)))
+                spans = claims.passage_sources(row["context"]) if self.cites_passages else []
+                messages = claims.render(self.task, self.question, values, self.answer_format)
+                todo.append((i, items, messages, spans))
         accounting: dict[str, float] = {}
         replies = self._ask(
-            [m for _, _, m in todo], [len(items) for _, items, _ in todo], accounting
+            [t[2] for t in todo], [(len(t[1]), len(t[3])) for t in todo], accounting
         )
-        for (i, items, _), reply in zip(todo, replies, strict=True):
-            out[i] = self._row(items, reply)
+        for (i, items, _, spans), reply in zip(todo, replies, strict=True):
+            out[i] = self._row(items, reply, spans)
         result = MetricResult.from_rows([r for r in out if r is not None])
         result.extra_aggregates.update(accounting)
         return result
+
+    @property
+    def answer_format(self) -> str:
+        return claims.CITED_ANSWER_FORMAT if self.cites_passages else claims.ANSWER_FORMAT
 
     def _cache_key(self, messages: list[dict[str, Any]]) -> str:
         """The answer's cache key: the endpoint, messages and parameters, not the form the
@@ -201,113 +210,79 @@ class ItemJudge(UsesRequestOptions, Metric):
             self.client.identity, messages, self.parameters, True, claims.ITEM_PROMPT_VERSION
         )
 
-    def _engine(self, client: Any, cache: Any) -> ChatEngine:
+    def _engine(self, client: Any) -> ChatEngine:
         return ChatEngine(
             client,
             request_options=self.request_options,
             progress=self.progress,
             description=f"judge {self.key}",
-            cache=cache,
+            cache=resolve_cache(self.cache),
             unusable_status="parse_error",
             retry_unusable=False,  # one repair, then parse_error: the same cost on every door
             cache_key=self._cache_key,
         )
 
-    def _form(self, form: str) -> tuple[Any, dict[str, Any]]:
-        """The client and parameters that ask for the verdicts' schema in ``form``."""
-        client = self.client
-        if form not in forms.JSON_MODE_FORMS and client.json_mode:
-            client = copy.copy(client)
-            client.json_mode = False  # no response_format next to vLLM's fields (or at all)
-        return client, {**self.parameters, **forms.body(form, claims.VERDICTS, self.name)}
-
     def _ask(
-        self, requests: list[list[dict[str, str]]], counts: list[int], accounting: dict[str, float]
+        self,
+        requests: list[list[dict[str, str]]],
+        counts: list[tuple[int, int]],
+        accounting: dict[str, float],
     ) -> list[Any]:
+        """One reply per request; ``counts``: (items, cited passages) of each request."""
         if not requests:
             return []
         # a repair conversation starts with the row's own system message object
         count_of = {id(m[0]): c for m, c in zip(requests, counts, strict=True)}
 
-        def check(completion: Any, messages: list[dict[str, Any]]) -> list[tuple[bool, str]]:
-            n = count_of[id(messages[0])]
+        def check(completion: Any, messages: list[dict[str, Any]]) -> list[Any]:
+            n, k = count_of[id(messages[0])]
             try:
-                return claims.parse_verdicts(completion.text, n)
+                return claims.parse_verdicts(completion.text, n, k)
             except AnswerError as problem:
+                text, why = completion.text or "", str(problem)
                 raise Unusable(
-                    str(problem), claims.repair(messages, completion.text or "", str(problem))
+                    why, claims.repair(messages, text, why, self.answer_format)
                 ) from None
 
-        identity, chain = self.client.identity, self.structured_forms
-        cache = resolve_cache(self.cache)
-        replies: list[Any] = [None] * len(requests)
-        pending = list(range(len(requests)))
-        while pending:  # each pass answers a row or moves on to the next form
-            index, accepted = forms.learned(identity, chain)
-            form = chain[index]
-            probe = (
-                None
-                if accepted or not forms.FIELDS[form]
-                else self._probe(pending, requests, cache)
-            )
-            batch = pending if probe is None else [probe]
-            client, parameters = self._form(form)
-            engine = self._engine(client, cache)
-            got = engine.run([requests[i] for i in batch], parameters, check)
-            refused = {i for i, r in zip(batch, got) if forms.refused(form, r.status, r.reason)}
-            sent_refused = sum(
-                1 for i, r in zip(batch, got) if i in refused and "not sent" not in r.reason
-            )
-            self._account(engine, accounting, sent_refused)
-            if refused:  # this endpoint does not take the form: the next one, from now on
-                forms.refuse(identity, chain, index)
-                accounting["structured_refused"] = (
-                    accounting.get("structured_refused", 0) + sent_refused
-                )
-            elif probe is not None and got[0].status in ("ok", "parse_error"):
-                forms.accept(identity, chain, index)
-            for i, reply in zip(batch, got):
-                if i not in refused:
-                    replies[i] = reply
-            pending = [i for i in pending if replies[i] is None]
-        return replies
+        return run_in_forms(
+            self.client,
+            self.structured_forms,
+            requests,
+            self.parameters,
+            check,
+            schema=claims.verdicts_schema(self.cites_passages),
+            name=self.name,
+            make_engine=self._engine,
+            cache=resolve_cache(self.cache),
+            cache_key=self._cache_key,
+            accounting=accounting,
+        )
 
-    def _probe(self, pending: list[int], requests: list[Any], cache: Any) -> int | None:
-        """The first pending row not answered in the cache (sent alone to learn the form)."""
-        if cache is None:
-            return pending[0]
-        keys = [self._cache_key(requests[i]) for i in pending]
-        hits = cache.get_many(keys)
-        return next((i for i, key in zip(pending, keys) if key not in hits), None)
-
-    @staticmethod
-    def _account(engine: ChatEngine, accounting: dict[str, float], refused: int = 0) -> None:
-        """Add the engine's accounting; ``refused`` requests (HTTP 400, no tokens) are counted
-        as ``structured_refused`` by the caller, not as judge requests."""
-        stats = engine.stats
-        for key, value in (
-            ("judge_requests", stats.requests - refused),
-            ("judge_retries", stats.retries),
-            ("judge_cache_hits", stats.cache_hits),
-            ("prompt_tokens", stats.prompt_tokens),
-            ("completion_tokens", stats.completion_tokens),
-        ):
-            accounting[key] = accounting.get(key, 0) + value
-
-    def _row(self, items: list[str], reply: Any) -> RowScore:
+    def _row(self, items: list[str], reply: Any, spans: list[str | None]) -> RowScore:
         if reply.status != "ok":
             return RowScore.unscored(reply.status, reply.reason or reply.status)
-        verdicts = [v for v, _ in reply.value]
+        verdicts = [v[0] for v in reply.value]
         failed = [
-            f"[{i}] {items[i - 1]!r} ({reason})" if reason else f"[{i}] {items[i - 1]!r}"
-            for i, (v, reason) in enumerate(reply.value, 1)
-            if not v
+            f"[{i}] {items[i - 1]!r} ({v[1]})" if v[1] else f"[{i}] {items[i - 1]!r}"
+            for i, v in enumerate(reply.value, 1)
+            if not v[0]
         ]
         summary = f"{sum(verdicts)} of {len(items)} item(s) passed"
         justification = summary + (
             f". {self.failed_label}: " + "; ".join(failed) if failed else "."
         )
+        if self.cites_passages:  # the last line: each claim's passages and RETRIEVER spans
+            justification += "\n" + claims.sources_line([v[2] for v in reply.value], spans)
         return RowScore.ok(type(self).formula(verdicts), justification)
+
+    def feedback_metadata(self, score: RowScore) -> dict[str, str]:
+        """What an MLflow 3 Feedback adds to its metadata for this row: ``llm_eval.claim_sources``,
+        JSON of claim number -> ``{"passages", "span_ids"}`` (supported claims' supporting
+        passages and their RETRIEVER span ids; unsupported claims none)."""
+        import json
+
+        found = claims.sources_of(score.justification) if self.cites_passages else None
+        return {} if found is None else {"llm_eval.claim_sources": json.dumps(found)}
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -324,6 +299,7 @@ class ClaimFaithfulness(ItemJudge):
 
     name = "claim_faithfulness"
     requires = ("predictions", "context")
+    cites_passages = True
     description = "share of the answer's claims supported by the context (one verdict per claim)"
     task = (
         "You will be given a context (numbered passages) and a numbered list of claims taken "
