@@ -55,7 +55,6 @@ from mlflow_llm_eval.core.types import (
 )
 from mlflow_llm_eval.judge import claims
 from mlflow_llm_eval.judge import structured as forms
-from mlflow_llm_eval.judge.endpoints import parse_model_uri
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
 from mlflow_llm_eval.judge.structured_run import run_in_forms
@@ -121,7 +120,7 @@ class ItemJudge(UsesRequestOptions, Metric):
             self.model, timeout=self.timeout, extra_headers=extra_headers, proxy_url=proxy_url
         )
         self.structured = forms.check_mode(structured)
-        self.structured_forms = forms.chain(self.structured, parse_model_uri(self.model)[0])
+        self.structured_forms = forms.chain(self.structured, bool(self.client.json_mode))
         self.cache, self.progress = cache, progress
 
     def __getstate__(self) -> dict[str, Any]:  # what the endpoint refused travels with the judge

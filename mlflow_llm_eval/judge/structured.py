@@ -38,15 +38,15 @@ one row is sent alone in it (a *probe*: a real row, no extra request when accept
 to the next form. What was learned is remembered per endpoint in the process (:func:`learned`,
 :func:`refuse`, :func:`accept`) and carried in a pickled judge (Spark ships it to executors).
 
-    >>> chain("auto", "openai"), chain("auto", "endpoints")
+    >>> chain("auto", openai_protocol=True), chain("auto", openai_protocol=False)
     (('openai', 'json_mode'), ('off',))
-    >>> chain("vllm", "openai"), chain(False, "openai"), chain(True, "endpoints")
+    >>> chain("vllm", True), chain(False, True), chain(True, False)
     (('vllm', 'json_mode'), ('json_mode',), ('openai', 'json_mode'))
     >>> sorted(body("vllm", {"type": "object"}, "v"))
     ['guided_json', 'structured_outputs']
     >>> body("ollama", {"type": "object"}, "v")["response_format"]["json_schema"]
     {'name': 'v', 'schema': {'type': 'object'}}
-    >>> chain("xml", "openai")
+    >>> chain("xml", True)
     Traceback (most recent call last):
     ...
     ValueError: structured='xml': use one of 'auto', 'openai', 'vllm', 'ollama', 'json_mode', 'off' (or True = 'openai', False = 'json_mode')
@@ -93,11 +93,12 @@ def check_mode(structured: Any) -> str:
     return str(structured)
 
 
-def chain(structured: Any, scheme: str) -> tuple[str, ...]:
-    """The forms tried, in order, for a judge of this URI ``scheme`` (see the module table)."""
+def chain(structured: Any, openai_protocol: bool) -> tuple[str, ...]:
+    """The forms tried, in order (see the module table); ``openai_protocol``: the judge's client
+    posts OpenAI chat-completions bodies (``openai:/``, ``azure:/``; not ``endpoints:/``)."""
     mode = check_mode(structured)
     if mode == "auto":
-        return ("openai", "json_mode") if scheme in ("openai", "azure") else ("off",)
+        return ("openai", "json_mode") if openai_protocol else ("off",)
     if mode in ("json_mode", "off"):
         return (mode,)
     return (mode, "json_mode")
