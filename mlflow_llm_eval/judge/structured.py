@@ -1,19 +1,16 @@
 """How a judge asks for a structured answer, and what an endpoint is known to refuse.
 
 ``structured=`` (the claim judges' option) picks a chain of request *forms*; the first form the
-endpoint does not refuse is used, and the rest of the chain is the fallback:
+endpoint does not refuse (HTTP 400 naming the form's fields) is used, the rest of the chain is
+the fallback:
 
-=============  ==============================================================================
-mode           chain of forms (each falls back to the next on HTTP 400 naming its fields)
-=============  ==============================================================================
-``"auto"``     ``openai`` -> ``json_mode`` for ``openai:/`` and ``azure:/`` judges (vLLM >= 0.6
-               and Ollama >= 0.5 read ``openai`` too); ``off`` for ``endpoints:/``
-``"openai"``   ``openai`` -> ``json_mode``
-``"vllm"``     ``vllm`` -> ``json_mode``
-``"ollama"``   ``ollama`` -> ``json_mode``
-``"json_mode"````json_mode``
-``"off"``      ``off``
-=============  ==============================================================================
+- ``"auto"``: ``openai`` -> ``json_mode`` for ``openai:/`` and ``azure:/`` judges (vLLM >= 0.6
+  and Ollama >= 0.5 read ``openai`` too); ``off`` for ``endpoints:/``
+- ``"openai"`` (or ``True``): ``openai`` -> ``json_mode``
+- ``"vllm"``: ``vllm`` -> ``json_mode``
+- ``"ollama"``: ``ollama`` -> ``json_mode``
+- ``"json_mode"`` (or ``False``): ``json_mode``
+- ``"off"``: ``off``
 
 The forms (what is added to the request body):
 

@@ -25,7 +25,14 @@ def form_request(
     client: Any, form: str, parameters: Mapping[str, Any], schema: Mapping[str, Any], name: str
 ) -> tuple[Any, dict[str, Any]]:
     """The client and parameters that ask for ``schema`` in ``form`` (a copy of the client
-    without JSON mode where the form must not carry ``response_format``)."""
+    without JSON mode where the form must not carry ``response_format``).
+
+    >>> class Client:
+    ...     identity, json_mode = "local", True
+    >>> sender, parameters = form_request(Client(), "vllm", {"temperature": 0}, {}, "v")
+    >>> sender.json_mode, sorted(parameters)
+    (False, ['guided_json', 'structured_outputs', 'temperature'])
+    """
     if form not in forms.JSON_MODE_FORMS and client.json_mode:
         client = copy.copy(client)
         client.json_mode = False  # no response_format next to vLLM's fields (or at all)
