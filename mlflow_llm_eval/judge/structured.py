@@ -68,6 +68,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 JSON_MODE_FORMS = ("openai", "ollama", "json_mode")
 
 _lock = threading.Lock()
+#: (endpoint identity, chain) -> a lock held while a probe row learns what the endpoint takes.
+_probes: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
 #: (endpoint identity, chain) -> [index of the first form not refused there, whether that form
 #: is known to be accepted (an answer came back)].
 _learned: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
@@ -133,6 +135,13 @@ def learned(identity: str, forms: tuple[str, ...]) -> tuple[int, bool]:
     with _lock:
         index, accepted = _learned.get((identity, forms), (0, False))
         return int(index), bool(accepted)
+
+
+def probe_lock(identity: str, forms: tuple[str, ...]) -> threading.Lock:
+    """The lock one batch holds while its probe row learns the endpoint's form (batches running
+    at once, as MLflow 3 scorer batches do, wait and then read what it learned)."""
+    with _lock:
+        return _probes.setdefault((identity, forms), threading.Lock())
 
 
 def refuse(identity: str, forms: tuple[str, ...], index: int) -> None:

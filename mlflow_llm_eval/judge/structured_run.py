@@ -58,13 +58,10 @@ def run_in_forms(
     identity = client.identity
     replies: list[Reply | None] = [None] * len(requests)
     pending = list(range(len(requests)))
-    while pending:  # each pass answers a row or moves on to the next form
-        index, accepted = forms.learned(identity, chain)
+
+    def send(batch: list[int], probe: bool) -> None:
+        index, _ = forms.learned(identity, chain)
         form = chain[index]
-        probe = None
-        if not accepted and forms.FIELDS[form]:
-            probe = _uncached(pending, requests, cache, cache_key)
-        batch = pending if probe is None else [probe]
         sender, sent_parameters = form_request(client, form, parameters, schema, name)
         engine = make_engine(sender)
         got = engine.run([requests[i] for i in batch], sent_parameters, check)
@@ -78,11 +75,26 @@ def run_in_forms(
             accounting["structured_refused"] = (
                 accounting.get("structured_refused", 0) + sent_refused
             )
-        elif probe is not None and got[0].status in ("ok", "parse_error"):
+        elif probe and got[0].status in ("ok", "parse_error"):
             forms.accept(identity, chain, index)
         for i, reply in zip(batch, got):
             if i not in refused:
                 replies[i] = reply
+
+    while pending:  # each pass answers a row or moves on to the next form
+        index, accepted = forms.learned(identity, chain)
+        if accepted or not forms.FIELDS[chain[index]]:
+            send(pending, probe=False)
+        else:
+            with forms.probe_lock(identity, chain):  # one probe at a time per endpoint
+                index, accepted = forms.learned(identity, chain)  # learned while waiting?
+                probe = None
+                if not accepted and forms.FIELDS[chain[index]]:
+                    probe = _uncached(pending, requests, cache, cache_key)
+                if probe is not None:
+                    send([probe], probe=True)
+            if probe is None:
+                send(pending, probe=False)
         pending = [i for i in pending if replies[i] is None]
     return replies  # type: ignore[return-value]  # every row answered by the loop
 

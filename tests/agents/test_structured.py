@@ -71,6 +71,26 @@ def test_a_refused_schema_is_learned_once_per_endpoint(tmp_path, monkeypatch) ->
     assert split["judge_requests"] == 12
 
 
+def test_batches_running_at_once_learn_the_refusal_once(tmp_path, monkeypatch) -> None:
+    """Four batches in threads (as MLflow 3 scorer batches run): one probe is refused, the
+    others wait for what it learned."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    structured.forget()
+    with SchemaRefusingOpenAI(responder=scripted("claims", "context")) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-agents-test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        judge = claim_faithfulness(model="openai:/gpt-4o-mini", cache=False, progress=False)
+        parts = [{k: v[s : s + 3] for k, v in ROWS.items()} for s in range(0, 12, 3)]
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(judge.score_batch, parts))
+        formats = list(server.formats)
+    assert [x for r in results for x in r.scores] == EXPECTED
+    assert sum(r.extra_aggregates.get("structured_refused", 0) for r in results) == 1
+    assert sum(r.extra_aggregates["judge_requests"] for r in results) == 12
+    assert formats.count("json_schema") == 1 and formats.count("json_object") == 12
+
+
 def test_a_shipped_judge_carries_what_the_endpoint_refused(tmp_path, monkeypatch) -> None:
     """Pickled after learning (as Spark ships it), the judge on a fresh process's state sends
     no refused schema again."""
