@@ -112,6 +112,7 @@ class ItemJudge(UsesRequestOptions, Metric):
         **options: Any,
     ) -> None:
         self.model = resolve_model(model, self.name)
+        self.structured = forms.check_mode(structured)  # checked before anything else is built
         self.request_options = RequestOptions.resolve(request_options, **options)
         self.parameters = dict(DEFAULT_PARAMETERS if parameters is None else parameters)
         register_secrets(extra_headers)
@@ -119,7 +120,6 @@ class ItemJudge(UsesRequestOptions, Metric):
         self.client = make_client(
             self.model, timeout=self.timeout, extra_headers=extra_headers, proxy_url=proxy_url
         )
-        self.structured = forms.check_mode(structured)
         self.structured_forms = forms.chain(self.structured, bool(self.client.json_mode))
         self.cache, self.progress = cache, progress
 
