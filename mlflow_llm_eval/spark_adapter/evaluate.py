@@ -187,7 +187,7 @@ def evaluate_spark(
         refuse_overwriting_the_source(data, results_table)
     if ship_credentials:
         warnings.warn(
-            "ship_credentials=True: the driver's API keys (OPENAI_API_KEY, "
+            "ship_credentials=True (spark.ship_driver_keys in a config): the driver's API keys (OPENAI_API_KEY, "
             "AZURE_OPENAI_API_KEY, DATABRICKS_TOKEN, secret headers) are pickled into "
             "the task plan and set in every executor's environment; prefer "
             "executor-side credentials (credentials=<callable> or a cluster secret)",
