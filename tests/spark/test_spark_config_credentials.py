@@ -21,6 +21,7 @@ from mlflow_llm_eval.runner import evaluate_models
 
 DRIVER_KEY = "sk-driver-key-NEVER-SHIP-93hQ"
 PROVIDED_KEY = "sk-provided-on-executor-5Wz1"
+DATABRICKS_TOKEN = "dapi0123456789abcdef0123456789abcdef"  # the driver's, unused by this run
 PROVIDER = f'''
 def provide():
     """Run on each executor: the key from a secret store (here, a constant)."""
@@ -104,6 +105,7 @@ def run(spark, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mlflow_store):
         sent.clear()
         with FakeOpenAI(responder=str.upper) as server:
             monkeypatch.setenv("OPENAI_API_KEY", DRIVER_KEY)
+            monkeypatch.setenv("DATABRICKS_TOKEN", DATABRICKS_TOKEN)
             monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
             monkeypatch.delenv("OPENAI_API_BASE", raising=False)
             monkeypatch.setenv("MLFLOW_LLM_EVAL_CACHE_DIR", str(tmp_path / "cache"))
@@ -122,12 +124,15 @@ def test_by_default_executors_use_their_environment_and_the_plan_has_no_key(run)
     blobs, keys = run("")
     assert keys == {f"Bearer {EXECUTOR_KEY}"}
     assert blobs and all(DRIVER_KEY.encode() not in b for b in blobs)
+    assert all(DATABRICKS_TOKEN.encode() not in b for b in blobs)  # nor set on executors
+    assert all(b"OPENAI_BASE_URL" in b for b in blobs)  # the non-secret settings are
 
 
 def test_a_key_provider_runs_on_the_executors(run) -> None:
     blobs, keys = run("key_provider: keys.py:provide\n")
     assert keys == {f"Bearer {PROVIDED_KEY}"}
     assert blobs and all(DRIVER_KEY.encode() not in b for b in blobs)
+    assert all(DATABRICKS_TOKEN.encode() not in b for b in blobs)
 
 
 def test_shipping_the_driver_keys_is_opt_in_and_warned(run) -> None:
@@ -135,3 +140,4 @@ def test_shipping_the_driver_keys_is_opt_in_and_warned(run) -> None:
         blobs, keys = run("ship_driver_keys: true\n")
     assert keys == {f"Bearer {DRIVER_KEY}"}
     assert any(DRIVER_KEY.encode() in b for b in blobs)
+    assert any(DATABRICKS_TOKEN.encode() in b for b in blobs)  # set on executors: opt-in
