@@ -47,10 +47,17 @@ def _cells(values: pd.Series) -> list[object]:
     return [None if not isinstance(v, str) and pd.isna(v) else v for v in values.tolist()]
 
 
+RUN_KEY = "sk-local-0123456789"  # the endpoint model's key on the driver
+#: A user column (issue 17, part 3): logged as given but for the run's own key.
+NOTES = ["Jane Austen", "export api_key=sk-abc123def456ghi789jkl", f"echo {RUN_KEY}"]
+
+
 def data() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "inputs": [f"question {i}" for i in range(ROWS)],
+            "note": [NOTES[i % 3] for i in range(ROWS)],
+            # last: the classic door puts the targets after the features, Spark keeps the order
             "targets": [f"QUESTION {i}" for i in range(ROWS)],
         }
     )
@@ -59,7 +66,9 @@ def data() -> pd.DataFrame:
 @pytest.fixture()
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     with FaultsByRow(responder=str.upper, faults=Faults(hang_seconds=1.5)) as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-local-0123456789")
+        monkeypatch.setenv("OPENAI_API_KEY", RUN_KEY)
+        monkeypatch.setenv("GIT_AUTHOR_NAME", "Jane Austen")  # an "AUTH" variable, no secret
+        monkeypatch.setenv("DOCS_API_TOKEN", "sk-abc123def456ghi789jkl")  # not the run's
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.delenv("OPENAI_API_BASE", raising=False)
         monkeypatch.setenv("MLFLOW_LLM_EVAL_CACHE_DIR", str(tmp_path / "cache"))
@@ -139,6 +148,10 @@ def test_spark_marks_the_models_failures_as_the_classic_door(spark, server, tmp_
         assert _cells(logged[column]) == _cells(table[column]), column
     for key in ("exact_match/v1/count", "exact_match/v1/mean", "token_count/mean"):
         assert result.metrics[key] == pytest.approx(classic.metrics[key]), key
+    # the user's column in the logged sample: as given, but the run's key (as the classic door)
+    shown = [NOTES[i % 3].replace(RUN_KEY, "[REDACTED]") for i in range(ROWS)]
+    assert logged["note"].tolist() == shown == table["note"].tolist()
+    assert written["note"].tolist() == data()["note"].tolist()  # the full table: untouched
 
 
 def test_a_partition_whose_every_row_was_rate_limited_keeps_its_rows(
