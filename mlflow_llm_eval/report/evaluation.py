@@ -28,7 +28,7 @@ import pandas as pd
 
 from mlflow_llm_eval.core.intervals import ci_method
 from mlflow_llm_eval.core.types import OK, Metric
-from mlflow_llm_eval.mlflow_adapter.logging import redacted_table, user_columns_of
+from mlflow_llm_eval.mlflow_adapter.logging import redacted_table, run_credentials, user_columns_of
 from mlflow_llm_eval.report.html import details_list, esc, image, num_cell, page, row, text_cell
 from mlflow_llm_eval.report.html import table as html_table
 from mlflow_llm_eval.report.agreement import agreement_section
@@ -225,14 +225,17 @@ def evaluation_report(
     worst_rows: int = 5,
     bins: int = 20,
     human_labels: Mapping[str, str] | None = None,
-    credentials: Iterable[str] = (),
+    credentials: Iterable[str] | None = None,
 ) -> str:
     """A self-contained HTML page for one evaluation (see the module docstring).
 
     ``human_labels`` (judge name -> column of the table) adds the judge–human agreement section.
-    ``credentials``: the exact credential values the run uses
-    (:func:`~mlflow_llm_eval.mlflow_adapter.logging.run_credentials`), replaced in user cells.
+    ``credentials``: the exact credential values the run uses, replaced in user cells
+    (:func:`~mlflow_llm_eval.mlflow_adapter.logging.run_credentials`; default: those of
+    ``metrics``' judges, so pass the model's too when it calls an endpoint).
     """
+    if credentials is None:
+        credentials = run_credentials(metrics)
     frame = table.reset_index(drop=True)
     frame, _ = redacted_table(frame, user_columns_of(frame.columns), credentials)
     roles = guess_columns(frame, columns)

@@ -307,7 +307,7 @@ def _log_model_report(
             worst_rows=report.worst_rows,
             bins=report.bins,
             human_labels=ctx.config.human_labels,
-            credentials=credentials or (),
+            credentials=credentials,
         )
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
     except Exception as exc:  # a report problem must not fail the evaluation
