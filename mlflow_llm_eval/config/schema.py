@@ -154,6 +154,43 @@ class SparkSpec(_Strict):
     #: Shared storage for judge and endpoint-model answers (resume, task retries).
     answers_dir: str | None = None
     judge_partitions: int | None = Field(default=None, ge=1)
+    #: How executors get the endpoint keys of judges and endpoint models. Default (unset): their
+    #: own environment, e.g. a cluster secret reference
+    #: ``spark.executorEnv.OPENAI_API_KEY={{secrets/<scope>/<key>}}``. Or ``module:function`` /
+    #: ``file.py:function``: a callable run on each executor returning the keys by variable name
+    #: (``{"OPENAI_API_KEY": dbutils.secrets.get(...)}``); loaded when the config is. As
+    #: ``credentials=`` of ``le.evaluate``. The driver's keys are never in the task plan.
+    key_provider: Any = None
+    #: ``true``: pickle the driver's keys into the task plan and set them on every executor
+    #: (opt-in, a warning says so; not with ``key_provider``). As ``ship_credentials=True``.
+    ship_driver_keys: bool = False
+
+    @field_validator("key_provider")
+    @classmethod
+    def _load_provider(cls, value: Any, info: ValidationInfo) -> Any:
+        from mlflow_llm_eval.config.pyref import load_callable
+
+        if value is None or callable(value):
+            return value
+        if not isinstance(value, str) or _PYTHON_REF.match(value) is None:
+            raise ValueError(
+                f"must be 'module:function' or 'file.py:function' (or a callable), got {value!r}"
+            )
+        base = Path((info.context or {}).get("base_dir") or ".")
+        try:
+            return load_callable(value, base)
+        except (ImportError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+            raise ValueError(f"cannot load {value!r}: {type(exc).__name__}: {exc}") from None
+
+    @field_validator("ship_driver_keys")
+    @classmethod
+    def _one_way(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("key_provider") is not None:
+            raise ValueError(
+                "give key_provider (executors resolve the keys) or ship_driver_keys: true "
+                "(the driver's keys are shipped), not both"
+            )
+        return value
 
 
 class ModelSpec(_Strict, RequestKeys):

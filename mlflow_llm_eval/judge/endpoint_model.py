@@ -15,7 +15,9 @@ status (``ok``, ``rate_limited``, ``timeout``, ``endpoint_unavailable``, ...) an
 ``mlflow.evaluate`` / ``le.evaluate`` these become the table's ``outputs/status`` and
 ``outputs/reason`` columns, and the metrics that needed the output mark the row
 ``model_failed``, not ``missing``. If every row fails (a bad key, an unknown model, an
-unreachable endpoint) the call raises with the first reason.
+unreachable endpoint) the call raises with the first reason; on Spark, where a call is one
+batch of the run, a batch whose rows all failed for a passing reason (429s, timeouts) keeps
+them as marked rows instead (:meth:`EndpointModel.answer`).
 
 Answers are cached (the judges' on-disk cache, ``cache=``) only when the model is deterministic:
 ``temperature`` 0 and a ``seed`` in ``parameters``; otherwise a re-run asks again, as a new
@@ -49,6 +51,12 @@ _logger = logging.getLogger(__name__)
 def deterministic(parameters: Mapping[str, Any]) -> bool:
     """Whether answers may be cached: temperature 0 and a seed."""
     return parameters.get("temperature") in (0, 0.0) and parameters.get("seed") is not None
+
+
+#: Failures of a busy or briefly unreachable endpoint (not of the request itself).
+PASSING = frozenset(
+    {"rate_limited", "timeout", "server_error", "endpoint_unavailable", "deadline_exceeded"}
+)
 
 
 class ModelAnswers(list):
@@ -134,6 +142,13 @@ class EndpointModel(UsesRequestOptions):
         return cache, lambda m: cache_key(identity, m, self.parameters, False, "model-under-test")
 
     def __call__(self, inputs: pd.DataFrame) -> ModelAnswers:
+        return self.answer(inputs)
+
+    def answer(self, inputs: pd.DataFrame, *, batch_of_many: bool = False) -> ModelAnswers:
+        """One answer per row (see the module docstring). ``batch_of_many``: ``inputs`` is one
+        batch of a larger run (a Spark partition), so a batch whose every row failed for a
+        passing reason (:data:`PASSING`: 429s, timeouts, 5xx, an open breaker) keeps its rows,
+        marked; a batch refused outright (a bad key, an unknown model) still raises."""
         rows = inputs.to_dict(orient="records")
         cache, key = self._cache()
         engine = ChatEngine(
@@ -149,7 +164,8 @@ class EndpointModel(UsesRequestOptions):
         )
         self.stats = engine.stats
         failures = [r for r in replies if r.status != "ok"]
-        if rows and len(failures) == len(rows):
+        passing = batch_of_many and all(str(r.status) in PASSING for r in failures)
+        if rows and len(failures) == len(rows) and not passing:
             raise RuntimeError(f"the endpoint failed on every row: {failures[0].reason}")
         for failure in failures:
             _logger.warning(

@@ -190,13 +190,23 @@ def log_scored_frame(
     for start in range(0, len(entities), 1000):
         client.log_batch(run_id, metrics=entities[start : start + 1000])
     if user_columns is None:
-        user_columns = [c for c in scored.table.columns if not _package_column(str(c))]
+        user_columns = user_columns_of(scored.table.columns)
     table, counts = redacted_table(scored.table, user_columns, credentials)
     client.log_table(run_id, data=table, artifact_file=table_file)
     client.log_dict(run_id, redact({"metrics": metadata, "seconds": scored.seconds}), METADATA_FILE)
     log_redactions(run_id, counts, set(map(str, user_columns)))
     artifact_uri = client.get_run(run_id).info.artifact_uri.rstrip("/")
     return f"{artifact_uri}/{table_file}"
+
+
+def user_columns_of(columns: Iterable[Any]) -> list[str]:
+    """The columns of a results table that are not the package's status/reason/justification
+    columns (the user's data and the model's outputs; score columns are numbers).
+
+        >>> user_columns_of(["inputs", "outputs", "outputs/status", "m/v1/score", "m/v1/reason"])
+        ['inputs', 'outputs', 'm/v1/score']
+    """
+    return [str(c) for c in columns if not _package_column(str(c))]
 
 
 def _package_column(column: str) -> bool:

@@ -4,6 +4,11 @@ Input is what the evaluation logged: the per-row table (``<name>/<version>/score
 ``/justification``, ``/status``, ``/reason`` columns) and the run metrics. Each numeric cell
 carries its exact value in ``data-value`` and its run-metric name in ``data-key``.
 
+Redaction as in the logged table (the same function,
+:func:`~mlflow_llm_eval.mlflow_adapter.logging.redacted_table`): the user's cells (inputs,
+predictions, targets) are shown as given except the exact ``credentials`` the run uses; the
+package's text (reasons, justifications, run details) by the broad rules.
+
     >>> import pandas as pd
     >>> from mlflow_llm_eval.function_metrics.exact_match import exact_match
     >>> t = pd.DataFrame({"inputs": ["q1", "q2"], "predictions": ["a", "<b>"],
@@ -16,13 +21,14 @@ carries its exact value in ``data-value`` and its run-metric name in ``data-key`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from mlflow_llm_eval.core.intervals import ci_method
 from mlflow_llm_eval.core.types import OK, Metric
+from mlflow_llm_eval.mlflow_adapter.logging import redacted_table, run_credentials, user_columns_of
 from mlflow_llm_eval.report.html import details_list, esc, image, num_cell, page, row, text_cell
 from mlflow_llm_eval.report.html import table as html_table
 from mlflow_llm_eval.report.agreement import agreement_section
@@ -142,7 +148,8 @@ def _text_cells(frame_row: pd.Series, roles: Mapping[str, list[str]]) -> list[st
                     "\n".join(
                         f"{n}: {frame_row[n]}" if len(names) > 1 else str(frame_row[n])
                         for n in names
-                    )
+                    ),
+                    as_given=True,  # the user's cells (the run's credentials already replaced)
                 )
             )
     return cells
@@ -218,12 +225,19 @@ def evaluation_report(
     worst_rows: int = 5,
     bins: int = 20,
     human_labels: Mapping[str, str] | None = None,
+    credentials: Iterable[str] | None = None,
 ) -> str:
     """A self-contained HTML page for one evaluation (see the module docstring).
 
     ``human_labels`` (judge name -> column of the table) adds the judge–human agreement section.
+    ``credentials``: the exact credential values the run uses, replaced in user cells
+    (:func:`~mlflow_llm_eval.mlflow_adapter.logging.run_credentials`; default: those of
+    ``metrics``' judges, so pass the model's too when it calls an endpoint).
     """
+    if credentials is None:
+        credentials = run_credentials(metrics)
     frame = table.reset_index(drop=True)
+    frame, _ = redacted_table(frame, user_columns_of(frame.columns), credentials)
     roles = guess_columns(frame, columns)
     summary = details_list([("rows", len(frame)), *(details or {}).items()])
     sections = [

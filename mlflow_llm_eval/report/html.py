@@ -1,5 +1,7 @@
-"""Small HTML building blocks for self-contained reports: every user text goes through ``esc``
-(which also redacts credentials: :mod:`mlflow_llm_eval.redaction`).
+"""Small HTML building blocks for self-contained reports: every text goes through ``esc``
+(which also redacts credentials by the broad rules of :mod:`mlflow_llm_eval.redaction`), except
+the user's own cells, shown as given (``text_cell(..., as_given=True)``: escaped only; the
+report replaced the run's exact credentials in them first, as the logged table does).
 
     >>> esc("<b>&</b>")
     '&lt;b&gt;&amp;&lt;/b&gt;'
@@ -82,14 +84,24 @@ def num_cell(
     )
 
 
-def text_cell(value: Any, limit: int = 600) -> str:
-    """A cell for user text (inputs, predictions, justifications), escaped and clipped."""
+def text_cell(value: Any, limit: int = 600, *, as_given: bool = False) -> str:
+    """A cell for text (inputs, predictions, justifications, reasons), escaped and clipped.
+
+    ``as_given``: a user's cell, HTML-escaped but not redacted (the caller already replaced
+    the run's exact credentials); otherwise the package's text, redacted by the broad rules.
+
+        >>> text_cell("export api_key=sk-abc123def456ghi789jkl", as_given=True)
+        '<td class="text">export api_key=sk-abc123def456ghi789jkl</td>'
+        >>> text_cell("export api_key=sk-abc123def456ghi789jkl")
+        '<td class="text">export api_key=[REDACTED]</td>'
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f'<td class="muted">{MISSING}</td>'
     text = str(value)
     if len(text) > limit:
         text = text[:limit] + f" … [{len(str(value)) - limit} more characters]"
-    return f'<td class="text">{esc(text)}</td>'
+    shown = html.escape(text, quote=True) if as_given else esc(text)
+    return f'<td class="text">{shown}</td>'
 
 
 def table(headers: Sequence[str], rows: Iterable[str], css_class: str = "") -> str:

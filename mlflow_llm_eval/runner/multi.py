@@ -30,6 +30,7 @@ from mlflow_llm_eval.config.loader import LoadedConfig, load_config
 from mlflow_llm_eval.config.schema import EvalConfig, ModelSpec
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
 from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+from mlflow_llm_eval.mlflow_adapter.logging import run_credentials
 from mlflow_llm_eval.report.evaluation import evaluation_report
 from mlflow_llm_eval.runner import pairwise_step, tracking
 from mlflow_llm_eval.runner.compare_step import RunContext, compare, rule_text
@@ -254,9 +255,9 @@ def _evaluate_model(
             evaluation = tracking.evaluate(outcome.run_id, **kwargs)
         outcome.metrics, outcome.table = evaluation.metrics, evaluation.table
         outcome.results_location = evaluation.location
-        _log_model_report(
-            ctx, spec, outcome, kwargs.get("extra_metrics") or kwargs["metrics"], evaluation.sample
-        )
+        metrics = kwargs.get("extra_metrics") or kwargs["metrics"]
+        credentials = run_credentials(metrics, kwargs.get("model"))  # the run's exact keys
+        _log_model_report(ctx, spec, outcome, metrics, evaluation.sample, credentials)
         tracking.end_run(outcome.run_id, "FINISHED")
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the others
         _fail(outcome, exc)
@@ -270,6 +271,7 @@ def _log_model_report(
     outcome: ModelOutcome,
     metrics: list[Any],
     sample: pd.DataFrame | None = None,
+    credentials: list[str] | None = None,
 ) -> None:
     """The model's HTML report (on Spark: the aggregates over every row, the distributions and
     worst rows of the logged sample)."""
@@ -305,6 +307,7 @@ def _log_model_report(
             worst_rows=report.worst_rows,
             bins=report.bins,
             human_labels=ctx.config.human_labels,
+            credentials=credentials,
         )
         tracking.log_text(outcome.run_id, html, REPORT_FILE)
     except Exception as exc:  # a report problem must not fail the evaluation

@@ -281,7 +281,11 @@ def model_kwargs(
             kwargs["model"] = _shipped(loaded.metrics.callables[spec.name])
         else:
             kwargs["model"] = EndpointModel.from_uri(
-                str(spec.endpoint), spec.prompt_template, spec.params, concurrency=spec.concurrency
+                str(spec.endpoint),
+                spec.prompt_template,
+                spec.params,
+                concurrency=spec.concurrency,
+                **spec.request_options(),  # rpm, tpm, timeout, ... as on the pandas engine
             )
     options = cfg.spark
     kwargs.update(
@@ -290,6 +294,9 @@ def model_kwargs(
         sample_rows=options.sample_rows,
         answers_dir=options.answers_dir,
         judge_partitions=options.judge_partitions,
+        # how executors get endpoint keys: spark.key_provider / spark.ship_driver_keys
+        credentials=_shipped(options.key_provider) if options.key_provider else None,
+        ship_credentials=options.ship_driver_keys,
     )
     kwargs["data"] = _mlflow_dataset(frame, source, ds.targets)
     return kwargs

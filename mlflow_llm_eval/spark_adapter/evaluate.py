@@ -21,11 +21,13 @@ from typing import Any
 
 from mlflow_llm_eval.chat.schemes import is_endpoint_uri
 from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig
+from mlflow_llm_eval.core.model_failures import failure_columns, reason_column, status_column
 from mlflow_llm_eval.core.plan import LONG, EvaluationPlan, Step, build_plan, outputs_column
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
+from mlflow_llm_eval.spark_adapter.overwrite import refuse_overwriting_the_source
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
 from mlflow_llm_eval.spark_adapter.ship import ceiling, dumps, request_options_of, split_budget
@@ -87,15 +89,30 @@ def _identity(model: Any) -> Any:
     ]
 
 
-def _output_schema(schema: Any, plan: EvaluationPlan, model_output: str | None) -> Any:
-    """The input columns, the model's outputs, the plan's layout (score: ``double``, or
+def _reports_statuses(model: Any) -> bool:
+    """An in-partition model that reports each row's status and reason (an endpoint model)."""
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+    return isinstance(model, EndpointModel)
+
+
+def _model_columns(model_output: str | None, statuses: bool) -> list[str]:
+    """The model's columns: its outputs, and its status and reason if it reports them."""
+    if model_output is None:
+        return []
+    if not statuses:
+        return [model_output]
+    return [model_output, status_column(model_output), reason_column(model_output)]
+
+
+def _output_schema(schema: Any, plan: EvaluationPlan, model_columns: Sequence[str]) -> Any:
+    """The input columns, the model's columns, the plan's layout (score: ``double``, or
     ``long`` for counting metrics; justification, status, reason: strings), the batch stats."""
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     kinds = {LONG: LongType(), "double": DoubleType(), "string": StringType()}
     fields = list(schema.fields)
-    if model_output is not None:
-        fields.append(StructField(model_output, StringType(), True))
+    fields += [StructField(name, StringType(), True) for name in model_columns]
     fields += [StructField(name, kinds[kind], True) for name, kind in plan.layout()]
     fields.append(StructField(STATS_COLUMN, StringType(), True))
     return StructType(fields)
@@ -170,7 +187,7 @@ def evaluate_spark(
         refuse_overwriting_the_source(data, results_table)
     if ship_credentials:
         warnings.warn(
-            "ship_credentials=True: the driver's API keys (OPENAI_API_KEY, "
+            "ship_credentials=True (spark.ship_driver_keys in a config): the driver's API keys (OPENAI_API_KEY, "
             "AZURE_OPENAI_API_KEY, DATABRICKS_TOKEN, secret headers) are pickled into "
             "the task plan and set in every executor's environment; prefer "
             "executor-side credentials (credentials=<callable> or a cluster secret)",
@@ -261,7 +278,15 @@ def evaluate_spark(
             in_partition = split_budget(in_partition, share)
         store = str(root / namespace / f"n{n}")
         data = data.repartition(n, F.to_json(F.struct(*key_columns)))
-    schema = _output_schema(data.schema, plan, model_output)
+    statuses = _reports_statuses(in_partition) and model_output is not None
+    model_columns = _model_columns(model_output, statuses)
+    clash = [c for c in model_columns[1:] if c in data.columns]
+    if clash:
+        raise ValueError(
+            f"the data has a column {clash[0]!r}, where the endpoint model's per-row status "
+            "goes: rename or drop it"
+        )
+    schema = _output_schema(data.schema, plan, model_columns)
     partition_plan = PartitionPlan(
         plan=replace(plan, steps=[Step(m, s.columns) for m, s in zip(shipped, plan.steps)]),
         output_columns=[f.name for f in schema.fields],
@@ -271,6 +296,7 @@ def evaluate_spark(
         text_input=_text_input(features, col_mapping, config.model_input),
         answers_dir=store,
         env=_executor_env(ship_credentials) if callers else {},
+        model_statuses=statuses,
     )
     blob = dumps(partition_plan, ship_credentials=ship_credentials, credentials=credentials)
 
@@ -284,6 +310,13 @@ def evaluate_spark(
     written = results_io.write(scored, location, results_format)
     aggregates = run_aggregates(written, plan)
     sample = results_io.sample(written, sample_rows, plan)
+    if statuses and model_output is not None:  # the classic layout: a reason if a row failed
+        found = failure_columns(
+            model_output,
+            sample[status_column(model_output)].tolist(),
+            sample[reason_column(model_output)].tolist(),
+        )
+        sample = sample.drop(columns=[c for c in model_columns[1:] if c not in found])
     seconds = time.perf_counter() - started
     user_columns = [*columns, *filter(None, [prediction_column])]
     aggregates.update(
@@ -309,52 +342,6 @@ def _executor_env(ship_credentials: bool) -> dict[str, str]:
     from mlflow_llm_eval.redaction import is_secret_name
 
     return {k: v for k, v in endpoint_env().items() if ship_credentials or not is_secret_name(k)}
-
-
-def _normalized(location: str) -> str:
-    """A path or URI compared by its text: ``file:`` URIs and local paths as absolute paths."""
-    from urllib.parse import unquote, urlsplit
-
-    if location.startswith("file:"):
-        location = unquote(urlsplit(location).path)
-    elif "://" not in location and not location.startswith(("dbfs:", "s3:", "abfss:", "gs:")):
-        location = os.path.abspath(os.path.expanduser(location))
-    return location.rstrip("/")
-
-
-def _files(frame: Any) -> list[str]:
-    try:
-        return [_normalized(f) for f in frame.inputFiles()]
-    except Exception:  # noqa: BLE001 - a source without files (in memory, a JDBC read)
-        return []
-
-
-def refuse_overwriting_the_source(data: Any, results_table: str) -> None:
-    """ValueError before any job if ``results_table`` (a path or a table name) is where
-    ``data`` is read from: the results are written with mode ``overwrite``, which would replace
-    the rows being scored (re-scoring a results table in place)."""
-    sources = _files(data)
-    if not sources:
-        return
-    if results_io.is_path(results_table):
-        target = _normalized(results_table)
-        clash = [f for f in sources if f == target or f.startswith(target + "/")]
-    else:
-        spark = data.sparkSession
-        try:
-            exists = spark.catalog.tableExists(results_table)
-        except Exception:  # noqa: BLE001 - a name the catalog cannot parse: saveAsTable says so
-            exists = False
-        target = results_table
-        clash = sorted(set(sources) & set(_files(spark.table(results_table)))) if exists else []
-    if clash:
-        where = os.path.commonpath(clash) if len(clash) > 1 else os.path.dirname(clash[0])
-        raise ValueError(
-            f"results_table={results_table!r} is the data being evaluated (read from {where}): "
-            "the results are written there with mode 'overwrite', which would replace the rows "
-            "being scored. Write the results elsewhere (another table name or path); to "
-            "re-score a results table, give a new results_table"
-        )
 
 
 def _text_input(

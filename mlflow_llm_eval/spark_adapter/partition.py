@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.engine import metric_columns, score_rows
+from mlflow_llm_eval.core.model_failures import mark_failed_rows, reason_column, status_column
 from mlflow_llm_eval.core.plan import SUFFIXES, EvaluationPlan  # noqa: F401 - SUFFIXES re-exported
 from mlflow_llm_eval.core.summary import partial_summary
 from mlflow_llm_eval.core.text import encodable_text
@@ -48,6 +49,10 @@ class PartitionPlan:
     text_input: str | None = None
     answers_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: The endpoint model reports each row's status and reason: written as
+    #: ``<model_output>/status`` and ``/reason``, and the metrics' rows it failed are marked
+    #: ``model_failed`` (:mod:`mlflow_llm_eval.core.model_failures`, as on the classic door).
+    model_statuses: bool = False
 
 
 def _plain(value: Any) -> Any:
@@ -122,9 +127,16 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
             if plan.text_input is not None
             else frame[plan.model_inputs]
         )
-        out[plan.model_output] = plan.endpoint_model(given)
+        answers = _answer(plan.endpoint_model, given)
+        out[plan.model_output] = pd.Series(list(answers), index=out.index, dtype=object)
     stats: dict[str, dict[str, Any]] = {}
     results = score_rows(plan.plan, lambda c: [_plain(v) for v in out[c].tolist()], len(out))
+    if plan.model_statuses and plan.model_output is not None:
+        statuses = [str(s) for s in getattr(answers, "statuses", ["ok"] * len(out))]
+        reasons = list(getattr(answers, "reasons", [None] * len(out)))
+        mark_failed_rows(results, plan.model_output, statuses, reasons)
+        out[status_column(plan.model_output)] = _text(statuses)
+        out[reason_column(plan.model_output)] = _text(reasons)
     added: dict[str, pd.Series] = {}
     for metric in plan.plan.metrics:
         result = results[metric.key]
@@ -146,6 +158,16 @@ def score_batch(plan: PartitionPlan, frame: pd.DataFrame) -> pd.DataFrame:
         axis=1,
     )  # one concat, unfragmented
     return out[plan.output_columns]
+
+
+def _answer(model: Any, given: Any) -> Any:
+    """The model's answers for one batch; an endpoint model keeps a batch whose rows all
+    failed for a passing reason (see ``EndpointModel.answer``), as rows marked."""
+    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
+
+    if isinstance(model, EndpointModel):
+        return model.answer(given, batch_of_many=True)
+    return model(given)
 
 
 def _text(values: list[Any]) -> pd.Series:
