@@ -36,6 +36,7 @@ from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map
+from mlflow_llm_eval.mlflow_adapter.multilingual import record_rows
 
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
@@ -161,6 +162,7 @@ class MetricScorer(Scorer):
                 return [rows[i][c] for i in ix]
 
             result = score_rows(plan, column, len(indices))[self._metric.key]
+            record_rows(self, [rows[i] for i in indices], result)  # per-language aggregates
             with self._lock:
                 self._parts.append(
                     (dict(result.extra_aggregates), sum(not math.isnan(v) for v in result.scores))
