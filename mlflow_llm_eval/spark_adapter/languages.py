@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd  # module level: Spark reads the pandas UDF's type hints from these globals
+
 from mlflow_llm_eval.core.aggregate import aggregate_from_summary
 from mlflow_llm_eval.core.by_language import PER_LANGUAGE, row_codes
 from mlflow_llm_eval.core.plan import EvaluationPlan, column_of
@@ -31,7 +33,6 @@ __all__ = ["language_setup", "log_spark_languages", "spark_language_table"]
 
 
 def _codes_udf(language: str | None, has_column: bool) -> Any:
-    import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
     @pandas_udf("string")  # type: ignore[call-overload]
