@@ -5,7 +5,7 @@ markdown tables (best of ``--repeat`` runs, rows/s and ratios from the same run)
 
 1. ROUGE (rouge1, rouge2, rougeL, rougeLsum) on Korean, Japanese, Chinese rows (~120
    characters, one sentence per line): ours (four Metric objects scoring the batch, as the
-   evaluator runs them; caches cleared before each run so segmentation is counted) against
+   evaluator runs them; segmentation and detection caches cleared before each run) against
    ``rouge_score.rouge_scorer.RougeScorer`` of the four types given a tokenizer wrapping the same
    segmenter (``tokenize(text) = segment.words(text, language)``), the only way to get non-zero
    ROUGE for these languages with rouge_score today; and whether every F-measure is identical.
@@ -155,6 +155,7 @@ def rouge_table(rows: int, repeat: int) -> list[str]:
 
         def ours() -> list[list[float]]:
             rouge._tokenized.cache_clear()
+            segment._detected.cache_clear()  # row languages are detected again, too
             return [m.score_batch(batch).scores for m in metrics]
 
         ref_s, ref, our_s, got = race(repeat, reference, ours)
@@ -185,6 +186,7 @@ def english_table(rows: int, repeat: int) -> list[str]:
 
         def run(metrics: list = metrics) -> list[list[float]]:
             rouge._tokenized.cache_clear()
+            segment._detected.cache_clear()  # row languages are detected again, too
             return [m.score_batch(batch).scores for m in metrics]
 
         runs[tokenizer] = run

@@ -59,9 +59,7 @@ def language_section(metrics: Sequence[Metric], aggregates: Mapping[str, Any]) -
     for key, per in slices.items():
         for code in sorted(per):
             cells = [f"<td>{esc(key)}</td>", f"<td>{esc(code)}</td>"]
-            cells += [
-                num_cell(f"{key}/lang_{code}/{name}", per[code].get(name)) for name in _SHOWN
-            ]
+            cells += [num_cell(f"{key}/lang_{code}/{name}", per[code].get(name)) for name in _SHOWN]
             rows.append(row(cells))
     headers = ["metric", "language", *(_HEADERS[name] for name in _SHOWN)]
     note = (

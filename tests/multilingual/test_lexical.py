@@ -106,7 +106,10 @@ def test_mixed_row_korean_quoting_english() -> None:
 
 def test_signature_names_the_segmenters() -> None:
     sig = METRICS["rougeL"]().signature
-    assert sig.startswith(("tok:ascii-rouge_score+ko-mecab-", "tok:ascii-rouge_score+ko-kiwi-")) and "|case:lower|stem:no" in sig
+    assert (
+        sig.startswith(("tok:ascii-rouge_score+ko-mecab-", "tok:ascii-rouge_score+ko-kiwi-"))
+        and "|case:lower|stem:no" in sig
+    )
     for part in ("ja-fugashi-", "zh-jieba-", "th-pythainlp-", "other-unicode-words"):
         assert part in sig
     assert (

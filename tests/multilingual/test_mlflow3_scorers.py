@@ -59,6 +59,8 @@ def test_scorers_log_signatures_and_per_language_aggregates(mlflow_store, monkey
     run = MlflowClient().get_run(result.run_id)
     assert run.data.tags["llm_eval.signature.rougeL/v1"] == le.rougeL().signature
     assert run.data.tags["llm_eval.signature.chrf/v1"] == le.chrf().signature
-    assert run.data.metrics["chrf/v1/lang_ja/mean"] == pytest.approx(expected["chrf/v1/lang_ja/mean"])
+    assert run.data.metrics["chrf/v1/lang_ja/mean"] == pytest.approx(
+        expected["chrf/v1/lang_ja/mean"]
+    )
     table = mlflow.artifacts.load_dict(f"runs:/{result.run_id}/{BY_LANGUAGE_FILE}")
     assert table["languages"] == ["en", "ja", "ko"]
