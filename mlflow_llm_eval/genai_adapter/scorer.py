@@ -28,6 +28,7 @@ from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceT
 from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
+from mlflow_llm_eval.core.by_language import record_rows
 from mlflow_llm_eval.core.engine import score_rows
 from mlflow_llm_eval.core.merge import merge_extra_aggregates
 from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan
@@ -36,7 +37,6 @@ from mlflow_llm_eval.core.types import Metric, RowScore
 from mlflow_llm_eval.genai_adapter.batcher import DynamicBatcher
 from mlflow_llm_eval.genai_adapter.fields import resolve_row, validate_field_map
 from mlflow_llm_eval.genai_adapter.trace_fields import default_field_map
-from mlflow_llm_eval.mlflow_adapter.multilingual import record_rows
 
 #: Aggregations MLflow computes for a scorer (``mlflow.genai.scorers.base._AggregationType``).
 MLFLOW_AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")

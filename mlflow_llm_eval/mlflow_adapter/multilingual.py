@@ -14,7 +14,8 @@ aggregates as run metrics ``<metric key>/lang_<code>/<aggregate>`` and the table
 
 One piece for every door: the classic door calls :func:`log_languages`; the Spark door computes
 the per-language table with Spark (:mod:`mlflow_llm_eval.spark_adapter.languages`); the MLflow
-3 scorers record each row's language as they score, and :func:`log_scorer_languages` logs them
+3 scorers record each row's language as they score
+(:func:`~mlflow_llm_eval.core.by_language.record_rows`), and :func:`log_scorer_languages` logs them
 after ``mlflow.genai.evaluate``. All three log through :func:`log_signatures` and
 :func:`log_language_table`, under the same keys.
 """
@@ -22,16 +23,19 @@ after ``mlflow.genai.evaluate``. All three log through :func:`log_signatures` an
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.core.by_language import by_language, language_metrics, row_codes
+from mlflow_llm_eval.core.by_language import (
+    by_language,
+    language_metrics,
+    row_codes,
+    scorer_language_table,
+)
 from mlflow_llm_eval.core.language import normalize_code
-from mlflow_llm_eval.core.types import Metric, MetricResult
+from mlflow_llm_eval.core.types import Metric
 
 LANGUAGE_KEYS = ("language", "language_column")
 SIGNATURE_TAG = "llm_eval.signature."
@@ -152,45 +156,6 @@ def log_languages(
 
 
 # ---- the MLflow 3 scorers -------------------------------------------------------------------
-
-#: id(scorer) -> [(language code, score), ...]; an entry goes when its scorer is collected.
-_RECORDS: dict[int, list[tuple[str, float]]] = {}
-_RECORDS_LOCK = threading.Lock()
-
-
-def _forget(key: int) -> None:
-    with _RECORDS_LOCK:
-        _RECORDS.pop(key, None)
-
-
-def record_rows(scorer: Any, rows: Sequence[Mapping[str, Any]], result: MetricResult) -> None:
-    """Remember each scored row's language and score on ``scorer`` (called by the scorer as it
-    scores a batch; thread-safe). The language: the row's ``language`` field, else the
-    metric's ``language``, else detected from ``predictions`` (``targets`` if it is empty)."""
-    given = [r.get("language") for r in rows]
-    codes = row_codes(
-        [r.get("predictions") for r in rows],
-        column=given if any(g is not None for g in given) else None,
-        override=getattr(scorer.metric, "language", None),
-        fallback=[r.get("targets") for r in rows],
-    )
-    with _RECORDS_LOCK:
-        found = _RECORDS.get(id(scorer))
-        if found is None:
-            found = _RECORDS[id(scorer)] = []
-            weakref.finalize(scorer, _forget, id(scorer))
-        found.extend(zip(codes, result.scores))
-
-
-def scorer_language_table(scorer: Any) -> tuple[dict[str, Any], list[str]]:
-    """The :func:`by_language` table of what ``scorer`` has scored so far, and the codes."""
-    with _RECORDS_LOCK:
-        records = list(_RECORDS.get(id(scorer), ()))
-    codes = [c for c, _ in records]
-    scores = [float(s) for _, s in records]
-    metric = scorer.metric
-    result = MetricResult(scores, ["ok"] * len(scores), [None] * len(scores))
-    return by_language(codes, {metric.key: (result, metric.value_kind, metric.value_range)}), codes
 
 
 def log_scorer_languages(run_id: str, scorers: Iterable[Any], prefix: str = "") -> dict[str, float]:

@@ -35,7 +35,7 @@ __all__ = ["language_setup", "log_spark_languages", "spark_language_table"]
 def _codes_udf(language: str | None, has_column: bool) -> Any:
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")  # type: ignore[call-overload]
+    @pandas_udf("string")
     def codes(predictions: pd.Series, targets: pd.Series, given: pd.Series) -> pd.Series:
         return pd.Series(
             row_codes(
