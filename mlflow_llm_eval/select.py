@@ -51,6 +51,19 @@ _CONSTRAINT = re.compile(
 )
 
 
+def language_key(key: str, language: str | None) -> str:
+    """The run metric of ``key`` over one language's rows (``<metric>/lang_<code>/<agg>``, as
+    :mod:`mlflow_llm_eval.core.by_language` logs it); ``key`` itself for no language.
+
+    >>> language_key("rougeL/v1/mean", "ko"), language_key("rougeL/v1/mean", None)
+    ('rougeL/v1/lang_ko/mean', 'rougeL/v1/mean')
+    """
+    if language is None:
+        return key
+    metric, _, aggregation = key.rpartition("/")
+    return f"{metric}/lang_{language}/{aggregation}"
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 

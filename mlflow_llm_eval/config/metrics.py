@@ -21,7 +21,7 @@ from mlflow_llm_eval.config.schema import EvalConfig
 from mlflow_llm_eval.config.source import Loc, format_loc
 from mlflow_llm_eval.core.registry import PRESETS, get_metric
 from mlflow_llm_eval.core.types import Metric
-from mlflow_llm_eval.select import Objective
+from mlflow_llm_eval.select import Objective, language_key
 
 #: Aggregates every metric logs besides its declared aggregations.
 COMMON_AGGREGATES = ("mean_ci_low", "mean_ci_high", "count", "unscored")
@@ -183,4 +183,11 @@ def plan_metrics(cfg: EvalConfig, base_dir: Path) -> tuple[MetricPlan, list[tupl
             for m in metrics
             if f"{m.key}/mean" != plan.objective.key and "mean" in m.aggregations
         ]
+        language = cfg.select.language
+        plan.tie_breakers = [
+            Objective(language_key(o.key, language), o.direction) for o in plan.tie_breakers
+        ]
+    plan.objective = Objective(
+        language_key(plan.objective.key, cfg.select.language), plan.objective.direction
+    )
     return plan, problems

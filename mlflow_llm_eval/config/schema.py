@@ -345,6 +345,16 @@ class SelectSpec(ObjectiveSpec):
     tolerance: float = Field(default=0.0, ge=0.0)
     #: The winner must beat the runner-up in a paired test at this level (else tie-breakers).
     require_significance: float | None = Field(default=None, gt=0.0, lt=1.0)
+    #: Select on one language's slice: the objective (and the default tie-breakers) read
+    #: ``<metric>/lang_<code>/<aggregation>`` (logged when the rows hold several languages).
+    language: str | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: Any) -> str | None:
+        from mlflow_llm_eval.core.language import normalize_code
+
+        return normalize_code(value)
 
     @field_validator("constraints", mode="before")
     @classmethod
@@ -353,6 +363,11 @@ class SelectSpec(ObjectiveSpec):
 
     @model_validator(mode="after")
     def _significance_needs_a_mean(self) -> SelectSpec:
+        if self.require_significance is not None and self.language is not None:
+            raise ValueError(
+                "require_significance compares per-row scores of all rows; it cannot be "
+                f"combined with language: '{self.language}' yet"
+            )
         if self.require_significance is not None and not self.objective.key.endswith("/mean"):
             raise ValueError(
                 "require_significance compares per-row scores, so the objective must "

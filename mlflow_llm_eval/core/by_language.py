@@ -19,6 +19,8 @@ Run-metric keys are ``<metric key>/lang_<code>/<aggregate>`` (MLflow keys allow 
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -85,3 +87,45 @@ def language_metrics(
         for name, value in values.items()
         if not math.isnan(value)
     }
+
+
+# ---- rows scored one batch at a time (the MLflow 3 scorers) --------------------------------
+
+#: id(scorer) -> [(language code, score), ...]; an entry goes when its scorer is collected.
+_RECORDS: dict[int, list[tuple[str, float]]] = {}
+_RECORDS_LOCK = threading.Lock()
+
+
+def _forget(key: int) -> None:
+    with _RECORDS_LOCK:
+        _RECORDS.pop(key, None)
+
+
+def record_rows(scorer: Any, rows: Sequence[Mapping[str, Any]], result: MetricResult) -> None:
+    """Remember each scored row's language and score on ``scorer`` (called by the scorer as it
+    scores a batch; thread-safe). The language: the row's ``language`` field, else the
+    metric's ``language``, else detected from ``predictions`` (``targets`` if it is empty)."""
+    given = [r.get("language") for r in rows]
+    codes = row_codes(
+        [r.get("predictions") for r in rows],
+        column=given if any(g is not None for g in given) else None,
+        override=getattr(scorer.metric, "language", None),
+        fallback=[r.get("targets") for r in rows],
+    )
+    with _RECORDS_LOCK:
+        found = _RECORDS.get(id(scorer))
+        if found is None:
+            found = _RECORDS[id(scorer)] = []
+            weakref.finalize(scorer, _forget, id(scorer))
+        found.extend(zip(codes, result.scores))
+
+
+def scorer_language_table(scorer: Any) -> tuple[dict[str, Any], list[str]]:
+    """The :func:`by_language` table of what ``scorer`` has scored so far, and the codes."""
+    with _RECORDS_LOCK:
+        records = list(_RECORDS.get(id(scorer), ()))
+    codes = [c for c, _ in records]
+    scores = [float(s) for _, s in records]
+    metric = scorer.metric
+    result = MetricResult(scores, ["ok"] * len(scores), [None] * len(scores))
+    return by_language(codes, {metric.key: (result, metric.value_kind, metric.value_range)}), codes

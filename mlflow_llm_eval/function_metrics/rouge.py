@@ -18,11 +18,11 @@ lower-cased with ``str.lower``, tokens are the maximal runs of ``[a-z0-9]``. Any
 tokenised for its language (:mod:`~mlflow_llm_eval.core.language`: the row's ``language``
 column if mapped, else the metric's ``language=``, else the dominant script of prediction and
 target together) by :mod:`~mlflow_llm_eval.function_metrics.segment`: Korean morphemes
-(kiwipiepy), Japanese words (fugashi + unidic-lite), Chinese words (jieba), Thai words
-(PyThaiNLP), Unicode words elsewhere (accents kept), NFKC-normalised and lower-cased. Without a
-segmenter, that language falls back to characters, with a warning and ``<lang>-char`` in the
-signature. ``metric.signature`` names all this in sacrebleu's style (logged with each run):
-numbers compare only between runs with the same signature.
+(MeCab-ko, else kiwipiepy), Japanese words (fugashi + unidic-lite), Chinese words (jieba),
+Thai words (PyThaiNLP), Unicode words elsewhere (accents kept), NFKC-normalised and
+lower-cased. Without a segmenter, that language falls back to characters, with a warning and
+``<lang>-char`` in the signature. ``metric.signature`` names all this in sacrebleu's style
+(logged with each run): numbers compare only between runs with the same signature.
 
     >>> score = lambda metric, p, t: metric.score_batch({"predictions": [p], "targets": [t]}).scores[0]
     >>> score(rouge1(), "我爱北京", "我爱北京"), score(rouge1(), "the cat", "the cat sat")

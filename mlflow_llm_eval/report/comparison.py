@@ -33,6 +33,7 @@ from mlflow_llm_eval.report.html import (
     table,
     text_cell,
 )
+from mlflow_llm_eval.report.languages import language_comparison_section
 from mlflow_llm_eval.report.plots import means_png
 from mlflow_llm_eval.select import Constraint, Objective, Selection
 
@@ -300,6 +301,7 @@ def comparison_report(
         _table(frame, metrics, objective, constraints),
         _charts(frame, metrics, selection.winner if selection else None),
         _paired(comparisons),
+        language_comparison_section(models, metrics),
         *extra_sections,
         _failures(models),
     ]

@@ -32,6 +32,7 @@ from mlflow_llm_eval.mlflow_adapter.logging import redacted_table, run_credentia
 from mlflow_llm_eval.report.html import details_list, esc, image, num_cell, page, row, text_cell
 from mlflow_llm_eval.report.html import table as html_table
 from mlflow_llm_eval.report.agreement import agreement_section
+from mlflow_llm_eval.report.languages import language_section
 from mlflow_llm_eval.report.plots import histogram_png
 
 #: Aggregates shown as their own columns, in this order.
@@ -243,6 +244,7 @@ def evaluation_report(
     sections = [
         summary,
         aggregate_section(metrics, aggregates),
+        language_section(metrics, aggregates),
         status_section(metrics, frame),
         distribution_section(metrics, frame, bins),
         agreement_section(metrics, frame, human_labels),

@@ -27,6 +27,7 @@ from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io
 from mlflow_llm_eval.spark_adapter.aggregate import run_aggregates
+from mlflow_llm_eval.spark_adapter.languages import language_setup, log_spark_languages
 from mlflow_llm_eval.spark_adapter.overwrite import refuse_overwriting_the_source
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN, PartitionPlan
 from mlflow_llm_eval.spark_adapter.session import concurrent_tasks, endpoint_env
@@ -177,6 +178,7 @@ def evaluate_spark(
     given = dict(evaluator_config or {})
     if col_mapping:
         given["col_mapping"] = {**(given.get("col_mapping") or {}), **col_mapping}
+    metrics, given, language = language_setup(metrics, given)  # issue 19 (h19lang)
     config = EvaluatorConfig.from_dict(given, metrics)
     col_mapping = config.col_mapping
     columns = list(data.columns)
@@ -333,6 +335,7 @@ def evaluate_spark(
             MetricLink.of(dataset, model_id_of(model)),
         )
     )
+    aggregates.update(log_spark_languages(run_id, written, plan, defaults, language))  # h19lang
     return SparkEvaluation(aggregates, sample, location, seconds)
 
 

@@ -323,7 +323,9 @@ def test_metadata_and_registry(name: str) -> None:
         "use_stemmer": False,
         "sentence_splitter": "newline",
     }
-    assert meta["signature"].startswith("tok:ascii-rouge_score+ko-kiwi-")
+    assert meta["signature"].startswith(
+        ("tok:ascii-rouge_score+ko-mecab-", "tok:ascii-rouge_score+ko-kiwi-")
+    )
     assert get_metric(name, tokenizer="unicode").options.tokenizer == "unicode"
 
 

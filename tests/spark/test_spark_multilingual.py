@@ -53,3 +53,16 @@ def test_spark_scores_cjk_rows_like_the_pandas_path(spark, tmp_path: Path) -> No
     scores = written["rougeL/v1/score"].to_numpy(float)
     assert ((scores > 0) & (scores < 1)).all()  # no CJK row at 0.0
     assert result.metrics["rougeL/v1/mean"] == pytest.approx(expected.metrics["rougeL/v1/mean"])
+    # per-language aggregates and signatures: logged as the classic door logs them
+    lang_keys = sorted(k for k in expected.metrics if "/lang_" in k)
+    assert "rougeL/v1/lang_ko/mean" in lang_keys and "chrf/v1/lang_en/count" in lang_keys
+    assert sorted(k for k in result.metrics if "/lang_" in k) == lang_keys
+    for key in lang_keys:
+        assert result.metrics[key] == pytest.approx(expected.metrics[key], rel=1e-9), key
+    from mlflow import MlflowClient
+
+    run = MlflowClient().get_run(result.run_id)
+    assert run.data.tags["llm_eval.signature.rougeL/v1"] == le.rougeL().signature
+    assert run.data.metrics["rougeL/v1/lang_ja/mean"] == pytest.approx(
+        expected.metrics["rougeL/v1/lang_ja/mean"]
+    )
