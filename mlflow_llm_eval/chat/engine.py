@@ -65,7 +65,7 @@ from mlflow_llm_eval.chat import adapt
 from mlflow_llm_eval.chat.collect import collect, interrupted
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
 from mlflow_llm_eval.chat.loop import submit
-from mlflow_llm_eval.chat.options import RequestOptions
+from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.chat.replies import STATUSES, Reply, Stats, Unusable
 from mlflow_llm_eval.chat.send import RequestSender
 from mlflow_llm_eval.chat.store import AnswerWriter
@@ -84,22 +84,9 @@ def _interactive(rows: int) -> bool:
     return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
-class ChatEngine(RequestSender):
-    """Sends the requests of one run; see the module docstring for the policy."""
-
-    # The RequestOptions fields, copied onto the engine in __init__ (vars(self).update).
-    max_concurrency: int
-    max_attempts: int
-    retry_budget: float
-    wait_budget: float
-    max_wait: float
-    backoff_base: float
-    backoff_max: float
-    timeout: float
-    rpm: float | None
-    tpm: float | None
-    deadline: float | None
-    breaker_threshold: int
+class ChatEngine(RequestSender, UsesRequestOptions):
+    """Sends the requests of one run; see the module docstring for the policy. Each
+    :class:`~.options.RequestOptions` field reads as an attribute (``engine.max_attempts``)."""
 
     def __init__(
         self,
@@ -122,8 +109,6 @@ class ChatEngine(RequestSender):
         self.request_options = opts
         self.client = client
         self.identity = str(getattr(client, "identity", None) or f"client-{id(client)}")
-        vars(self).update(vars(opts))  # plain attributes for the loop: self.max_attempts, ...
-        self.initial_concurrency = min(opts.initial_concurrency, opts.max_concurrency)
         self.progress, self.description = progress, description
         self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
         self.unusable_status = unusable_status
@@ -236,7 +221,7 @@ class ChatEngine(RequestSender):
         state.join(
             run,
             RunSettings(
-                self.initial_concurrency,
+                min(self.initial_concurrency, self.max_concurrency),
                 self.max_concurrency,
                 self.rpm,
                 self.tpm,
