@@ -115,8 +115,16 @@ class ChatEngine(RequestSender, UsesRequestOptions):
         self.interrupt_grace = float(interrupt_grace)
         self.stats = Stats()
         self._stopping = False
-        #: Set once an interrupted run has stopped sending (on the request loop).
+        #: Requests handed to the client, over this engine's runs (counted on the request loop).
+        self.requests_sent = 0
+        #: Set once an interrupted run has stopped sending (on the request loop); from then on
+        #: no request is handed to the client. ``sent_at_halt``: :attr:`requests_sent` then.
         self.halted = threading.Event()
+        self.sent_at_halt: int | None = None
+        #: Clear while a run's requests are on the loop; set once they all ended (nothing of the
+        #: run can be sent any more).
+        self.stopped = threading.Event()
+        self.stopped.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any] | None] = set()
 
@@ -150,6 +158,8 @@ class ChatEngine(RequestSender, UsesRequestOptions):
             disable = not (_interactive(n) if self.progress is None else self.progress)
             self._stopping = False
             self.halted.clear()
+            self.sent_at_halt = None
+            self.stopped.clear()
             future = submit(self._run(todo, requests, dict(parameters), check, done))
             try:
                 with tqdm(
@@ -174,6 +184,12 @@ class ChatEngine(RequestSender, UsesRequestOptions):
         for task in self._tasks:
             if task not in self._sending:
                 task.cancel()
+        self.sent_at_halt = self.requests_sent
+        _logger.info(
+            "interrupted: nothing more is sent (%d requests sent, %d in flight)",
+            self.requests_sent,
+            self._in_flight,
+        )
         self.halted.set()
 
     def _cached(
@@ -270,6 +286,7 @@ class ChatEngine(RequestSender, UsesRequestOptions):
             self._tasks = []
             state.leave(run)
             self.stats.refused += state.refused - refused_before
+            self.stopped.set()
 
     async def _row(
         self,

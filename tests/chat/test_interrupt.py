@@ -1,7 +1,15 @@
-"""An interrupted run stops spending: after a KeyboardInterrupt (a real SIGINT) or an exception
-in ``on_answer``, no new request is sent, the answers in flight are stored, and a re-run pays
-only for the rows never answered. The fake server holds requests on events, so the counts do
-not depend on timing; every wait is bounded."""
+"""An interrupted run stops spending: after a KeyboardInterrupt (a real SIGINT, or raised by
+``on_answer``) or another exception in ``on_answer``, no new request is sent, the answers in
+flight are stored, and a re-run pays only for the rows never answered.
+
+Nothing here depends on timing. The fake server holds requests on events (the engine's limit
+is IN_FLIGHT, so nothing else can be sent while they are held) and records, at each request's
+arrival, whether the engine had acknowledged the interrupt (``engine.halted``, set on the request
+loop once it stopped sending). The held requests are released only after that acknowledgement:
+a request sent after it would need one of their slots, so it would arrive after the
+acknowledgement and be recorded as such. ``engine.stopped`` says the run's requests have all
+ended (nothing of it can be sent any more), and the server must have received exactly
+``engine.requests_sent``. Every wait is bounded."""
 
 from __future__ import annotations
 
@@ -33,8 +41,13 @@ class _Held:
         self.arrivals = itertools.count()
         self.full, self.release = threading.Event(), threading.Event()
         self.on_full = on_full
+        self.engine: ChatEngine | None = None
+        #: Requests that arrived once the engine had acknowledged the interrupt.
+        self.after_halt: list[str] = []
 
     def __call__(self, prompt: str) -> str:
+        if self.engine is not None and self.engine.halted.is_set():
+            self.after_halt.append(prompt)
         n = next(self.arrivals)
         if n >= ANSWERED:
             if n == ANSWERED + IN_FLIGHT - 1:
@@ -71,6 +84,7 @@ def _engine(path: Path, **options) -> ChatEngine:
 
 def _release_when_halted(engine: ChatEngine, held: _Held) -> threading.Thread:
     """Let the held answers come once the engine has stopped sending."""
+    held.engine = engine
 
     def wait() -> None:
         engine.halted.wait(30)
@@ -79,6 +93,20 @@ def _release_when_halted(engine: ChatEngine, held: _Held) -> threading.Thread:
     thread = threading.Thread(target=wait, daemon=True)
     thread.start()
     return thread
+
+
+def _nothing_sent_after_the_halt(server: FakeOpenAI, engine: ChatEngine, held: _Held) -> None:
+    """The engine acknowledged the interrupt with ANSWERED + IN_FLIGHT requests sent, sent none
+    after it, and the server received exactly those (none after the acknowledgement)."""
+    assert engine.halted.is_set()
+    assert engine.stopped.wait(30), "the run's requests did not end"
+    assert engine.sent_at_halt == engine.requests_sent == ANSWERED + IN_FLIGHT
+    for _ in range(3000):  # every request the engine sent reaches the server (bounded)
+        if len(server.requests) >= engine.requests_sent:
+            break
+        threading.Event().wait(0.01)
+    assert len(server.requests) == engine.requests_sent
+    assert held.after_halt == []
 
 
 def _rerun_pays_only_the_rest(server: FakeOpenAI, path: Path, stored: int) -> None:
@@ -97,9 +125,12 @@ def _rerun_pays_only_the_rest(server: FakeOpenAI, path: Path, stored: int) -> No
     assert len(server.requests) == ROWS - stored
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
 def test_exception_in_on_answer_stops_sending_and_keeps_answers_in_flight(
-    server: FakeOpenAI, tmp_path: Path
+    server: FakeOpenAI, tmp_path: Path, error: type[BaseException]
 ):
+    """``on_answer`` raises (a KeyboardInterrupt as Ctrl-C raises it in the calling thread, or
+    the user's callback failing) while IN_FLIGHT requests are held at the server."""
     held = _Held()
     server.responder = held
     seen: list[int] = []
@@ -108,17 +139,19 @@ def test_exception_in_on_answer_stops_sending_and_keeps_answers_in_flight(
         seen.append(index)
         if len(seen) == ANSWERED:  # the caller gives up while IN_FLIGHT requests are out
             assert held.full.wait(30)
-            raise RuntimeError("the user's callback failed")
+            raise error("the user's callback failed")
 
     path = tmp_path / "answers.sqlite"
     engine = _engine(path, on_answer=on_answer)
     releaser = _release_when_halted(engine, held)
-    with pytest.raises(RuntimeError, match="callback failed"):
-        engine.run(_requests(), {})
-    releaser.join(30)
-    assert engine.halted.is_set()
+    try:
+        with pytest.raises(error, match="callback failed"):
+            engine.run(_requests(), {})
+    finally:
+        held.release.set()
+        releaser.join(30)
     # nothing sent after the interrupt: the ANSWERED + the IN_FLIGHT held at that moment
-    assert len(server.requests) == ANSWERED + IN_FLIGHT
+    _nothing_sent_after_the_halt(server, engine, held)
     # the answers that arrived in the grace period are stored with the others
     assert len(JudgeCache(path)) == ANSWERED + IN_FLIGHT
     _rerun_pays_only_the_rest(server, path, ANSWERED + IN_FLIGHT)
@@ -142,7 +175,7 @@ def test_keyboard_interrupt_stops_sending_and_keeps_answers_in_flight(
     finally:
         held.release.set()
         releaser.join(30)
-    assert len(server.requests) == ANSWERED + IN_FLIGHT
+    _nothing_sent_after_the_halt(server, engine, held)
     assert len(JudgeCache(path)) == ANSWERED + IN_FLIGHT
     _rerun_pays_only_the_rest(server, path, ANSWERED + IN_FLIGHT)
 
@@ -168,13 +201,14 @@ def test_grace_is_bounded_when_answers_never_come(server: FakeOpenAI, tmp_path: 
         interrupt_grace=0.1,
         on_answer=on_answer,
     )
+    held.engine = engine
     try:
         with pytest.raises(RuntimeError, match="stop"):
             engine.run(_requests(), {})
         assert engine.halted.is_set()
-        assert len(server.requests) == ANSWERED + IN_FLIGHT
     finally:
         held.release.set()
+    _nothing_sent_after_the_halt(server, engine, held)
     stored = len(JudgeCache(path))
     assert stored <= ANSWERED  # the held ones were cancelled, not stored
     _rerun_pays_only_the_rest(server, path, stored)
