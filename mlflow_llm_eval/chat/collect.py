@@ -28,32 +28,41 @@ def collect(
     bar: Any,
     remaining: int,
 ) -> None:
-    """Take the replies from the loop as they come; store answers (see :mod:`.store`)."""
+    """Take the replies from the loop as they come; store answers (see :mod:`.store`). An
+    interrupt raised while replies are taken but not yet handed to the writer hands them over
+    before it propagates (:func:`interrupted` then stores them)."""
     while remaining:
+        items: list[tuple[int, Reply]] = []
         try:
-            items = [done.get(timeout=writer.seconds_left(0.25) if writer else 0.25)]
-        except queue.Empty:
-            if writer is not None and writer.due():
-                writer.flush()
-            if not future.done():
-                continue
-            future.result()  # a bug in the engine: raise it
-            try:  # the run put its last replies after the timed-out get: drain them
-                items = [done.get_nowait()]
-            except queue.Empty:
-                break
-        while True:
             try:
-                items.append(done.get_nowait())
+                items.append(done.get(timeout=writer.seconds_left(0.25) if writer else 0.25))
             except queue.Empty:
-                break
-        answered = []
-        for i, reply in items:
-            replies[i] = reply
-            if reply.status == "ok" and reply.completion is not None:
-                answered.append((i, reply.completion))
-                if writer is not None and reply.completion.text is not None:
-                    writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+                if writer is not None and writer.due():
+                    writer.flush()
+                if not future.done():
+                    continue
+                future.result()  # a bug in the engine: raise it
+                try:  # the run put its last replies after the timed-out get: drain them
+                    items.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            while True:
+                try:
+                    items.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            answered = []
+            for i, reply in items:
+                replies[i] = reply
+                if reply.status == "ok" and reply.completion is not None:
+                    answered.append((i, reply.completion))
+                    if writer is not None and reply.completion.text is not None:
+                        writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+        except BaseException:
+            if writer is not None:  # an answer added twice is written twice: the same row
+                for i, reply in items:
+                    _keep(writer, keys, i, reply)
+            raise
         if writer is not None:
             writer.flush()  # nothing more received right now: write what came
         remaining -= len(items)
@@ -88,13 +97,8 @@ def interrupted(
                 if future.done() or left <= 0:
                     break
                 continue
-            if (
-                writer is not None
-                and reply.status == "ok"
-                and reply.completion is not None
-                and reply.completion.text is not None
-            ):
-                writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+            if writer is not None:
+                _keep(writer, keys, i, reply)
     finally:
         future.cancel()
         if writer is not None and writer.waiting:
@@ -104,6 +108,12 @@ def interrupted(
                 _logger.warning(
                     "could not store %d answers after an interrupt", writer.waiting, exc_info=True
                 )
+
+
+def _keep(writer: AnswerWriter, keys: list[str] | None, i: int, reply: Reply) -> None:
+    """Hand an answered row to the writer (nothing for a row without an answer)."""
+    if reply.status == "ok" and reply.completion is not None and reply.completion.text is not None:
+        writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
 
 
 def _stored(completion: Completion) -> CachedAnswer:
