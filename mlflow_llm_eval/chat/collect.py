@@ -91,10 +91,15 @@ def interrupted(
             _logger.debug("the request loop did not stop in time", exc_info=True)
         while True:
             left = ends - time.monotonic()
+            finished = future.done()  # read before the get: then every reply is in the queue
             try:
-                i, reply = done.get(timeout=min(left, 0.05)) if left > 0 else done.get_nowait()
+                i, reply = (
+                    done.get(timeout=min(left, 0.05))
+                    if left > 0 and not finished
+                    else done.get_nowait()
+                )
             except queue.Empty:
-                if future.done() or left <= 0:
+                if finished or left <= 0:
                     break
                 continue
             if writer is not None:

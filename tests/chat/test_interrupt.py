@@ -14,6 +14,7 @@ ended (nothing of it can be sent any more), and the server must have received ex
 from __future__ import annotations
 
 import itertools
+import queue
 import signal
 import threading
 from pathlib import Path
@@ -212,3 +213,44 @@ def test_grace_is_bounded_when_answers_never_come(server: FakeOpenAI, tmp_path: 
     stored = len(JudgeCache(path))
     assert stored <= ANSWERED  # the held ones were cancelled, not stored
     _rerun_pays_only_the_rest(server, path, stored)
+
+
+def test_a_reply_put_as_the_run_ends_is_still_stored():
+    """The last reply lands in the queue just after a wait for it timed out, and the run is done
+    by the time that is noticed: it is stored all the same (the queue is drained once the run is
+    seen done)."""
+    from types import SimpleNamespace
+
+    from mlflow_llm_eval.chat.collect import interrupted
+    from mlflow_llm_eval.chat.replies import Reply
+    from mlflow_llm_eval.chat.store import AnswerWriter
+    from mlflow_llm_eval.chat.types import Completion
+
+    class Late(queue.SimpleQueue):
+        def get(self, block=True, timeout=None):
+            if not self.given:  # times out, and the loop puts the last reply meanwhile
+                self.given = True
+                self.put((0, Reply(value=1, completion=Completion("late", 1, 1))))
+                run_over.set()
+                raise queue.Empty
+            return super().get(block, timeout)
+
+    class Memory:
+        def __init__(self):
+            self.answers = {}
+
+        def put_many(self, items):
+            self.answers.update(items)
+
+    run_over = threading.Event()
+    future = SimpleNamespace(done=run_over.is_set, cancel=lambda: None)
+
+    async def halt():
+        pass
+
+    engine = SimpleNamespace(interrupt_grace=30.0, _stopping=False, _halt=halt)
+    done = Late()
+    done.given = False
+    writer = AnswerWriter(Memory())
+    interrupted(engine, future, done, ["k0"], writer)
+    assert list(writer.cache.answers) == ["k0"]
