@@ -18,51 +18,66 @@ from mlflow_llm_eval.chat.types import Completion
 _logger = logging.getLogger(__name__)
 
 
+class Replies(queue.SimpleQueue):  # type: ignore[type-arg]
+    """The queue of ``(row, reply)`` from the request loop to the calling thread, which also
+    keeps every reply put (:attr:`delivered`, appended on the loop) and the rows whose answer
+    was handed to the writer (:attr:`handed`): an interrupt can land between taking a reply
+    from the queue and handing it over (even right after ``get`` returns), and
+    :func:`interrupted` then hands over what was delivered and not handed yet.
+
+        >>> replies = Replies()
+        >>> replies.put((0, Reply(value=1))); replies.get(), replies.delivered
+        ((0, Reply(value=1, ...)), [(0, Reply(value=1, ...))])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered: list[tuple[int, Reply]] = []
+        self.handed: set[int] = set()
+
+    def put(
+        self, item: tuple[int, Reply], block: bool = True, timeout: float | None = None
+    ) -> None:
+        self.delivered.append(item)
+        super().put(item, block, timeout)
+
+
 def collect(
     engine: Any,
     future: Any,
-    done: queue.SimpleQueue[tuple[int, Reply]],
+    done: Replies,
     replies: list[Reply | None],
     keys: list[str] | None,
     writer: AnswerWriter | None,
     bar: Any,
     remaining: int,
 ) -> None:
-    """Take the replies from the loop as they come; store answers (see :mod:`.store`). An
-    interrupt raised while replies are taken but not yet handed to the writer hands them over
-    before it propagates (:func:`interrupted` then stores them)."""
+    """Take the replies from the loop as they come; store answers (see :mod:`.store`)."""
     while remaining:
-        items: list[tuple[int, Reply]] = []
         try:
-            try:
-                items.append(done.get(timeout=writer.seconds_left(0.25) if writer else 0.25))
+            items = [done.get(timeout=writer.seconds_left(0.25) if writer else 0.25)]
+        except queue.Empty:
+            if writer is not None and writer.due():
+                writer.flush()
+            if not future.done():
+                continue
+            future.result()  # a bug in the engine: raise it
+            try:  # the run put its last replies after the timed-out get: drain them
+                items = [done.get_nowait()]
             except queue.Empty:
-                if writer is not None and writer.due():
-                    writer.flush()
-                if not future.done():
-                    continue
-                future.result()  # a bug in the engine: raise it
-                try:  # the run put its last replies after the timed-out get: drain them
-                    items.append(done.get_nowait())
-                except queue.Empty:
-                    break
-            while True:
-                try:
-                    items.append(done.get_nowait())
-                except queue.Empty:
-                    break
-            answered = []
-            for i, reply in items:
-                replies[i] = reply
-                if reply.status == "ok" and reply.completion is not None:
-                    answered.append((i, reply.completion))
-                    if writer is not None and reply.completion.text is not None:
-                        writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
-        except BaseException:
-            if writer is not None:  # an answer added twice is written twice: the same row
-                for i, reply in items:
-                    _keep(writer, keys, i, reply)
-            raise
+                break
+        while True:
+            try:
+                items.append(done.get_nowait())
+            except queue.Empty:
+                break
+        answered = []
+        for i, reply in items:
+            replies[i] = reply
+            if reply.status == "ok" and reply.completion is not None:
+                answered.append((i, reply.completion))
+                if writer is not None:
+                    _keep(writer, keys, done, i, reply)
         if writer is not None:
             writer.flush()  # nothing more received right now: write what came
         remaining -= len(items)
@@ -73,11 +88,7 @@ def collect(
 
 
 def interrupted(
-    engine: Any,
-    future: Any,
-    done: queue.SimpleQueue[tuple[int, Reply]],
-    keys: list[str] | None,
-    writer: AnswerWriter | None,
+    engine: Any, future: Any, done: Replies, keys: list[str] | None, writer: AnswerWriter | None
 ) -> None:
     """The caller gave up: send nothing more, store the answers in flight that arrive
     within ``interrupt_grace`` seconds, cancel the rest."""
@@ -103,9 +114,13 @@ def interrupted(
                     break
                 continue
             if writer is not None:
-                _keep(writer, keys, i, reply)
+                _keep(writer, keys, done, i, reply)
     finally:
         future.cancel()
+        if writer is not None:  # taken from the queue but not handed over when interrupted
+            for i, reply in list(done.delivered):
+                if i not in done.handed:
+                    _keep(writer, keys, done, i, reply)
         if writer is not None and writer.waiting:
             try:
                 writer.flush()
@@ -115,10 +130,14 @@ def interrupted(
                 )
 
 
-def _keep(writer: AnswerWriter, keys: list[str] | None, i: int, reply: Reply) -> None:
-    """Hand an answered row to the writer (nothing for a row without an answer)."""
+def _keep(
+    writer: AnswerWriter, keys: list[str] | None, done: Replies, i: int, reply: Reply
+) -> None:
+    """Hand an answered row to the writer (nothing for a row without an answer). Marked handed
+    after: an interrupt in between hands it over twice (the same row written twice)."""
     if reply.status == "ok" and reply.completion is not None and reply.completion.text is not None:
         writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+        done.handed.add(i)
 
 
 def _stored(completion: Completion) -> CachedAnswer:

@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mlflow_llm_eval.chat import adapt
-from mlflow_llm_eval.chat.collect import collect, interrupted
+from mlflow_llm_eval.chat.collect import Replies, collect, interrupted
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
 from mlflow_llm_eval.chat.loop import submit
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
@@ -153,7 +153,7 @@ class ChatEngine(RequestSender, UsesRequestOptions):
         todo = [i for i in range(n) if replies[i] is None]
         self.stats.cache_hits += n - len(todo)
         if todo:
-            done: queue.SimpleQueue[tuple[int, Reply]] = queue.SimpleQueue()
+            done = Replies()
             writer = AnswerWriter(self.cache) if keys is not None else None
             disable = not (_interactive(n) if self.progress is None else self.progress)
             self._stopping = False

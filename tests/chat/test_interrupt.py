@@ -23,7 +23,11 @@ import pytest
 from support.fake_openai import FakeOpenAI
 
 from mlflow_llm_eval.chat import ChatEngine, make_client
+from mlflow_llm_eval.chat.collect import Replies, interrupted
 from mlflow_llm_eval.chat.endpoint import forget
+from mlflow_llm_eval.chat.replies import Reply
+from mlflow_llm_eval.chat.store import AnswerWriter, CachedAnswer
+from mlflow_llm_eval.chat.types import Completion
 from mlflow_llm_eval.judge.cache import JudgeCache
 
 ROWS, ANSWERED, IN_FLIGHT = 40, 10, 4
@@ -221,12 +225,7 @@ def test_a_reply_put_as_the_run_ends_is_still_stored():
     seen done)."""
     from types import SimpleNamespace
 
-    from mlflow_llm_eval.chat.collect import interrupted
-    from mlflow_llm_eval.chat.replies import Reply
-    from mlflow_llm_eval.chat.store import AnswerWriter
-    from mlflow_llm_eval.chat.types import Completion
-
-    class Late(queue.SimpleQueue):
+    class Late(Replies):
         def get(self, block=True, timeout=None):
             if not self.given:  # times out, and the loop puts the last reply meanwhile
                 self.given = True
@@ -234,13 +233,6 @@ def test_a_reply_put_as_the_run_ends_is_still_stored():
                 run_over.set()
                 raise queue.Empty
             return super().get(block, timeout)
-
-    class Memory:
-        def __init__(self):
-            self.answers = {}
-
-        def put_many(self, items):
-            self.answers.update(items)
 
     run_over = threading.Event()
     future = SimpleNamespace(done=run_over.is_set, cancel=lambda: None)
@@ -251,6 +243,42 @@ def test_a_reply_put_as_the_run_ends_is_still_stored():
     engine = SimpleNamespace(interrupt_grace=30.0, _stopping=False, _halt=halt)
     done = Late()
     done.given = False
-    writer = AnswerWriter(Memory())
+    writer = AnswerWriter(_Memory())
     interrupted(engine, future, done, ["k0"], writer)
     assert list(writer.cache.answers) == ["k0"]
+
+
+def test_a_reply_taken_but_not_handed_over_when_interrupted_is_stored():
+    """The interrupt lands right after the calling thread took a reply from the queue (e.g. as
+    ``get`` returns): the reply was delivered, never handed to the writer, and is stored."""
+    from types import SimpleNamespace
+
+    async def halt():
+        pass
+
+    done = Replies()
+    answer = Reply(value=1, completion=Completion("taken", 1, 1))
+    done.put((0, answer))
+    done.put((1, Reply(status="timeout", reason="no answer")))  # nothing to store
+    done.put((2, answer))
+    writer = AnswerWriter(_Memory())
+    writer.add("k2", CachedAnswer("taken"))  # row 2 was handed over before the interrupt
+    done.handed.add(2)
+    assert done.get_nowait()[0] == 0  # taken, then the interrupt: lost from the queue
+    engine = SimpleNamespace(interrupt_grace=30.0, _stopping=False, _halt=halt)
+    future = SimpleNamespace(done=lambda: True, cancel=lambda: None)
+    interrupted(engine, future, done, ["k0", "k1", "k2"], writer)
+    assert sorted(writer.cache.answers) == ["k0", "k2"]
+    assert writer.cache.writes == 1  # k2 once (handed), k0 added at the end
+
+
+class _Memory:
+    """A cache in memory, counting its writes."""
+
+    def __init__(self) -> None:
+        self.answers: dict = {}
+        self.writes = 0
+
+    def put_many(self, items) -> None:
+        self.answers.update(items)
+        self.writes += 1
