@@ -29,11 +29,15 @@ nothing above :mod:`mlflow_llm_eval.chat`.
 - **Cache hook**: ``cache`` (``get_many``/``put_many``) and ``cache_key(messages)``: answers
   that passed ``check`` are written from the calling thread as they arrive (:mod:`.store`: after
   every batch taken from the loop, and at most 64 answers or 0.5 s after receipt), stored
-  answers are checked again and not sent. A ``kill -9`` loses at most the last write's answers.
+  answers are checked again and not sent. A ``kill -9`` loses at most the last write's answers,
+  and the answers the endpoint sent that the process had not read yet: the limit keeps those few
+  when the request loop runs late (:meth:`~.limits.AdaptiveLimit.on_lag`).
 - **Interrupts**: when the calling thread is interrupted (``KeyboardInterrupt``, or an exception
   raised by ``on_answer``), nothing more is sent; the requests already in flight are waited for
   ``interrupt_grace`` seconds (0.5) and their answers stored; then the rest is cancelled and the
-  exception re-raised: a re-run pays only for what was never answered.
+  exception re-raised: a re-run pays only for what was never answered. ``halted`` (an event)
+  is set once nothing more is handed to the client, ``sent_at_halt`` counts what was
+  (``requests_sent``: all requests handed to it), ``stopped`` once the run's requests all ended.
 - **Refused parameters** (:mod:`.adapt`): a 400 naming a parameter the model does not take
   (``max_tokens`` and ``temperature`` on reasoning models) changes it once per endpoint (one log
   line) and the rows are sent again.
