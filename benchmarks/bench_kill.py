@@ -1,7 +1,7 @@
 """kill -9 half-way through a judge run: how much of what the server answered is kept.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_kill.py [--rows 400] [--trials 3] \
-        [--compare /path/to/other/checkout]
+        [--compare /path/to/other/checkout] [--busy 2]
 
 A separate process judges ``--rows`` rows (``answer_similarity`` through ``score_batch``, default
 settings, a fresh cache file) against the local fake OpenAI server (tests/support, run in this
@@ -10,7 +10,10 @@ worker SIGKILL. Reported per trial: answers the server had sent at the kill (HTT
 the socket before the kill), rows in the cache file after it, and, on a re-run of the same rows with the same
 cache (another process), how many prompts the server had answered before the kill and is asked
 again (paid twice). ``--compare`` runs the same trials with the package from another checkout
-(e.g. the main branch) on PYTHONPATH.
+(e.g. the main branch) on PYTHONPATH; the sides alternate trial by trial. ``--busy N`` starts N
+busy loops (``while True: pass`` processes) for the trials, to starve the worker of CPU as a
+loaded machine does, and kills them by their pid at the end. "seconds to half": from the worker's
+start to the kill (what keeping the unread answers few costs in throughput).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -40,13 +42,22 @@ WORKER = textwrap.dedent("""
             "inputs": [f"What does component {tag}{i} do?" for i in range(n)],
             "targets": [f"Component {tag}{i} records runs." for i in range(n)]}
     metric = answer_similarity(model="openai:/gpt-4o-mini", cache=cache, progress=False)
-    import mlflow_llm_eval
+    import logging, re, mlflow_llm_eval
+    halt = {}
+    class Halt(logging.Handler):  # the engine's "interrupted: nothing more is sent (N sent, ...)"
+        def emit(self, record):
+            found = re.match(r"interrupted: .*[(]([0-9]+) requests sent", record.getMessage())
+            if found:  # (the package's loggers format the message before handlers see it)
+                halt["sent_at_halt"] = int(found[1])
+    engine_log = logging.getLogger("mlflow_llm_eval.chat.engine")
+    engine_log.addHandler(Halt(logging.INFO))
+    engine_log.setLevel(logging.INFO)
     print("ready", mlflow_llm_eval.__file__, flush=True)
     try:
         result = metric.score_batch(data)
         print(json.dumps({"statuses": sorted(set(result.statuses))}), flush=True)
     except KeyboardInterrupt:  # a notebook kernel: the user gets the interrupt, the process lives
-        print(json.dumps({"interrupted_at": time.monotonic()}), flush=True)
+        print(json.dumps({"interrupted_at": time.monotonic(), **halt}), flush=True)
         time.sleep(float(mode) if mode != "-" else 0)
 """)
 
@@ -108,6 +119,7 @@ def trial(server, package: Path, rows: int, tag: str, work: Path) -> dict:
     cache = work / f"{tag}.sqlite"
     server.reset()
     proc = worker(package, rows, tag, cache)
+    started = time.perf_counter()
     wait_answers(server, rows // 2)
     os.kill(proc.pid, signal.SIGKILL)
     killed = time.perf_counter()
@@ -119,9 +131,21 @@ def trial(server, package: Path, rows: int, tag: str, work: Path) -> dict:
         "answered_at_kill": len(before),
         "cached": kept,
         "kept_share": kept / max(1, len(before)),
+        "to_half": killed - started,
     }
     result.update(rerun(server, package, rows, tag, cache, before))
     return result
+
+
+def busy_loops(count: int) -> list[subprocess.Popen]:
+    """``count`` processes spinning ``while True: pass`` (ended by :func:`stop`)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for proc in processes:  # each by its own pid
+        proc.kill()
+        proc.wait(30)
 
 
 def main() -> None:
@@ -131,6 +155,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--compare", type=Path, default=None)
+    parser.add_argument("--busy", type=int, default=0, help="busy loops during the trials")
     args = parser.parse_args()
     os.environ.update({"OPENAI_API_KEY": "sk-bench-kill"})
     os.environ.pop("OPENAI_API_BASE", None)
@@ -138,31 +163,37 @@ def main() -> None:
     sides = [("this tree", REPO)] + ([("compare", args.compare)] if args.compare else [])
     print(
         f"Command: `PYTHONPATH=. .venv/bin/python benchmarks/bench_kill.py --rows {args.rows} "
-        f"--trials {args.trials}" + (f" --compare {args.compare}" if args.compare else "") + "`\n"
+        f"--trials {args.trials}"
+        + (f" --compare {args.compare}" if args.compare else "")
+        + (f" --busy {args.busy}" if args.busy else "")
+        + "`\n"
     )
-    print(
-        f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGKILL once it has answered "
-        f"{args.rows // 2}. Load average at start: {os.getloadavg()[0]:.1f} "
-        f"({os.cpu_count()} cores).\n"
-    )
-    print(
-        "| package | trial | answers sent at kill | rows cached | kept | re-run requests | "
-        "prompts paid twice |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    with FakeOpenAI(latency=0.2) as server:
-        os.environ["OPENAI_BASE_URL"] = server.base_url
-        for name, package in sides:
-            for t in range(args.trials):
-                r = trial(server, package, args.rows, f"{name[:4]}{t}-", work)
-                print(
-                    f"| {name} ({package}) | {t + 1} | {r['answered_at_kill']} | {r['cached']} | "
-                    f"{100 * r['kept_share']:.0f}% | {r['rerun_requests']} | "
-                    f"{r['paid_twice']} |",
-                    flush=True,
-                )
-    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
-    threading.Event().wait(0)
+    busy = busy_loops(args.busy)
+    try:
+        print(
+            f"{args.rows} rows, fake OpenAI server 200 ms per answer, SIGKILL once it has "
+            f"answered {args.rows // 2}; {args.busy} busy loops. Load average at start: "
+            f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores).\n"
+        )
+        print(
+            "| package | trial | answers sent at kill | rows cached | kept | re-run requests | "
+            "prompts paid twice | seconds to half |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        with FakeOpenAI(latency=0.2) as server:
+            os.environ["OPENAI_BASE_URL"] = server.base_url
+            for t in range(args.trials):  # the sides alternate: the same load for both
+                for name, package in sides:
+                    r = trial(server, package, args.rows, f"{name[:4]}{t}-", work)
+                    print(
+                        f"| {name} ({package}) | {t + 1} | {r['answered_at_kill']} | "
+                        f"{r['cached']} | {100 * r['kept_share']:.0f}% | {r['rerun_requests']} | "
+                        f"{r['paid_twice']} | {r['to_half']:.2f} |",
+                        flush=True,
+                    )
+        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
+    finally:
+        stop(busy)
 
 
 if __name__ == "__main__":

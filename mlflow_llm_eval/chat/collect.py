@@ -18,10 +18,34 @@ from mlflow_llm_eval.chat.types import Completion
 _logger = logging.getLogger(__name__)
 
 
+class Replies(queue.SimpleQueue):  # type: ignore[type-arg]
+    """The queue of ``(row, reply)`` from the request loop to the calling thread, which also
+    keeps every reply put (:attr:`delivered`, appended on the loop) and the rows whose answer
+    was handed to the writer (:attr:`handed`): an interrupt can land between taking a reply
+    from the queue and handing it over (even right after ``get`` returns), and
+    :func:`interrupted` then hands over what was delivered and not handed yet.
+
+        >>> replies = Replies()
+        >>> replies.put((0, Reply(value=1))); replies.get(), replies.delivered
+        ((0, Reply(value=1, ...)), [(0, Reply(value=1, ...))])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered: list[tuple[int, Reply]] = []
+        self.handed: set[int] = set()
+
+    def put(
+        self, item: tuple[int, Reply], block: bool = True, timeout: float | None = None
+    ) -> None:
+        self.delivered.append(item)
+        super().put(item, block, timeout)
+
+
 def collect(
     engine: Any,
     future: Any,
-    done: queue.SimpleQueue[tuple[int, Reply]],
+    done: Replies,
     replies: list[Reply | None],
     keys: list[str] | None,
     writer: AnswerWriter | None,
@@ -52,8 +76,8 @@ def collect(
             replies[i] = reply
             if reply.status == "ok" and reply.completion is not None:
                 answered.append((i, reply.completion))
-                if writer is not None and reply.completion.text is not None:
-                    writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+                if writer is not None:
+                    _keep(writer, keys, done, i, reply)
         if writer is not None:
             writer.flush()  # nothing more received right now: write what came
         remaining -= len(items)
@@ -64,11 +88,7 @@ def collect(
 
 
 def interrupted(
-    engine: Any,
-    future: Any,
-    done: queue.SimpleQueue[tuple[int, Reply]],
-    keys: list[str] | None,
-    writer: AnswerWriter | None,
+    engine: Any, future: Any, done: Replies, keys: list[str] | None, writer: AnswerWriter | None
 ) -> None:
     """The caller gave up: send nothing more, store the answers in flight that arrive
     within ``interrupt_grace`` seconds, cancel the rest."""
@@ -82,21 +102,25 @@ def interrupted(
             _logger.debug("the request loop did not stop in time", exc_info=True)
         while True:
             left = ends - time.monotonic()
+            finished = future.done()  # read before the get: then every reply is in the queue
             try:
-                i, reply = done.get(timeout=min(left, 0.05)) if left > 0 else done.get_nowait()
+                i, reply = (
+                    done.get(timeout=min(left, 0.05))
+                    if left > 0 and not finished
+                    else done.get_nowait()
+                )
             except queue.Empty:
-                if future.done() or left <= 0:
+                if finished or left <= 0:
                     break
                 continue
-            if (
-                writer is not None
-                and reply.status == "ok"
-                and reply.completion is not None
-                and reply.completion.text is not None
-            ):
-                writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+            if writer is not None:
+                _keep(writer, keys, done, i, reply)
     finally:
         future.cancel()
+        if writer is not None:  # taken from the queue but not handed over when interrupted
+            for i, reply in list(done.delivered):
+                if i not in done.handed:
+                    _keep(writer, keys, done, i, reply)
         if writer is not None and writer.waiting:
             try:
                 writer.flush()
@@ -104,6 +128,16 @@ def interrupted(
                 _logger.warning(
                     "could not store %d answers after an interrupt", writer.waiting, exc_info=True
                 )
+
+
+def _keep(
+    writer: AnswerWriter, keys: list[str] | None, done: Replies, i: int, reply: Reply
+) -> None:
+    """Hand an answered row to the writer (nothing for a row without an answer). Marked handed
+    after: an interrupt in between hands it over twice (the same row written twice)."""
+    if reply.status == "ok" and reply.completion is not None and reply.completion.text is not None:
+        writer.add(keys[i], _stored(reply.completion))  # type: ignore[index]
+        done.handed.add(i)
 
 
 def _stored(completion: Completion) -> CachedAnswer:

@@ -55,6 +55,9 @@ class EndpointState:
         self._timer_at = 0.0
         self.refused = 0
         self.last_active = -float("inf")
+        #: How late the request loop runs (seconds; see :class:`LoopLag`), measured while runs
+        #: are active; the limit keeps the answers that may wait unread within one lag small.
+        self.lag = LoopLag()
         #: Parameters this endpoint refused -> the name sent instead (None: dropped); see
         #: :mod:`.adapt`. Kept for the process's later runs.
         self.adapted: dict[str, str | None] = {}
@@ -70,12 +73,15 @@ class EndpointState:
             self.limit = AdaptiveLimit(settings.initial_concurrency, settings.max_concurrency)
         self._apply()
         self.breaker.new_run()
+        self.lag.start()
 
     def leave(self, run: int) -> None:
         self._runs.pop(run, None)
         self.last_active = self.clock()
         if self._runs:
             self._apply()
+        else:
+            self.lag.stop()
 
     def _apply(self) -> None:
         runs = list(self._runs.values())
@@ -182,6 +188,8 @@ class EndpointState:
             now,
             hold,
         )
+        if answered:
+            self.limit.on_lag(self.lag.value)
         self.refused += int(refused)
         self.pacer.observe(
             rate,
@@ -197,6 +205,49 @@ class EndpointState:
         elif ticket.probe:
             self.breaker.on_other_failure()
         self._wake()
+
+
+class LoopLag:
+    """How late the running loop runs a timer due every ``interval`` seconds: the time an
+    answer that has arrived waits before the process reads it (the loop busy with other answers,
+    or the process starved of CPU). Rises at once to a late tick, decays by ``decay`` per tick.
+    Runs while started (the endpoint has runs), on the request loop.
+
+        >>> import asyncio
+        >>> async def measure():
+        ...     lag = LoopLag()
+        ...     lag.start()
+        ...     await asyncio.sleep(0.02)
+        ...     time.sleep(0.1)  # the loop blocked for 100 ms
+        ...     await asyncio.sleep(0.001)
+        ...     late = lag.value
+        ...     lag.stop()
+        ...     return late
+        >>> asyncio.run(measure()) >= 0.09  # a tick was due within 10 ms of the block
+        True
+    """
+
+    def __init__(self, interval: float = 0.01, decay: float = 0.95) -> None:
+        self.interval, self.decay = interval, decay
+        self.value = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(loop.time() + self.interval, self._tick, loop)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.value = 0.0
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._timer is not None
+        now = loop.time()
+        self.value = max(now - self._timer.when(), self.value * self.decay)
+        self._timer = loop.call_at(now + self.interval, self._tick, loop)
 
 
 _states: dict[str, EndpointState] = {}

@@ -29,11 +29,15 @@ nothing above :mod:`mlflow_llm_eval.chat`.
 - **Cache hook**: ``cache`` (``get_many``/``put_many``) and ``cache_key(messages)``: answers
   that passed ``check`` are written from the calling thread as they arrive (:mod:`.store`: after
   every batch taken from the loop, and at most 64 answers or 0.5 s after receipt), stored
-  answers are checked again and not sent. A ``kill -9`` loses at most the last write's answers.
+  answers are checked again and not sent. A ``kill -9`` loses at most the last write's answers,
+  and the answers the endpoint sent that the process had not read yet: the limit keeps those few
+  when the request loop runs late (:meth:`~.limits.AdaptiveLimit.on_lag`).
 - **Interrupts**: when the calling thread is interrupted (``KeyboardInterrupt``, or an exception
   raised by ``on_answer``), nothing more is sent; the requests already in flight are waited for
   ``interrupt_grace`` seconds (0.5) and their answers stored; then the rest is cancelled and the
-  exception re-raised: a re-run pays only for what was never answered.
+  exception re-raised: a re-run pays only for what was never answered. ``halted`` (an event)
+  is set once nothing more is handed to the client, ``sent_at_halt`` counts what was
+  (``requests_sent``: all requests handed to it), ``stopped`` once the run's requests all ended.
 - **Refused parameters** (:mod:`.adapt`): a 400 naming a parameter the model does not take
   (``max_tokens`` and ``temperature`` on reasoning models) changes it once per endpoint (one log
   line) and the rows are sent again.
@@ -62,10 +66,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mlflow_llm_eval.chat import adapt
-from mlflow_llm_eval.chat.collect import collect, interrupted
+from mlflow_llm_eval.chat.collect import Replies, collect, interrupted
 from mlflow_llm_eval.chat.endpoint import RunSettings, Ticket, endpoint_state
 from mlflow_llm_eval.chat.loop import submit
-from mlflow_llm_eval.chat.options import RequestOptions
+from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.chat.replies import STATUSES, Reply, Stats, Unusable
 from mlflow_llm_eval.chat.send import RequestSender
 from mlflow_llm_eval.chat.store import AnswerWriter
@@ -84,22 +88,9 @@ def _interactive(rows: int) -> bool:
     return rows >= 100 and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
-class ChatEngine(RequestSender):
-    """Sends the requests of one run; see the module docstring for the policy."""
-
-    # The RequestOptions fields, copied onto the engine in __init__ (vars(self).update).
-    max_concurrency: int
-    max_attempts: int
-    retry_budget: float
-    wait_budget: float
-    max_wait: float
-    backoff_base: float
-    backoff_max: float
-    timeout: float
-    rpm: float | None
-    tpm: float | None
-    deadline: float | None
-    breaker_threshold: int
+class ChatEngine(RequestSender, UsesRequestOptions):
+    """Sends the requests of one run; see the module docstring for the policy. Each
+    :class:`~.options.RequestOptions` field reads as an attribute (``engine.max_attempts``)."""
 
     def __init__(
         self,
@@ -125,8 +116,6 @@ class ChatEngine(RequestSender):
         self.request_options = opts
         self.client = client
         self.identity = str(getattr(client, "identity", None) or f"client-{id(client)}")
-        vars(self).update(vars(opts))  # plain attributes for the loop: self.max_attempts, ...
-        self.initial_concurrency = min(opts.initial_concurrency, opts.max_concurrency)
         self.progress, self.description = progress, description
         self.cache, self.cache_key, self.on_answer = cache, cache_key, on_answer
         self.unusable_status = unusable_status
@@ -134,8 +123,16 @@ class ChatEngine(RequestSender):
         self.interrupt_grace = float(interrupt_grace)
         self.stats = Stats()
         self._stopping = False
-        #: Set once an interrupted run has stopped sending (on the request loop).
+        #: Requests handed to the client, over this engine's runs (counted on the request loop).
+        self.requests_sent = 0
+        #: Set once an interrupted run has stopped sending (on the request loop); from then on
+        #: no request is handed to the client. ``sent_at_halt``: :attr:`requests_sent` then.
         self.halted = threading.Event()
+        self.sent_at_halt: int | None = None
+        #: Clear while a run's requests are on the loop; set once they all ended (nothing of the
+        #: run can be sent any more).
+        self.stopped = threading.Event()
+        self.stopped.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any] | None] = set()
 
@@ -164,11 +161,13 @@ class ChatEngine(RequestSender):
         todo = [i for i in range(n) if replies[i] is None]
         self.stats.cache_hits += n - len(todo)
         if todo:
-            done: queue.SimpleQueue[tuple[int, Reply]] = queue.SimpleQueue()
+            done = Replies()
             writer = AnswerWriter(self.cache) if keys is not None else None
             disable = not (_interactive(n) if self.progress is None else self.progress)
             self._stopping = False
             self.halted.clear()
+            self.sent_at_halt = None
+            self.stopped.clear()
             future = submit(self._run(todo, requests, dict(parameters), check, done))
             try:
                 with tqdm(
@@ -193,6 +192,12 @@ class ChatEngine(RequestSender):
         for task in self._tasks:
             if task not in self._sending:
                 task.cancel()
+        self.sent_at_halt = self.requests_sent
+        _logger.info(
+            "interrupted: nothing more is sent (%d requests sent, %d in flight)",
+            self.requests_sent,
+            self._in_flight,
+        )
         self.halted.set()
 
     def _cached(
@@ -240,7 +245,7 @@ class ChatEngine(RequestSender):
         state.join(
             run,
             RunSettings(
-                self.initial_concurrency,
+                min(self.initial_concurrency, self.max_concurrency),
                 self.max_concurrency,
                 self.rpm,
                 self.tpm,
@@ -289,6 +294,7 @@ class ChatEngine(RequestSender):
             self._tasks = []
             state.leave(run)
             self.stats.refused += state.refused - refused_before
+            self.stopped.set()
 
     async def _row(
         self,

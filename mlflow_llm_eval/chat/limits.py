@@ -38,6 +38,11 @@ class AdaptiveLimit:
       lowest value so far (+50 ms), and is cut by ``decrease`` past twice that (+0.1 s).
     - ``hold=s`` keeps a finished request's slot taken ``s`` seconds more (a refused request
       waiting for its retry), so instant refusals cannot spin.
+    - The process reading late (:meth:`on_lag`): while the request loop runs ``lag`` seconds
+      behind (busy, or starved of CPU), answers arriving meanwhile wait unread in the socket, and
+      a ``kill -9`` loses them. The limit is brought down to ``backlog * round_trip / lag``
+      (at least ``backlog_floor``): about ``backlog`` answers arrive within one lag. A fast
+      endpoint and a starved client only: at 3 s per answer and 50 ms of lag that is 600.
 
     >>> limit = AdaptiveLimit(initial=8, maximum=64)
     >>> for overloaded in [False] * 8 + [True] * 2 + [False] * 6:  # 2 of 16: random faults
@@ -52,6 +57,9 @@ class AdaptiveLimit:
     capped_growth = 0.125
     #: The slowest probing of a confirmed cap: +1 per 64 round trips.
     probe_growth_minimum = capped_growth / 8
+    #: Answers that may arrive within one lag of the process (see :meth:`on_lag`).
+    backlog = 10.0
+    backlog_floor = 8.0
 
     def __init__(
         self, initial: int, maximum: int, decrease: float = 0.7, threshold: float = 0.25
@@ -92,6 +100,24 @@ class AdaptiveLimit:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         return self.cuts, self.in_flight
+
+    def on_lag(self, lag: float) -> None:
+        """The request loop runs ``lag`` seconds late: keep the answers arriving within one lag
+        (in flight / round trip x lag) under :attr:`backlog`, by lowering the limit.
+
+            >>> limit = AdaptiveLimit(initial=256, maximum=256)
+            >>> limit.round_trip = 0.2  # 200 ms answers
+            >>> limit.on_lag(0.005); limit.limit  # 5 ms late: 400 would be allowed
+            256.0
+            >>> limit.on_lag(0.05); limit.limit  # 50 ms late: 10 answers per 50 ms
+            40.0
+        """
+        if lag <= 0 or not self.round_trip:
+            return
+        ceiling = max(self.backlog_floor, self.backlog * self.round_trip / lag)
+        if ceiling < self.limit:
+            self.limit = ceiling
+            self._slow_start = False  # grow again one per round trip, not in bursts
 
     def _cut(self, factor: float, below: float | None = None) -> None:
         limit = self.limit * factor

@@ -59,6 +59,7 @@ class RequestSender:
     backoff_base: float
     backoff_max: float
     _stopping: bool
+    requests_sent: int
     _sending: set[asyncio.Task[Any] | None]
     _slots: asyncio.Semaphore
     _state: EndpointState
@@ -104,6 +105,7 @@ class RequestSender:
             outcome: dict[str, Any] = {"answered": False}
             task = asyncio.current_task()
             self._sending.add(task)
+            self.requests_sent += 1  # handed to the client: no await since _stopping was read
             try:
                 completion = await self._complete(messages, parameters)
                 outcome = {

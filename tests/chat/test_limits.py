@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlflow_llm_eval.chat.endpoint import Ticket
 from mlflow_llm_eval.chat.limits import AdaptiveLimit, CircuitBreaker
 from mlflow_llm_eval.chat.pacing import Pacer
 from mlflow_llm_eval.chat.types import RateInfo, parse_duration
@@ -218,3 +219,44 @@ def test_random_refusals_in_the_first_window_do_not_cap():
     for generation, level in window[3:]:
         limit.on_finish(generation, level, False, True, 0.2, 0.2)
     assert not limit.capped and limit.cuts == 0 and limit.limit == 32 + 2 * 29
+
+
+def test_a_late_loop_holds_the_answers_that_may_wait_unread_few():
+    """While the process reads answers ``lag`` seconds late, about ``backlog`` (10) answers may
+    arrive within one lag: in flight <= 10 x round trip / lag, at least 8; no lag, no limit.
+    Then the limit grows again by one per round trip, not in slow start's bursts."""
+    limit = AdaptiveLimit(initial=32, maximum=256)
+    for _ in range(150):  # 200 ms answers, no lag: slow start to the ceiling
+        _finish(limit, False, seconds=0.2)
+        limit.on_lag(0.0)
+    assert limit.limit == 256
+    limit.on_lag(0.002)  # 2 ms late: 1000 would do, the ceiling holds
+    assert limit.limit == 256
+    limit.on_lag(0.05)  # 50 ms late: 10 answers per 50 ms at 200 ms each
+    assert limit.limit == pytest.approx(10 * 0.2 / 0.05)
+    limit.on_lag(2.0)  # a 2 s stall: not below 8
+    assert limit.limit == 8
+    _finish(limit, False, seconds=0.2)
+    assert limit.limit == pytest.approx(8 + 1 / 8)  # one per round trip
+
+
+def test_the_endpoint_applies_the_loop_lag_on_each_answer():
+    """``EndpointState.release`` hands the measured lag of the request loop to the limit."""
+    from mlflow_llm_eval.chat.endpoint import EndpointState, RunSettings
+
+    now = [0.0]
+    state = EndpointState("lagged", clock=lambda: now[0])
+    state.limit = AdaptiveLimit(256, 256)
+    state._runs[0] = RunSettings(256, 256)  # joined without starting the loop's timer
+    for _ in range(8):  # 200 ms answers
+        ticket = Ticket(
+            *state.limit.on_send(now[0]), sent=(0.0, 0.0, 0.0), started=now[0], probe=False
+        )
+        now[0] += 0.2
+        state.release(ticket, answered=True)
+    assert state.limit.limit == 256
+    state.lag.value = 0.1  # the loop runs 100 ms late
+    ticket = Ticket(*state.limit.on_send(now[0]), sent=(0.0, 0.0, 0.0), started=now[0], probe=False)
+    now[0] += 0.2
+    state.release(ticket, answered=True)
+    assert state.limit.limit == pytest.approx(10 * 0.2 / 0.1)
