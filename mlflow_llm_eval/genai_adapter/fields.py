@@ -19,12 +19,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlflow.genai.utils.trace_utils import (
-    extract_retrieval_context_from_trace,
+from mlflow_llm_eval.genai_adapter.compat import (
     parse_inputs_to_str,
     parse_outputs_to_str,
+    retrieval_context,
 )
-
 from mlflow_llm_eval.genai_adapter.trace_fields import (
     TRACE_FIELDS,
     expected_ids_of,
@@ -108,9 +107,7 @@ def _context_of(inputs: Any, expectations: Mapping[str, Any], trace: Any) -> Any
     """Retrieved context: the trace's top-level RETRIEVER spans (as MLflow's RAG scorers read
     it), else ``expectations`` / ``inputs`` under ``context``, ``retrieved_context``, ..."""
     if trace is not None:
-        chunks = [
-            c for per_span in extract_retrieval_context_from_trace(trace).values() for c in per_span
-        ]
+        chunks = retrieval_context(trace)
         if chunks:
             return _passages(chunks)
     for source in (expectations, inputs if isinstance(inputs, Mapping) else {}):

@@ -13,6 +13,10 @@ lines that import this package and call the shared :class:`MetricScorer` for the
 and options, which are written into the source as literals (so they must be JSON values; a
 callable model or a secret cannot be stored). Wherever the scorer is loaded, this package
 must be installed.
+
+``Scorer.register`` came with MLflow 3.2: on older MLflow :func:`registrable` raises
+:class:`~.compat.MlflowFeatureMissing` (after checking the options). The scorer's
+``description`` is stored from MLflow 3.6 on (older MLflow has no such field).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from mlflow.genai.scorers import Scorer, scorer
 
+from mlflow_llm_eval.genai_adapter.compat import MlflowFeatureMissing
 from mlflow_llm_eval.genai_adapter.scorer import MetricScorer, make_scorer
 
 #: Options never written into a registered scorer's source (they may hold secrets).
@@ -59,13 +64,17 @@ def _check_storable(options: dict[str, Any]) -> str:
 
 
 def registrable(metric_name: str, *, name: str | None = None, **options: Any) -> Scorer:
-    """A ``@scorer``-kind scorer for ``metric_name`` that ``.register()`` accepts.
+    """A ``@scorer``-kind scorer for ``metric_name`` that ``.register()`` accepts (MLflow >= 3.2;
+    tests/genai/test_scorer_registration.py registers one and loads it back). Options that
+    could not be stored, or must not be, are refused first:
 
-    >>> s = registrable("rougeL", name="rouge_l")
-    >>> s.kind.value, s(outputs="a b", expectations={"expected_response": "a b"}).value
-    ('decorator', 1.0)
+    >>> registrable("answer_correctness", api_key="...")
+    Traceback (most recent call last):
+    ValueError: options ['api_key'] would be stored in the registered scorer's source; ...
     """
     options_json = _check_storable(options)
+    if "register" not in vars(Scorer):  # (pydantic's metaclass has an unrelated .register)
+        raise MlflowFeatureMissing("Scorer.register")
     scorer_name = name or metric_name
     template = make_scorer(metric_name, name=scorer_name, **options)  # validate now
     digest = hashlib.sha256(f"{metric_name}|{scorer_name}|{options_json}".encode()).hexdigest()
@@ -82,9 +91,9 @@ def registrable(metric_name: str, *, name: str | None = None, **options: Any) ->
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own template
+    described = (
+        {"description": template.description} if "description" in Scorer.model_fields else {}
+    )
     return scorer(
-        namespace[fn_name],
-        name=scorer_name,
-        aggregations=template.aggregations,
-        description=template.description,
+        namespace[fn_name], name=scorer_name, aggregations=template.aggregations, **described
     )

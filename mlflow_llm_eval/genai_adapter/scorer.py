@@ -289,7 +289,7 @@ def make_scorer(
 # conversation is MLflow's own reading of the session
 # (``mlflow.genai.utils.trace_utils.resolve_conversation_from_session`` with tool calls: a user
 # message per trace input, a tool message per TOOL span, an assistant message per output; an
-# internal helper pinned by tests/agents/test_sessions.py), then judged like a ``conversation``
+# internal helper, through genai_adapter/compat.py, pinned by tests/compat), then judged like a ``conversation``
 # cell. A call with ``conversation=`` outside a harness also works (a list of chat messages).
 
 
@@ -297,9 +297,9 @@ def conversation_of_session(session: Any) -> Any:
     """The chat messages of a session's traces (None when there is no session)."""
     if not session:
         return None
-    from mlflow.genai.utils.trace_utils import resolve_conversation_from_session
+    from mlflow_llm_eval.genai_adapter.compat import conversation_of_session as of_session
 
-    return resolve_conversation_from_session(list(session), include_tool_calls=True)
+    return of_session(list(session))
 
 
 class SessionScorer(MetricScorer):

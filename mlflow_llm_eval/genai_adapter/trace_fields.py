@@ -3,7 +3,8 @@ document ids (RETRIEVER spans), plus the expected ids of ``expectations``.
 
 - ``tool_calls``: every TOOL span in start order, as ``{"name", "arguments"}``; the name and
   arguments as MLflow's ``ToolCallCorrectness`` reads them
-  (``mlflow.genai.utils.trace_utils.extract_tools_called_from_trace``: the span's
+  (``mlflow.genai.utils.trace_utils.extract_tools_called_from_trace``, through
+  :func:`.compat.tools_called` on MLflow < 3.8: the span's
   ``inputs["call"]["tool_name"]`` or its name; its inputs). A trace without TOOL spans made no
   call (``[]``); without a trace, ``outputs["tool_calls"]`` (an assistant message) or
   ``outputs`` if it is a list.
@@ -35,12 +36,9 @@ TRACE_FIELDS = ("tool_calls", "retrieved_ids")
 def tool_calls_of(outputs: Any, trace: Any) -> Any:
     """The calls the agent made (see the module docstring)."""
     if trace is not None and getattr(trace, "data", None) is not None:
-        from mlflow.genai.utils.trace_utils import extract_tools_called_from_trace
+        from mlflow_llm_eval.genai_adapter.compat import tools_called
 
-        return [
-            {"name": call.name, "arguments": call.arguments}
-            for call in extract_tools_called_from_trace(trace)
-        ]
+        return tools_called(trace)
     if isinstance(outputs, Mapping) and "tool_calls" in outputs:
         return outputs["tool_calls"] or []
     if isinstance(outputs, (list, tuple)):

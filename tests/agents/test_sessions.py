@@ -8,6 +8,7 @@ import mlflow
 import pytest
 
 import mlflow_llm_eval as le
+from support.mlflow_versions import needs_mlflow
 
 
 @pytest.fixture()
@@ -25,6 +26,7 @@ def _turn(question: str, answer: str, session: str):
     return mlflow.get_trace(mlflow.get_last_active_trace_id())
 
 
+@needs_mlflow("resolve_conversation_from_session(include_tool_calls=)")
 def test_pinned_mlflow_session_reader(sync_traces) -> None:
     from mlflow.genai.utils.trace_utils import resolve_conversation_from_session
 
@@ -34,6 +36,10 @@ def test_pinned_mlflow_session_reader(sync_traces) -> None:
     assert "Ana" in conversation[0]["content"] and conversation[3]["content"] == "Ana."
 
 
+@needs_mlflow(
+    "mlflow.genai.evaluate without Databricks",
+    "resolve_conversation_from_session(include_tool_calls=)",
+)
 def test_session_scorer_in_genai_evaluate(sync_traces, judge_env) -> None:
     prompts = []
 

@@ -19,6 +19,7 @@ from mlflow_llm_eval.function_metrics.tool_calls import (
     tool_call_efficiency,
     tool_call_f1,
 )
+from support.mlflow_versions import needs_mlflow
 
 
 def openai_call(name, arguments, as_text=True):
@@ -201,6 +202,7 @@ def sync_traces(mlflow_store, monkeypatch):
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 
+@needs_mlflow("mlflow.genai.scorers.ToolCallCorrectness")
 @pytest.mark.parametrize("ordered", [False, True])
 def test_same_verdict_as_mlflow_exact_match(sync_traces, ordered) -> None:
     from mlflow.genai.scorers import ToolCallCorrectness

@@ -9,6 +9,7 @@ from mlflow.entities import Document, SpanType
 
 import mlflow_llm_eval as le
 from mlflow_llm_eval.genai_adapter.trace_fields import expected_ids_of, retrieved_ids_of
+from support.mlflow_versions import needs_mlflow
 
 
 @pytest.fixture()
@@ -32,8 +33,10 @@ def _rag_trace(ids: list[str]):
     return mlflow.get_trace(mlflow.get_last_active_trace_id())
 
 
+@needs_mlflow("extract_tools_called_from_trace")
 def test_pinned_mlflow_helper_reads_tool_spans(sync_traces) -> None:
-    """We call mlflow.genai.utils.trace_utils.extract_tools_called_from_trace (internal)."""
+    """We call mlflow.genai.utils.trace_utils.extract_tools_called_from_trace (internal; older
+    MLflow: genai_adapter/compat.py's fallback, pinned in tests/compat)."""
     from mlflow.genai.utils.trace_utils import extract_tools_called_from_trace
 
     @mlflow.trace
@@ -69,6 +72,7 @@ def test_retriever_scorers_on_a_trace(sync_traces) -> None:
     assert missing.value is None and missing.error.error_code == "MISSING"
 
 
+@needs_mlflow("mlflow.genai.evaluate without Databricks")
 def test_retriever_scorers_in_genai_evaluate(sync_traces) -> None:
     traces = [_rag_trace(["doc1", "doc3", "doc2"]), _rag_trace(["x", "doc2"])]
     data = [

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.fake_openai import FakeOpenAI
+from support.mlflow_versions import skip_unless_mlflow_has
 from support.tiny_models import tiny_classifier_dir, tiny_encoder_dir  # noqa: F401 - fixtures
 
 GENAI_ENV = {
@@ -32,8 +33,11 @@ def judge_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def genai_env(judge_server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Env for the module (restored after) and a fresh sqlite store; returns the tracking URI."""
+    """Env for the module (restored after) and a fresh sqlite store; returns the tracking URI.
+    The tests using it run ``mlflow.genai.evaluate`` (or ``register``) on a local store."""
     import mlflow
+
+    skip_unless_mlflow_has("mlflow.genai.evaluate without Databricks")
 
     root: Path = tmp_path_factory.mktemp("genai")
     env = {

@@ -13,6 +13,7 @@ import pytest
 import mlflow_llm_eval as le
 from mlflow_llm_eval.genai_adapter.fields import resolve_row
 from support.fake_openai import Faults
+from support.mlflow_versions import needs_mlflow
 
 LONG = 120.0
 
@@ -141,6 +142,7 @@ def test_toxicity_calls_from_many_threads_are_one_forward_batch(tiny_classifier_
     assert [f.value for f in feedbacks] == pytest.approx(reference, abs=1e-6)
 
 
+@needs_mlflow("is_rate_limit_error (harness retries HTTP 429)")
 def test_final_429_escapes_and_mlflow_retries_the_row(judge_env, genai_env, monkeypatch) -> None:
     """MLflow's harness retries a scorer call that raises a rate-limit error
     (MLFLOW_GENAI_EVAL_MAX_RETRIES, backoff 1 s, 2 s, ...): with every request refused, each

@@ -48,6 +48,7 @@ def test_the_example_runs_offline_into_a_local_sqlite_store(example_run) -> None
 
 def test_the_printed_table_and_winner_match_the_store(example_run) -> None:
     done, cwd = example_run
+    import mlflow
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}")
@@ -79,7 +80,10 @@ def test_the_printed_table_and_winner_match_the_store(example_run) -> None:
         key=lambda n: children[n].data.metrics["rougeL/v1/mean"],
     )
     assert winner == best
-    artifacts = [a.path for a in client.list_artifacts(parent.info.run_id, "llm_eval")]
+    # by the run's artifact URI: MLflow 3.0's list_artifacts(run_id, path) ignores the client's
+    # tracking URI (it resolves runs:/ against the global one)
+    listed = mlflow.artifacts.list_artifacts(artifact_uri=f"{parent.info.artifact_uri}/llm_eval")
+    artifacts = [a.path for a in listed]
     assert (
         "llm_eval/comparison.html" in artifacts and "llm_eval/paired_comparisons.json" in artifacts
     )

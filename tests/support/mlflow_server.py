@@ -51,7 +51,7 @@ def mlflow_server(
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
-        env={**os.environ, **(env or {})},
+        env={**_server_environ(), **(env or {})},
         start_new_session=True,
     )  # a group: see _stop
     url = f"http://127.0.0.1:{port}"
@@ -74,6 +74,16 @@ def mlflow_server(
     finally:
         _stop(process)
         log.close()
+
+
+#: The test process's MLflow client state (set by ``mlflow.set_experiment`` and fixtures) that
+#: a server must not inherit: MLflow 3.0's server validates a logged model's metrics against
+#: the ``MLFLOW_EXPERIMENT_ID`` it finds in its own environment.
+CLIENT_VARIABLES = ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")
+
+
+def _server_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in CLIENT_VARIABLES}
 
 
 def _stop(process: subprocess.Popen) -> None:
