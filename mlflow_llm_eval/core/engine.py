@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.aggregate import aggregate
-from mlflow_llm_eval.core.merge import merge_extra_aggregates
+from mlflow_llm_eval.core.merge import batch_part, merge_extra_aggregates, public
 from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, order_by_... re-exported
     EvaluationPlan,
     MissingColumnError,
@@ -108,7 +108,7 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
 
 
 def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
-    """Join single-row results; extra aggregates merge as the metric declares (plan.py)."""
+    """Join single-row results; extra aggregates merge as the metric declares (merge.py)."""
     has_just = any(p.justifications is not None for p in parts)
     return MetricResult(
         scores=[s for p in parts for s in p.scores],
@@ -117,9 +117,7 @@ def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
         justifications=[j for p in parts for j in (p.justifications or [None] * len(p))]
         if has_just
         else None,
-        extra_aggregates=merge_extra_aggregates(
-            metric, [(p.extra_aggregates, sum(not math.isnan(v) for v in p.scores)) for p in parts]
-        ),
+        extra_aggregates=merge_extra_aggregates(metric, [batch_part(p) for p in parts]),
     )
 
 
@@ -152,29 +150,46 @@ def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd
     return pd.Series([None if math.isnan(s) else int(s) for s in scores], index=index, dtype=object)
 
 
-def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
+def metric_aggregates(metric: Metric, result: MetricResult, prefix: str = "") -> dict[str, float]:
     """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``."""
-    if _aggregate_only(result):
-        values: dict[str, float] = dict(result.extra_aggregates)  # no per-row scores to aggregate
-    else:
-        values = aggregate(
+    return named_aggregates(metric, aggregate_values(metric, result), prefix)
+
+
+def aggregate_values(metric: Metric, result: MetricResult) -> dict[str, float]:
+    """One metric's aggregates by their short names (``mean``, ``ratio``): see
+    :func:`assemble_aggregates`."""
+    row_values = None
+    if not _aggregate_only(result):
+        row_values = aggregate(
             result.scores, metric.aggregations, metric.value_kind, metric.value_range
         )
-        values.update(result.extra_aggregates)
-    return named_aggregates(metric, values)
+    return assemble_aggregates(row_values, result.extra_aggregates)
 
 
-def named_aggregates(metric: Metric, values: Mapping[str, float]) -> dict[str, float]:
-    """``{"mean": ..}`` -> ``{"<name>/<version>/mean": ..}``, plus the headline bare key.
+def assemble_aggregates(
+    row_values: Mapping[str, float] | None, extras: Mapping[str, float]
+) -> dict[str, float]:
+    """The row aggregates (None: a metric that gives only an aggregate has none) updated with
+    the logged extra aggregates (:func:`~mlflow_llm_eval.core.merge.public`). Every door's
+    aggregates are assembled here: the classic one from the rows, Spark from merged summaries."""
+    values = dict(row_values or {})
+    values.update(public(extras))
+    return values
+
+
+def named_aggregates(
+    metric: Metric, values: Mapping[str, float], prefix: str = ""
+) -> dict[str, float]:
+    """``{"mean": ..}`` -> ``{"<prefix><name>/<version>/mean": ..}``, plus the headline bare key.
 
     An aggregate named after the metric itself is logged under the bare key, as MLflow does
     (``exact_match/v1``). The pandas and Spark paths both name aggregates here.
     """
     out = {}
     for name, value in values.items():
-        out[metric.key if name == metric.name else f"{metric.key}/{name}"] = value
+        out[prefix + (metric.key if name == metric.name else f"{metric.key}/{name}")] = value
     if metric.headline_aggregation is not None:
-        out[metric.key] = values[metric.headline_aggregation]
+        out[prefix + metric.key] = values[metric.headline_aggregation]
     return out
 
 
@@ -235,9 +250,7 @@ def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
                 added[plan.prefixed(name)] = score_series(metric, values, frame.index)
             else:  # object keeps None as None
                 added[plan.prefixed(name)] = pd.Series(values, index=frame.index, dtype=object)
-        aggregates.update(
-            {plan.prefixed(k): v for k, v in metric_aggregates(metric, result).items()}
-        )
+        aggregates.update(metric_aggregates(metric, result, plan.config.metric_prefix))
     # one concat, not one insert per column (a frame of many metrics stays unfragmented)
     table = pd.concat(
         [
