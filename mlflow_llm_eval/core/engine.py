@@ -33,6 +33,7 @@ from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, orde
     plan_columns,
 )
 from mlflow_llm_eval.core.repeats import RepeatedError
+from mlflow_llm_eval.core.row_status import mark_model_failures, warn_unscored
 from mlflow_llm_eval.core.types import OK, Metric, MetricResult, Status
 
 _logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class ScoredFrame:
     aggregates: dict[str, float]
     results: dict[str, MetricResult] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The model's own status/reason columns (``outputs/status``): the package's, not the user's.
+    model_columns: list[str] = field(default_factory=list)
 
 
 def resolve_columns(
@@ -122,23 +125,38 @@ def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
 
 
 def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]:
-    """The table columns of one metric: score, justification (if any), status, reason.
+    """The table columns of one metric: score, justification (if any), status, reason."""
+    given = {
+        "score": result.scores,
+        "justification": result.justifications,
+        "status": result.statuses,
+        "reason": result.reasons,
+    }
+    shown = shown_suffixes(result.statuses, result.justifications is not None)
+    return {
+        metric.score_column if suffix == "score" else f"{metric.key}/{suffix}": list(
+            given[suffix] or []
+        )
+        for suffix in shown
+    }
 
-    A metric that gives only an aggregate has no columns (as in MLflow's table).
+
+def shown_suffixes(statuses: Sequence[str], has_justification: bool) -> list[str]:
+    """Which of a metric's columns the table shows (the classic table, the Spark sample):
+    none for a metric that gives only an aggregate (as in MLflow's table); else the score and
+    status, the justification when one is set, the reason when a row is not ``ok``.
+
+        >>> shown_suffixes(["ok", "missing"], False), shown_suffixes(["aggregate_only"], False)
+        (['score', 'status', 'reason'], [])
     """
-    if _aggregate_only(result):
-        return {}
-    columns: dict[str, list[Any]] = {metric.score_column: list(result.scores)}
-    if result.justifications is not None:
-        columns[f"{metric.key}/justification"] = list(result.justifications)
-    columns[f"{metric.key}/status"] = list(result.statuses)
-    if any(s != OK for s in result.statuses):
-        columns[f"{metric.key}/reason"] = list(result.reasons)
-    return columns
+    if _aggregate_only(statuses):
+        return []
+    shown = ["score", *(["justification"] if has_justification else []), "status"]
+    return shown + (["reason"] if any(s != OK for s in statuses) else [])
 
 
-def _aggregate_only(result: MetricResult) -> bool:
-    return bool(result.statuses) and all(s == Status.AGGREGATE_ONLY for s in result.statuses)
+def _aggregate_only(statuses: Sequence[str]) -> bool:
+    return bool(statuses) and all(s == Status.AGGREGATE_ONLY for s in statuses)
 
 
 def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd.Series:
@@ -159,7 +177,7 @@ def aggregate_values(metric: Metric, result: MetricResult) -> dict[str, float]:
     """One metric's aggregates by their short names (``mean``, ``ratio``): see
     :func:`assemble_aggregates`."""
     row_values = None
-    if not _aggregate_only(result):
+    if not _aggregate_only(result.statuses):
         row_values = aggregate(
             result.scores, metric.aggregations, metric.value_kind, metric.value_range
         )
@@ -259,4 +277,10 @@ def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
         ],
         axis=1,
     )
-    return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
+    model_columns = mark_model_failures(  # the model's failure, not "missing"
+        {plan.prefixed(k): r for k, r in results.items()},
+        table,
+        plan.defaults.get("predictions", ""),
+    )
+    warn_unscored(results, plan.metrics)
+    return ScoredFrame(table, aggregates, results, seconds, model_columns)

@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MODEL_INPUTS = ("dataframe", "text")
-
 
 def object_column(values: Iterable[Any], n_rows: int | None = None) -> pd.Series:
     """Every value, unchanged, in an object-dtype Series (the only way outputs enter the table)."""
@@ -68,15 +66,10 @@ class ModelOutputs:
         return columns
 
 
-def model_input_for(features: pd.DataFrame, input_column: str | None, model_input: str) -> Any:
-    if model_input == "dataframe":
-        return features
-    if input_column is None:
-        raise ValueError(
-            "model_input='text' needs one input column: name it 'inputs' or map it with "
-            f"col_mapping={{'inputs': '<column>'}}; feature columns: {list(features.columns)}"
-        )
-    return features[input_column].tolist()
+def model_input_for(features: pd.DataFrame, text_column: str | None) -> Any:
+    """What the model gets: the feature frame, or (``model_input="text"``) the input strings of
+    :func:`~mlflow_llm_eval.core.plan.text_input_column`."""
+    return features if text_column is None else features[text_column].tolist()
 
 
 def _from_columns(
@@ -177,19 +170,18 @@ def predict(
     model: Any,
     features: pd.DataFrame,
     *,
-    input_column: str | None,
-    model_input: str,
+    text_column: str | None,
     predictions_column: str | None,
     time_each_row: bool,
 ) -> tuple[ModelOutputs, list[float] | None]:
     """Call the model on every row; return its outputs and, if asked, per-row seconds."""
     if not time_each_row:
-        output = model.predict(model_input_for(features, input_column, model_input))
+        output = model.predict(model_input_for(features, text_column))
         return model_outputs(output, len(features), predictions_column), None
     parts: list[ModelOutputs] = []
     seconds: list[float] = []
     for i in range(len(features)):
-        single = model_input_for(features.iloc[[i]], input_column, model_input)
+        single = model_input_for(features.iloc[[i]], text_column)
         started = time.perf_counter()
         output = model.predict(single)
         seconds.append(time.perf_counter() - started)
@@ -205,75 +197,3 @@ def predict(
         outputs.statuses = [p.statuses[0] if p.statuses else "ok" for p in parts]
         outputs.reasons = [p.reasons[0] if p.reasons else None for p in parts]
     return outputs, seconds
-
-
-def mark_model_failures(
-    results: dict[str, Any], table: pd.DataFrame, output_name: str
-) -> list[str]:
-    """Rows where the model under test failed (``<output_name>/status`` not ``ok``): every
-    metric that found the output missing says so, status ``model_failed`` with the model's
-    status and reason (in place, in the per-metric results and the table's status/reason
-    columns). Scores and aggregates do not change (those rows were unscored anyway); a metric
-    that did not need the output keeps its own status. Returns the model's status/reason
-    columns found (the package wrote them: not user data).
-
-        >>> import pandas as pd
-        >>> from mlflow_llm_eval.core.types import MetricResult
-        >>> result = MetricResult([1.0, float("nan")], ["ok", "missing"],
-        ...                       [None, "predictions is missing (None/NaN)"])
-        >>> table = pd.DataFrame({"outputs": ["a", None], "outputs/status": ["ok", "rate_limited"],
-        ...                       "outputs/reason": [None, "HTTP 429 after 3 attempts"],
-        ...                       "m/v1/status": ["ok", "missing"],
-        ...                       "m/v1/reason": [None, "predictions is missing (None/NaN)"]})
-        >>> mark_model_failures({"m/v1": result}, table, "outputs")
-        ['outputs/status', 'outputs/reason']
-        >>> table["m/v1/status"].tolist(), table["m/v1/reason"].tolist()[1]
-        (['ok', 'model_failed'], 'the model under test failed on this row (outputs/status rate_limited): HTTP 429 after 3 attempts')
-    """
-    from mlflow_llm_eval.core.types import Status
-
-    status_column, reason_column = f"{output_name}/status", f"{output_name}/reason"
-    if status_column not in table.columns:
-        return []
-    model_reasons = (
-        table[reason_column].tolist() if reason_column in table.columns else [None] * len(table)
-    )
-    failed = {
-        i: (s, model_reasons[i] or s)
-        for i, s in enumerate(table[status_column].tolist())
-        if s != Status.OK
-    }
-    for key, result in results.items():
-        column = f"{key}/status"
-        if not failed or column not in table.columns:
-            continue
-        reasons = (
-            table[f"{key}/reason"].tolist()
-            if f"{key}/reason" in table.columns
-            else [None] * len(table)
-        )
-        statuses, changed = table[column].tolist(), False
-        for i, (status, reason) in failed.items():
-            # the output's own "missing" ("predictions is missing"), not another column's
-            if statuses[i] == Status.MISSING and str(reasons[i] or "predictions").startswith(
-                "predictions"
-            ):
-                statuses[i] = result.statuses[i] = Status.MODEL_FAILED.value
-                reasons[i] = result.reasons[i] = (
-                    f"the model under test failed on this row ({status_column} {status}): {reason}"
-                )
-                changed = True
-        if changed:
-            table[column] = pd.Series(statuses, index=table.index, dtype=object)
-            table[f"{key}/reason"] = pd.Series(reasons, index=table.index, dtype=object)
-    return [c for c in (status_column, reason_column) if c in table.columns]
-
-
-def pick_input_column(columns: Sequence[str], col_mapping: dict[str, Any]) -> str | None:
-    """The column holding the model's input text: mapped 'inputs', an 'inputs' column, or the only one."""
-    mapped = col_mapping.get("inputs")
-    if isinstance(mapped, str) and mapped in columns:
-        return mapped
-    if "inputs" in columns:
-        return "inputs"
-    return columns[0] if len(columns) == 1 else None
