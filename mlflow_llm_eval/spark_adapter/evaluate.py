@@ -189,7 +189,7 @@ def evaluate_spark(
         columns = [c for c in columns if c not in stale]
     features = [c for c in columns if c not in (targets, predictions)]
     in_partition = _in_partition_model(model)
-    text = text_input_column(features, col_mapping, config.model_input) if model else None
+    text = None if model is None else text_input_column(features, col_mapping, config.model_input)
     model_output = None
     prediction_column = predictions
     if model is None and predictions is not None and targets is None:
