@@ -184,7 +184,7 @@ class ClassificationAccuracy(Metric):
         pairs = Counter[tuple[str, str]]()
         for name, n in counts.items():
             true, pred = json.loads(name[len(COUNTS_PREFIX) :])
-            pairs[(true, pred)] += n
+            pairs[(true, pred)] += int(n)
         if not pairs:
             return {}
         hits, true_n, pred_n = Counter[str](), Counter[str](), Counter[str]()
