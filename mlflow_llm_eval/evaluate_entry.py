@@ -49,8 +49,7 @@ def evaluate(
     from mlflow.models.evaluation import EvaluationResult
     from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 
-    from mlflow_llm_eval.core.plan import select_metrics
-    from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
+    from mlflow_llm_eval.mlflow_adapter.adapt import metrics_and_preset
     from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
 
     if not isinstance(sample_rows, int) or sample_rows < 0:
@@ -72,15 +71,13 @@ def evaluate(
             evaluator_config=evaluator_config,
             results_table=results_table,
         )
-    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, TABLE_NAME
+    from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME
     from mlflow_llm_eval.spark_adapter.evaluate import evaluate_spark, refuse_overwriting_the_source
 
     if results_table is not None:  # before describing the data for the run (that may run a job)
         refuse_overwriting_the_source(data, results_table)
 
-    metrics, preset_keys = select_metrics(
-        model_type, [as_metric(m) for m in extra_metrics or []], evaluator_config
-    )
+    metrics, preset_keys = metrics_and_preset(model_type, extra_metrics, evaluator_config)
     active = mlflow.active_run()
     run = active or mlflow.start_run()
     try:
@@ -109,11 +106,9 @@ def evaluate(
         raise
     if active is None:
         mlflow.end_run()
-    prefix = (evaluator_config or {}).get("metric_prefix") or ""
-    uri = f"{run.info.artifact_uri.rstrip('/')}/{prefix}{TABLE_FILE}"
     return EvaluationResult(
         metrics=dict(outcome.metrics),
-        artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=uri)},
+        artifacts={TABLE_NAME: JsonEvaluationArtifact(uri=outcome.table_uri)},
         run_id=run.info.run_id,
     )
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from mlflow_llm_eval.core.aggregate import aggregate
-from mlflow_llm_eval.core.merge import merge_extra_aggregates
+from mlflow_llm_eval.core.merge import batch_part, merge_extra_aggregates, public
 from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, order_by_... re-exported
     EvaluationPlan,
     MissingColumnError,
@@ -33,6 +33,8 @@ from mlflow_llm_eval.core.plan import (  # noqa: F401 - MissingColumnError, orde
     plan_columns,
 )
 from mlflow_llm_eval.core.repeats import RepeatedError
+from mlflow_llm_eval.core.model_failures import mark_model_failures
+from mlflow_llm_eval.core.row_status import warn_unscored
 from mlflow_llm_eval.core.types import OK, Metric, MetricResult, Status
 
 _logger = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class ScoredFrame:
     aggregates: dict[str, float]
     results: dict[str, MetricResult] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The model's own status/reason columns (``outputs/status``): the package's, not the user's.
+    model_columns: list[str] = field(default_factory=list)
 
 
 def resolve_columns(
@@ -108,7 +112,7 @@ def run_metric(metric: Metric, rows: Mapping[str, list[Any]], n_rows: int) -> Me
 
 
 def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
-    """Join single-row results; extra aggregates merge as the metric declares (plan.py)."""
+    """Join single-row results; extra aggregates merge as the metric declares (merge.py)."""
     has_just = any(p.justifications is not None for p in parts)
     return MetricResult(
         scores=[s for p in parts for s in p.scores],
@@ -117,30 +121,43 @@ def _concat(parts: Sequence[MetricResult], metric: Metric) -> MetricResult:
         justifications=[j for p in parts for j in (p.justifications or [None] * len(p))]
         if has_just
         else None,
-        extra_aggregates=merge_extra_aggregates(
-            metric, [(p.extra_aggregates, sum(not math.isnan(v) for v in p.scores)) for p in parts]
-        ),
+        extra_aggregates=merge_extra_aggregates(metric, [batch_part(p) for p in parts]),
     )
 
 
 def metric_columns(metric: Metric, result: MetricResult) -> dict[str, list[Any]]:
-    """The table columns of one metric: score, justification (if any), status, reason.
+    """The table columns of one metric: score, justification (if any), status, reason."""
+    given = {
+        "score": result.scores,
+        "justification": result.justifications,
+        "status": result.statuses,
+        "reason": result.reasons,
+    }
+    shown = shown_suffixes(result.statuses, result.justifications is not None)
+    return {
+        metric.score_column if suffix == "score" else f"{metric.key}/{suffix}": list(
+            given[suffix] or []
+        )
+        for suffix in shown
+    }
 
-    A metric that gives only an aggregate has no columns (as in MLflow's table).
+
+def shown_suffixes(statuses: Sequence[str], has_justification: bool) -> list[str]:
+    """Which of a metric's columns the table shows (the classic table, the Spark sample):
+    none for a metric that gives only an aggregate (as in MLflow's table); else the score and
+    status, the justification when one is set, the reason when a row is not ``ok``.
+
+        >>> shown_suffixes(["ok", "missing"], False), shown_suffixes(["aggregate_only"], False)
+        (['score', 'status', 'reason'], [])
     """
-    if _aggregate_only(result):
-        return {}
-    columns: dict[str, list[Any]] = {metric.score_column: list(result.scores)}
-    if result.justifications is not None:
-        columns[f"{metric.key}/justification"] = list(result.justifications)
-    columns[f"{metric.key}/status"] = list(result.statuses)
-    if any(s != OK for s in result.statuses):
-        columns[f"{metric.key}/reason"] = list(result.reasons)
-    return columns
+    if _aggregate_only(statuses):
+        return []
+    shown = ["score", *(["justification"] if has_justification else []), "status"]
+    return shown + (["reason"] if any(s != OK for s in statuses) else [])
 
 
-def _aggregate_only(result: MetricResult) -> bool:
-    return bool(result.statuses) and all(s == Status.AGGREGATE_ONLY for s in result.statuses)
+def _aggregate_only(statuses: Sequence[str]) -> bool:
+    return bool(statuses) and all(s == Status.AGGREGATE_ONLY for s in statuses)
 
 
 def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd.Series:
@@ -152,29 +169,46 @@ def score_series(metric: Metric, scores: Sequence[float], index: pd.Index) -> pd
     return pd.Series([None if math.isnan(s) else int(s) for s in scores], index=index, dtype=object)
 
 
-def metric_aggregates(metric: Metric, result: MetricResult) -> dict[str, float]:
+def metric_aggregates(metric: Metric, result: MetricResult, prefix: str = "") -> dict[str, float]:
     """Run-metric names and values for one metric, e.g. ``rouge1/v1/mean``."""
-    if _aggregate_only(result):
-        values: dict[str, float] = dict(result.extra_aggregates)  # no per-row scores to aggregate
-    else:
-        values = aggregate(
+    return named_aggregates(metric, aggregate_values(metric, result), prefix)
+
+
+def aggregate_values(metric: Metric, result: MetricResult) -> dict[str, float]:
+    """One metric's aggregates by their short names (``mean``, ``ratio``): see
+    :func:`assemble_aggregates`."""
+    row_values = None
+    if not _aggregate_only(result.statuses):
+        row_values = aggregate(
             result.scores, metric.aggregations, metric.value_kind, metric.value_range
         )
-        values.update(result.extra_aggregates)
-    return named_aggregates(metric, values)
+    return assemble_aggregates(row_values, result.extra_aggregates)
 
 
-def named_aggregates(metric: Metric, values: Mapping[str, float]) -> dict[str, float]:
-    """``{"mean": ..}`` -> ``{"<name>/<version>/mean": ..}``, plus the headline bare key.
+def assemble_aggregates(
+    row_values: Mapping[str, float] | None, extras: Mapping[str, float]
+) -> dict[str, float]:
+    """The row aggregates (None: a metric that gives only an aggregate has none) updated with
+    the logged extra aggregates (:func:`~mlflow_llm_eval.core.merge.public`). Every door's
+    aggregates are assembled here: the classic one from the rows, Spark from merged summaries."""
+    values = dict(row_values or {})
+    values.update(public(extras))
+    return values
+
+
+def named_aggregates(
+    metric: Metric, values: Mapping[str, float], prefix: str = ""
+) -> dict[str, float]:
+    """``{"mean": ..}`` -> ``{"<prefix><name>/<version>/mean": ..}``, plus the headline bare key.
 
     An aggregate named after the metric itself is logged under the bare key, as MLflow does
     (``exact_match/v1``). The pandas and Spark paths both name aggregates here.
     """
     out = {}
     for name, value in values.items():
-        out[metric.key if name == metric.name else f"{metric.key}/{name}"] = value
+        out[prefix + (metric.key if name == metric.name else f"{metric.key}/{name}")] = value
     if metric.headline_aggregation is not None:
-        out[metric.key] = values[metric.headline_aggregation]
+        out[prefix + metric.key] = values[metric.headline_aggregation]
     return out
 
 
@@ -235,9 +269,7 @@ def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
                 added[plan.prefixed(name)] = score_series(metric, values, frame.index)
             else:  # object keeps None as None
                 added[plan.prefixed(name)] = pd.Series(values, index=frame.index, dtype=object)
-        aggregates.update(
-            {plan.prefixed(k): v for k, v in metric_aggregates(metric, result).items()}
-        )
+        aggregates.update(metric_aggregates(metric, result, plan.config.metric_prefix))
     # one concat, not one insert per column (a frame of many metrics stays unfragmented)
     table = pd.concat(
         [
@@ -246,4 +278,10 @@ def score_planned(plan: EvaluationPlan, frame: pd.DataFrame) -> ScoredFrame:
         ],
         axis=1,
     )
-    return ScoredFrame(table=table, aggregates=aggregates, results=results, seconds=seconds)
+    model_columns = mark_model_failures(  # the model's failure, not "missing"
+        {plan.prefixed(k): r for k, r in results.items()},
+        table,
+        plan.defaults.get("predictions", ""),
+    )
+    warn_unscored(results, plan.metrics)
+    return ScoredFrame(table, aggregates, results, seconds, model_columns)

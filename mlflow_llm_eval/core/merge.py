@@ -2,9 +2,11 @@
 batches, the engine's row-by-row fallback).
 
 :func:`merge_rule` reads the rule of one aggregate name from the metric's ``aggregate_merges``
-(name or ``fnmatch`` pattern -> ``sum``, ``scored_mean``, ``weighted_by:<count>``, ``rows``;
-anything undeclared is not mergeable); :func:`merge_extra_aggregates` applies the rules to the
-batches' values. Table of rules: docs/doors.md.
+(name or ``fnmatch`` pattern -> ``sum``, ``scored_mean``, ``weighted_by:<count>``, ``rows``,
+``from_counts``; anything undeclared is not mergeable); :func:`merge_extra_aggregates` applies
+the rules to the batches' values; :func:`batch_part` is what one batch contributes and
+:func:`public` what is logged of a metric's extra aggregates (its ``_counts/...`` are not).
+Table of rules: docs/doors.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 
-from mlflow_llm_eval.core.types import NOT_MERGEABLE, ROWS, SCORED_MEAN, SUM, Metric
+from mlflow_llm_eval.core.types import (
+    COUNTS_PREFIX,
+    FROM_COUNTS,
+    NOT_MERGEABLE,
+    ROWS,
+    SCORED_MEAN,
+    SUM,
+    Metric,
+    MetricResult,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -27,13 +38,29 @@ def merge_rule(metric: Metric, name: str) -> str:
     return NOT_MERGEABLE
 
 
+def batch_part(result: MetricResult) -> tuple[dict[str, float], int]:
+    """What one batch gives the merge: its extra aggregates and its number of scored rows."""
+    scored = sum(not math.isnan(v) for v in result.scores)
+    return {k: float(v) for k, v in result.extra_aggregates.items()}, scored
+
+
+def public(extras: Mapping[str, float]) -> dict[str, float]:
+    """The extra aggregates that are logged: all but the ``_counts/...`` a merge reads.
+
+    >>> public({"balanced_accuracy": 0.5, '_counts/["a", "a"]': 3.0})
+    {'balanced_accuracy': 0.5}
+    """
+    return {k: v for k, v in extras.items() if not k.startswith(COUNTS_PREFIX)}
+
+
 def merge_extra_aggregates(
     metric: Metric, parts: Sequence[tuple[Mapping[str, float], int]]
 ) -> dict[str, float]:
     """Merge the extra aggregates of several batches: ``parts`` = (extras, scored rows) each.
 
-    One batch: its values as they are. Several: by each name's rule; a not mergeable name
-    is left out with a warning (it is exact only within one batch).
+    One batch: its values as they are. Several: by each name's rule; a ``from_counts`` name
+    is recomputed by the metric from the summed ``_counts/...``; a not mergeable name is left
+    out with a warning (it is exact only within one batch).
 
         >>> from mlflow_llm_eval.function_metrics.toxicity import Toxicity
         >>> merge_extra_aggregates(Toxicity, [({"ratio": 0.5}, 2), ({"ratio": 0.0}, 6)])
@@ -48,6 +75,9 @@ def merge_extra_aggregates(
         if rule == ROWS:  # NaN in a batch (a NaN score) is NaN over all; else the row aggregate
             if any(math.isnan(p[name]) for p, _ in present):
                 merged[name] = math.nan
+            continue
+        if rule == FROM_COUNTS:  # recomputed below, from the merged counts (kept in place)
+            merged[name] = math.nan
             continue
         if rule == SUM:
             merged[name] = float(sum(p[name] for p, _ in present if not math.isnan(p[name])))
@@ -71,4 +101,7 @@ def merge_extra_aggregates(
                 name,
                 len(present),
             )
+    if any(merge_rule(metric, k) == FROM_COUNTS for p, _ in parts for k in p):
+        counts = {k: v for k, v in merged.items() if k.startswith(COUNTS_PREFIX)}
+        merged.update(metric.aggregates_from_counts(counts))
     return merged

@@ -126,6 +126,11 @@ class EvaluationPlan:
         by_name = {m.name: m for m in self.metrics}
         return {by_name[n].key: (by_name[n], c) for n, c in self.config.human_labels.items()}
 
+    def agreement_columns(self) -> list[str]:
+        """The table columns judge-human agreement reads: each judge's score and its labels."""
+        pairs = self.human_label_columns().values()
+        return sorted({c for m, label in pairs for c in (self.column(m, "score"), label)})
+
     def refuse(self, door: str, unsupported: Mapping[str, bool]) -> None:
         """Raise before any work if the plan uses a feature ``door`` cannot run, by name."""
         used = [feature for feature, in_use in unsupported.items() if in_use]
@@ -147,6 +152,54 @@ def outputs_column(predictions: str | None, has_targets: bool, taken: Any) -> st
     """The table's name for the model's outputs, as MLflow's default evaluator names it:
     ``predictions=`` when targets are given, else ``outputs`` (``model_outputs`` if taken)."""
     return free_name((predictions if has_targets else None) or "outputs", taken)
+
+
+def pick_input_column(columns: Sequence[str], col_mapping: Mapping[str, Any]) -> str | None:
+    """The column holding the model's input text: mapped 'inputs', an 'inputs' column, or the only one."""
+    mapped = col_mapping.get("inputs")
+    if isinstance(mapped, str) and mapped in columns:
+        return mapped
+    if "inputs" in columns:
+        return "inputs"
+    return columns[0] if len(columns) == 1 else None
+
+
+def text_input_column(
+    features: Sequence[str], col_mapping: Mapping[str, Any], model_input: str
+) -> str | None:
+    """``model_input="text"``: the feature column whose values the model gets (a clear error
+    if there is none); ``"dataframe"``: None, the model gets the feature frame.
+
+        >>> text_input_column(["question", "topic"], {"inputs": "question"}, "text")
+        'question'
+    """
+    if model_input == "dataframe":
+        return None
+    column = pick_input_column(list(features), col_mapping)
+    if column is None:
+        raise ValueError(
+            "model_input='text' needs one input column: name it 'inputs' or map it with "
+            f"col_mapping={{'inputs': '<column>'}}; feature columns: {list(features)}"
+        )
+    return column
+
+
+def logical_defaults(
+    features: Sequence[str],
+    col_mapping: Mapping[str, Any],
+    *,
+    targets: str | None = None,
+    predictions: str | None = None,
+) -> dict[str, str]:
+    """Where the logical columns are when ``col_mapping`` does not say: ``predictions`` (the
+    model's outputs), ``targets``, and ``inputs`` (:func:`pick_input_column` of the features).
+
+        >>> logical_defaults(["question"], {}, targets="gold", predictions="outputs")
+        {'predictions': 'outputs', 'targets': 'gold', 'inputs': 'question'}
+    """
+    found = {"predictions": predictions, "targets": targets}
+    found["inputs"] = pick_input_column(list(features), col_mapping)
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def check_unique_keys(metrics: Sequence[Metric]) -> None:

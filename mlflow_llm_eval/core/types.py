@@ -107,6 +107,9 @@ SUM, SCORED_MEAN, NOT_MERGEABLE = "sum", "scored_mean", "none"
 #: An aggregate of the per-row scores (``mean``...): over several batches the door's own row
 #: aggregate of that name, computed over every row, stands for it.
 ROWS = "rows"
+#: Recomputed by the metric (:meth:`Metric.aggregates_from_counts`) from its count aggregates,
+#: named ``_counts/...`` (summed over batches, never logged): e.g. a balanced accuracy.
+FROM_COUNTS, COUNTS_PREFIX = "from_counts", "_counts/"
 #: Request accounting of any metric that calls an endpoint: counts, summed over batches.
 REQUEST_ACCOUNTING: Mapping[str, str] = {
     name: SUM
@@ -245,6 +248,10 @@ class Metric(ABC):
         and return themselves; a derived metric returns a copy holding what it reads.
         """
         return self
+
+    def aggregates_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]:
+        """The :data:`FROM_COUNTS` aggregates from the summed ``_counts/...`` aggregates."""
+        raise NotImplementedError(f"{self.key} declares no aggregates computed from counts")
 
     @abstractmethod
     def score_batch(self, rows: RowBatch) -> MetricResult:

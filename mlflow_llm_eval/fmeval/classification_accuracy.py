@@ -9,7 +9,10 @@ targets of the scored rows, as in FMEval's ``evaluate``.
 
 Dataset-level scores (scikit-learn, as FMEval) are logged as extra aggregates of the metric:
 ``balanced_accuracy``, ``precision`` and ``recall`` (``average="micro"`` by default), e.g. the
-run metric ``classification_accuracy/v1/balanced_accuracy``.
+run metric ``classification_accuracy/v1/balanced_accuracy``. Each batch also gives its
+(target, predicted label) counts (``_counts/...``, not logged), so over several batches (Spark
+partitions, MLflow 3 scorer batches) the three are recomputed from the summed counts
+(:meth:`ClassificationAccuracy.aggregates_from_counts`) and equal one batch's values.
 
     >>> m = classification_accuracy(valid_labels=["positive", "negative"])
     >>> r = m.score_batch({"predictions": ["The answer is positive", "negative.", "Negative"],
@@ -24,12 +27,23 @@ run metric ``classification_accuracy/v1/balanced_accuracy``.
 
 from __future__ import annotations
 
+import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlflow_llm_eval.core.text import check_text
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import (
+    COUNTS_PREFIX,
+    FROM_COUNTS,
+    REQUEST_ACCOUNTING,
+    SUM,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
+)
 from mlflow_llm_eval.fmeval._common import label_text
 
 UNKNOWN_LABEL = "unknown"
@@ -75,6 +89,11 @@ class ClassificationAccuracy(Metric):
     greater_is_better = True
     requires = ("predictions", "targets")
     headline_aggregation = "mean"
+    aggregate_merges = {
+        **REQUEST_ACCOUNTING,
+        f"{COUNTS_PREFIX}*": SUM,
+        **{name: FROM_COUNTS for name in ("balanced_accuracy", "precision", "recall")},
+    }
 
     def __init__(
         self,
@@ -148,7 +167,51 @@ class ClassificationAccuracy(Metric):
                 )
             )
         extra = dataset_scores(y_true, y_pred, self.average, self.pos_label) if y_true else {}
+        for pair, n in Counter(zip(y_true, y_pred)).items():
+            extra[COUNTS_PREFIX + json.dumps(pair)] = float(n)
         return MetricResult.from_rows(results, extra)
+
+    def aggregates_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]:
+        """balanced accuracy, precision and recall from (target, label) counts, as
+        :func:`dataset_scores` computes them from the rows (scikit-learn's definitions: an
+        undefined ratio is 0; balanced accuracy averages the recall of the targets' classes).
+
+            >>> m = classification_accuracy(multiclass_average_strategy="macro")
+            >>> counts = {'_counts/["a", "a"]': 2, '_counts/["b", "a"]': 1, '_counts/["b", "b"]': 1}
+            >>> m.aggregates_from_counts(counts)
+            {'balanced_accuracy': 0.75, 'precision': 0.8333333333333333, 'recall': 0.75}
+        """
+        pairs = Counter[tuple[str, str]]()
+        for name, n in counts.items():
+            true, pred = json.loads(name[len(COUNTS_PREFIX) :])
+            pairs[(true, pred)] += int(n)
+        if not pairs:
+            return {}
+        hits, true_n, pred_n = Counter[str](), Counter[str](), Counter[str]()
+        for (true, pred), n in pairs.items():
+            true_n[true] += n
+            pred_n[pred] += n
+            hits[true] += n if true == pred else 0
+        labels = sorted(set(true_n) | set(pred_n))
+        if self.average == "binary":
+            labels = [str(self.pos_label)]
+        precision = {c: hits[c] / pred_n[c] if pred_n[c] else 0.0 for c in labels}
+        recall = {c: hits[c] / true_n[c] if true_n[c] else 0.0 for c in labels}
+        total = sum(true_n.values())
+        if self.average == "micro":
+            p = r = sum(hits.values()) / total
+        elif self.average == "weighted":
+            p = sum(true_n[c] * precision[c] for c in labels) / total
+            r = sum(true_n[c] * recall[c] for c in labels) / total
+        else:  # macro; binary: the one positive label
+            p = sum(precision.values()) / len(labels)
+            r = sum(recall.values()) / len(labels)
+        balanced = [hits[c] / true_n[c] for c in sorted(true_n)]
+        return {
+            "balanced_accuracy": sum(balanced) / len(balanced),
+            "precision": float(p),
+            "recall": float(r),
+        }
 
 
 def classification_accuracy(

@@ -19,7 +19,6 @@ still ``rate_limited`` after our engine's retries raises an error MLflow recogni
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from pydantic import PrivateAttr
 
 from mlflow_llm_eval.core.by_language import record_rows
 from mlflow_llm_eval.core.engine import score_rows
-from mlflow_llm_eval.core.merge import merge_extra_aggregates
+from mlflow_llm_eval.core.merge import batch_part, merge_extra_aggregates, public
 from mlflow_llm_eval.core.plan import EvaluationPlan, Step, build_plan
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric, RowScore
@@ -139,7 +138,7 @@ class MetricScorer(Scorer):
     def accounting(self) -> dict[str, float]:
         with self._lock:
             parts = list(self._parts)
-        return merge_extra_aggregates(self._metric, parts)
+        return public(merge_extra_aggregates(self._metric, parts))
 
     @property
     def batch_stats(self):
@@ -164,9 +163,7 @@ class MetricScorer(Scorer):
             result = score_rows(plan, column, len(indices))[self._metric.key]
             record_rows(self, [rows[i] for i in indices], result)  # per-language aggregates
             with self._lock:
-                self._parts.append(
-                    (dict(result.extra_aggregates), sum(not math.isnan(v) for v in result.scores))
-                )
+                self._parts.append(batch_part(result))
             for j, i in enumerate(indices):
                 out[i] = result.row(j)
         return out  # type: ignore[return-value]

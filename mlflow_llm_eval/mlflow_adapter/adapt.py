@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_llm_eval.core.plan import select_metrics
 from mlflow_llm_eval.core.registry import get_metric
 from mlflow_llm_eval.core.types import Metric
 
@@ -67,4 +68,17 @@ def as_metric(metric: Metric | str | Any) -> Metric:
     raise TypeError(
         f"expected a mlflow_llm_eval Metric, a metric name or an MLflow EvaluationMetric, "
         f"got {type(metric).__name__}"
+    )
+
+
+def metrics_and_preset(
+    model_type: str | None,
+    extra_metrics: list[Any] | None,
+    evaluator_config: dict[str, Any] | None = None,
+) -> tuple[list[Metric], frozenset[str]]:
+    """The preset of ``model_type`` plus ``extra_metrics`` taken in by :func:`as_metric`, and
+    the preset's keys (:func:`~mlflow_llm_eval.core.plan.select_metrics`): what the classic and
+    the Spark door compute."""
+    return select_metrics(
+        model_type, [as_metric(m) for m in (extra_metrics or [])], evaluator_config
     )

@@ -15,7 +15,6 @@ The table follows MLflow's default evaluator: the model's outputs are the ``outp
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -28,18 +27,20 @@ from mlflow_llm_eval.core.plan import (
     EvaluationPlan,
     build_plan,
     free_name,
+    logical_defaults,
     outputs_column,
-    select_metrics,
+    text_input_column,
 )
 from mlflow_llm_eval.core.registry import PRESETS
-from mlflow_llm_eval.core.types import SCORED_STATUSES, Metric
+from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
-from mlflow_llm_eval.mlflow_adapter.adapt import as_metric
+from mlflow_llm_eval.mlflow_adapter.adapt import metrics_and_preset
 from mlflow_llm_eval.mlflow_adapter.discovery import QuestionCounter
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink
 from mlflow_llm_eval.mlflow_adapter.logging import (
     TABLE_FILE,
     TABLE_NAME,
+    log_metrics,
     log_scored_frame,
     log_skipped,
     run_credentials,
@@ -49,12 +50,7 @@ from mlflow_llm_eval.mlflow_adapter.multilingual import (
     split_language_config,
     with_language,
 )
-from mlflow_llm_eval.mlflow_adapter.predictions import (
-    mark_model_failures,
-    object_column,
-    pick_input_column,
-    predict,
-)
+from mlflow_llm_eval.mlflow_adapter.predictions import object_column, predict
 
 _logger = logging.getLogger(__name__)
 
@@ -71,17 +67,7 @@ def resolve_metrics(
     An extra metric with the same key as a preset one replaces it (the user's configured
     instance wins, e.g. ``toxicity(model=...)``). Preset metrics come first, as in MLflow.
     """
-    return _metrics_and_preset(model_type, extra_metrics, evaluator_config)[0]
-
-
-def _metrics_and_preset(
-    model_type: str | None,
-    extra_metrics: list[Any] | None,
-    evaluator_config: dict[str, Any] | None = None,
-) -> tuple[list[Metric], frozenset[str]]:
-    return select_metrics(
-        model_type, [as_metric(m) for m in (extra_metrics or [])], evaluator_config
-    )
+    return metrics_and_preset(model_type, extra_metrics, evaluator_config)[0]
 
 
 class LLMEvaluator(ModelEvaluator):
@@ -118,7 +104,7 @@ class LLMEvaluator(ModelEvaluator):
         predictions=None,
         **kwargs,
     ) -> EvaluationResult:
-        metrics, preset_keys = _metrics_and_preset(model_type, extra_metrics, evaluator_config)
+        metrics, preset_keys = metrics_and_preset(model_type, extra_metrics, evaluator_config)
         if custom_artifacts:
             _logger.warning(
                 "llm_eval does not compute custom_artifacts; MLflow's default "
@@ -137,12 +123,6 @@ class LLMEvaluator(ModelEvaluator):
             preset_keys=preset_keys,
         )
         scored = score_planned(plan, frame)
-        model_columns = mark_model_failures(  # issue 17.4: the model's failure, not "missing"
-            {plan.prefixed(k): r for k, r in scored.results.items()},
-            scored.table,
-            defaults.get("predictions", ""),
-        )
-        _warn_unscored(scored.results, plan.metrics)
         metadata = [m.metadata() for m in plan.metrics]
         table_uri = log_scored_frame(
             run_id,
@@ -150,7 +130,7 @@ class LLMEvaluator(ModelEvaluator):
             metadata,
             table_file=plan.prefixed(TABLE_FILE),
             link=MetricLink.of(dataset, kwargs.get("model_id")),
-            user_columns=[c for c in frame.columns if c not in model_columns],
+            user_columns=[c for c in frame.columns if c not in scored.model_columns],
             credentials=run_credentials(plan.metrics, model),
         )
         if plan.skipped:
@@ -189,61 +169,43 @@ def build_frame(
         raise ValueError("the evaluation data is empty: there are no rows to score")
     features = features.reset_index(drop=True)
     frame = features.copy()
-    defaults: dict[str, str] = {}
-    input_column = pick_input_column(list(frame.columns), config.col_mapping)
-    if input_column is not None:
-        defaults["inputs"] = input_column
     has_targets = dataset.labels_data is not None
-    if has_targets:
-        targets_name = getattr(dataset, "targets_name", None) or "target"
-        frame[targets_name] = list(dataset.labels_data)
-        defaults["targets"] = targets_name
+    targets = (getattr(dataset, "targets_name", None) or "target") if has_targets else None
+    if targets is not None:
+        frame[targets] = list(dataset.labels_data)
     wants_latency = any(m.name == "latency" for m in metrics)
+    output = None
     if model is None:
         given = getattr(dataset, "predictions_name", None)
         if dataset.predictions_data is not None:
-            name = outputs_column(given, has_targets, frame.columns)
-            frame[name] = object_column(dataset.predictions_data, len(frame))
-            defaults["predictions"] = name
+            output = outputs_column(given, has_targets, frame.columns)
+            frame[output] = object_column(dataset.predictions_data, len(frame))
         if wants_latency and LATENCY_COLUMN not in frame.columns:
             raise ValueError(
                 "the latency metric times the model's predict calls, but no model was given "
                 "(static predictions); drop latency or pass a model"
             )
-        return frame, defaults
-    outputs, seconds = predict(
-        model,
-        features,
-        input_column=input_column,
-        model_input=config.model_input,
-        predictions_column=predictions,
-        time_each_row=wants_latency,
+    else:
+        outputs, seconds = predict(
+            model,
+            features,
+            text_column=text_input_column(features.columns, config.col_mapping, config.model_input),
+            predictions_column=predictions,
+            time_each_row=wants_latency,
+        )
+        # MLflow names it after the model's single output column (retrieved_context) with targets.
+        output = outputs_column(predictions or outputs.column, has_targets, frame.columns)
+        frame[output] = outputs.predictions
+        for column, values in outputs.failure_columns(output).items():  # an endpoint's statuses
+            frame[free_name(column, frame.columns)] = values
+        for other, values in outputs.others.items():
+            frame[free_name(other, frame.columns)] = values
+        if seconds is not None:
+            frame[LATENCY_COLUMN] = seconds
+    defaults = logical_defaults(
+        list(features.columns), config.col_mapping, targets=targets, predictions=output
     )
-    # MLflow names it after the model's single output column (retrieved_context) with targets.
-    name = outputs_column(predictions or outputs.column, has_targets, frame.columns)
-    frame[name] = outputs.predictions
-    defaults["predictions"] = name
-    for column, values in outputs.failure_columns(name).items():  # an endpoint model's statuses
-        frame[free_name(column, frame.columns)] = values
-    for other, values in outputs.others.items():
-        frame[free_name(other, frame.columns)] = values
-    if seconds is not None:
-        frame[LATENCY_COLUMN] = seconds
     return frame, defaults
-
-
-def _warn_unscored(results: dict[str, Any], metrics: list[Metric]) -> None:
-    for metric in metrics:
-        counts = Counter(s for s in results[metric.key].statuses if s not in SCORED_STATUSES)
-        if counts:
-            _logger.warning(
-                "llm_eval: %s left %d row(s) unscored: %s (see the '%s/status' and '/reason' "
-                "columns of the eval_results_table)",
-                metric.key,
-                sum(counts.values()),
-                dict(counts),
-                metric.key,
-            )
 
 
 # --- issue 13 hook: judge–human agreement (computation in mlflow_llm_eval.agreement) ------------
@@ -269,17 +231,8 @@ def log_human_agreement(run_id: str, plan: EvaluationPlan, table: pd.DataFrame) 
     values = {
         plan.prefixed(k): v for k, v in agreement_metrics(found).items() if v == v
     }  # NaN: not logged
-    client = MlflowClient()
-    if values:
-        import time
-
-        from mlflow.entities import Metric as MlflowMetricEntity
-
-        now = int(time.time() * 1000)
-        client.log_batch(
-            run_id, metrics=[MlflowMetricEntity(k, float(v), now, 0) for k, v in values.items()]
-        )
-    client.log_dict(
+    log_metrics(run_id, values)
+    MlflowClient().log_dict(
         run_id, {k: a.as_dict() for k, a in found.items()}, plan.prefixed(AGREEMENT_FILE)
     )
     return values

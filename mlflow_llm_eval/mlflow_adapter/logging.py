@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -186,9 +186,7 @@ def log_scored_frame(
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    entities = metric_entities(scored.aggregates, run_id, link)
-    for start in range(0, len(entities), 1000):
-        client.log_batch(run_id, metrics=entities[start : start + 1000])
+    log_metrics(run_id, scored.aggregates, link)
     if user_columns is None:
         user_columns = user_columns_of(scored.table.columns)
     table, counts = redacted_table(scored.table, user_columns, credentials)
@@ -207,6 +205,15 @@ def user_columns_of(columns: Iterable[Any]) -> list[str]:
         ['inputs', 'outputs', 'm/v1/score']
     """
     return [str(c) for c in columns if not _package_column(str(c))]
+
+
+def log_metrics(run_id: str, values: Mapping[str, float], link: MetricLink | None = None) -> None:
+    """Log run metrics at step 0 (linked to ``link``'s model and dataset), 1000 per request."""
+    from mlflow import MlflowClient
+
+    entities = metric_entities(values, run_id, link)
+    for start in range(0, len(entities), 1000):
+        MlflowClient().log_batch(run_id, metrics=entities[start : start + 1000])
 
 
 def _package_column(column: str) -> bool:

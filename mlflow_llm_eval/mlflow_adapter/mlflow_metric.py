@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.core.engine import metric_aggregates
+from mlflow_llm_eval.core.engine import aggregate_values, metric_aggregates
 from mlflow_llm_eval.core.types import ROWS, Metric, MetricResult, RowBatch, RowScore, Status
 
 _EMPTY = inspect.Parameter.empty
@@ -241,11 +241,9 @@ def metric_value(metric: Metric, result: MetricResult) -> Any:
     """Our result of one metric as MLflow's ``MetricValue`` (scores, justifications, aggregates)."""
     from mlflow.metrics import MetricValue
 
-    prefix = metric.key + "/"
-    aggregates = {
-        (k[len(prefix) :] if k.startswith(prefix) else metric.name): v
-        for k, v in metric_aggregates(metric, result).items()
-    }
+    aggregates = aggregate_values(metric, result)
+    if metric.headline_aggregation is not None:  # MLflow's bare key, by the metric's name
+        aggregates[metric.name] = aggregates[metric.headline_aggregation]
     scores = None
     if any(s != Status.AGGREGATE_ONLY for s in result.statuses):
         scores = [

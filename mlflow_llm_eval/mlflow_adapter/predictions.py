@@ -24,12 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_llm_eval.core.model_failures import (  # noqa: F401 - mark_model_failures re-exported
-    failure_columns,
-    mark_model_failures,
-)
-
-MODEL_INPUTS = ("dataframe", "text")
+from mlflow_llm_eval.core.model_failures import failure_columns
 
 
 def object_column(values: Iterable[Any], n_rows: int | None = None) -> pd.Series:
@@ -71,15 +66,10 @@ class ModelOutputs:
         return {column: object_column(values) for column, values in columns.items()}
 
 
-def model_input_for(features: pd.DataFrame, input_column: str | None, model_input: str) -> Any:
-    if model_input == "dataframe":
-        return features
-    if input_column is None:
-        raise ValueError(
-            "model_input='text' needs one input column: name it 'inputs' or map it with "
-            f"col_mapping={{'inputs': '<column>'}}; feature columns: {list(features.columns)}"
-        )
-    return features[input_column].tolist()
+def model_input_for(features: pd.DataFrame, text_column: str | None) -> Any:
+    """What the model gets: the feature frame, or (``model_input="text"``) the input strings of
+    :func:`~mlflow_llm_eval.core.plan.text_input_column`."""
+    return features if text_column is None else features[text_column].tolist()
 
 
 def _from_columns(
@@ -180,19 +170,18 @@ def predict(
     model: Any,
     features: pd.DataFrame,
     *,
-    input_column: str | None,
-    model_input: str,
+    text_column: str | None,
     predictions_column: str | None,
     time_each_row: bool,
 ) -> tuple[ModelOutputs, list[float] | None]:
     """Call the model on every row; return its outputs and, if asked, per-row seconds."""
     if not time_each_row:
-        output = model.predict(model_input_for(features, input_column, model_input))
+        output = model.predict(model_input_for(features, text_column))
         return model_outputs(output, len(features), predictions_column), None
     parts: list[ModelOutputs] = []
     seconds: list[float] = []
     for i in range(len(features)):
-        single = model_input_for(features.iloc[[i]], input_column, model_input)
+        single = model_input_for(features.iloc[[i]], text_column)
         started = time.perf_counter()
         output = model.predict(single)
         seconds.append(time.perf_counter() - started)
@@ -208,13 +197,3 @@ def predict(
         outputs.statuses = [p.statuses[0] if p.statuses else "ok" for p in parts]
         outputs.reasons = [p.reasons[0] if p.reasons else None for p in parts]
     return outputs, seconds
-
-
-def pick_input_column(columns: Sequence[str], col_mapping: dict[str, Any]) -> str | None:
-    """The column holding the model's input text: mapped 'inputs', an 'inputs' column, or the only one."""
-    mapped = col_mapping.get("inputs")
-    if isinstance(mapped, str) and mapped in columns:
-        return mapped
-    if "inputs" in columns:
-        return "inputs"
-    return columns[0] if len(columns) == 1 else None

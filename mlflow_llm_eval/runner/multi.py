@@ -29,12 +29,12 @@ import yaml
 from mlflow_llm_eval.config.loader import LoadedConfig, load_config
 from mlflow_llm_eval.config.schema import EvalConfig, ModelSpec
 from mlflow_llm_eval.function_metrics.latency import LATENCY_COLUMN
-from mlflow_llm_eval.judge.endpoint_model import EndpointModel
 from mlflow_llm_eval.mlflow_adapter.logging import run_credentials
 from mlflow_llm_eval.report.evaluation import evaluation_report
 from mlflow_llm_eval.runner import pairwise_step, tracking
 from mlflow_llm_eval.runner.compare_step import RunContext, compare, rule_text
 from mlflow_llm_eval.runner.data import load_data, static_predictions, template_fields
+from mlflow_llm_eval.runner.model_args import endpoint_model, evaluator_config, predictions_name
 from mlflow_llm_eval.runner.results import ComparisonResult, ModelOutcome
 
 _logger = logging.getLogger(__name__)
@@ -166,18 +166,13 @@ def _columns_for(ctx: RunContext, spec: ModelSpec) -> list[str]:
 def _evaluate_kwargs(ctx: RunContext, spec: ModelSpec, metrics: list[Any]) -> dict[str, Any]:
     """What the evaluation of one model needs (this is where the model kinds differ)."""
     ds = ctx.config.dataset
-    col_mapping = dict(ds.col_mapping)
-    if len(ds.inputs) == 1:
-        col_mapping.setdefault("inputs", ds.inputs[0])
     frame = ctx.data.frame[_columns_for(ctx, spec)].copy()
-    config: dict[str, Any] = {"col_mapping": col_mapping}
-    if ctx.config.human_labels:
-        config["human_labels"] = dict(ctx.config.human_labels)
+    config = evaluator_config(ctx.config)
     kwargs: dict[str, Any] = {"extra_metrics": metrics, "evaluator_config": config}
     predictions = None
     if spec.kind == "predictions":
         values, seconds = static_predictions(spec, ctx.data.frame)
-        predictions = "predictions" if "predictions" not in frame.columns else "model_predictions"
+        predictions = predictions_name(list(frame.columns))
         frame[predictions] = values
         if seconds is not None:
             frame[LATENCY_COLUMN] = pd.to_numeric(pd.Series(seconds), errors="coerce").tolist()
@@ -189,13 +184,7 @@ def _evaluate_kwargs(ctx: RunContext, spec: ModelSpec, metrics: list[Any]) -> di
         kwargs["model"] = ctx.loaded.metrics.callables[spec.name]
         kwargs["predictions"] = spec.output_column
     else:
-        kwargs["model"] = EndpointModel.from_uri(
-            str(spec.endpoint),
-            spec.prompt_template,
-            spec.params,
-            concurrency=spec.concurrency,
-            **spec.request_options(),
-        )
+        kwargs["model"] = endpoint_model(spec)
     name = Path(ctx.data.path).stem if ctx.data.path != "<DataFrame>" else "dataset"
     source = ctx.data.path if ctx.data.path != "<DataFrame>" else None
     kwargs["data"] = tracking.make_dataset(

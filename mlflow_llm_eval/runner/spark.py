@@ -37,6 +37,7 @@ from typing import Any
 from mlflow_llm_eval.config.loader import LoadedConfig
 from mlflow_llm_eval.config.schema import PREDICTIONS_COLUMN, ModelSpec, SparkSpec
 from mlflow_llm_eval.mlflow_adapter.locations import is_path
+from mlflow_llm_eval.runner.model_args import endpoint_model, evaluator_config, predictions_name
 from mlflow_llm_eval.spark_adapter.evaluate import is_spark_dataframe
 
 #: Config keys whose step needs every row of every model on the driver.
@@ -255,23 +256,18 @@ def model_kwargs(
 ) -> dict[str, Any]:
     """What :func:`evaluate` needs for one model (the model kinds differ here, as in
     ``runner.multi._evaluate_kwargs``); ``data`` is an MLflow dataset for the run's inputs."""
-    from mlflow_llm_eval.judge.endpoint_model import EndpointModel
-
     cfg = loaded.config
     ds = cfg.dataset
     frame = data.frame.select(*columns)
-    col_mapping = dict(ds.col_mapping)
-    if len(ds.inputs) == 1:
-        col_mapping.setdefault("inputs", ds.inputs[0])
     kwargs: dict[str, Any] = {
         "metrics": metrics,
-        "col_mapping": col_mapping,
+        "evaluator_config": evaluator_config(cfg),
         "targets": ds.targets,
         "predictions": None,
         "model": None,
     }
     if spec.kind == "predictions":
-        name = "predictions" if "predictions" not in columns else "model_predictions"
+        name = predictions_name(columns)
         kwargs["frame"], kwargs["predictions"] = _with_predictions(frame, spec, name), name
     else:
         kwargs["frame"] = frame
@@ -280,13 +276,7 @@ def model_kwargs(
         elif spec.kind == "python":
             kwargs["model"] = _shipped(loaded.metrics.callables[spec.name])
         else:
-            kwargs["model"] = EndpointModel.from_uri(
-                str(spec.endpoint),
-                spec.prompt_template,
-                spec.params,
-                concurrency=spec.concurrency,
-                **spec.request_options(),  # rpm, tpm, timeout, ... as on the pandas engine
-            )
+            kwargs["model"] = endpoint_model(spec)
     options = cfg.spark
     kwargs.update(
         results_table=results_location(options, spec.name),

@@ -10,7 +10,6 @@ by the ``llm_eval`` evaluator plugin, which logs the table and aggregates exactl
 from __future__ import annotations
 
 import os
-import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,13 +116,9 @@ def set_tags(run_id: str, tags: Mapping[str, Any]) -> None:
 
 
 def log_metrics(run_id: str, metrics: Mapping[str, float]) -> None:
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
+    from mlflow_llm_eval.mlflow_adapter.logging import log_metrics as log_run_metrics
 
-    now = int(time.time() * 1000)
-    entities = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
-    for start in range(0, len(entities), 1000):
-        MlflowClient().log_batch(run_id, metrics=entities[start : start + 1000])
+    log_run_metrics(run_id, metrics)
 
 
 def log_text(run_id: str, text: str, artifact_file: str) -> None:

@@ -1,9 +1,10 @@
 """Door 3: the core's batch scoring run per Spark partition, with distributed aggregates.
 
-Thin: the executors run :func:`mlflow_llm_eval.core.engine.run_metric` on each Arrow batch
-(``mapInPandas``); the driver computes each metric's mergeable summary with Spark SQL and turns
-it into aggregates with :func:`mlflow_llm_eval.core.aggregate.aggregate_from_summary`, the same
-function the pandas path uses. Only DataFrame APIs (no ``sparkContext``, no RDDs), so it runs
+Thin: the executors run the plan's scoring loop, :func:`mlflow_llm_eval.core.engine.score_rows`,
+on each Arrow batch (``mapInPandas``); the driver merges the batches' summaries and extra
+aggregates (:mod:`mlflow_llm_eval.core.summary`, :mod:`mlflow_llm_eval.core.merge`) and
+assembles the aggregates as the pandas path does
+(:func:`mlflow_llm_eval.core.engine.assemble_aggregates`). Only DataFrame APIs (no ``sparkContext``, no RDDs), so it runs
 on classic Spark and on Spark Connect (Databricks serverless / shared clusters). pyspark is
 imported lazily, inside functions.
 """

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_llm_eval.core.aggregate import QUANTILES, aggregate_from_summary
-from mlflow_llm_eval.core.engine import named_aggregates
+from mlflow_llm_eval.core.engine import assemble_aggregates, named_aggregates
 from mlflow_llm_eval.core.intervals import CONTINUOUS, MAX_DISTINCT, ScoreSummary
 from mlflow_llm_eval.core.merge import merge_extra_aggregates
 from mlflow_llm_eval.core.plan import EvaluationPlan
@@ -155,15 +155,11 @@ def run_aggregates(table: Any, plan: EvaluationPlan) -> dict[str, float]:
     out: dict[str, float] = {}
     for metric in metrics:
         stats = [b[metric.key] for b in batches if metric.key in b]
-        values = (
-            {}
-            if stats and all(s["aggregate_only"] for s in stats)
-            else (
-                aggregate_from_summary(
-                    summary[metric.key], metric.aggregations, metric.value_kind, metric.value_range
-                )
+        row_values = None  # a metric that gives only an aggregate has only its extras
+        if not (stats and all(s["aggregate_only"] for s in stats)):
+            row_values = aggregate_from_summary(
+                summary[metric.key], metric.aggregations, metric.value_kind, metric.value_range
             )
-        )
-        values.update(extras[metric.key])  # an aggregate-only metric has only these (classic too)
-        out.update({plan.prefixed(k): v for k, v in named_aggregates(metric, values).items()})
+        values = assemble_aggregates(row_values, extras[metric.key])
+        out.update(named_aggregates(metric, values, plan.config.metric_prefix))
     return out

@@ -22,7 +22,15 @@ from typing import Any
 from mlflow_llm_eval.chat.schemes import is_endpoint_uri
 from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig
 from mlflow_llm_eval.core.model_failures import failure_columns, reason_column, status_column
-from mlflow_llm_eval.core.plan import LONG, EvaluationPlan, Step, build_plan, outputs_column
+from mlflow_llm_eval.core.plan import (
+    LONG,
+    EvaluationPlan,
+    Step,
+    build_plan,
+    logical_defaults,
+    outputs_column,
+    text_input_column,
+)
 from mlflow_llm_eval.core.types import Metric
 from mlflow_llm_eval.mlflow_adapter.linkage import MetricLink, model_id_of
 from mlflow_llm_eval.spark_adapter import results as results_io
@@ -47,6 +55,8 @@ class SparkEvaluation:
     sample: Any  # pandas DataFrame
     location: str
     seconds: float
+    #: The logged sample's artifact URI (``eval_results_table.json``, ``metric_prefix`` applied).
+    table_uri: str = ""
 
 
 def default_answers_dir() -> Path:
@@ -144,7 +154,6 @@ def evaluate_spark(
     targets: str | None = None,
     predictions: str | None = None,
     model: Any = None,
-    col_mapping: dict[str, Any] | None = None,
     evaluator_config: dict[str, Any] | None = None,
     model_type: str | None = None,
     preset_keys: frozenset[str] = frozenset(),
@@ -172,13 +181,10 @@ def evaluate_spark(
     from pyspark.sql import functions as F
 
     from mlflow_llm_eval.mlflow_adapter.logging import run_credentials
-    from mlflow_llm_eval.mlflow_adapter.predictions import pick_input_column
 
     started = time.perf_counter()
     given = dict(evaluator_config or {})
-    if col_mapping:
-        given["col_mapping"] = {**(given.get("col_mapping") or {}), **col_mapping}
-    metrics, given, language = language_setup(metrics, given)  # issue 19 (h19lang)
+    metrics, given, language = language_setup(metrics, given)  # issue 19
     config = EvaluatorConfig.from_dict(given, metrics)
     col_mapping = config.col_mapping
     columns = list(data.columns)
@@ -196,20 +202,14 @@ def evaluate_spark(
             UserWarning,
             stacklevel=3,
         )
-    prefix = config.metric_prefix
-    stale = [
-        c
-        for c in columns
-        if c == STATS_COLUMN
-        or any(
-            c.startswith(f"{prefix}{m.key}/") or c == f"{prefix}{m.score_column}" for m in metrics
-        )
-    ]
+    ours = {name for name, _ in EvaluationPlan([Step(m, {}) for m in metrics], config).layout()}
+    stale = [c for c in columns if c == STATS_COLUMN or c in ours]
     if stale:  # re-scoring a results table: its old score columns are replaced
         data = data.drop(*stale)
         columns = [c for c in columns if c not in stale]
     features = [c for c in columns if c not in (targets, predictions)]
     in_partition = _in_partition_model(model)
+    text = None if model is None else text_input_column(features, col_mapping, config.model_input)
     model_output = None
     prediction_column = predictions
     if model is None and predictions is not None and targets is None:
@@ -227,18 +227,14 @@ def evaluate_spark(
             spark_udf = mlflow.pyfunc.spark_udf(
                 data.sparkSession, model, result_type="string", env_manager="local"
             )
-            text = _text_input(features, col_mapping, config.model_input)
             data = data.withColumn(
                 prediction_column, spark_udf(F.col(f"`{text}`") if text else F.struct(*features))
             )
         else:
             model_output = prediction_column
-    defaults = {"predictions": prediction_column or "predictions"}
-    if targets is not None:
-        defaults["targets"] = targets
-    input_column = pick_input_column(features, col_mapping)
-    if input_column is not None:
-        defaults["inputs"] = input_column
+    defaults = logical_defaults(
+        features, col_mapping, targets=targets, predictions=prediction_column
+    )
     available = columns + [c for c in (prediction_column,) if c and c not in columns]
     plan = build_plan(
         metrics,
@@ -295,7 +291,7 @@ def evaluate_spark(
         endpoint_model=in_partition,
         model_inputs=features,
         model_output=model_output,
-        text_input=_text_input(features, col_mapping, config.model_input),
+        text_input=text,
         answers_dir=store,
         env=_executor_env(ship_credentials) if callers else {},
         model_statuses=statuses,
@@ -321,22 +317,21 @@ def evaluate_spark(
         sample = sample.drop(columns=[c for c in model_columns[1:] if c not in found])
     seconds = time.perf_counter() - started
     user_columns = [*columns, *filter(None, [prediction_column])]
-    aggregates.update(
-        _log(
-            run_id,
-            plan,
-            aggregates,
-            sample,
-            location,
-            seconds,
-            written,
-            user_columns,
-            run_credentials(plan.metrics, in_partition),
-            MetricLink.of(dataset, model_id_of(model)),
-        )
+    table_uri, agreement = _log(
+        run_id,
+        plan,
+        aggregates,
+        sample,
+        location,
+        seconds,
+        written,
+        user_columns,
+        run_credentials(plan.metrics, in_partition),
+        MetricLink.of(dataset, model_id_of(model)),
     )
-    aggregates.update(log_spark_languages(run_id, written, plan, defaults, language))  # h19lang
-    return SparkEvaluation(aggregates, sample, location, seconds)
+    aggregates.update(agreement)
+    aggregates.update(log_spark_languages(run_id, written, plan, defaults, language))
+    return SparkEvaluation(aggregates, sample, location, seconds, table_uri)
 
 
 def _executor_env(ship_credentials: bool) -> dict[str, str]:
@@ -345,21 +340,6 @@ def _executor_env(ship_credentials: bool) -> dict[str, str]:
     from mlflow_llm_eval.redaction import is_secret_name
 
     return {k: v for k, v in endpoint_env().items() if ship_credentials or not is_secret_name(k)}
-
-
-def _text_input(
-    features: Sequence[str], col_mapping: dict[str, Any], model_input: str
-) -> str | None:
-    """``model_input="text"``: the input column whose values the model gets (as classic)."""
-    if model_input == "dataframe":
-        return None
-    import pandas as pd
-
-    from mlflow_llm_eval.mlflow_adapter.predictions import model_input_for, pick_input_column
-
-    column = pick_input_column(list(features), col_mapping)
-    model_input_for(pd.DataFrame(columns=list(features)), column, model_input)  # the same error
-    return column
 
 
 def _default_location(run_id: str) -> str:
@@ -388,8 +368,9 @@ def _log(
     user_columns: list[str],
     credentials: list[str],
     link: MetricLink | None = None,
-) -> dict[str, float]:
-    """Log as the classic door does (the same helpers); return the human-agreement metrics."""
+) -> tuple[str, dict[str, float]]:
+    """Log as the classic door does (the same helpers); return the table's URI and the
+    human-agreement metrics."""
     from mlflow import MlflowClient
 
     from mlflow_llm_eval.core.engine import ScoredFrame
@@ -397,7 +378,7 @@ def _log(
     from mlflow_llm_eval.mlflow_adapter.logging import TABLE_FILE, log_scored_frame, log_skipped
 
     scored = ScoredFrame(table=sample, aggregates=aggregates, seconds={"spark_total": seconds})
-    log_scored_frame(
+    table_uri = log_scored_frame(
         run_id,
         scored,
         [m.metadata() for m in plan.metrics],
@@ -410,15 +391,9 @@ def _log(
         log_skipped(run_id, plan.skipped)
     agreement = {}
     if plan.config.human_labels:  # two numeric columns per judge reach the driver
-        wanted = {
-            c
-            for m, label in plan.human_label_columns().values()
-            for c in (plan.column(m, "score"), label)
-        }
-        agreement = log_human_agreement(
-            run_id, plan, written.select(*[f"`{c}`" for c in sorted(wanted)]).toPandas()
-        )
+        columns = [f"`{c}`" for c in plan.agreement_columns()]
+        agreement = log_human_agreement(run_id, plan, written.select(*columns).toPandas())
     client = MlflowClient()
     client.set_tag(run_id, results_io.LOCATION_TAG, location)
     client.set_tag(run_id, "llm_eval.engine", "spark")
-    return agreement
+    return table_uri, agreement

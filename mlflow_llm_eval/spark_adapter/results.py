@@ -17,9 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_llm_eval.core.engine import score_series
-from mlflow_llm_eval.core.plan import EvaluationPlan
-from mlflow_llm_eval.core.types import OK, Status
+from mlflow_llm_eval.core.engine import score_series, shown_suffixes
+from mlflow_llm_eval.core.plan import SUFFIXES, EvaluationPlan
 from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG, is_path  # noqa: F401 - re-exported
 from mlflow_llm_eval.spark_adapter.partition import STATS_COLUMN
 
@@ -41,23 +40,18 @@ def write(table: Any, target: str, fmt: str | None = None) -> Any:
 
 
 def sample(table: Any, rows: int, plan: EvaluationPlan) -> pd.DataFrame:
-    """Up to ``rows`` rows on the driver, shaped like the classic table (the plan's names): a
-    metric's ``/justification`` column only if one is set, its ``/reason`` only if a row is not
-    ``ok``, no column for a metric that gives only an aggregate, a counting metric's scores as
-    ints (:func:`~mlflow_llm_eval.core.engine.score_series`, the classic path's helper)."""
+    """Up to ``rows`` rows on the driver, shaped like the classic table (the plan's names, the
+    columns :func:`~mlflow_llm_eval.core.engine.shown_suffixes` shows), a counting metric's
+    scores as ints (:func:`~mlflow_llm_eval.core.engine.score_series`)."""
     frame = table.drop(STATS_COLUMN).limit(max(rows, 0)).toPandas()
     dropped = []
     for metric in plan.metrics:
-        score, status = plan.column(metric, "score"), plan.column(metric, "status")
-        justification, reason = plan.column(metric, "justification"), plan.column(metric, "reason")
-        if len(frame) and (frame[status] == Status.AGGREGATE_ONLY).all():
-            dropped += [score, status, justification, reason]
-            continue
-        if metric.integer_scores:
+        statuses = frame[plan.column(metric, "status")].tolist()
+        has_justification = frame[plan.column(metric, "justification")].notna().any()
+        shown = shown_suffixes(statuses, bool(has_justification))
+        dropped += [plan.column(metric, s) for s in SUFFIXES if s not in shown]
+        score = plan.column(metric, "score")
+        if metric.integer_scores and "score" in shown:
             values = pd.to_numeric(frame[score], errors="coerce").astype(float)
             frame[score] = score_series(metric, values.tolist(), frame.index)
-        if frame[justification].isna().all():
-            dropped.append(justification)
-        if (frame[status] == OK).all():
-            dropped.append(reason)
     return frame.drop(columns=dropped)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_llm_eval.core.merge import public
 from mlflow_llm_eval.fmeval.classification_accuracy import classification_accuracy
 from mlflow_llm_eval.fmeval.factual_knowledge import (
     factual_knowledge,
@@ -74,7 +75,7 @@ def test_classification_equals_fmeval():
     assert result.justifications == [
         f"predicted label {r['label']!r} (target {r['target']!r})" for r in ref["rows"]
     ]
-    assert result.extra_aggregates == pytest.approx(
+    assert public(result.extra_aggregates) == pytest.approx(
         {
             "balanced_accuracy": ref["dataset"]["balanced_accuracy_score"],
             "precision": ref["dataset"]["precision_score"],
