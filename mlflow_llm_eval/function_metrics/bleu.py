@@ -3,7 +3,10 @@
 Per row, the score equals ``sacrebleu.sentence_bleu(prediction, [target], tokenize=...)`` (0-100,
 ``effective_order=True`` as sacrebleu's sentence BLEU; exponential smoothing). Corpus BLEU is
 *not* the mean of sentence BLEU: it pools the n-gram counts of every row, so it is given as the
-extra aggregate ``bleu/v1/corpus`` (sacrebleu's ``corpus_bleu`` of the scored rows).
+extra aggregate ``bleu/v1/corpus`` (sacrebleu's ``corpus_bleu`` of the scored rows). Each batch
+also gives its summed segment statistics (``_counts/<i>``, never logged), so over several batches
+(Spark partitions, MLflow 3 scorer batches) the corpus score is recomputed from their sum
+(the ``from_counts`` merge rule) and equals one batch's.
 
 Tokenisation (sacrebleu's own tokenizers), ``tokenize="auto"`` (default), per row: a row whose
 prediction and target are ASCII uses ``13a`` (sacrebleu's default); otherwise the row's
@@ -25,12 +28,21 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlflow_llm_eval.core.language import detect, normalize_code
 from mlflow_llm_eval.core.text import DEFAULT_MAX_CHARS, score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
+from mlflow_llm_eval.core.types import (
+    COUNTS_PREFIX,
+    FROM_COUNTS,
+    REQUEST_ACCOUNTING,
+    SUM,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
+)
 
 AUTO = "auto"
 #: Extra packages each sacrebleu tokenizer needs (modules), when it needs any.
@@ -95,6 +107,7 @@ class Bleu(Metric):
     requires = ("predictions", "targets")
     optional = ("language",)
     averaged_aggregates: frozenset[str] = frozenset()
+    aggregate_merges = {**REQUEST_ACCOUNTING, f"{COUNTS_PREFIX}*": SUM, "corpus": FROM_COUNTS}
     description = "sacrebleu sentence BLEU (0-100) of the prediction against the target"
 
     def __init__(
@@ -171,11 +184,14 @@ class Bleu(Metric):
             max_chars=self.max_chars,
             extras=list(given),
         )
-        corpus = self._sacrebleu("none", effective_order=False)  # corpus_bleu's default
-        result.extra_aggregates["corpus"] = (
-            float(corpus._aggregate_and_compute(stats).score) if stats else float("nan")
-        )
+        result.extra_aggregates.update(corpus_counts(stats))
+        result.extra_aggregates.update(self.aggregates_from_counts(result.extra_aggregates))
         return result
+
+    def aggregates_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]:
+        """Corpus BLEU from summed segment statistics (``corpus_bleu``'s ``effective_order``)."""
+        corpus = self._sacrebleu("none", effective_order=False)  # corpus_bleu's default
+        return {"corpus": corpus_score(corpus, counts)}
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -205,6 +221,25 @@ def segment_statistics(metric: Any, hypotheses: list[str], references: list[str]
     tokenised once for both. Tests compare both with sacrebleu's public functions.
     """
     return list(metric._extract_corpus_statistics(hypotheses, [references]))
+
+
+def corpus_counts(stats: list[Any]) -> dict[str, float]:
+    """The segment statistics summed over a batch's rows, as ``_counts/<i>`` extras.
+
+    >>> corpus_counts([[3, 4, 1], [2, 2, 0]])
+    {'_counts/0': 5.0, '_counts/1': 6.0, '_counts/2': 1.0}
+    """
+    return {f"{COUNTS_PREFIX}{i}": float(sum(column)) for i, column in enumerate(zip(*stats))}
+
+
+def corpus_score(metric: Any, counts: Mapping[str, float]) -> float:
+    """sacrebleu's corpus score from summed statistics (its ``_aggregate_and_compute`` sums the
+    rows' statistics first, so one summed row gives the same score); NaN without rows."""
+    n = sum(name.startswith(COUNTS_PREFIX) for name in counts)
+    summed = [int(counts[f"{COUNTS_PREFIX}{i}"]) for i in range(n)]
+    if not summed:
+        return float("nan")
+    return float(metric._aggregate_and_compute([summed]).score)
 
 
 def bleu(*, tokenize: str = AUTO, language: str | None = None, lowercase: bool = False) -> Bleu:

@@ -16,11 +16,21 @@ chrF++. Corpus chrF pools the n-gram statistics of every row (not a mean): the e
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from mlflow_llm_eval.core.text import DEFAULT_MAX_CHARS, score_text_rows
-from mlflow_llm_eval.core.types import Metric, MetricResult, RowBatch, RowScore
-from mlflow_llm_eval.function_metrics.bleu import segment_statistics
+from mlflow_llm_eval.core.types import (
+    COUNTS_PREFIX,
+    FROM_COUNTS,
+    REQUEST_ACCOUNTING,
+    SUM,
+    Metric,
+    MetricResult,
+    RowBatch,
+    RowScore,
+)
+from mlflow_llm_eval.function_metrics.bleu import corpus_counts, corpus_score, segment_statistics
 
 
 class Chrf(Metric):
@@ -33,6 +43,8 @@ class Chrf(Metric):
     value_range = (0.0, 100.0)
     requires = ("predictions", "targets")
     averaged_aggregates: frozenset[str] = frozenset()
+    #: the corpus score over several batches: recomputed from the summed statistics (as bleu)
+    aggregate_merges = {**REQUEST_ACCOUNTING, f"{COUNTS_PREFIX}*": SUM, "corpus": FROM_COUNTS}
     description = "sacrebleu sentence chrF (0-100): character n-gram F-score against the target"
 
     def __init__(
@@ -91,10 +103,13 @@ class Chrf(Metric):
             score_valid,
             max_chars=self.max_chars,
         )
-        result.extra_aggregates["corpus"] = (
-            float(self._chrf._aggregate_and_compute(stats).score) if stats else float("nan")
-        )
+        result.extra_aggregates.update(corpus_counts(stats))
+        result.extra_aggregates.update(self.aggregates_from_counts(result.extra_aggregates))
         return result
+
+    def aggregates_from_counts(self, counts: Mapping[str, float]) -> dict[str, float]:
+        """Corpus chrF from summed segment statistics."""
+        return {"corpus": corpus_score(self._chrf, counts)}
 
     def metadata(self) -> dict[str, Any]:
         return {**super().metadata(), "signature": self.signature, "options": dict(self.options)}

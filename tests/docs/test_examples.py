@@ -76,6 +76,15 @@ def test_readme_is_a_page_long() -> None:
     assert ".venv/bin/python -m pytest -q" in first
 
 
+def test_the_feature_by_door_table_has_one_source() -> None:
+    """README holds the feature x door table; docs/doors.md includes it (pymdownx.snippets)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("--8<-- [start:doors]", 1)[1].split("--8<-- [end:doors]", 1)[0]
+    assert "| Feature | classic | Spark" in table and table.count("\n|") >= 10
+    doors = (ROOT / "docs" / "doors.md").read_text(encoding="utf-8")
+    assert '--8<-- "README.md:doors"' in doors and "| Feature | classic |" not in doors
+
+
 @pytest.fixture(scope="module")
 def judge_server() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:

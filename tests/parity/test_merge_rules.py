@@ -50,3 +50,43 @@ def test_counts_are_merged_but_never_logged() -> None:
     logged = metric_aggregates(metric, result)
     assert logged["classification_accuracy/v1/balanced_accuracy"] == pytest.approx(0.75)
     assert not any(COUNTS_PREFIX in k for k in logged)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "reference"),
+    [
+        ("bleu", {"tokenize": "13a"}, "corpus_bleu"),
+        ("bleu", {}, None),  # auto: a tokenizer per row's language
+        ("chrf", {}, "corpus_chrf"),
+        ("chrf", {"word_order": 2}, "corpus_chrf"),
+    ],
+)
+def test_sacrebleu_corpus_scores_merge_from_summed_statistics(
+    name: str, options: dict[str, object], reference: str | None
+) -> None:
+    """The corpus score over batches (Spark partitions, scorer batches) is sacrebleu's corpus
+    score of all the rows, exactly: recomputed from the summed segment statistics."""
+    import sacrebleu
+
+    from mlflow_llm_eval.core.registry import get_metric
+
+    rng = random.Random(name + str(options))
+    words = "the cat dog sat on mat a big red 我 爱 北京 東京 です 한국 어 Москва".split()
+    rows = [
+        (" ".join(rng.choices(words, k=rng.randint(1, 12))), " ".join(rng.choices(words, k=6)))
+        for _ in range(60)
+    ]
+    predictions, targets = [p for p, _ in rows], [t for _, t in rows]
+    metric = get_metric(name, **options)
+    whole = metric.score_batch({"predictions": predictions, "targets": targets})
+    if reference is not None:
+        kwargs = {"word_order": options.get("word_order", 0)} if name == "chrf" else {}
+        expected = getattr(sacrebleu, reference)(predictions, [targets], **kwargs).score
+        assert whole.extra_aggregates["corpus"] == expected
+    cuts = sorted(rng.sample(range(1, 60), 4))
+    parts = [
+        batch_part(metric.score_batch({"predictions": predictions[a:b], "targets": targets[a:b]}))
+        for a, b in zip([0, *cuts], [*cuts, 60])
+    ]
+    merged = public(merge_extra_aggregates(metric, parts))
+    assert merged == {"corpus": whole.extra_aggregates["corpus"]}
