@@ -213,35 +213,53 @@ def _chunk(document: Any) -> dict[str, Any] | None:
     return chunk
 
 
-def retrieval_context(trace: Any) -> list[dict[str, Any]]:
-    """The documents of the trace's top-level RETRIEVER spans, one list in span order, as
-    MLflow's RAG scorers read them: ``extract_retrieval_context_from_trace`` (MLflow >= 3.1),
-    else :func:`retrieved_chunks`."""
-    if trace is None or getattr(trace, "data", None) is None:
-        return []
-    own = _mlflow_function("extract_retrieval_context_from_trace")
-    if own is not None:
-        return [chunk for per_span in own(trace).values() for chunk in per_span]
-    return retrieved_chunks(trace)
-
-
-def retrieved_chunks(trace: Any) -> list[dict[str, Any]]:
-    """``extract_retrieval_context_from_trace``'s rules: each document (a dict) of a top-level
-    RETRIEVER span gives ``{"content": page_content | content | text, "doc_uri":
-    metadata.doc_uri}``; a span whose outputs are not a list of documents gives nothing."""
-    chunks: list[dict[str, Any]] = []
-    for span in top_level_spans(trace, "RETRIEVER"):
+def span_documents(trace: Any, span_type: str = "RETRIEVER") -> list[tuple[Any, list[Any]]]:
+    """Each top-level span of ``span_type`` with the documents it returned (its outputs as a
+    list, JSON text decoded); a span whose outputs are not a list gives an empty list."""
+    found = []
+    for span in top_level_spans(trace, span_type):
         documents = span.outputs
         if isinstance(documents, str):
             try:
                 documents = json.loads(documents)
             except ValueError:
-                continue
-        for document in documents if isinstance(documents, list) else []:
-            chunk = _chunk(document)
-            if chunk is not None:
-                chunks.append(chunk)
+                documents = None
+        found.append((span, documents if isinstance(documents, list) else []))
+    return found
+
+
+def retrieval_context_by_span(trace: Any) -> dict[str, list[dict[str, Any]]]:
+    """The documents of the trace's top-level RETRIEVER spans per span id, as MLflow's RAG
+    scorers read them: ``extract_retrieval_context_from_trace`` (MLflow >= 3.1), else
+    :func:`retrieved_chunks_by_span`."""
+    if trace is None or getattr(trace, "data", None) is None:
+        return {}
+    own = _mlflow_function("extract_retrieval_context_from_trace")
+    if own is not None:
+        return dict(own(trace))
+    return retrieved_chunks_by_span(trace)
+
+
+def retrieval_context(trace: Any) -> list[dict[str, Any]]:
+    """:func:`retrieval_context_by_span` as one list in span order."""
+    return [chunk for per_span in retrieval_context_by_span(trace).values() for chunk in per_span]
+
+
+def retrieved_chunks_by_span(trace: Any) -> dict[str, list[dict[str, Any]]]:
+    """``extract_retrieval_context_from_trace``'s rules: each document (a dict) of a top-level
+    RETRIEVER span gives ``{"content": page_content | content | text, "doc_uri":
+    metadata.doc_uri}``; a span whose outputs are not a list of documents gives nothing."""
+    chunks: dict[str, list[dict[str, Any]]] = {}
+    for span, documents in span_documents(trace):
+        found = [c for c in map(_chunk, documents) if c is not None]
+        if found:
+            chunks.setdefault(span.span_id, []).extend(found)
     return chunks
+
+
+def retrieved_chunks(trace: Any) -> list[dict[str, Any]]:
+    """:func:`retrieved_chunks_by_span` as one list in span order."""
+    return [chunk for per_span in retrieved_chunks_by_span(trace).values() for chunk in per_span]
 
 
 def tools_called(trace: Any) -> list[dict[str, Any]]:

@@ -23,7 +23,6 @@ document ids (RETRIEVER spans), plus the expected ids of ``expectations``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,40 +66,13 @@ def _doc_id(document: Any) -> Any:
     return None
 
 
-def _top_level_retriever_spans(trace: Any) -> list[Any]:
-    spans = list(trace.data.spans)
-    by_id = {s.span_id: s for s in spans}
-    out = []
-    for span in spans:
-        if str(span.span_type) != "RETRIEVER":
-            continue
-        parent, nested = by_id.get(span.parent_id), False
-        while parent is not None:
-            if str(parent.span_type) == "RETRIEVER":
-                nested = True
-                break
-            parent = by_id.get(parent.parent_id)
-        if not nested:
-            out.append(span)
-    return sorted(out, key=lambda s: s.start_time_ns or 0)
-
-
 def retrieved_ids_of(outputs: Any, trace: Any) -> Any:
     """Document ids retrieved, in rank order (see the module docstring)."""
     if trace is not None and getattr(trace, "data", None) is not None:
-        ids: list[Any] = []
-        for span in _top_level_retriever_spans(trace):
-            documents = span.outputs
-            if isinstance(documents, str):
-                try:
-                    documents = json.loads(documents)
-                except ValueError:
-                    continue
-            for document in documents if isinstance(documents, list) else []:
-                doc_id = _doc_id(document)
-                if doc_id is not None:
-                    ids.append(doc_id)
-        return ids
+        from mlflow_llm_eval.genai_adapter.compat import span_documents
+
+        found = (_doc_id(d) for _, documents in span_documents(trace) for d in documents)
+        return [doc_id for doc_id in found if doc_id is not None]
     return list(outputs) if isinstance(outputs, (list, tuple)) else None
 
 
@@ -119,11 +91,11 @@ def retrieved_passages_of(trace: Any) -> list[dict[str, Any]] | None:
     """The RETRIEVER spans' chunks with their span ids (None without a trace or such spans)."""
     if trace is None or getattr(trace, "data", None) is None:
         return None
-    from mlflow.genai.utils.trace_utils import extract_retrieval_context_from_trace
+    from mlflow_llm_eval.genai_adapter.compat import retrieval_context_by_span
 
     chunks = [
         {**{k: v for k, v in chunk.items() if k in ("content", "doc_uri")}, "span_id": span_id}
-        for span_id, found in extract_retrieval_context_from_trace(trace).items()
+        for span_id, found in retrieval_context_by_span(trace).items()
         for chunk in found
         if isinstance(chunk, Mapping) and isinstance(chunk.get("content"), str)
     ]

@@ -299,6 +299,11 @@ def test_retrieval_context_fallback(agent_trace) -> None:
     assert compat.retrieved_chunks(agent_trace) == CHUNKS
     assert compat.retrieval_context(agent_trace) == CHUNKS
     assert compat.retrieval_context(None) == []
+    by_span = compat.retrieved_chunks_by_span(agent_trace)  # the claim judges' span attribution
+    assert compat.retrieval_context_by_span(agent_trace) == by_span
+    assert [c for chunks in by_span.values() for c in chunks] == CHUNKS
+    spans = {s.span_id for s in agent_trace.data.spans if str(s.span_type) == "RETRIEVER"}
+    assert set(by_span) <= spans
 
 
 def test_tool_calls_fallback(agent_trace) -> None:
