@@ -10,6 +10,7 @@ import mlflow
 import pytest
 from agents.test_claim_judges import _blocks, _items
 from mlflow.entities import Document, SpanType
+from support.mlflow_versions import needs_mlflow
 
 import mlflow_llm_eval as le
 from mlflow_llm_eval.judge.claim_judges import claim_faithfulness
@@ -77,6 +78,7 @@ def test_each_claim_names_the_span_that_supports_it(judge_env, rag_trace) -> Non
     assert "passages" in schema["properties"]["verdicts"]["items"]["required"]
 
 
+@needs_mlflow("mlflow.genai.evaluate without Databricks")
 def test_through_genai_evaluate(judge_env, rag_trace) -> None:
     judge_env.responder = citing_judge
     trace, ids = rag_trace
