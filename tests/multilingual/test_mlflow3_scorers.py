@@ -6,6 +6,7 @@ import pytest
 
 import mlflow_llm_eval as le
 from multilingual.corpus import CORPUS
+from support.mlflow_versions import needs_mlflow
 
 
 def test_rouge_scorer_on_korean_equals_the_metric() -> None:
@@ -22,6 +23,7 @@ def test_readability_scorer_on_chinese_is_unsupported_language() -> None:
     assert "'zh'" in feedback.metadata["llm_eval.reason"]
 
 
+@needs_mlflow("mlflow.genai.evaluate without Databricks")
 def test_scorers_log_signatures_and_per_language_aggregates(mlflow_store, monkeypatch) -> None:
     import mlflow
     from mlflow import MlflowClient
