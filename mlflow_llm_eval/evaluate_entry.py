@@ -167,15 +167,18 @@ def _evaluate_pandas(
     if results_table is not None:
         from mlflow_llm_eval.mlflow_adapter.logging import TABLE_NAME, loggable_table
 
+        from mlflow_llm_eval.core.evaluator_config import EvaluatorConfig
         from mlflow_llm_eval.mlflow_adapter.evaluator import resolve_metrics
 
         path = os.path.expanduser(results_table)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         table = loggable_table(result.tables[TABLE_NAME])
-        for metric in resolve_metrics(model_type, extra_metrics, evaluator_config):
+        metrics = resolve_metrics(model_type, extra_metrics, evaluator_config)
+        prefix = EvaluatorConfig.from_dict(evaluator_config, metrics).metric_prefix
+        for metric in metrics:
             # the logged JSON reads back ints as floats when a row is unscored, and whole
             # floats as ints: the scores' own types again, as the Spark path writes them
-            column = metric.score_column
+            column = prefix + metric.score_column
             if column in table.columns and metric.integer_scores:
                 table[column] = table[column].astype("Float64").round().astype("Int64")
             elif column in table.columns:
