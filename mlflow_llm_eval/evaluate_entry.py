@@ -184,7 +184,11 @@ def _evaluate_pandas(
             elif column in table.columns:
                 table[column] = table[column].astype(float)
         table.to_parquet(path, index=False)
-        mlflow.MlflowClient().set_tag(result.run_id, LOCATION_TAG, results_table)
+        # EvaluationResult.run_id is newer than MLflow 3.0: the run mlflow.evaluate used is the
+        # active one, or the one it started and ended (the last active run)
+        run = mlflow.active_run() or mlflow.last_active_run()
+        run_id = getattr(result, "run_id", None) or (run.info.run_id if run else None)
+        mlflow.MlflowClient().set_tag(run_id, LOCATION_TAG, results_table)
     return result
 
 

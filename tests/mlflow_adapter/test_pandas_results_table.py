@@ -21,7 +21,7 @@ def test_the_written_table_has_the_score_types_under_the_prefix(mlflow_store, tm
     )
     tokens, exact = le.get_metric("token_count"), le.get_metric("exact_match")
     path = tmp_path / "scores.parquet"
-    with mlflow.start_run():
+    with mlflow.start_run() as run:
         le.evaluate(
             data=data,
             targets="targets",
@@ -30,6 +30,9 @@ def test_the_written_table_has_the_score_types_under_the_prefix(mlflow_store, tm
             evaluator_config={"metric_prefix": prefix} if prefix else None,
             results_table=str(path),
         )
+    from mlflow_llm_eval.mlflow_adapter.locations import LOCATION_TAG
+
+    assert mlflow.get_run(run.info.run_id).data.tags[LOCATION_TAG] == str(path)
     table = pd.read_parquet(path)
     column = prefix + tokens.score_column  # "token_count", MLflow's name
     assert str(table[column].dtype) == "Int64"  # integer scores, NA where unscored
