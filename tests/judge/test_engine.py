@@ -150,8 +150,17 @@ def _messages(n: int, tag: str = "") -> list[list[dict]]:
     return [[{"role": "user", "content": f"grade {tag}{i}"}] for i in range(n)]
 
 
-def test_random_overload_answers_do_not_hold_concurrency_down(judge_env: FakeOpenAI, rows):
-    """10% 429 + 5% 500 whatever the load: the window still grows (a cut on every 429 kept ~8)."""
+def test_random_overload_answers_do_not_hold_concurrency_down(
+    judge_env: FakeOpenAI, rows, monkeypatch: pytest.MonkeyPatch
+):
+    """10% 429 + 5% 500 whatever the load: the window still grows (a cut on every 429 kept ~8).
+
+    The loop-lag ceiling is left out here: it follows how late this process's loop runs (the
+    wall clock of a busy machine, and the retries' bursts), and its own rule is checked with
+    injected lags in tests/chat/test_limits.py."""
+    from mlflow_llm_eval.chat.limits import AdaptiveLimit
+
+    monkeypatch.setattr(AdaptiveLimit, "on_lag", lambda self, lag: None)
     judge_env.latency = 0.2
     judge_env.reset(Faults(rate_limit=0.10, server_error=0.05, retry_after=0.05))
     result = _metric().score_batch(rows(300))
