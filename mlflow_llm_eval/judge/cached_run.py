@@ -24,7 +24,7 @@ from typing import Any
 
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import JudgeClient
-from mlflow_llm_eval.judge.engine import JudgeEngine, Messages, Outcome
+from mlflow_llm_eval.judge.engine import JudgeEngine, Messages, Outcome, accounting_of
 
 
 def run_cached(
@@ -50,13 +50,5 @@ def run_cached(
         **engine_options,
     )
     outcomes = engine.run(list(requests), parameters, scale, repair) if requests else []
-    stats = engine.stats
-    accounting: dict[str, float] = {
-        "judge_requests": stats.requests,
-        "judge_retries": stats.retries,
-        "judge_repairs": stats.repairs,
-        "judge_cache_hits": stats.cache_hits,
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-    }
+    accounting = accounting_of(engine.stats)
     return [o or Outcome(status="error", reason="no outcome") for o in outcomes], accounting

@@ -83,6 +83,19 @@ class JudgeEngine:
         return [_outcome(r) for r in self._engine.run(requests, parameters, check)]
 
 
+def accounting_of(stats: Stats) -> dict[str, float]:
+    """A judge run's request accounting (extra aggregates summed over batches) from the
+    request engine's statistics."""
+    return {
+        "judge_requests": stats.requests,
+        "judge_retries": stats.retries,
+        "judge_repairs": stats.repairs,
+        "judge_cache_hits": stats.cache_hits,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+    }
+
+
 def _outcome(reply: Reply) -> Outcome:
     if reply.status == "ok":
         return Outcome(

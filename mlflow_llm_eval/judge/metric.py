@@ -43,7 +43,7 @@ from mlflow_llm_eval.chat.engine import STATUSES as CHAT_STATUSES
 from mlflow_llm_eval.chat.options import RequestOptions, UsesRequestOptions
 from mlflow_llm_eval.judge.cache import cache_key, resolve_cache
 from mlflow_llm_eval.judge.endpoints import make_client
-from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome
+from mlflow_llm_eval.judge.engine import JudgeEngine, Outcome, accounting_of
 from mlflow_llm_eval.judge.pack import JudgeSpec
 from mlflow_llm_eval.core.language import detect, normalize_code
 from mlflow_llm_eval.judge.prompt import PROMPT_FORMAT_VERSION, render_messages, repair_messages
@@ -273,16 +273,7 @@ class GenAIMetric(UsesRequestOptions, Metric):
             lambda m, text, why: repair_messages(m, text, why, self.spec),
         )
         stats = engine.stats
-        accounting.update(
-            {
-                "judge_requests": stats.requests,
-                "judge_retries": stats.retries,
-                "judge_repairs": stats.repairs,
-                "judge_cache_hits": stats.cache_hits,
-                "prompt_tokens": stats.prompt_tokens,
-                "completion_tokens": stats.completion_tokens,
-            }
-        )
+        accounting.update(accounting_of(stats))
         if self.price is not None:
             accounting["cost_usd"] = (
                 stats.prompt_tokens * self.price["prompt"]
